@@ -1,0 +1,34 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from './app.module.js';
+
+/** The endpoints that `--smoke` calls once. */
+const SMOKE_PATHS = ['/authors', '/books'];
+
+async function main(argv: string[]): Promise<void> {
+  if (!process.env.DATABASE_URL) throw new Error('DATABASE_URL is not set (`npm run sample` provides one)');
+  const smoke = argv.includes('--smoke');
+  const app = await NestFactory.create(AppModule, { logger: ['log', 'warn', 'error'] });
+  app.enableShutdownHooks();
+  await app.listen(smoke ? 0 : Number(process.env.PORT ?? 3000), '127.0.0.1');
+  const url = (await app.getUrl()).replace('[::1]', 'localhost');
+  if (!smoke) {
+    Logger.log(`Sample app ready: open ${url}${SMOKE_PATHS[0]} (Ctrl+C stops it)`, 'Sample');
+    return;
+  }
+  try {
+    for (const path of SMOKE_PATHS) {
+      const response = await fetch(url + path);
+      if (!response.ok) throw new Error(`GET ${path} answered ${response.status}: ${await response.text()}`);
+      console.log(`GET ${path}\n${JSON.stringify(await response.json(), null, 2)}`);
+    }
+  } finally {
+    await app.close();
+  }
+}
+
+main(process.argv.slice(2)).catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

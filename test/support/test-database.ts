@@ -1,0 +1,75 @@
+import { afterAll, beforeAll } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+/** A database of its own for one test file, on the server that the global setup provides. */
+export interface TestDatabase {
+  /** Connection URL of this file's database. */
+  readonly url: string;
+  readonly name: string;
+  /** Runs SQL on a pooled connection of this database and returns the rows. */
+  query<R extends pg.QueryResultRow = any>(sql: string, params?: unknown[]): Promise<R[]>;
+  /** A dedicated connection (for readers, lock holders...); closed with the database. */
+  connect(): Promise<pg.Client>;
+}
+
+function serverUrl(): string {
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new Error('DATABASE_URL is not set: run the tests through jest, whose global setup provides a server');
+  return url;
+}
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+async function onServer<T>(server: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: server });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Creates a fresh database before the file's tests and drops it after them, so that test files can
+ * run in parallel without seeing each other's objects. Call at the top level of a test file.
+ */
+export function useTestDatabase(): TestDatabase {
+  const name = `pgviews_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const server = serverUrl();
+  const url = withDatabase(server, name);
+  let pool: pg.Pool | undefined;
+  const clients = new Set<pg.Client>();
+
+  beforeAll(async () => {
+    await onServer(server, (client) => client.query(`CREATE DATABASE "${name}"`));
+    pool = new pg.Pool({ connectionString: url, max: 4 });
+  });
+
+  afterAll(async () => {
+    await Promise.all([...clients].map((client) => client.end().catch(() => undefined)));
+    await pool?.end();
+    await onServer(server, (client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+  });
+
+  return {
+    url,
+    name,
+    async query(sql, params) {
+      if (!pool) throw new Error('the test database is not ready yet: query it inside a test or hook');
+      return (await pool.query(sql, params)).rows;
+    },
+    async connect() {
+      const client = new pg.Client({ connectionString: url });
+      client.on('error', () => undefined); // a terminated reader must not crash the test run
+      await client.connect();
+      clients.add(client);
+      return client;
+    },
+  };
+}
