@@ -1,0 +1,4 @@
+/** Runs one SQL statement and returns its rows: a pooled connection, or one transaction's connection. */
+export interface SqlRunner {
+  query<T = Record<string, unknown>>(sql: string): Promise<T[]>;
+}

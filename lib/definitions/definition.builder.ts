@@ -1,0 +1,181 @@
+import type { EntityMetadata, NamingStrategy } from '@mikro-orm/core';
+import type { MaterializedViewIndex, ViewDeclaration, ViewEntity } from '../decorators/view-options.js';
+import { PgViewsConfigurationError } from '../pgviews.errors.js';
+import { byteLength, displayName, fitIdentifier, MAX_IDENTIFIER_BYTES, quoteIdent } from '../sql/identifiers.js';
+import { hasSeveralStatements, normalizeSql, SqlSyntaxError, trimStatement } from '../sql/sql-text.js';
+import { contentHash } from './content-hash.js';
+import type { IndexDefinition, PlainViewOptions, ViewDefinition } from './view-definition.js';
+
+/** Bumped when the meaning of a hash changes, so that objects built by an older format get rebuilt. */
+const HASH_FORMAT = 1;
+
+/** What the builder needs from the ORM, beyond the entity's own metadata. */
+export interface DefinitionContext {
+  readonly defaultSchema: string;
+  readonly namingStrategy: Pick<NamingStrategy, 'indexName'>;
+  /** Quoted, schema-qualified name of any entity (for `sql` functions). */
+  readonly tableNameOf: (entity: ViewEntity) => string;
+}
+
+/** A view definition before its dependencies on other registered views are resolved. */
+export type UnlinkedDefinition = Omit<ViewDefinition, 'dependencies'>;
+
+/** Resolves a declaration on an entity into what the database must hold. */
+export function buildViewDefinition(
+  entity: ViewEntity,
+  declaration: ViewDeclaration,
+  meta: EntityMetadata,
+  context: DefinitionContext,
+): UnlinkedDefinition {
+  const schema = meta.schema && meta.schema !== '*' ? meta.schema : context.defaultSchema;
+  const name = meta.tableName;
+  const id = displayName(schema, name);
+  const fail = (problem: string) => new PgViewsConfigurationError(`${meta.className} (${id}): ${problem}`);
+  if (byteLength(name) > MAX_IDENTIFIER_BYTES) throw fail(`the name is longer than PostgreSQL's ${MAX_IDENTIFIER_BYTES}-byte limit`);
+
+  const sql = resolveSql(declaration, context, fail);
+  const { options } = declaration;
+  const viewOptions: PlainViewOptions =
+    declaration.kind === 'view'
+      ? {
+          securityBarrier: declaration.options.securityBarrier,
+          securityInvoker: declaration.options.securityInvoker,
+          checkOption: declaration.options.checkOption,
+        }
+      : {};
+  const materialized = declaration.kind === 'materialized' ? declaration.options : undefined;
+  const columnOf = (nameOrProperty: string) => {
+    const fieldNames = meta.properties[nameOrProperty as keyof typeof meta.properties]?.fieldNames;
+    return fieldNames?.length === 1 ? fieldNames[0] : nameOrProperty;
+  };
+  const uniqueKey = materialized?.uniqueKey?.map(columnOf);
+  if (uniqueKey && uniqueKey.length === 0) throw fail('uniqueKey must name at least one column');
+
+  const indexes =
+    declaration.kind === 'materialized'
+      ? collectIndexes(name, [
+          ...(uniqueKey ? [{ columns: uniqueKey, unique: true }] : []),
+          ...(materialized?.indexes ?? []).map((index) => ({ ...index, columns: index.columns?.map(columnOf), include: index.include?.map(columnOf) })),
+          ...ormIndexes(meta, columnOf, fail),
+        ], context, fail)
+      : [];
+  if (declaration.kind === 'view' && ((meta.indexes?.length ?? 0) > 0 || (meta.uniques?.length ?? 0) > 0)) {
+    throw fail('plain views cannot have indexes; declare it with @MaterializedView to index it');
+  }
+
+  return {
+    id,
+    schema,
+    name,
+    kind: declaration.kind,
+    entity,
+    className: meta.className,
+    sql,
+    comment: options.comment,
+    viewOptions,
+    withData: materialized?.withData ?? true,
+    uniqueKey,
+    indexes,
+    columns: entityColumns(meta),
+    hash: contentHash({ v: HASH_FORMAT, kind: declaration.kind, sql: normalizeSql(sql), options: viewOptions }),
+  };
+}
+
+function resolveSql(declaration: ViewDeclaration, context: DefinitionContext, fail: (problem: string) => Error): string {
+  const source = declaration.options.sql;
+  const text = typeof source === 'function' ? source(context.tableNameOf) : source;
+  if (typeof text !== 'string' || trimStatement(text) === '') throw fail('`sql` must be a non-empty SQL query');
+  const sql = trimStatement(text);
+  try {
+    if (hasSeveralStatements(sql)) throw fail('`sql` must hold a single query; it contains several statements separated by ";"');
+  } catch (error) {
+    if (error instanceof SqlSyntaxError) throw fail(`\`sql\` cannot be read: ${error.message}`);
+    throw error;
+  }
+  return sql;
+}
+
+/** Column names of the entity's persisted properties, in declaration order. */
+function entityColumns(meta: EntityMetadata): string[] {
+  return Object.values(meta.properties).flatMap((prop: any) =>
+    prop.persist === false || prop.formula ? [] : ((prop.fieldNames as string[] | undefined) ?? []),
+  );
+}
+
+/** Indexes declared with MikroORM's @Index / @Unique (class or property level) or `index`/`unique` property options. */
+function ormIndexes(meta: EntityMetadata, columnOf: (name: string) => string, fail: (problem: string) => Error): MaterializedViewIndex[] {
+  const fromOptions = (entries: EntityMetadata['indexes'] | EntityMetadata['uniques'], unique: boolean) =>
+    (entries ?? []).map((index): MaterializedViewIndex => {
+      if (index.expression) throw fail(`@${unique ? 'Unique' : 'Index'}({ expression }) is not supported on views: use the \`indexes\` option of @MaterializedView`);
+      if (index.where !== undefined && typeof index.where !== 'string') throw fail('index `where` must be an SQL string on views');
+      const properties = index.properties === undefined ? [] : ([] as string[]).concat(index.properties as string | string[]);
+      const columns = index.columns?.length
+        ? index.columns.map((column) =>
+            [
+              quoteIdent(columnOf(column.name)),
+              column.collation ? `COLLATE ${quoteIdent(column.collation)}` : '',
+              column.sort?.toUpperCase() ?? '',
+              column.nulls ? `NULLS ${column.nulls.toUpperCase()}` : '',
+            ]
+              .filter(Boolean)
+              .join(' '),
+          )
+        : undefined;
+      return {
+        name: index.name,
+        unique,
+        using: 'type' in index ? (index as { type?: string }).type : undefined,
+        where: index.where as string | undefined,
+        ...(columns ? { expression: columns.join(', ') } : { columns: properties.map(columnOf) }),
+        include: index.include === undefined ? undefined : ([] as string[]).concat(index.include as string | string[]).map(columnOf),
+      };
+    });
+  const fromProperties = Object.values(meta.properties).flatMap((prop: any): MaterializedViewIndex[] => {
+    const found: MaterializedViewIndex[] = [];
+    for (const unique of [false, true]) {
+      const flag = unique ? prop.unique : prop.index;
+      if (flag) found.push({ columns: prop.fieldNames, unique, name: typeof flag === 'string' ? flag : undefined });
+    }
+    return found;
+  });
+  return [...fromOptions(meta.indexes, false), ...fromOptions(meta.uniques, true), ...fromProperties];
+}
+
+function collectIndexes(
+  tableName: string,
+  declared: MaterializedViewIndex[],
+  context: DefinitionContext,
+  fail: (problem: string) => Error,
+): IndexDefinition[] {
+  const byName = new Map<string, IndexDefinition>();
+  for (const index of declared) {
+    const hasColumns = (index.columns?.length ?? 0) > 0;
+    if (hasColumns === Boolean(index.expression)) throw fail('an index needs either `columns` or `expression`');
+    const unique = index.unique ?? false;
+    const using = (index.using ?? 'btree').toLowerCase();
+    if (!/^[a-z_][a-z0-9_]*$/.test(using)) throw fail(`unknown index method ${JSON.stringify(index.using)}`);
+    const elements = hasColumns ? index.columns!.map(quoteIdent).join(', ') : index.expression!.trim();
+    const include = (index.include ?? []).slice();
+    const where = index.where?.trim() || undefined;
+    const hash = contentHash({ unique, using, elements, include, where });
+    const name = indexName(tableName, index, unique, hash, context);
+    const existing = byName.get(name);
+    if (existing && existing.hash !== hash) throw fail(`two different indexes are both named ${name}`);
+    byName.set(name, { name, unique, using, elements, include, where, hash });
+  }
+  return [...byName.values()];
+}
+
+function indexName(tableName: string, index: MaterializedViewIndex, unique: boolean, hash: string, context: DefinitionContext): string {
+  if (index.name) {
+    if (byteLength(index.name) > MAX_IDENTIFIER_BYTES) {
+      throw new PgViewsConfigurationError(`index name ${index.name} is longer than PostgreSQL's ${MAX_IDENTIFIER_BYTES}-byte limit`);
+    }
+    return index.name;
+  }
+  const base = index.columns?.length
+    ? context.namingStrategy.indexName(tableName, index.columns, unique ? 'unique' : 'index')
+    : `${tableName}_${hash.slice(0, 8)}_${unique ? 'unique' : 'index'}`;
+  // A longer name would be truncated by PostgreSQL and never match again: shorten it with a hash suffix.
+  return byteLength(base) <= MAX_IDENTIFIER_BYTES ? base : fitIdentifier(base, `_${hash.slice(0, 8)}`);
+}

@@ -1,0 +1,197 @@
+import { EntitySchema, type EntityMetadata, type MikroORM } from '@mikro-orm/core';
+import { findViewDeclaration } from '../decorators/view.decorator.js';
+import type { ViewEntity } from '../decorators/view-options.js';
+import { PgViewsConfigurationError } from '../pgviews.errors.js';
+import { displayName, qualifiedName } from '../sql/identifiers.js';
+import { nameReferences, type NameReference } from '../sql/sql-text.js';
+import { buildViewDefinition, type DefinitionContext, type UnlinkedDefinition } from './definition.builder.js';
+import { DependencyCycleError, orderByDependencies, reachable } from './dependency-graph.js';
+import type { ViewDefinition } from './view-definition.js';
+
+/** Which entities a registry manages. */
+export interface ViewSelection {
+  /** The `views` of forRoot; undefined registers every view entity of the ORM. */
+  readonly views?: readonly ViewEntity[];
+  /** Views added by forFeature(). */
+  readonly features?: readonly ViewEntity[];
+}
+
+/** The class MikroORM keys metadata by. */
+function entityClass(entity: ViewEntity): unknown {
+  return EntitySchema.is(entity) ? (entity.meta.class ?? entity) : entity;
+}
+
+function entityLabel(entity: unknown): string {
+  if (EntitySchema.is(entity)) return entity.meta.className ?? entity.meta.tableName ?? 'EntitySchema';
+  return (entity as { name?: string })?.name || String(entity);
+}
+
+/**
+ * The registered views of one MikroORM instance, resolved and ordered so that every view comes after
+ * the views it reads. Built once at startup; answers "which view is this class?" for the services.
+ */
+export class ViewRegistry {
+  private readonly byId = new Map<string, ViewDefinition>();
+  private readonly byClass = new Map<unknown, ViewDefinition>();
+  private readonly dependents = new Map<string, string[]>();
+
+  private constructor(
+    /** Registered views, dependencies first. */
+    readonly definitions: readonly ViewDefinition[],
+    readonly defaultSchema: string,
+  ) {
+    for (const definition of definitions) {
+      this.byId.set(definition.id, definition);
+      this.byClass.set(entityClass(definition.entity), definition);
+      for (const dependency of definition.dependencies) {
+        this.dependents.set(dependency, [...(this.dependents.get(dependency) ?? []), definition.id]);
+      }
+    }
+  }
+
+  static fromOrm(orm: MikroORM, selection: ViewSelection = {}): ViewRegistry {
+    const metadata = orm.getMetadata();
+    const defaultSchema = orm.config.get('schema') ?? orm.em.getPlatform().getDefaultSchemaName() ?? 'public';
+    const metaOf = (entity: ViewEntity, role: string): EntityMetadata => {
+      const meta = metadata.find(entityClass(entity) as any);
+      if (!meta) {
+        throw new PgViewsConfigurationError(
+          `${entityLabel(entity)} ${role} has no MikroORM metadata: add it to the entities of the MikroORM configuration ` +
+            '(or use MikroOrmModule.forFeature() with autoLoadEntities)',
+        );
+      }
+      return meta;
+    };
+    const context: DefinitionContext = {
+      defaultSchema,
+      namingStrategy: orm.config.getNamingStrategy(),
+      tableNameOf: (entity) => {
+        const meta = metaOf(entity, 'used in the sql of a view');
+        return qualifiedName(meta.schema && meta.schema !== '*' ? meta.schema : defaultSchema, meta.tableName);
+      },
+    };
+
+    const selected = selection.views
+      ? [...selection.views, ...(selection.features ?? [])]
+      : [...[...metadata].filter((meta) => findViewDeclaration(meta.class)).map((meta) => meta.class as ViewEntity), ...(selection.features ?? [])];
+    const unlinked = new Map<string, UnlinkedDefinition>();
+    const seen = new Set<unknown>();
+    for (const entity of selected) {
+      if (seen.has(entityClass(entity))) continue;
+      seen.add(entityClass(entity));
+      const declaration = findViewDeclaration(entity) ?? findViewDeclaration(metadata.find(entityClass(entity) as any)?.class);
+      if (!declaration) throw ViewRegistry.notAView(entity);
+      const definition = buildViewDefinition(entity, declaration, metaOf(entity, 'registered as a view'), context);
+      const clash = unlinked.get(definition.id);
+      if (clash) throw new PgViewsConfigurationError(`${clash.className} and ${definition.className} are both mapped to ${definition.id}`);
+      unlinked.set(definition.id, definition);
+    }
+
+    const linked = [...unlinked.values()].map((definition) => ({
+      ...definition,
+      dependencies: ViewRegistry.dependenciesOf(definition, unlinked, defaultSchema, metaOf),
+    }));
+    const byId = new Map(linked.map((definition) => [definition.id, definition]));
+    try {
+      // Sorted first so that the order (and every plan) does not depend on how entities were listed.
+      const order = orderByDependencies([...byId.keys()].sort(), (id) => byId.get(id)!.dependencies);
+      return new ViewRegistry(order.map((id) => byId.get(id)!), defaultSchema);
+    } catch (error) {
+      if (!(error instanceof DependencyCycleError)) throw error;
+      throw new PgViewsConfigurationError(
+        `Views depend on each other in a cycle: ${error.cycle.join(' -> ')}. A view cannot read itself, directly or through other views.`,
+      );
+    }
+  }
+
+  /** Declared dependencies plus registered views whose names appear in the SQL. */
+  private static dependenciesOf(
+    definition: UnlinkedDefinition,
+    all: ReadonlyMap<string, UnlinkedDefinition>,
+    defaultSchema: string,
+    metaOf: (entity: ViewEntity, role: string) => EntityMetadata,
+  ): string[] {
+    const found = new Set<string>();
+    const declared = findViewDeclaration(definition.entity)?.options.dependencies;
+    for (const entity of (typeof declared === 'function' ? declared() : declared) ?? []) {
+      if (!findViewDeclaration(entity)) {
+        throw new PgViewsConfigurationError(
+          `${definition.className} (${definition.id}) lists ${entityLabel(entity)} in its dependencies, but ${entityLabel(entity)} is not a view entity: ` +
+            'dependencies name other classes decorated with @View() or @MaterializedView()',
+        );
+      }
+      const meta = metaOf(entity, `listed in the dependencies of ${definition.className}`);
+      const id = displayName(meta.schema && meta.schema !== '*' ? meta.schema : defaultSchema, meta.tableName);
+      if (!all.has(id)) {
+        throw new PgViewsConfigurationError(
+          `${definition.className} (${definition.id}) depends on ${entityLabel(entity)}, which is not registered with PgViewsModule: ` +
+            'add it to forRoot({ views }) or forFeature()',
+        );
+      }
+      found.add(id);
+    }
+    const byName = new Map<string, UnlinkedDefinition[]>();
+    for (const other of all.values()) byName.set(other.name, [...(byName.get(other.name) ?? []), other]);
+    for (const reference of nameReferences(definition.sql)) {
+      for (const other of byName.get(reference.name) ?? []) {
+        const schemaMatches = reference.schema === undefined ? other.schema === defaultSchema : other.schema === reference.schema;
+        if (schemaMatches && other.id !== definition.id) found.add(other.id);
+      }
+    }
+    return [...found];
+  }
+
+  private static notAView(entity: unknown): PgViewsConfigurationError {
+    return new PgViewsConfigurationError(
+      `${entityLabel(entity)} is not a view entity: decorate it with @View() or @MaterializedView() next to @Entity()`,
+    );
+  }
+
+  get size(): number {
+    return this.definitions.length;
+  }
+
+  /** The registered view for a class, an EntitySchema or an id (`schema.name`, or `name` in the default schema). */
+  find(view: ViewEntity | string): ViewDefinition | undefined {
+    if (typeof view !== 'string') return this.byClass.get(entityClass(view));
+    const reference = parseName(view);
+    return (
+      this.byId.get(view) ??
+      this.byId.get(displayName(this.defaultSchema, view)) ??
+      (reference && this.byId.get(displayName(reference.schema ?? this.defaultSchema, reference.name)))
+    );
+  }
+
+  /** Like find(), but throws an error that says how to register the view. */
+  get(view: ViewEntity | string): ViewDefinition {
+    const definition = this.find(view);
+    if (definition) return definition;
+    if (typeof view === 'string') {
+      throw new PgViewsConfigurationError(`No view named ${view} is registered with PgViewsModule (registered: ${this.definitions.map((d) => d.id).join(', ') || 'none'})`);
+    }
+    if (!findViewDeclaration(view)) throw ViewRegistry.notAView(view);
+    throw new PgViewsConfigurationError(`${entityLabel(view)} is not registered with PgViewsModule: add it to forRoot({ views }) or forFeature()`);
+  }
+
+  /** Registered views that `id` reads, transitively, dependencies first. */
+  dependenciesOf(id: string): ViewDefinition[] {
+    const ids = reachable([id], (current) => this.byId.get(current)?.dependencies ?? []);
+    return this.definitions.filter((definition) => ids.has(definition.id));
+  }
+
+  /** Registered views that read `id`, transitively, in the order they can be rebuilt. */
+  dependentsOf(id: string): ViewDefinition[] {
+    const ids = reachable([id], (current) => this.dependents.get(current) ?? []);
+    return this.definitions.filter((definition) => ids.has(definition.id));
+  }
+}
+
+/** Reads `schema.name` or `name` as SQL would (quotes kept, unquoted parts folded); undefined when it is no name. */
+function parseName(value: string): NameReference | undefined {
+  try {
+    const references = nameReferences(value);
+    return references.length === 1 ? references[0] : undefined;
+  } catch {
+    return undefined;
+  }
+}

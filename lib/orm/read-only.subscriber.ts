@@ -1,0 +1,24 @@
+import type { EventSubscriber, FlushEventArgs } from '@mikro-orm/core';
+import { findViewDeclaration } from '../decorators/view.decorator.js';
+import { PgViewsReadOnlyError } from '../pgviews.errors.js';
+
+const VERB: Record<string, string> = { create: 'persist', update: 'update', delete: 'remove', update_early: 'update', delete_early: 'remove' };
+
+/**
+ * Makes view entities read-only in the unit of work: a flush that would insert, update or delete one
+ * fails before any SQL is sent, with a message that says why, instead of PostgreSQL's "cannot insert
+ * into view" (or, for MikroORM's own `readonly` entities, a silent no-op).
+ */
+export class ReadOnlyViewsSubscriber implements EventSubscriber {
+  onFlush(args: FlushEventArgs): void {
+    for (const changeSet of args.uow.getChangeSets()) {
+      const meta = changeSet.meta;
+      if (!findViewDeclaration(meta.class as any)) continue;
+      const schema = meta.schema ? `${meta.schema}.` : '';
+      throw new PgViewsReadOnlyError(
+        `Cannot ${VERB[changeSet.type] ?? changeSet.type} ${meta.className}: it is mapped to the database view ${schema}${meta.tableName}, ` +
+          'and views are read-only. Change the tables the view reads instead.',
+      );
+    }
+  }
+}

@@ -1,0 +1,81 @@
+import type { MetadataStorage, Options } from '@mikro-orm/core';
+import { findViewDeclaration } from '../decorators/view.decorator.js';
+
+/**
+ * A `skipTables` / `skipViews` entry of MikroORM's schema generator that matches a live set of
+ * names. MikroORM tests string entries by equality and others with `.test(name)`; this is a RegExp
+ * whose test() asks the set, so names can be added after the configuration was built (when the
+ * entities are discovered, or when a view is registered).
+ */
+export class ManagedNamesPattern extends RegExp {
+  private readonly names = new Set<string>();
+
+  constructor() {
+    super('(?!)'); // matches nothing by itself
+  }
+
+  add(schema: string | undefined, name: string): void {
+    this.names.add(name);
+    if (schema) this.names.add(`${schema}.${name}`);
+  }
+
+  override test(name: string): boolean {
+    return this.names.has(name);
+  }
+
+  has(name: string): boolean {
+    return this.names.has(name);
+  }
+}
+
+interface SchemaGeneratorOptions {
+  skipTables?: (string | RegExp)[];
+  skipViews?: (string | RegExp)[];
+}
+
+/**
+ * The pattern that keeps MikroORM's schema generator away from the views nestjs-pgviews manages:
+ * no CREATE TABLE for a view entity, no DROP of a managed view. Installed once per configuration.
+ */
+export function managedNamesPattern(schemaGenerator: SchemaGeneratorOptions): ManagedNamesPattern {
+  const existing = schemaGenerator.skipTables?.find((entry): entry is ManagedNamesPattern => entry instanceof ManagedNamesPattern);
+  if (existing) return existing;
+  const pattern = new ManagedNamesPattern();
+  schemaGenerator.skipTables = [...(schemaGenerator.skipTables ?? []), pattern];
+  schemaGenerator.skipViews = [...(schemaGenerator.skipViews ?? []), pattern];
+  return pattern;
+}
+
+/** Adds every entity declared with @View / @MaterializedView in `metadata` to the pattern. */
+export function guardViewEntities(pattern: ManagedNamesPattern, metadata: Iterable<{ class?: unknown; schema?: string; tableName: string }>): void {
+  for (const meta of metadata) {
+    if (meta.class && findViewDeclaration(meta.class as any)) pattern.add(meta.schema, meta.tableName);
+  }
+}
+
+/**
+ * For the MikroORM configuration file that the MikroORM CLI reads (`mikro-orm.config.ts`): makes
+ * `schema:update`, `schema:create`, `migration:create` and friends skip the view entities and the
+ * views nestjs-pgviews manages.
+ *
+ * ```ts
+ * export default withPgViews(defineConfig({ entities: [...], ... }));
+ * ```
+ */
+export function withPgViews<T extends Partial<Options>>(config: T, extraNames: string[] = []): T {
+  const schemaGenerator: SchemaGeneratorOptions = { ...(config.schemaGenerator ?? {}) };
+  const pattern = managedNamesPattern(schemaGenerator);
+  for (const name of extraNames) pattern.add(undefined, name);
+  const userHook = config.discovery?.afterDiscovered;
+  return {
+    ...config,
+    schemaGenerator,
+    discovery: {
+      ...config.discovery,
+      afterDiscovered: async (storage: MetadataStorage, platform: any) => {
+        guardViewEntities(pattern, [...storage]);
+        await userHook?.(storage, platform);
+      },
+    },
+  };
+}

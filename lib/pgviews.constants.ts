@@ -1,0 +1,11 @@
+/** Metadata key under which `@View` / `@MaterializedView` store their declaration. */
+export const PGVIEWS_VIEW_METADATA = 'pgviews:view';
+
+/** Injection token of the resolved module options. */
+export const PGVIEWS_OPTIONS = Symbol('PGVIEWS_OPTIONS');
+
+/** Injection token of the options given to `forRoot` / `forRootAsync`, before defaults. */
+export const PGVIEWS_MODULE_OPTIONS = Symbol('PGVIEWS_MODULE_OPTIONS');
+
+/** Seed of the advisory-lock key that serialises syncs of one database. */
+export const SYNC_LOCK_NAME = 'nestjs-pgviews:sync';

@@ -1,0 +1,118 @@
+/**
+ * Every error that nestjs-pgviews throws, with its message. Messages name the view, say what was
+ * wrong and what to do about it.
+ */
+
+/** Base class: `instanceof PgViewsError` catches everything this library throws. */
+export class PgViewsError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A declaration or a call that cannot work: unknown class, missing metadata, cycle, bad option. */
+export class PgViewsConfigurationError extends PgViewsError {}
+
+/** Persisting or removing a view entity through the EntityManager. */
+export class PgViewsReadOnlyError extends PgViewsError {}
+
+/** What PostgreSQL said about a failed statement (the fields of its ErrorResponse). */
+export interface DatabaseErrorDetails {
+  readonly message: string;
+  readonly code?: string;
+  readonly position?: number;
+  readonly detail?: string;
+  readonly hint?: string;
+}
+
+/** An SQL statement that PostgreSQL refused, with the view it was run for. */
+export class PgViewsStatementError extends PgViewsError {
+  /** The SQLSTATE code, e.g. `42P01` for a missing relation. */
+  readonly code?: string;
+
+  constructor(
+    /** Display name of the view, e.g. `public.author_book_count_view`. */
+    readonly view: string,
+    /** The statement that failed. */
+    readonly statement: string,
+    readonly database: DatabaseErrorDetails,
+    prefix: string,
+    cause: unknown,
+  ) {
+    super(`${prefix}: ${describeDatabaseError(view, statement, database)}`, { cause });
+    this.code = database.code;
+  }
+}
+
+/** A sync that failed and was rolled back: the database is as it was before. */
+export class PgViewsSyncError extends PgViewsStatementError {
+  constructor(view: string, statement: string, database: DatabaseErrorDetails, cause: unknown) {
+    super(view, statement, database, `Sync of ${view} failed and was rolled back`, cause);
+  }
+}
+
+/** SQLSTATE codes this library reacts to. */
+export const SqlState = {
+  undefinedTable: '42P01',
+  invalidTableDefinition: '42P16',
+  lockNotAvailable: '55P03',
+  queryCanceled: '57014',
+  uniqueViolation: '23505',
+  objectNotInPrerequisiteState: '55000',
+  featureNotSupported: '0A000',
+  readOnlyTransaction: '25006',
+} as const;
+
+/** Reads the fields of a `pg` DatabaseError (or MikroORM's DriverException, which copies them). */
+export function databaseErrorDetails(error: unknown): DatabaseErrorDetails {
+  const e = (error ?? {}) as Record<string, unknown>;
+  const position = e.position === undefined ? undefined : Number(e.position);
+  return {
+    message: typeof e.message === 'string' ? e.message : String(error),
+    code: typeof e.code === 'string' ? e.code : undefined,
+    position: Number.isFinite(position) ? position : undefined,
+    detail: typeof e.detail === 'string' ? e.detail : undefined,
+    hint: typeof e.hint === 'string' ? e.hint : undefined,
+  };
+}
+
+export function isSqlState(error: unknown, code: string): boolean {
+  return (error as { code?: unknown } | undefined)?.code === code;
+}
+
+/** PostgreSQL's message, its detail and hint, the statement with a caret under the error position, and advice. */
+function describeDatabaseError(view: string, statement: string, error: DatabaseErrorDetails): string {
+  const lines = [`${error.message}${error.code ? ` (SQLSTATE ${error.code})` : ''}`];
+  if (error.detail) lines.push(`  detail: ${error.detail}`);
+  if (error.hint) lines.push(`  hint: ${error.hint}`);
+  lines.push('  statement:', indent(pointAt(statement, error.position), '    '));
+  if (error.code === SqlState.undefinedTable) {
+    lines.push(
+      `  If ${view} reads another view declared with nestjs-pgviews, make sure that view is registered; ` +
+        'list it in `dependencies` if its name does not appear in the SQL.',
+    );
+  }
+  if (error.code === SqlState.lockNotAvailable) {
+    lines.push('  Another session held a lock on the view for longer than lockTimeout allows; long-running queries on it keep it busy.');
+  }
+  return lines.join('\n');
+}
+
+/** The statement, with a `^` line under the character that `position` (1-based) points at. */
+export function pointAt(statement: string, position?: number): string {
+  if (!position || position < 1 || position > statement.length + 1) return statement;
+  const offset = position - 1;
+  const lineStart = statement.lastIndexOf('\n', offset - 1) + 1;
+  const lineEnd = statement.indexOf('\n', offset);
+  const end = lineEnd === -1 ? statement.length : lineEnd;
+  const caret = `${' '.repeat(offset - lineStart)}^`;
+  return `${statement.slice(0, end)}\n${caret}${statement.slice(end)}`;
+}
+
+function indent(text: string, prefix: string): string {
+  return text
+    .split('\n')
+    .map((line) => prefix + line)
+    .join('\n');
+}

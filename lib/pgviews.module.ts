@@ -1,0 +1,85 @@
+import { MikroORM } from '@mikro-orm/core';
+import { getMikroORMToken, MikroOrmModule } from '@mikro-orm/nestjs';
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { DiscoveryModule, DiscoveryService } from '@nestjs/core';
+import { OrmDatabase } from './database/orm-database.js';
+import type { ViewEntity } from './decorators/view-options.js';
+import { ViewRegistry } from './definitions/view.registry.js';
+import { integrateWithOrm } from './orm/orm-integration.js';
+import { PGVIEWS_MODULE_OPTIONS, PGVIEWS_OPTIONS } from './pgviews.constants.js';
+import { resolveOptions, type PgViewsModuleAsyncOptions, type PgViewsModuleOptions, type ResolvedPgViewsOptions } from './pgviews.options.js';
+import { getViewSyncServiceToken } from './pgviews.tokens.js';
+import { ViewSyncService } from './sync/view-sync.service.js';
+
+/** What forFeature() registers: found by the root module through Nest's DiscoveryService. */
+export class PgViewsFeature {
+  constructor(
+    readonly views: readonly ViewEntity[],
+    readonly contextName?: string,
+  ) {}
+}
+
+const PGVIEWS_ORM = Symbol('PGVIEWS_ORM');
+const PGVIEWS_DATABASE = Symbol('PGVIEWS_DATABASE');
+
+@Module({})
+export class PgViewsModule {
+  /** Registers views and the services for one MikroORM instance (the default one, or `contextName`). */
+  static forRoot(options: PgViewsModuleOptions = {}): DynamicModule {
+    return PgViewsModule.root(options.contextName, [{ provide: PGVIEWS_MODULE_OPTIONS, useValue: options }]);
+  }
+
+  static forRootAsync(options: PgViewsModuleAsyncOptions): DynamicModule {
+    const optionsProvider: Provider = {
+      provide: PGVIEWS_MODULE_OPTIONS,
+      useFactory: async (...args: unknown[]) => ({ ...(await options.useFactory(...args)), contextName: options.contextName }),
+      inject: options.inject ?? [],
+    };
+    return { ...PgViewsModule.root(options.contextName, [optionsProvider]), imports: [DiscoveryModule, ...(options.imports ?? [])] };
+  }
+
+  /**
+   * Adds views from a feature module; they are also registered with MikroORM
+   * (MikroOrmModule.forFeature), so `autoLoadEntities` finds them and their repositories can be injected.
+   */
+  static forFeature(views: ViewEntity[], contextName?: string): DynamicModule {
+    return {
+      module: PgViewsModule,
+      imports: [MikroOrmModule.forFeature(views as any[], contextName)],
+      providers: [{ provide: Symbol('PGVIEWS_FEATURE'), useValue: new PgViewsFeature(views, contextName) }],
+    };
+  }
+
+  private static root(contextName: string | undefined, optionProviders: Provider[]): DynamicModule {
+    const syncToken = getViewSyncServiceToken(contextName);
+    return {
+      global: true,
+      module: PgViewsModule,
+      imports: [DiscoveryModule],
+      providers: [
+        ...optionProviders,
+        { provide: PGVIEWS_OPTIONS, useFactory: resolveOptions, inject: [PGVIEWS_MODULE_OPTIONS] },
+        { provide: PGVIEWS_ORM, useFactory: (orm: MikroORM) => orm, inject: [contextName ? getMikroORMToken(contextName) : MikroORM] },
+        { provide: PGVIEWS_DATABASE, useFactory: (orm: MikroORM) => new OrmDatabase(orm), inject: [PGVIEWS_ORM] },
+        { provide: ViewRegistry, useFactory: createRegistry, inject: [PGVIEWS_ORM, PGVIEWS_OPTIONS, DiscoveryService] },
+        {
+          provide: syncToken,
+          useFactory: (registry: ViewRegistry, database: OrmDatabase, resolved: ResolvedPgViewsOptions) => new ViewSyncService(registry, database, resolved),
+          inject: [ViewRegistry, PGVIEWS_DATABASE, PGVIEWS_OPTIONS],
+        },
+      ],
+      exports: [syncToken],
+    };
+  }
+}
+
+/** Resolves the registered views once every module (and every forFeature) is known. */
+function createRegistry(orm: MikroORM, options: ResolvedPgViewsOptions, discovery: DiscoveryService): ViewRegistry {
+  integrateWithOrm(orm);
+  const features = discovery
+    .getProviders()
+    .map((wrapper) => wrapper.instance)
+    .filter((instance): instance is PgViewsFeature => instance instanceof PgViewsFeature && instance.contextName === options.contextName)
+    .flatMap((feature) => feature.views);
+  return ViewRegistry.fromOrm(orm, { views: options.views, features });
+}

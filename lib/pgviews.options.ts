@@ -1,0 +1,55 @@
+import type { ModuleMetadata } from '@nestjs/common';
+import type { ViewEntity } from './decorators/view-options.js';
+import type { MaterializedViewChange } from './sync/sync-options.js';
+
+export interface PgViewsModuleOptions {
+  /**
+   * The view entities to manage. Omitted: every entity of the MikroORM instance declared with
+   * @View / @MaterializedView. forFeature() adds to either.
+   */
+  views?: ViewEntity[];
+  /** The MikroORM context (`contextName` of MikroOrmModule) for apps with several databases. */
+  contextName?: string;
+  /** Sync the views during application bootstrap, before the app listens (default true). */
+  sync?: boolean;
+  /** What a sync does with a materialized view whose declaration changed (default 'swap'). */
+  materializedViewChange?: MaterializedViewChange;
+  /** Drop views that nestjs-pgviews created earlier and that are no longer declared (default false). */
+  dropOrphans?: boolean;
+  /**
+   * 'declared' (default): indexes added by hand to a managed materialized view are kept, and carried
+   * over when it is rebuilt. 'exact': every index that is not declared is dropped.
+   */
+  indexes?: 'declared' | 'exact';
+  /** How long a sync statement waits for a lock before giving up, in ms (default 3000; 0 waits forever). */
+  lockTimeout?: number;
+  /** How many times a sync phase that timed out on a lock is retried, with backoff (default 5). */
+  lockRetries?: number;
+  /** First backoff between those retries, in ms, doubled each time (default 500). */
+  lockRetryDelay?: number;
+}
+
+export interface PgViewsModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  /** Must be known when the module is built: it names the MikroORM instance and the service tokens. */
+  contextName?: string;
+  inject?: any[];
+  useFactory: (...args: any[]) => Omit<PgViewsModuleOptions, 'contextName'> | Promise<Omit<PgViewsModuleOptions, 'contextName'>>;
+}
+
+export type ResolvedPgViewsOptions = Required<Omit<PgViewsModuleOptions, 'views' | 'contextName'>> &
+  Pick<PgViewsModuleOptions, 'views' | 'contextName'>;
+
+export const DEFAULT_OPTIONS = {
+  sync: true,
+  materializedViewChange: 'swap',
+  dropOrphans: false,
+  indexes: 'declared',
+  lockTimeout: 3000,
+  lockRetries: 5,
+  lockRetryDelay: 500,
+} as const satisfies Omit<ResolvedPgViewsOptions, 'views' | 'contextName'>;
+
+export function resolveOptions(options: PgViewsModuleOptions): ResolvedPgViewsOptions {
+  const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
+  return { ...DEFAULT_OPTIONS, ...defined } as ResolvedPgViewsOptions;
+}

@@ -1,0 +1,55 @@
+/** PostgreSQL's limit on identifier length, in bytes (NAMEDATALEN - 1). Longer names are silently truncated by the server. */
+export const MAX_IDENTIFIER_BYTES = 63;
+
+/**
+ * Quotes an identifier (schema, view, index, role or column name) so that any name works, whatever
+ * its case, spaces, quotes or reserved words, and nothing in it can end the identifier.
+ */
+export function quoteIdent(name: string): string {
+  if (name.length === 0) throw new Error('an SQL identifier cannot be empty');
+  if (name.includes('\0')) throw new Error(`an SQL identifier cannot contain a NUL character: ${JSON.stringify(name)}`);
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** `"schema"."name"`. */
+export function qualifiedName(schema: string, name: string): string {
+  return `${quoteIdent(schema)}.${quoteIdent(name)}`;
+}
+
+/**
+ * Quotes a string constant. Backslashes make it an escape string (E'...') with the backslashes
+ * doubled, so the result means the same whatever `standard_conforming_strings` says.
+ */
+export function quoteLiteral(value: string): string {
+  if (value.includes('\0')) throw new Error('an SQL string cannot contain a NUL character');
+  const quoted = `'${value.replaceAll("'", "''")}'`;
+  return value.includes('\\') ? `E${quoted.replaceAll('\\', '\\\\')}` : quoted;
+}
+
+/** `ARRAY['a', 'b']::text[]`. */
+export function textArray(values: readonly string[]): string {
+  return `ARRAY[${values.map(quoteLiteral).join(', ')}]::text[]`;
+}
+
+export function byteLength(name: string): number {
+  return Buffer.byteLength(name, 'utf8');
+}
+
+/**
+ * Shortens `base` so that `base + suffix` fits PostgreSQL's identifier limit, cutting on character
+ * boundaries. Used for generated names (temporary objects, conventional index names).
+ */
+export function fitIdentifier(base: string, suffix = ''): string {
+  const budget = MAX_IDENTIFIER_BYTES - byteLength(suffix);
+  let fitted = base;
+  while (byteLength(fitted) > budget) fitted = fitted.slice(0, -1);
+  return fitted + suffix;
+}
+
+const PLAIN_IDENTIFIER = /^[a-z_][a-z0-9_$]*$/;
+
+/** A readable, unambiguous name: `public.author_mv`, or `"My Schema"."Mv 1"` where quotes are needed. */
+export function displayName(schema: string, name: string): string {
+  const part = (value: string) => (PLAIN_IDENTIFIER.test(value) ? value : quoteIdent(value));
+  return `${part(schema)}.${part(name)}`;
+}

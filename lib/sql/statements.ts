@@ -1,0 +1,125 @@
+/**
+ * DDL text, built from names and definitions. Pure functions: every identifier is quoted here and
+ * nowhere else, and no statement ever uses CASCADE (dropping something that others depend on must
+ * fail loudly, not take them along).
+ */
+import type { IndexDefinition, PlainViewOptions, RelationName, ViewKind } from '../definitions/view-definition.js';
+import { qualifiedName, quoteIdent, quoteLiteral } from './identifiers.js';
+
+const OBJECT_TYPE: Record<ViewKind, string> = { view: 'VIEW', materialized: 'MATERIALIZED VIEW' };
+
+/** Default privileges of a relation's owner; MAINTAIN exists from PostgreSQL 17. */
+export function ownerPrivileges(serverVersion: number): string[] {
+  const privileges = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'];
+  return serverVersion >= 170000 ? [...privileges, 'MAINTAIN'] : privileges;
+}
+
+export function createSchema(schema: string): string {
+  return `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`;
+}
+
+/** `WITH (...)` options of a plain view as `key=value` entries. */
+export function viewOptionEntries(options: PlainViewOptions): string[] {
+  const entries: string[] = [];
+  if (options.securityBarrier !== undefined) entries.push(`security_barrier=${options.securityBarrier}`);
+  if (options.securityInvoker !== undefined) entries.push(`security_invoker=${options.securityInvoker}`);
+  if (options.checkOption !== undefined) entries.push(`check_option=${options.checkOption}`);
+  return entries;
+}
+
+/** Renders `key=value` entries (as `pg_class.reloptions` holds them) as a WITH clause. */
+function withClause(entries: readonly string[]): string {
+  if (entries.length === 0) return '';
+  const rendered = entries.map((entry) => {
+    const at = entry.indexOf('=');
+    const key = at === -1 ? entry : entry.slice(0, at);
+    if (!/^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/i.test(key)) throw new Error(`invalid storage option name ${JSON.stringify(key)}`);
+    return at === -1 ? key : `${key}=${quoteLiteral(entry.slice(at + 1))}`;
+  });
+  return ` WITH (${rendered.join(', ')})`;
+}
+
+export function createView(target: RelationName, sql: string, options: readonly string[] = [], orReplace = false): string {
+  return `CREATE ${orReplace ? 'OR REPLACE ' : ''}VIEW ${qualifiedName(target.schema, target.name)}${withClause(options)} AS\n${sql}`;
+}
+
+export function createMaterializedView(target: RelationName, sql: string, withData: boolean, options: readonly string[] = []): string {
+  return `CREATE MATERIALIZED VIEW ${qualifiedName(target.schema, target.name)}${withClause(options)} AS\n${sql}\nWITH ${withData ? '' : 'NO '}DATA`;
+}
+
+export function renameRelation(kind: ViewKind, target: RelationName, newName: string): string {
+  return `ALTER ${OBJECT_TYPE[kind]} ${qualifiedName(target.schema, target.name)} RENAME TO ${quoteIdent(newName)}`;
+}
+
+export function dropRelation(kind: ViewKind, target: RelationName): string {
+  return `DROP ${OBJECT_TYPE[kind]} ${qualifiedName(target.schema, target.name)}`;
+}
+
+export function commentOnRelation(kind: ViewKind, target: RelationName, comment: string | undefined): string {
+  return `COMMENT ON ${OBJECT_TYPE[kind]} ${qualifiedName(target.schema, target.name)} IS ${comment === undefined ? 'NULL' : quoteLiteral(comment)}`;
+}
+
+export function alterOwner(kind: ViewKind, target: RelationName, owner: string): string {
+  return `ALTER ${OBJECT_TYPE[kind]} ${qualifiedName(target.schema, target.name)} OWNER TO ${quoteIdent(owner)}`;
+}
+
+export function refreshMaterializedView(target: RelationName, concurrently: boolean): string {
+  return `REFRESH MATERIALIZED VIEW ${concurrently ? 'CONCURRENTLY ' : ''}${qualifiedName(target.schema, target.name)}`;
+}
+
+/** An index from its definition, on `table`, named `name` (its declared name unless built under a temporary one). */
+export function createIndex(index: IndexDefinition, table: RelationName, name = index.name): string {
+  const include = index.include.length > 0 ? ` INCLUDE (${index.include.map(quoteIdent).join(', ')})` : '';
+  const where = index.where ? ` WHERE ${index.where}` : '';
+  return `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX ${quoteIdent(name)} ON ${qualifiedName(table.schema, table.name)} USING ${index.using} (${index.elements})${include}${where}`;
+}
+
+/** An index as PostgreSQL describes an existing one (`pg_get_indexdef` after `USING `), on another table or name. */
+export function createIndexLike(definition: string, unique: boolean, table: RelationName, name: string): string {
+  return `CREATE ${unique ? 'UNIQUE ' : ''}INDEX ${quoteIdent(name)} ON ${qualifiedName(table.schema, table.name)} USING ${definition}`;
+}
+
+export function renameIndex(schema: string, name: string, newName: string): string {
+  return `ALTER INDEX ${qualifiedName(schema, name)} RENAME TO ${quoteIdent(newName)}`;
+}
+
+export function dropIndex(schema: string, name: string): string {
+  return `DROP INDEX ${qualifiedName(schema, name)}`;
+}
+
+export function commentOnIndex(schema: string, name: string, comment: string | undefined): string {
+  return `COMMENT ON INDEX ${qualifiedName(schema, name)} IS ${comment === undefined ? 'NULL' : quoteLiteral(comment)}`;
+}
+
+/** A privilege held by a role (null: PUBLIC). */
+export interface Privilege {
+  readonly grantee: string | null;
+  readonly privilege: string;
+  readonly grantable: boolean;
+}
+
+/**
+ * Statements that give a newly created relation the privileges that `grants` lists (the old
+ * object's `aclexplode(relacl)`), `owner` being its owner. A new relation starts with the owner's
+ * default privileges only, so other roles get GRANTs and privileges the owner had given up are revoked.
+ */
+export function restorePrivileges(target: RelationName, grants: readonly Privilege[], owner: string, serverVersion: number): string[] {
+  if (grants.length === 0) return [];
+  const on = qualifiedName(target.schema, target.name);
+  const statements: string[] = [];
+  const groups = new Map<string, { grantee: string | null; grantable: boolean; privileges: string[] }>();
+  for (const grant of grants) {
+    if (grant.grantee === owner) continue;
+    const key = JSON.stringify([grant.grantee, grant.grantable]);
+    const group = groups.get(key) ?? { grantee: grant.grantee, grantable: grant.grantable, privileges: [] };
+    group.privileges.push(grant.privilege);
+    groups.set(key, group);
+  }
+  for (const { grantee, grantable, privileges } of groups.values()) {
+    statements.push(`GRANT ${privileges.join(', ')} ON ${on} TO ${grantee === null ? 'PUBLIC' : quoteIdent(grantee)}${grantable ? ' WITH GRANT OPTION' : ''}`);
+  }
+  const kept = new Set(grants.filter((grant) => grant.grantee === owner).map((grant) => grant.privilege));
+  const given = ownerPrivileges(serverVersion).filter((privilege) => !kept.has(privilege));
+  if (given.length > 0) statements.push(`REVOKE ${given.join(', ')} ON ${on} FROM ${quoteIdent(owner)}`);
+  return statements;
+}

@@ -1,0 +1,107 @@
+import type { CatalogObject } from '../catalog/catalog-snapshot.js';
+import type { ObjectDetails } from '../catalog/catalog.reader.js';
+import type { RelationName, ViewDefinition, ViewKind } from '../definitions/view-definition.js';
+import { PgViewsError } from '../pgviews.errors.js';
+import { markComment } from '../sql/marker.js';
+import { trimStatement } from '../sql/sql-text.js';
+import { createIndex, createIndexLike, viewOptionEntries, type Privilege } from '../sql/statements.js';
+
+/** An index to build on a (re)created materialized view. */
+export interface IndexSpec {
+  readonly name: string;
+  /** CREATE INDEX for this index on `table` under `name`. */
+  readonly create: (table: RelationName, name: string) => string;
+  /** Comment to put on it: the marker for declared indexes, the old comment for others. */
+  readonly comment?: string;
+}
+
+/**
+ * Everything needed to build an object under its name: from its declaration (declared views) or
+ * from the catalog (objects nobody declared that must be rebuilt because they read a changed one).
+ */
+export interface ObjectSpec extends RelationName {
+  readonly id: string;
+  readonly kind: ViewKind;
+  readonly sql: string;
+  /** `WITH (...)` entries (`key=value`). */
+  readonly options: readonly string[];
+  /** Materialized views: build with data. */
+  readonly withData: boolean;
+  readonly indexes: readonly IndexSpec[];
+  readonly comment?: string;
+  /** The privileges to restore and the owner to give back, when an object is rebuilt. */
+  readonly grants: readonly Privilege[];
+  readonly owner?: string;
+}
+
+function capturedIndexes(object: CatalogObject, details: ObjectDetails, keep: (name: string) => boolean): IndexSpec[] {
+  return details.indexes
+    .filter((index) => keep(index.name))
+    .map((index) => {
+      if (!index.definition) {
+        throw new PgViewsError(`cannot rebuild index ${index.name} of ${object.id}: PostgreSQL described it in an unexpected form`);
+      }
+      return {
+        name: index.name,
+        create: (table, name) => createIndexLike(index.definition, index.unique, table, name),
+        comment: index.comment ?? undefined,
+      };
+    });
+}
+
+/**
+ * A declared view as it must be built. When it replaces an existing object, that object's owner,
+ * privileges, storage options and hand-made indexes (unless `exactIndexes`) are carried over.
+ */
+export function specFromDefinition(
+  definition: ViewDefinition,
+  existing?: { object: CatalogObject; details?: ObjectDetails; definitionChanged: boolean },
+  exactIndexes = false,
+): ObjectSpec {
+  const declaredNames = new Set(definition.indexes.map((index) => index.name));
+  const old = existing?.object;
+  const details = existing?.details;
+  const keepStorage = definition.kind === 'materialized' && old?.kind === 'materialized';
+  const markers = new Map(old?.indexes.map((index) => [index.name, index.marker]) ?? []);
+  return {
+    id: definition.id,
+    schema: definition.schema,
+    name: definition.name,
+    kind: definition.kind,
+    sql: definition.sql,
+    options: definition.kind === 'view' ? viewOptionEntries(definition.viewOptions) : keepStorage ? (details?.options ?? []) : [],
+    // A rebuilt dependent keeps having data if it had; a changed definition starts as declared.
+    withData: existing && !existing.definitionChanged && old?.kind === 'materialized' ? old.populated || definition.withData : definition.withData,
+    indexes: [
+      ...definition.indexes.map((index) => ({
+        name: index.name,
+        create: (table: RelationName, name: string) => createIndex(index, table, name),
+        comment: markComment(index.hash),
+      })),
+      ...(old && details && !exactIndexes && keepStorage
+        ? capturedIndexes(old, details, (name) => !declaredNames.has(name) && markers.get(name) === undefined)
+        : []),
+    ],
+    comment: markComment(definition.hash, definition.comment),
+    grants: details?.grants ?? [],
+    owner: old?.owner,
+  };
+}
+
+/** An object nobody declared, rebuilt exactly as the catalog describes it. */
+export function specFromCatalog(object: CatalogObject, details: ObjectDetails): ObjectSpec {
+  if (object.kind !== 'view' && object.kind !== 'materialized') throw new PgViewsError(`${object.id} is not a view`);
+  return {
+    id: object.id,
+    schema: object.schema,
+    name: object.name,
+    kind: object.kind,
+    sql: trimStatement(details.definition),
+    options: details.options,
+    withData: object.populated,
+    indexes: object.kind === 'materialized' ? capturedIndexes(object, details, () => true) : [],
+    comment: object.comment,
+    grants: details.grants,
+    owner: object.owner,
+  };
+}

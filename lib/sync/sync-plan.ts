@@ -1,0 +1,108 @@
+import type { ViewKind } from '../definitions/view-definition.js';
+
+/** What a sync does, or did, to one object. */
+export type SyncAction =
+  /** Did not exist: created. */
+  | 'created'
+  /** Changed in place (`CREATE OR REPLACE VIEW`): same object, grants and dependents untouched. */
+  | 'replaced'
+  /** Built anew under its name, the old object dropped; dependents re-pointed, privileges restored. */
+  | 'recreated'
+  /** Materialized view built beside the old one while it kept serving reads, then switched in. */
+  | 'swapped'
+  /** Definition unchanged; indexes, comment or data brought in line. */
+  | 'updated'
+  | 'unchanged'
+  /** Different from the declaration but left alone (materializedViewChange 'keep', or an orphan kept). */
+  | 'kept'
+  | 'dropped';
+
+/** Significance of an action, when several steps touch the same object: the report keeps the strongest. */
+export const ACTION_WEIGHT: Record<SyncAction, number> = {
+  unchanged: 0,
+  kept: 1,
+  updated: 2,
+  replaced: 3,
+  created: 4,
+  swapped: 5,
+  recreated: 6,
+  dropped: 7,
+};
+
+/** One object in a plan or a report. */
+export interface ViewChange {
+  /** Display name, e.g. `public.author_book_count_mv`. */
+  readonly view: string;
+  readonly kind: ViewKind;
+  readonly action: SyncAction;
+  /** Why, in words. */
+  readonly reason: string;
+  /** False for objects nestjs-pgviews does not declare: dependents rebuilt along, orphans. */
+  readonly declared: boolean;
+}
+
+/** One SQL statement, run for `view`. */
+export interface SqlStatement {
+  readonly type: 'sql';
+  readonly view: string;
+  readonly sql: string;
+}
+
+/**
+ * Run `attempt`; when PostgreSQL refuses it because a view's columns changed incompatibly (SQLSTATE
+ * 42P16), undo it (savepoint) and run `otherwise` instead.
+ */
+export interface SqlAttempt {
+  readonly type: 'attempt';
+  readonly view: string;
+  readonly attempt: readonly PlanStep[];
+  readonly otherwise: readonly PlanStep[];
+}
+
+/** Records what happens to an object when execution reaches this point. */
+export interface ChangeEffect {
+  readonly type: 'effect';
+  readonly change: ViewChange;
+}
+
+/** A statement held back until the end of the switch (dropping an old object once nothing reads it). */
+export interface DeferredStatement {
+  readonly type: 'deferred';
+  readonly statement: SqlStatement;
+}
+
+export type PlanStep = SqlStatement | SqlAttempt | ChangeEffect | DeferredStatement;
+
+/**
+ * What a sync will do: the slow part (`build`: new objects and indexes, which takes no lock that
+ * readers of existing views wait on) and the fast `switch` (replacements, renames, drops), each run
+ * under lock_timeout and retried on lock timeouts, all in one transaction.
+ */
+export interface SyncPlan {
+  /** Every declared view, every object touched along, and every orphan, in the order they are handled. */
+  readonly views: readonly ViewChange[];
+  readonly build: readonly PlanStep[];
+  readonly switch: readonly PlanStep[];
+  /** Number of objects whose action is not 'unchanged' or 'kept'. */
+  readonly changes: number;
+  /** Things worth a warning in the log (kept changes, kept orphans...). */
+  readonly warnings: readonly string[];
+}
+
+/** The statements of a plan's expected path, in execution order (deferred ones at the end of the switch). */
+export function planStatements(plan: Pick<SyncPlan, 'build' | 'switch'>): SqlStatement[] {
+  const collect = (steps: readonly PlanStep[], into: SqlStatement[], deferred: SqlStatement[]) => {
+    for (const step of steps) {
+      if (step.type === 'sql') into.push(step);
+      else if (step.type === 'attempt') collect(step.attempt, into, deferred);
+      else if (step.type === 'deferred') deferred.push(step.statement);
+    }
+  };
+  const build: SqlStatement[] = [];
+  const buildDeferred: SqlStatement[] = [];
+  collect(plan.build, build, buildDeferred);
+  const switched: SqlStatement[] = [];
+  const switchDeferred: SqlStatement[] = [];
+  collect(plan.switch, switched, switchDeferred);
+  return [...build, ...buildDeferred.reverse(), ...switched, ...switchDeferred.reverse()];
+}

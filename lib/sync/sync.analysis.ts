@@ -1,0 +1,142 @@
+import type { CatalogIndex, CatalogObject, CatalogSnapshot } from '../catalog/catalog-snapshot.js';
+import { reachable } from '../definitions/dependency-graph.js';
+import { KIND_LABEL, type IndexDefinition, type ViewDefinition } from '../definitions/view-definition.js';
+import { PgViewsConfigurationError } from '../pgviews.errors.js';
+import type { PlanOptions } from './sync-options.js';
+
+/** How a declared view's definition is brought in line. */
+export type Strategy =
+  /** Missing: create it. */
+  | 'create'
+  /** A plain view whose query changed: CREATE OR REPLACE, or rebuild when its columns do not allow it. */
+  | 'replace'
+  /** Build the new materialized view beside the old one, then switch. */
+  | 'swap'
+  /** Rebuild under its name in the switch. */
+  | 'recreate'
+  /** Changed, but left as it is (materializedViewChange 'keep'). */
+  | 'keep'
+  /** Changed, and materializedViewChange 'error' forbids changing it. */
+  | 'refuse'
+  /** The definition is what the database holds. */
+  | 'none';
+
+/** Differences between the declared indexes and those of an existing materialized view. */
+export interface IndexChanges {
+  /** Declared, missing. */
+  readonly create: readonly IndexDefinition[];
+  /** Declared, present under that name with another definition (or not built by nestjs-pgviews). */
+  readonly rebuild: readonly IndexDefinition[];
+  /** Present, no longer declared: built by nestjs-pgviews, or any undeclared one in 'exact' mode. */
+  readonly drop: readonly CatalogIndex[];
+}
+
+export interface ViewAnalysis {
+  readonly definition: ViewDefinition;
+  readonly existing?: CatalogObject;
+  readonly strategy: Strategy;
+  /** Why the definition is (re)applied, or why not. */
+  readonly reason: string;
+  /** Only for strategy 'none'. */
+  readonly indexChanges: IndexChanges;
+  readonly commentChanged: boolean;
+  /** Declared WITH DATA but found unpopulated. */
+  readonly populate: boolean;
+}
+
+export interface SyncAnalysis {
+  readonly views: readonly ViewAnalysis[];
+  /** Objects with a nestjs-pgviews marker that nothing declares any more. */
+  readonly orphans: readonly CatalogObject[];
+  /** Schemas that declared views need and that do not exist. */
+  readonly missingSchemas: readonly string[];
+  /** True when a sync would issue any statement. */
+  readonly hasChanges: boolean;
+}
+
+const NO_INDEX_CHANGES: IndexChanges = { create: [], rebuild: [], drop: [] };
+
+/** Compares every declaration with the catalog. Pure: the same inputs always give the same answer. */
+export function analyzeSync(definitions: readonly ViewDefinition[], snapshot: CatalogSnapshot, options: PlanOptions): SyncAnalysis {
+  const views = definitions.map((definition) => analyzeView(definition, snapshot.get(definition.id), options));
+  const declared = new Set(definitions.map((definition) => definition.id));
+  const orphans = snapshot.managed().filter((object) => !declared.has(object.id));
+  const missingSchemas = [...new Set(definitions.map((definition) => definition.schema))].filter((schema) => !snapshot.schemas.has(schema));
+  const hasChanges =
+    missingSchemas.length > 0 ||
+    (options.dropOrphans && orphans.length > 0) ||
+    views.some(
+      (view) =>
+        !['none', 'keep'].includes(view.strategy) ||
+        view.commentChanged ||
+        view.populate ||
+        view.indexChanges.create.length + view.indexChanges.rebuild.length + view.indexChanges.drop.length > 0,
+    );
+  return { views, orphans, missingSchemas, hasChanges };
+}
+
+function analyzeView(definition: ViewDefinition, existing: CatalogObject | undefined, options: PlanOptions): ViewAnalysis {
+  const base = { definition, existing, indexChanges: NO_INDEX_CHANGES, commentChanged: false, populate: false };
+  if (!existing) return { ...base, strategy: 'create', reason: 'missing' };
+  if (existing.kind !== 'view' && existing.kind !== 'materialized') {
+    throw new PgViewsConfigurationError(
+      `${definition.className} is declared as the ${KIND_LABEL[definition.kind]} ${definition.id}, but ${definition.id} exists as a ${existing.kind}. ` +
+        'nestjs-pgviews never drops tables: rename or drop it yourself, or map the view to another name.',
+    );
+  }
+  const reason =
+    existing.kind !== definition.kind
+      ? `was a ${KIND_LABEL[existing.kind]}, declared as a ${KIND_LABEL[definition.kind]}`
+      : options.force
+        ? 'forced'
+        : existing.marker === undefined
+          ? 'exists without a nestjs-pgviews marker (created by hand or another tool): adopted'
+          : existing.marker !== definition.hash
+            ? 'definition changed'
+            : undefined;
+  if (reason) return { ...base, strategy: changeStrategy(definition, existing, options), reason };
+  const indexChanges = definition.kind === 'materialized' ? compareIndexes(definition.indexes, existing.indexes, options) : NO_INDEX_CHANGES;
+  return {
+    ...base,
+    strategy: 'none',
+    reason: 'unchanged',
+    indexChanges,
+    commentChanged: (existing.userComment ?? undefined) !== (definition.comment || undefined),
+    populate: definition.kind === 'materialized' && definition.withData && !existing.populated,
+  };
+}
+
+function changeStrategy(definition: ViewDefinition, existing: CatalogObject, options: PlanOptions): Strategy {
+  if (definition.kind === 'view' && existing.kind === 'view') return 'replace';
+  if (!options.force) {
+    if (options.materializedViewChange === 'keep') return 'keep';
+    if (options.materializedViewChange === 'error') return 'refuse';
+  }
+  if (definition.kind === 'view') return 'recreate';
+  return options.materializedViewChange === 'recreate' ? 'recreate' : 'swap';
+}
+
+function compareIndexes(declared: readonly IndexDefinition[], existing: readonly CatalogIndex[], options: PlanOptions): IndexChanges {
+  const byName = new Map(existing.map((index) => [index.name, index]));
+  const declaredNames = new Set(declared.map((index) => index.name));
+  return {
+    create: declared.filter((index) => !byName.has(index.name)),
+    rebuild: declared.filter((index) => byName.has(index.name) && byName.get(index.name)!.marker !== index.hash),
+    drop: existing.filter((index) => !declaredNames.has(index.name) && (index.marker !== undefined || options.indexes === 'exact')),
+  };
+}
+
+/**
+ * OIDs of the objects a plan needs details of (definition, grants, indexes): every existing object
+ * that may be rebuilt, and everything that reads it, directly or not.
+ */
+export function objectsNeedingDetails(analysis: SyncAnalysis, snapshot: CatalogSnapshot): number[] {
+  const rebuilt = analysis.views
+    .filter((view) => view.existing && ['replace', 'swap', 'recreate'].includes(view.strategy))
+    .map((view) => view.existing!.oid);
+  const dependents = reachable(rebuilt, (oid) => {
+    const object = snapshot.byObjectId(oid);
+    return object ? snapshot.directDependents(object).map((dependent) => dependent.oid) : [];
+  });
+  return [...new Set([...rebuilt, ...dependents])];
+}

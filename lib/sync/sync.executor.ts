@@ -1,0 +1,121 @@
+import type { SqlRunner } from '../database/sql-runner.js';
+import { databaseErrorDetails, isSqlState, PgViewsSyncError, SqlState } from '../pgviews.errors.js';
+import type { PlanStep, SqlStatement, SyncPlan, ViewChange } from './sync-plan.js';
+
+export interface ExecutionOptions {
+  /** `lock_timeout` for every statement, in ms (0: wait forever). */
+  readonly lockTimeout: number;
+  /** How many times a phase that hit the lock timeout is retried. */
+  readonly lockRetries: number;
+  /** Wait before the first retry, in ms; doubled each time. */
+  readonly retryDelay: number;
+  readonly onRetry?: (retry: { phase: string; attempt: number; delayMs: number; error: PgViewsSyncError }) => void;
+}
+
+export interface ExecutionResult {
+  /** What happened to each object, in the order it happened. */
+  readonly changes: readonly ViewChange[];
+  readonly statements: number;
+  readonly retries: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs a plan inside the caller's transaction: the build phase, then the switch, each under a
+ * savepoint so that a lock timeout undoes just that phase, which is then retried with backoff.
+ * Any other failure propagates (the caller rolls the whole transaction back).
+ */
+export async function executePlan(tx: SqlRunner, plan: SyncPlan, options: ExecutionOptions): Promise<ExecutionResult> {
+  const execution = new PlanExecution(tx, options);
+  await tx.query(`SET LOCAL lock_timeout = ${Math.max(0, Math.round(options.lockTimeout))}`);
+  await execution.phase('build', plan.build);
+  await execution.phase('switch', plan.switch);
+  return { changes: execution.changes, statements: execution.statements, retries: execution.retries };
+}
+
+/** Effects and deferred statements gathered while a group of steps runs, kept only if it succeeds. */
+interface Scope {
+  readonly changes: ViewChange[];
+  readonly deferred: SqlStatement[];
+}
+
+const newScope = (): Scope => ({ changes: [], deferred: [] });
+
+class PlanExecution {
+  readonly changes: ViewChange[] = [];
+  statements = 0;
+  retries = 0;
+  private savepoints = 0;
+
+  constructor(
+    private readonly tx: SqlRunner,
+    private readonly options: ExecutionOptions,
+  ) {}
+
+  async phase(name: string, steps: readonly PlanStep[]): Promise<void> {
+    if (steps.length === 0) return;
+    const savepoint = `pgviews_${name}`;
+    for (let attempt = 1; ; attempt += 1) {
+      await this.tx.query(`SAVEPOINT ${savepoint}`);
+      const scope = newScope();
+      try {
+        await this.run(steps, scope);
+        for (const statement of scope.deferred.reverse()) await this.statement(statement);
+        await this.tx.query(`RELEASE SAVEPOINT ${savepoint}`);
+        this.changes.push(...scope.changes);
+        return;
+      } catch (error) {
+        if (!(error instanceof PgViewsSyncError) || error.code !== SqlState.lockNotAvailable || attempt > this.options.lockRetries) throw error;
+        await this.tx.query(`ROLLBACK TO SAVEPOINT ${savepoint}`);
+        const delayMs = Math.round(this.options.retryDelay * 2 ** (attempt - 1) * (1 + Math.random() / 4));
+        this.retries += 1;
+        this.options.onRetry?.({ phase: name, attempt, delayMs, error });
+        await sleep(delayMs);
+      }
+    }
+  }
+
+  private async run(steps: readonly PlanStep[], scope: Scope): Promise<void> {
+    for (const step of steps) {
+      switch (step.type) {
+        case 'sql':
+          await this.statement(step);
+          break;
+        case 'effect':
+          scope.changes.push(step.change);
+          break;
+        case 'deferred':
+          scope.deferred.push(step.statement);
+          break;
+        case 'attempt': {
+          const savepoint = `pgviews_attempt_${(this.savepoints += 1)}`;
+          await this.tx.query(`SAVEPOINT ${savepoint}`);
+          let inner = newScope();
+          try {
+            await this.run(step.attempt, inner);
+          } catch (error) {
+            // Only "the new columns do not fit CREATE OR REPLACE" has a fallback; anything else fails the sync.
+            if (!isSqlState(error, SqlState.invalidTableDefinition)) throw error;
+            await this.tx.query(`ROLLBACK TO SAVEPOINT ${savepoint}`);
+            inner = newScope();
+            await this.run(step.otherwise, inner);
+          }
+          await this.tx.query(`RELEASE SAVEPOINT ${savepoint}`);
+          scope.changes.push(...inner.changes);
+          scope.deferred.push(...inner.deferred);
+          break;
+        }
+      }
+    }
+  }
+
+  private async statement(step: SqlStatement): Promise<void> {
+    try {
+      await this.tx.query(step.sql);
+      this.statements += 1;
+    } catch (error) {
+      throw new PgViewsSyncError(step.view, step.sql, databaseErrorDetails(error), error);
+    }
+  }
+}

@@ -1,0 +1,370 @@
+import type { CatalogObject, CatalogSnapshot } from '../catalog/catalog-snapshot.js';
+import type { ObjectDetails } from '../catalog/catalog.reader.js';
+import { orderByDependencies, reachable } from '../definitions/dependency-graph.js';
+import type { ViewDefinition, ViewKind } from '../definitions/view-definition.js';
+import { PgViewsError } from '../pgviews.errors.js';
+import { fitIdentifier } from '../sql/identifiers.js';
+import { markComment } from '../sql/marker.js';
+import * as ddl from '../sql/statements.js';
+import { specFromCatalog, specFromDefinition, type ObjectSpec } from './object-spec.js';
+import type { SyncAnalysis, ViewAnalysis } from './sync.analysis.js';
+import type { PlanOptions } from './sync-options.js';
+import { ACTION_WEIGHT, type PlanStep, type SqlStatement, type SyncAction, type SyncPlan, type ViewChange } from './sync-plan.js';
+
+/** A sync that materializedViewChange: 'error' forbids. */
+export class PgViewsChangeRefusedError extends PgViewsError {
+  constructor(readonly views: readonly string[]) {
+    super(
+      `materializedViewChange is 'error', and the declaration of ${views.join(', ')} differs from the database. ` +
+        "Deploy the change with materializedViewChange 'swap' or 'recreate', or run `pgviews sync` with them.",
+    );
+  }
+}
+
+export interface PlanInput {
+  readonly analysis: SyncAnalysis;
+  readonly snapshot: CatalogSnapshot;
+  /** Details of every object in objectsNeedingDetails(analysis). */
+  readonly details: ReadonlyMap<number, ObjectDetails>;
+  readonly options: PlanOptions;
+}
+
+/**
+ * Turns an analysis into the ordered steps of a sync. Pure: no database access.
+ *
+ * A changed object is never dropped first: the old one is renamed aside, the new one takes its name,
+ * whatever read the old one is re-pointed at the new one (CREATE OR REPLACE with the same query
+ * keeps a plain view's identity, grants and dependents; a materialized view is rebuilt), and the old
+ * object is dropped at the end of the switch, once nothing reads it. Nothing is dropped with CASCADE,
+ * so an object that cannot be re-pointed makes the sync fail instead of disappearing.
+ */
+export function planSync(input: PlanInput): SyncPlan {
+  return new Planner(input).plan();
+}
+
+class Planner {
+  private readonly build: PlanStep[] = [];
+  private readonly switched: PlanStep[] = [];
+  private readonly changes: ViewChange[] = [];
+  private readonly warnings: string[] = [];
+  private readonly declared = new Map<string, ViewAnalysis>();
+  /** Declared views whose own change is still to come: re-pointing leaves them to it. */
+  private readonly pending = new Set<string>();
+  /** Declared views rebuilt as dependents of another change: their own reconciliation is moot. */
+  private readonly rebuilt = new Set<string>();
+  /** Declared views whose build must wait for the switch, because something they read changes in it. */
+  private readonly afterSwitch = new Set<string>();
+  private sequence = 0;
+
+  constructor(private readonly input: PlanInput) {
+    for (const view of input.analysis.views) this.declared.set(view.definition.id, view);
+  }
+
+  plan(): SyncPlan {
+    const { analysis } = this.input;
+    const refused = analysis.views.filter((view) => view.strategy === 'refuse');
+    if (refused.length > 0) throw new PgViewsChangeRefusedError(refused.map((view) => view.definition.id));
+
+    const replacing = analysis.views.filter((view) => ['replace', 'swap', 'recreate'].includes(view.strategy));
+    for (const view of replacing) this.pending.add(view.definition.id);
+    this.markWaitingViews(replacing.map((view) => view.definition.id));
+
+    for (const schema of analysis.missingSchemas) this.build.push(this.sql(`${schema}`, ddl.createSchema(schema)));
+    for (const view of analysis.views) this.planView(view);
+    this.planOrphans();
+    const views = this.mergedChanges();
+    return {
+      views,
+      build: this.build,
+      switch: this.switched,
+      changes: views.filter((change) => change.action !== 'unchanged' && change.action !== 'kept').length,
+      warnings: this.warnings,
+    };
+  }
+
+  /** Views that read (transitively) a view replaced in the switch are built after it, in the switch. */
+  private markWaitingViews(replaced: readonly string[]): void {
+    const readers = new Map<string, string[]>();
+    for (const { definition } of this.input.analysis.views) {
+      for (const dependency of definition.dependencies) readers.set(dependency, [...(readers.get(dependency) ?? []), definition.id]);
+    }
+    for (const id of reachable(replaced, (id) => readers.get(id) ?? [])) this.afterSwitch.add(id);
+  }
+
+  private planView(view: ViewAnalysis): void {
+    const { definition, existing } = view;
+    const phase = this.afterSwitch.has(definition.id) ? this.switched : this.build;
+    switch (view.strategy) {
+      case 'create': {
+        const spec = specFromDefinition(definition);
+        phase.push(this.effect(spec, 'created', view.reason, true), ...this.createObject(spec, spec), ...this.comments(spec));
+        break;
+      }
+      case 'replace':
+        this.pending.delete(definition.id);
+        this.switched.push(this.replaceInPlace(definition, existing!, view.reason));
+        break;
+      case 'swap':
+      case 'recreate': {
+        this.pending.delete(definition.id);
+        const spec = specFromDefinition(definition, { object: existing!, details: this.details(existing!), definitionChanged: true }, this.exact);
+        if (view.strategy === 'swap' && !this.afterSwitch.has(definition.id)) {
+          const prebuilt = this.prebuild(spec);
+          this.switched.push(this.effect(spec, 'swapped', `${view.reason}: built beside the old one, then switched`, true));
+          this.switched.push(...this.replaceByRename(existing!, spec, prebuilt));
+        } else {
+          const why = view.strategy === 'swap' ? `${view.reason} (rebuilt in the switch: a view it reads changes in this sync)` : view.reason;
+          this.switched.push(this.effect(spec, 'recreated', why, true), ...this.replaceByRename(existing!, spec));
+        }
+        break;
+      }
+      case 'keep':
+        this.changes.push(this.change(definition, 'kept', `${view.reason}; materializedViewChange is 'keep'`, true));
+        this.warnings.push(`${definition.id}: ${view.reason}, kept as it is because materializedViewChange is 'keep'`);
+        break;
+      case 'refuse':
+        break;
+      case 'none':
+        if (!this.rebuilt.has(definition.id)) this.reconcile(view, phase);
+        break;
+    }
+  }
+
+  /** A plain view whose query changed: CREATE OR REPLACE, or rebuild it when PostgreSQL refuses the new columns. */
+  private replaceInPlace(definition: ViewDefinition, existing: CatalogObject, reason: string): PlanStep {
+    const spec = specFromDefinition(definition, { object: existing, details: this.details(existing), definitionChanged: true }, this.exact);
+    return {
+      type: 'attempt',
+      view: spec.id,
+      attempt: [
+        this.effect(spec, 'replaced', reason, true),
+        this.sql(spec.id, ddl.createView(spec, spec.sql, spec.options, true)),
+        this.sql(spec.id, ddl.commentOnRelation(spec.kind, spec, spec.comment)),
+      ],
+      otherwise: [
+        this.effect(spec, 'recreated', `${reason}; its columns changed in a way CREATE OR REPLACE cannot express`, true),
+        ...this.replaceByRename(existing, spec),
+      ],
+    };
+  }
+
+  /** Unchanged definition: bring indexes, comment and data in line. */
+  private reconcile(view: ViewAnalysis, phase: PlanStep[]): void {
+    const { definition, existing, indexChanges } = view;
+    const reasons: string[] = [];
+    const steps: PlanStep[] = [];
+    const object = existing!;
+    if (view.commentChanged) {
+      reasons.push('comment changed');
+      steps.push(this.sql(definition.id, ddl.commentOnRelation(definition.kind, definition, markComment(definition.hash, definition.comment))));
+    }
+    if (view.populate) {
+      reasons.push('was not populated');
+      steps.push(this.sql(definition.id, ddl.refreshMaterializedView(definition, false)));
+    }
+    for (const index of indexChanges.create) {
+      reasons.push(`index ${index.name} added`);
+      steps.push(this.sql(definition.id, ddl.createIndex(index, definition)), this.sql(definition.id, ddl.commentOnIndex(definition.schema, index.name, markComment(index.hash))));
+    }
+    for (const index of indexChanges.rebuild) {
+      // Built under another name first (no lock readers wait on), swapped in during the switch.
+      reasons.push(`index ${index.name} changed`);
+      const temporary = this.temporaryName(index.name, 'new');
+      steps.push(this.sql(definition.id, ddl.createIndex(index, definition, temporary)));
+      this.switched.push(
+        this.sql(definition.id, ddl.dropIndex(definition.schema, index.name)),
+        this.sql(definition.id, ddl.renameIndex(definition.schema, temporary, index.name)),
+        this.sql(definition.id, ddl.commentOnIndex(definition.schema, index.name, markComment(index.hash))),
+      );
+    }
+    for (const index of indexChanges.drop) {
+      reasons.push(`index ${index.name} no longer declared`);
+      this.switched.push(this.sql(definition.id, ddl.dropIndex(object.schema, index.name)));
+    }
+    const action: SyncAction = reasons.length > 0 ? 'updated' : 'unchanged';
+    this.changes.push(this.change(definition, action, reasons.join(', ') || 'unchanged', true));
+    phase.push(...steps);
+  }
+
+  /** Builds an object and its indexes under `target` (its own name, or a temporary one). */
+  private createObject(spec: ObjectSpec, target: { schema: string; name: string }, indexNames?: ReadonlyMap<string, string>): PlanStep[] {
+    const steps: PlanStep[] = [
+      this.sql(
+        spec.id,
+        spec.kind === 'view'
+          ? ddl.createView(target, spec.sql, spec.options)
+          : ddl.createMaterializedView(target, spec.sql, spec.withData, spec.options),
+      ),
+    ];
+    for (const index of spec.indexes) steps.push(this.sql(spec.id, index.create(target, indexNames?.get(index.name) ?? index.name)));
+    return steps;
+  }
+
+  private comments(spec: ObjectSpec): PlanStep[] {
+    const steps: PlanStep[] = [];
+    if (spec.comment !== undefined) steps.push(this.sql(spec.id, ddl.commentOnRelation(spec.kind, spec, spec.comment)));
+    for (const index of spec.indexes) {
+      if (index.comment !== undefined) steps.push(this.sql(spec.id, ddl.commentOnIndex(spec.schema, index.name, index.comment)));
+    }
+    return steps;
+  }
+
+  /** The slow part of a swap, in the build phase: the new materialized view and its indexes under temporary names. */
+  private prebuild(spec: ObjectSpec): Prebuilt {
+    const table = { schema: spec.schema, name: this.temporaryName(spec.name, 'new') };
+    const indexNames = new Map(spec.indexes.map((index) => [index.name, this.temporaryName(index.name, 'new')]));
+    this.build.push(...this.createObject(spec, table, indexNames));
+    return { table, indexNames };
+  }
+
+  /**
+   * Replaces `old` with `spec` under the same name: rename the old aside (dropping its indexes, whose
+   * names the new one takes), put the new one in place (prebuilt or built now), restore comment,
+   * owner and privileges, re-point what read the old one, and drop the old one at the end.
+   */
+  private replaceByRename(old: CatalogObject, spec: ObjectSpec, prebuilt?: Prebuilt): PlanStep[] {
+    const oldKind = old.kind as ViewKind;
+    const aside = this.temporaryName(old.name, 'old');
+    const steps: PlanStep[] = [this.sql(spec.id, ddl.renameRelation(oldKind, old, aside))];
+    for (const index of old.indexes) steps.push(this.sql(spec.id, ddl.dropIndex(old.schema, index.name)));
+    if (prebuilt) {
+      steps.push(this.sql(spec.id, ddl.renameRelation('materialized', prebuilt.table, spec.name)));
+      for (const [name, temporary] of prebuilt.indexNames) steps.push(this.sql(spec.id, ddl.renameIndex(spec.schema, temporary, name)));
+    } else {
+      steps.push(...this.createObject(spec, { schema: spec.schema, name: spec.name }));
+    }
+    steps.push(...this.comments(spec), ...this.privileges(spec));
+    steps.push(...this.repointDependents(old, spec));
+    steps.push({ type: 'deferred', statement: this.sql(spec.id, ddl.dropRelation(oldKind, { schema: old.schema, name: aside })) });
+    return steps;
+  }
+
+  private privileges(spec: ObjectSpec): PlanStep[] {
+    const steps: PlanStep[] = [];
+    if (spec.owner && spec.owner !== this.input.snapshot.currentUser) steps.push(this.sql(spec.id, ddl.alterOwner(spec.kind, spec, spec.owner)));
+    const owner = spec.owner ?? this.input.snapshot.currentUser;
+    for (const statement of ddl.restorePrivileges(spec, spec.grants, owner, this.input.snapshot.serverVersion)) steps.push(this.sql(spec.id, statement));
+    return steps;
+  }
+
+  /** Points what read `old` at the object now under its name; declared views with a change still to come are left to it. */
+  private repointDependents(old: CatalogObject, replacement: ObjectSpec): PlanStep[] {
+    const { snapshot } = this.input;
+    const direct = snapshot.directDependents(old).filter((dependent) => !this.pending.has(dependent.id));
+    const byId = new Map(direct.map((dependent) => [dependent.id, dependent]));
+    const ordered = orderByDependencies([...byId.keys()], (id) => byId.get(id)!.reads.map((oid) => snapshot.byObjectId(oid)?.id ?? ''));
+    return ordered.flatMap((id) => this.repoint(byId.get(id)!, replacement));
+  }
+
+  private repoint(dependent: CatalogObject, replacement: ObjectSpec): PlanStep[] {
+    const declared = this.declared.get(dependent.id);
+    const details = this.details(dependent);
+    // A declared view kept at its old definition ('keep') is rebuilt as the catalog has it, not as declared.
+    const spec = declared && declared.strategy !== 'keep'
+      ? specFromDefinition(declared.definition, { object: dependent, details, definitionChanged: false }, this.exact)
+      : specFromCatalog(dependent, details);
+    const isDeclared = declared !== undefined;
+    if (dependent.kind === 'materialized') {
+      if (declared) this.rebuilt.add(dependent.id);
+      return [this.effect(spec, 'recreated', `reads ${replacement.id}, which was rebuilt`, isDeclared), ...this.replaceByRename(dependent, spec)];
+    }
+    return [
+      {
+        type: 'attempt',
+        view: spec.id,
+        attempt: [this.effect(spec, 'replaced', `re-pointed at the new ${replacement.id}`, isDeclared), this.sql(spec.id, ddl.createView(spec, spec.sql, spec.options, true))],
+        otherwise: [
+          this.effect(spec, 'recreated', `reads ${replacement.id}, whose new columns change its own`, isDeclared),
+          ...this.replaceByRename(dependent, spec),
+        ],
+      },
+    ];
+  }
+
+  private planOrphans(): void {
+    const { analysis, snapshot, options } = this.input;
+    const orphanIds = new Set(analysis.orphans.map((orphan) => orphan.id));
+    const byId = new Map(analysis.orphans.map((orphan) => [orphan.id, orphan]));
+    // Readers first: an orphan can only go once nothing else reads it.
+    const order = orderByDependencies([...byId.keys()], (id) => byId.get(id)!.reads.map((oid) => snapshot.byObjectId(oid)?.id ?? '')).reverse();
+    for (const id of order) {
+      const orphan = byId.get(id)!;
+      const kind = orphan.kind as ViewKind;
+      const label = { view: id, kind, declared: false };
+      const readers = snapshot.directDependents(orphan).filter((reader) => !orphanIds.has(reader.id) || !options.dropOrphans);
+      if (!options.dropOrphans) {
+        this.changes.push({ ...label, action: 'kept', reason: 'no longer declared; set dropOrphans: true to drop it' });
+        this.warnings.push(`${id} was created by nestjs-pgviews and is no longer declared; set dropOrphans: true to drop it`);
+      } else if (readers.length > 0) {
+        orphanIds.delete(id);
+        this.changes.push({ ...label, action: 'kept', reason: `no longer declared, but ${readers.map((r) => r.id).join(', ')} read it` });
+        this.warnings.push(`${id} is no longer declared but was kept: ${readers.map((r) => r.id).join(', ')} read it`);
+      } else {
+        this.switched.push({ type: 'effect', change: { ...label, action: 'dropped', reason: 'no longer declared' } });
+        this.switched.push(this.sql(id, ddl.dropRelation(kind, orphan)));
+      }
+    }
+  }
+
+  private get exact(): boolean {
+    return this.input.options.indexes === 'exact';
+  }
+
+  private details(object: CatalogObject): ObjectDetails {
+    const details = this.input.details.get(object.oid);
+    if (!details) throw new PgViewsError(`internal error: no catalog details were read for ${object.id}`);
+    return details;
+  }
+
+  /** Names for objects that exist only during a sync; unique within the plan and within PostgreSQL's length limit. */
+  private temporaryName(name: string, role: 'new' | 'old'): string {
+    this.sequence += 1;
+    return fitIdentifier(name, `_pgv_${role}${this.sequence}`);
+  }
+
+  private sql(view: string, sql: string): SqlStatement {
+    return { type: 'sql', view, sql };
+  }
+
+  private change(definition: ViewDefinition | ObjectSpec, action: SyncAction, reason: string, declared: boolean): ViewChange {
+    return { view: definition.id, kind: definition.kind, action, reason, declared };
+  }
+
+  private effect(spec: ObjectSpec, action: SyncAction, reason: string, declared: boolean): PlanStep {
+    return { type: 'effect', change: this.change(spec, action, reason, declared) };
+  }
+
+  /** One entry per object, in first-touched order, with the strongest action on the expected path. */
+  private mergedChanges(): ViewChange[] {
+    const merged = new Map<string, ViewChange>();
+    const record = (change: ViewChange) => {
+      const previous = merged.get(change.view);
+      if (!previous || ACTION_WEIGHT[change.action] > ACTION_WEIGHT[previous.action]) {
+        merged.set(change.view, previous ? { ...change, declared: previous.declared || change.declared } : change);
+      }
+    };
+    const walk = (steps: readonly PlanStep[]) => {
+      for (const step of steps) {
+        if (step.type === 'effect') record(step.change);
+        else if (step.type === 'attempt') walk(step.attempt);
+      }
+    };
+    walk(this.build);
+    walk(this.switched);
+    for (const change of this.changes) record(change);
+    // Keep declaration order for declared views, then the others.
+    const order = [...this.input.analysis.views.map((view) => view.definition.id)];
+    return [...merged.values()].sort((a, b) => rank(order, a.view) - rank(order, b.view));
+  }
+}
+
+interface Prebuilt {
+  readonly table: { schema: string; name: string };
+  readonly indexNames: ReadonlyMap<string, string>;
+}
+
+function rank(order: readonly string[], id: string): number {
+  const index = order.indexOf(id);
+  return index === -1 ? order.length : index;
+}
+

@@ -1,0 +1,190 @@
+import { Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import type { CatalogSnapshot } from '../catalog/catalog-snapshot.js';
+import { readCatalogSnapshot, readObjectDetails } from '../catalog/catalog.reader.js';
+import type { OrmDatabase } from '../database/orm-database.js';
+import type { SqlRunner } from '../database/sql-runner.js';
+import { orderByDependencies } from '../definitions/dependency-graph.js';
+import type { ViewRegistry } from '../definitions/view.registry.js';
+import { databaseErrorDetails, PgViewsConfigurationError, PgViewsError, PgViewsStatementError } from '../pgviews.errors.js';
+import type { ResolvedPgViewsOptions } from '../pgviews.options.js';
+import { SYNC_LOCK_NAME } from '../pgviews.constants.js';
+import { quoteLiteral } from '../sql/identifiers.js';
+import { dropRelation } from '../sql/statements.js';
+import { analyzeSync, objectsNeedingDetails } from './sync.analysis.js';
+import { executePlan, type ExecutionResult } from './sync.executor.js';
+import { planSync } from './sync.planner.js';
+import type { PlanOptions } from './sync-options.js';
+import { ACTION_WEIGHT, type SyncAction, type SyncPlan, type ViewChange } from './sync-plan.js';
+
+/** What a sync did. */
+export interface SyncReport {
+  /** Every declared view and every other object the sync touched or looked at, with its action. */
+  readonly views: readonly ViewChange[];
+  /** Number of objects whose action is not 'unchanged' or 'kept'. */
+  readonly changes: number;
+  /** Statements executed (0 when nothing changed). */
+  readonly statements: number;
+  /** Lock-timeout retries the sync needed. */
+  readonly retries: number;
+  readonly durationMs: number;
+  /** Set when the sync did not run: the database is a hot standby. */
+  readonly skipped?: 'standby';
+  readonly warnings: readonly string[];
+}
+
+export interface SyncOptions {
+  /** Rebuild every declared view, changed or not. */
+  readonly force?: boolean;
+}
+
+/**
+ * Brings the database to the declared views: plan() says what would change, sync() changes it in
+ * one transaction, clear() drops every declared view. Runs sync() at application bootstrap unless
+ * the module's `sync` option is false.
+ */
+export class ViewSyncService implements OnApplicationBootstrap {
+  private readonly logger = new Logger('PgViews');
+
+  constructor(
+    private readonly registry: ViewRegistry,
+    private readonly database: OrmDatabase,
+    private readonly options: ResolvedPgViewsOptions,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.options.sync) await this.sync();
+  }
+
+  /** What sync() would do now, per object, with reasons and statements. Changes nothing and takes no lock. */
+  async plan(options: SyncOptions = {}): Promise<SyncPlan> {
+    const snapshot = await this.snapshot(this.database);
+    return this.planOn(this.database, snapshot, options);
+  }
+
+  async sync(options: SyncOptions = {}): Promise<SyncReport> {
+    const started = performance.now();
+    const snapshot = await this.snapshot(this.database);
+    if (snapshot.inRecovery) {
+      this.logger.log('PostgreSQL is a hot standby (read-only): view sync skipped; the primary holds the views');
+      return { views: [], changes: 0, statements: 0, retries: 0, durationMs: elapsed(started), skipped: 'standby', warnings: [] };
+    }
+    // Fast path: nothing differs, so no lock, no transaction and no DDL: one catalog query in all.
+    if (!analyzeSync(this.registry.definitions, snapshot, this.planOptions(options)).hasChanges) {
+      return this.report(await this.planOn(this.database, snapshot, options), undefined, started);
+    }
+    try {
+      const { plan, execution } = await this.database.transaction(async (tx) => {
+        await this.acquireSyncLock(tx);
+        // Another instance may have synced while this one waited: plan again from what is there now.
+        const plan = await this.planOn(tx, await this.snapshot(tx), options);
+        if (plan.changes === 0) return { plan, execution: undefined };
+        const execution = await executePlan(tx, plan, {
+          lockTimeout: this.options.lockTimeout,
+          lockRetries: this.options.lockRetries,
+          retryDelay: this.options.lockRetryDelay,
+          onRetry: ({ phase, attempt, delayMs, error }) =>
+            this.logger.warn(
+              `${error.view}: lock timeout in the ${phase} phase (attempt ${attempt} of ${this.options.lockRetries + 1}); retrying in ${delayMs} ms`,
+            ),
+        });
+        return { plan, execution };
+      });
+      return this.report(plan, execution, started);
+    } catch (error) {
+      if (error instanceof PgViewsError) throw error;
+      throw new PgViewsError(`View sync failed and was rolled back: ${(error as Error)?.message ?? error}`, { cause: error });
+    }
+  }
+
+  /** Drops every declared view (readers first). Refuses, changing nothing, when views nobody declared read them. */
+  async clear(): Promise<void> {
+    await this.database.transaction(async (tx) => {
+      await this.acquireSyncLock(tx);
+      const snapshot = await this.snapshot(tx);
+      const existing = this.registry.definitions.map((definition) => snapshot.get(definition.id)).filter((object) => object !== undefined);
+      const ids = new Set(existing.map((object) => object.id));
+      const blockers = existing.flatMap((object) => snapshot.directDependents(object).filter((reader) => !ids.has(reader.id)).map((reader) => `${reader.id} reads ${object.id}`));
+      if (blockers.length > 0) {
+        throw new PgViewsConfigurationError(`clear() would break views that nestjs-pgviews does not manage (${blockers.join('; ')}); nothing was dropped`);
+      }
+      const byId = new Map(existing.map((object) => [object.id, object]));
+      const order = orderByDependencies([...byId.keys()], (id) => byId.get(id)!.reads.map((oid) => snapshot.byObjectId(oid)?.id ?? '')).reverse();
+      for (const id of order) {
+        const object = byId.get(id)!;
+        if (object.kind !== 'view' && object.kind !== 'materialized') continue;
+        const statement = dropRelation(object.kind, object);
+        await tx.query(statement).catch((error) => {
+          throw new PgViewsStatementError(id, statement, databaseErrorDetails(error), 'clear() failed and was rolled back', error);
+        });
+        this.logger.log(`${id}: dropped`);
+      }
+    });
+  }
+
+  private snapshot(runner: SqlRunner): Promise<CatalogSnapshot> {
+    return readCatalogSnapshot(runner, this.registry.definitions);
+  }
+
+  private async planOn(runner: SqlRunner, snapshot: CatalogSnapshot, options: SyncOptions): Promise<SyncPlan> {
+    const planOptions = this.planOptions(options);
+    const analysis = analyzeSync(this.registry.definitions, snapshot, planOptions);
+    const details = await readObjectDetails(runner, objectsNeedingDetails(analysis, snapshot));
+    return planSync({ analysis, snapshot, details, options: planOptions });
+  }
+
+  private planOptions(options: SyncOptions): PlanOptions {
+    return {
+      materializedViewChange: this.options.materializedViewChange,
+      dropOrphans: this.options.dropOrphans,
+      indexes: this.options.indexes,
+      force: options.force ?? false,
+    };
+  }
+
+  /**
+   * One sync per database at a time, across every instance: a transaction-level advisory lock, so it
+   * is released at commit or rollback and stays correct behind a transaction-mode pooler.
+   */
+  private async acquireSyncLock(tx: SqlRunner): Promise<void> {
+    const key = `hashtextextended(${quoteLiteral(SYNC_LOCK_NAME)}, 0)`;
+    const [{ locked }] = await tx.query<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock(${key}) AS locked`);
+    if (locked) return;
+    this.logger.log('Another instance is syncing the views; waiting for it to finish');
+    await tx.query(`SELECT pg_advisory_xact_lock(${key})`);
+  }
+
+  private report(plan: SyncPlan, execution: ExecutionResult | undefined, started: number): SyncReport {
+    const executed = new Map<string, ViewChange>();
+    for (const change of execution?.changes ?? []) {
+      const previous = executed.get(change.view);
+      if (!previous || ACTION_WEIGHT[change.action] > ACTION_WEIGHT[previous.action]) executed.set(change.view, change);
+    }
+    const views = plan.views.map((change) => executed.get(change.view) ?? change);
+    for (const change of executed.values()) if (!views.some((view) => view.view === change.view)) views.push(change);
+    const report: SyncReport = {
+      views,
+      changes: views.filter((view) => view.action !== 'unchanged' && view.action !== 'kept').length,
+      statements: execution?.statements ?? 0,
+      retries: execution?.retries ?? 0,
+      durationMs: elapsed(started),
+      warnings: plan.warnings,
+    };
+    this.log(report);
+    return report;
+  }
+
+  private log(report: SyncReport): void {
+    const counts = new Map<SyncAction, number>();
+    for (const view of report.views) counts.set(view.action, (counts.get(view.action) ?? 0) + 1);
+    const summary = [...counts].map(([action, count]) => `${count} ${action}`).join(', ') || 'no views';
+    this.logger.log(`Views synced in ${report.durationMs} ms: ${summary}`);
+    for (const view of report.views) {
+      if (view.action !== 'unchanged' && view.action !== 'kept') this.logger.log(`${view.view}: ${view.action} (${view.reason})`);
+    }
+    for (const warning of report.warnings) this.logger.warn(warning);
+  }
+}
+
+function elapsed(started: number): number {
+  return Math.round(performance.now() - started);
+}

@@ -1,0 +1,52 @@
+import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplicationContext } from '@nestjs/common';
+import { ViewSyncService } from 'nestjs-pgviews';
+import { AuthorBookCount, AuthorBookCountSnapshot } from '../fixtures/author-views.js';
+import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
+import { DdlCounter } from '../support/ddl-counter.js';
+import { useTestDatabase } from '../support/test-database.js';
+import { createViewsApp } from '../support/views-app.js';
+
+const db = useTestDatabase();
+const ddl = new DdlCounter(db);
+let app: INestApplicationContext | undefined;
+
+beforeAll(async () => {
+  await db.query(LIBRARY_TABLES);
+  await ddl.install();
+});
+
+afterEach(async () => {
+  await app?.close();
+  app = undefined;
+});
+
+describe('sync on bootstrap', () => {
+  it('creates missing views, their schema, indexes and comments', async () => {
+    app = await createViewsApp(db, { entities: [AuthorBookCount, AuthorBookCountSnapshot] });
+    expect(await db.query('SELECT * FROM author_book_count_view ORDER BY id')).toEqual([
+      { id: 1, author_name: 'Ursula K. Le Guin', book_count: 2 },
+      { id: 2, author_name: 'Octavia E. Butler', book_count: 1 },
+      { id: 3, author_name: 'Terry Pratchett', book_count: 0 },
+    ]);
+    expect(await db.query('SELECT count(*)::int AS n FROM reporting.author_book_count_mv')).toEqual([{ n: 3 }]);
+    const indexes = await db.query(`SELECT indexname FROM pg_indexes WHERE schemaname = 'reporting' ORDER BY indexname`);
+    expect(indexes.map((row) => row.indexname)).toEqual(['author_book_count_mv_author_name_index', 'author_book_count_mv_id_unique']);
+    const [{ comment }] = await db.query(`SELECT obj_description('author_book_count_view'::regclass, 'pg_class') AS comment`);
+    expect(comment).toMatch(/^Books per author, live\n\n@pgviews [0-9a-f]{32}$/);
+  });
+
+  it('issues no DDL at all when nothing changed', async () => {
+    await ddl.reset();
+    app = await createViewsApp(db, { entities: [AuthorBookCount, AuthorBookCountSnapshot] });
+    expect(await ddl.commands()).toEqual([]);
+    const report = await app.get(ViewSyncService).sync();
+    expect(report.changes).toBe(0);
+    expect(report.statements).toBe(0);
+    expect(report.views.map((view) => [view.view, view.action])).toEqual([
+      ['public.author_book_count_view', 'unchanged'],
+      ['reporting.author_book_count_mv', 'unchanged'],
+    ]);
+    expect(await ddl.count()).toBe(0);
+  });
+});
