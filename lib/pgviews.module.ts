@@ -6,6 +6,7 @@ import { OrmDatabase } from './database/orm-database.js';
 import type { ViewEntity } from './decorators/view-options.js';
 import { ViewRegistry } from './definitions/view.registry.js';
 import { integrateWithOrm } from './orm/orm-integration.js';
+import type { ManagedNamesPattern } from './orm/schema-generator-guard.js';
 import { PGVIEWS_MODULE_OPTIONS, PGVIEWS_OPTIONS } from './pgviews.constants.js';
 import { resolveOptions, type PgViewsModuleAsyncOptions, type PgViewsModuleOptions, type ResolvedPgViewsOptions } from './pgviews.options.js';
 import { getViewSyncServiceToken } from './pgviews.tokens.js';
@@ -21,6 +22,7 @@ export class PgViewsFeature {
 
 const PGVIEWS_ORM = Symbol('PGVIEWS_ORM');
 const PGVIEWS_DATABASE = Symbol('PGVIEWS_DATABASE');
+const PGVIEWS_GUARD = Symbol('PGVIEWS_GUARD');
 
 @Module({})
 export class PgViewsModule {
@@ -61,11 +63,14 @@ export class PgViewsModule {
         { provide: PGVIEWS_OPTIONS, useFactory: resolveOptions, inject: [PGVIEWS_MODULE_OPTIONS] },
         { provide: PGVIEWS_ORM, useFactory: (orm: MikroORM) => orm, inject: [contextName ? getMikroORMToken(contextName) : MikroORM] },
         { provide: PGVIEWS_DATABASE, useFactory: (orm: MikroORM) => new OrmDatabase(orm), inject: [PGVIEWS_ORM] },
+        { provide: PGVIEWS_GUARD, useFactory: integrateWithOrm, inject: [PGVIEWS_ORM] },
         { provide: ViewRegistry, useFactory: createRegistry, inject: [PGVIEWS_ORM, PGVIEWS_OPTIONS, DiscoveryService] },
         {
           provide: syncToken,
-          useFactory: (registry: ViewRegistry, database: OrmDatabase, resolved: ResolvedPgViewsOptions) => new ViewSyncService(registry, database, resolved),
-          inject: [ViewRegistry, PGVIEWS_DATABASE, PGVIEWS_OPTIONS],
+          useFactory: (registry: ViewRegistry, database: OrmDatabase, resolved: ResolvedPgViewsOptions, guard: ManagedNamesPattern) =>
+            // Views this library built, declared or orphaned, are kept out of reach of MikroORM's schema generator.
+            new ViewSyncService(registry, database, resolved, (object) => guard.add(object.schema, object.name)),
+          inject: [ViewRegistry, PGVIEWS_DATABASE, PGVIEWS_OPTIONS, PGVIEWS_GUARD],
         },
       ],
       exports: [syncToken],
@@ -75,7 +80,6 @@ export class PgViewsModule {
 
 /** Resolves the registered views once every module (and every forFeature) is known. */
 function createRegistry(orm: MikroORM, options: ResolvedPgViewsOptions, discovery: DiscoveryService): ViewRegistry {
-  integrateWithOrm(orm);
   const features = discovery
     .getProviders()
     .map((wrapper) => wrapper.instance)

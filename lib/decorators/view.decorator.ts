@@ -15,6 +15,8 @@ function declare(declaration: ViewDeclaration): ViewDecorator {
       throw new TypeError(`@${declaration.kind === 'view' ? 'View' : 'MaterializedView'}() decorates an entity class or an EntitySchema`);
     }
     Reflect.defineMetadata(PGVIEWS_VIEW_METADATA, declaration, target);
+    // defineEntity() generates a class that MikroORM keys its metadata by: mark it too.
+    if (EntitySchema.is(target) && target.meta.class) Reflect.defineMetadata(PGVIEWS_VIEW_METADATA, declaration, target.meta.class);
   };
 }
 

@@ -1,18 +1,20 @@
 import type { MikroORM } from '@mikro-orm/core';
 import { ReadOnlyViewsSubscriber } from './read-only.subscriber.js';
-import { guardViewEntities, managedNamesPattern } from './schema-generator-guard.js';
+import { guardViewEntities, managedNamesPattern, type ManagedNamesPattern } from './schema-generator-guard.js';
 
 const integrated = new WeakSet<MikroORM>();
 
 /**
  * Makes a MikroORM instance a good neighbour of the views: its schema generator neither creates a
- * table for a view entity nor drops a view, and view entities cannot be flushed.
+ * table for a view entity nor drops a managed view, and view entities cannot be flushed. Returns the
+ * schema generator's guard, to which more names can be added (views found in the catalog).
  */
-export function integrateWithOrm(orm: MikroORM, extraNames: readonly string[] = []): void {
+export function integrateWithOrm(orm: MikroORM): ManagedNamesPattern {
   const pattern = managedNamesPattern(orm.config.get('schemaGenerator'));
   guardViewEntities(pattern, orm.getMetadata());
-  for (const name of extraNames) pattern.add(undefined, name);
-  if (integrated.has(orm)) return;
-  integrated.add(orm);
-  orm.em.getEventManager().registerSubscriber(new ReadOnlyViewsSubscriber());
+  if (!integrated.has(orm)) {
+    integrated.add(orm);
+    orm.em.getEventManager().registerSubscriber(new ReadOnlyViewsSubscriber());
+  }
+  return pattern;
 }

@@ -1,4 +1,4 @@
-import type { MetadataStorage, Options } from '@mikro-orm/core';
+import type { MetadataStorage, Options, Platform } from '@mikro-orm/core';
 import { findViewDeclaration } from '../decorators/view.decorator.js';
 
 /**
@@ -63,17 +63,16 @@ export function guardViewEntities(pattern: ManagedNamesPattern, metadata: Iterab
  * ```
  */
 export function withPgViews<T extends Partial<Options>>(config: T, extraNames: string[] = []): T {
-  const schemaGenerator: SchemaGeneratorOptions = { ...(config.schemaGenerator ?? {}) };
-  const pattern = managedNamesPattern(schemaGenerator);
-  for (const name of extraNames) pattern.add(undefined, name);
   const userHook = config.discovery?.afterDiscovered;
   return {
     ...config,
-    schemaGenerator,
     discovery: {
       ...config.discovery,
-      afterDiscovered: async (storage: MetadataStorage, platform: any) => {
+      // MikroORM copies the configuration it is given, so the guard goes into the live one, once entities are known.
+      afterDiscovered: async (storage: MetadataStorage, platform: Platform) => {
+        const pattern = managedNamesPattern(platform.getConfig().get('schemaGenerator'));
         guardViewEntities(pattern, [...storage]);
+        for (const name of extraNames) pattern.add(undefined, name);
         await userHook?.(storage, platform);
       },
     },

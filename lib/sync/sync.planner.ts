@@ -225,7 +225,11 @@ class Planner {
   private replaceByRename(old: CatalogObject, spec: ObjectSpec, prebuilt?: Prebuilt): PlanStep[] {
     const oldKind = old.kind as ViewKind;
     const aside = this.temporaryName(old.name, 'old');
-    const steps: PlanStep[] = [this.sql(spec.id, ddl.renameRelation(oldKind, old, aside))];
+    const steps: PlanStep[] = [
+      this.sql(spec.id, ddl.renameRelation(oldKind, old, aside)),
+      // Registered now so that it runs after the drops registered while re-pointing readers (deferred statements run last-first).
+      { type: 'deferred', statement: this.sql(spec.id, ddl.dropRelation(oldKind, { schema: old.schema, name: aside })) },
+    ];
     for (const index of old.indexes) steps.push(this.sql(spec.id, ddl.dropIndex(old.schema, index.name)));
     if (prebuilt) {
       steps.push(this.sql(spec.id, ddl.renameRelation('materialized', prebuilt.table, spec.name)));
@@ -235,7 +239,6 @@ class Planner {
     }
     steps.push(...this.comments(spec), ...this.privileges(spec));
     steps.push(...this.repointDependents(old, spec));
-    steps.push({ type: 'deferred', statement: this.sql(spec.id, ddl.dropRelation(oldKind, { schema: old.schema, name: aside })) });
     return steps;
   }
 

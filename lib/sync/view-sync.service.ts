@@ -1,5 +1,5 @@
 import { Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import type { CatalogSnapshot } from '../catalog/catalog-snapshot.js';
+import type { CatalogObject, CatalogSnapshot } from '../catalog/catalog-snapshot.js';
 import { readCatalogSnapshot, readObjectDetails } from '../catalog/catalog.reader.js';
 import type { OrmDatabase } from '../database/orm-database.js';
 import type { SqlRunner } from '../database/sql-runner.js';
@@ -49,6 +49,8 @@ export class ViewSyncService implements OnApplicationBootstrap {
     private readonly registry: ViewRegistry,
     private readonly database: OrmDatabase,
     private readonly options: ResolvedPgViewsOptions,
+    /** Told about every object that carries a nestjs-pgviews marker, each time the catalog is read. */
+    private readonly onManagedObject: (object: CatalogObject) => void = () => undefined,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -121,8 +123,10 @@ export class ViewSyncService implements OnApplicationBootstrap {
     });
   }
 
-  private snapshot(runner: SqlRunner): Promise<CatalogSnapshot> {
-    return readCatalogSnapshot(runner, this.registry.definitions);
+  private async snapshot(runner: SqlRunner): Promise<CatalogSnapshot> {
+    const snapshot = await readCatalogSnapshot(runner, this.registry.definitions);
+    for (const object of snapshot.managed()) this.onManagedObject(object);
+    return snapshot;
   }
 
   private async planOn(runner: SqlRunner, snapshot: CatalogSnapshot, options: SyncOptions): Promise<SyncPlan> {

@@ -11,6 +11,8 @@ export interface TestDatabase {
   query<R extends pg.QueryResultRow = any>(sql: string, params?: unknown[]): Promise<R[]>;
   /** A dedicated connection (for readers, lock holders...); closed with the database. */
   connect(): Promise<pg.Client>;
+  /** Creates a role for this file only (roles are server-wide); dropped after the database. */
+  createRole(suffix: string, options?: string): Promise<string>;
 }
 
 function serverUrl(): string {
@@ -45,6 +47,7 @@ export function useTestDatabase(): TestDatabase {
   const url = withDatabase(server, name);
   let pool: pg.Pool | undefined;
   const clients = new Set<pg.Client>();
+  const roles: string[] = [];
 
   beforeAll(async () => {
     await onServer(server, (client) => client.query(`CREATE DATABASE "${name}"`));
@@ -54,7 +57,10 @@ export function useTestDatabase(): TestDatabase {
   afterAll(async () => {
     await Promise.all([...clients].map((client) => client.end().catch(() => undefined)));
     await pool?.end();
-    await onServer(server, (client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+    await onServer(server, async (client) => {
+      await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      for (const role of roles) await client.query(`DROP ROLE IF EXISTS "${role}"`);
+    });
   });
 
   return {
@@ -70,6 +76,12 @@ export function useTestDatabase(): TestDatabase {
       await client.connect();
       clients.add(client);
       return client;
+    },
+    async createRole(suffix, options = 'NOLOGIN') {
+      const role = `${name}_${suffix}`;
+      await onServer(server, (client) => client.query(`CREATE ROLE "${role}" ${options}`));
+      roles.push(role);
+      return role;
     },
   };
 }

@@ -1,0 +1,14 @@
+import { EntitySchema, MikroORM } from '@mikro-orm/core';
+import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
+import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+
+/** A MikroORM instance with discovered metadata and no connection: for tests of pure parts. */
+export function offlineOrm(entities: Array<Function | EntitySchema<any, any>>, options: { schema?: string } = {}): MikroORM {
+  return new MikroORM({
+    driver: PostgreSqlDriver,
+    dbName: 'offline',
+    entities: entities as any[],
+    metadataProvider: ReflectMetadataProvider,
+    ...options,
+  });
+}
