@@ -68,10 +68,10 @@ export function refreshMaterializedView(target: RelationName, concurrently: bool
 }
 
 /** An index from its definition, on `table`, named `name` (its declared name unless built under a temporary one). */
-export function createIndex(index: IndexDefinition, table: RelationName, name = index.name): string {
+export function createIndex(index: IndexDefinition, table: RelationName, name = index.name, ifNotExists = false): string {
   const include = index.include.length > 0 ? ` INCLUDE (${index.include.map(quoteIdent).join(', ')})` : '';
   const where = index.where ? ` WHERE ${index.where}` : '';
-  return `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX ${quoteIdent(name)} ON ${qualifiedName(table.schema, table.name)} USING ${index.using} (${index.elements})${include}${where}`;
+  return `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX ${ifNotExists ? 'IF NOT EXISTS ' : ''}${quoteIdent(name)} ON ${qualifiedName(table.schema, table.name)} USING ${index.using} (${index.elements})${include}${where}`;
 }
 
 /** An index as PostgreSQL describes an existing one (`pg_get_indexdef` after `USING `), on another table or name. */
@@ -83,8 +83,8 @@ export function renameIndex(schema: string, name: string, newName: string): stri
   return `ALTER INDEX ${qualifiedName(schema, name)} RENAME TO ${quoteIdent(newName)}`;
 }
 
-export function dropIndex(schema: string, name: string): string {
-  return `DROP INDEX ${qualifiedName(schema, name)}`;
+export function dropIndex(schema: string, name: string, ifExists = false): string {
+  return `DROP INDEX ${ifExists ? 'IF EXISTS ' : ''}${qualifiedName(schema, name)}`;
 }
 
 export function commentOnIndex(schema: string, name: string, comment: string | undefined): string {

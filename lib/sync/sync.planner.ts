@@ -1,7 +1,7 @@
 import type { CatalogObject, CatalogSnapshot } from '../catalog/catalog-snapshot.js';
 import type { ObjectDetails } from '../catalog/catalog.reader.js';
 import { orderByDependencies, reachable } from '../definitions/dependency-graph.js';
-import type { ViewDefinition, ViewKind } from '../definitions/view-definition.js';
+import type { IndexDefinition, ViewDefinition, ViewKind } from '../definitions/view-definition.js';
 import { PgViewsError } from '../pgviews.errors.js';
 import { fitIdentifier } from '../sql/identifiers.js';
 import { markComment } from '../sql/marker.js';
@@ -55,6 +55,8 @@ class Planner {
   /** Declared views whose build must wait for the switch, because something they read changes in it. */
   private readonly afterSwitch = new Set<string>();
   private sequence = 0;
+  /** Above zero while planning the fallback branch of an attempt: steps that may not run. */
+  private conditional = 0;
 
   constructor(private readonly input: PlanInput) {
     for (const view of input.analysis.views) this.declared.set(view.definition.id, view);
@@ -141,49 +143,54 @@ class Planner {
         this.sql(spec.id, ddl.createView(spec, spec.sql, spec.options, true)),
         this.sql(spec.id, ddl.commentOnRelation(spec.kind, spec, spec.comment)),
       ],
-      otherwise: [
+      otherwise: this.fallback(() => [
         this.effect(spec, 'recreated', `${reason}; its columns changed in a way CREATE OR REPLACE cannot express`, true),
         ...this.replaceByRename(existing, spec),
-      ],
+      ]),
     };
   }
 
-  /** Unchanged definition: bring indexes, comment and data in line. */
+  /**
+   * Unchanged definition: bring indexes, comment and data in line. Normally in the build phase, new
+   * and changed indexes built under their own or a temporary name without blocking readers. A view
+   * that reads something replaced in the switch is reconciled in the switch, after that replacement,
+   * which may have rebuilt it already (when a reader's columns changed): there the statements
+   * tolerate finding the indexes already right.
+   */
   private reconcile(view: ViewAnalysis, phase: PlanStep[]): void {
-    const { definition, existing, indexChanges } = view;
+    const { definition, indexChanges } = view;
+    const inSwitch = phase === this.switched;
     const reasons: string[] = [];
-    const steps: PlanStep[] = [];
-    const object = existing!;
+    const id = definition.id;
+    const indexComment = (index: IndexDefinition) => this.sql(id, ddl.commentOnIndex(definition.schema, index.name, markComment(index.hash)));
     if (view.commentChanged) {
       reasons.push('comment changed');
-      steps.push(this.sql(definition.id, ddl.commentOnRelation(definition.kind, definition, markComment(definition.hash, definition.comment))));
+      phase.push(this.sql(id, ddl.commentOnRelation(definition.kind, definition, markComment(definition.hash, definition.comment))));
     }
     if (view.populate) {
       reasons.push('was not populated');
-      steps.push(this.sql(definition.id, ddl.refreshMaterializedView(definition, false)));
+      phase.push(this.sql(id, ddl.refreshMaterializedView(definition, false)));
     }
     for (const index of indexChanges.create) {
       reasons.push(`index ${index.name} added`);
-      steps.push(this.sql(definition.id, ddl.createIndex(index, definition)), this.sql(definition.id, ddl.commentOnIndex(definition.schema, index.name, markComment(index.hash))));
+      phase.push(this.sql(id, ddl.createIndex(index, definition, index.name, inSwitch)), indexComment(index));
     }
     for (const index of indexChanges.rebuild) {
-      // Built under another name first (no lock readers wait on), swapped in during the switch.
       reasons.push(`index ${index.name} changed`);
-      const temporary = this.temporaryName(index.name, 'new');
-      steps.push(this.sql(definition.id, ddl.createIndex(index, definition, temporary)));
-      this.switched.push(
-        this.sql(definition.id, ddl.dropIndex(definition.schema, index.name)),
-        this.sql(definition.id, ddl.renameIndex(definition.schema, temporary, index.name)),
-        this.sql(definition.id, ddl.commentOnIndex(definition.schema, index.name, markComment(index.hash))),
-      );
+      if (inSwitch) {
+        phase.push(this.sql(id, ddl.dropIndex(definition.schema, index.name, true)), this.sql(id, ddl.createIndex(index, definition)), indexComment(index));
+      } else {
+        // Built under another name first (no lock that readers wait on), swapped in during the switch.
+        const temporary = this.temporaryName(index.name, 'new');
+        this.build.push(this.sql(id, ddl.createIndex(index, definition, temporary)));
+        this.switched.push(this.sql(id, ddl.dropIndex(definition.schema, index.name)), this.sql(id, ddl.renameIndex(definition.schema, temporary, index.name)), indexComment(index));
+      }
     }
     for (const index of indexChanges.drop) {
       reasons.push(`index ${index.name} no longer declared`);
-      this.switched.push(this.sql(definition.id, ddl.dropIndex(object.schema, index.name)));
+      this.switched.push(this.sql(id, ddl.dropIndex(definition.schema, index.name, inSwitch)));
     }
-    const action: SyncAction = reasons.length > 0 ? 'updated' : 'unchanged';
-    this.changes.push(this.change(definition, action, reasons.join(', ') || 'unchanged', true));
-    phase.push(...steps);
+    this.changes.push(this.change(definition, reasons.length > 0 ? 'updated' : 'unchanged', reasons.join(', ') || 'unchanged', true));
   }
 
   /** Builds an object and its indexes under `target` (its own name, or a temporary one). */
@@ -268,7 +275,8 @@ class Planner {
       : specFromCatalog(dependent, details);
     const isDeclared = declared !== undefined;
     if (dependent.kind === 'materialized') {
-      if (declared) this.rebuilt.add(dependent.id);
+      // Only a rebuild on every path makes its own reconciliation moot.
+      if (declared && this.conditional === 0) this.rebuilt.add(dependent.id);
       return [this.effect(spec, 'recreated', `reads ${replacement.id}, which was rebuilt`, isDeclared), ...this.replaceByRename(dependent, spec)];
     }
     return [
@@ -276,10 +284,10 @@ class Planner {
         type: 'attempt',
         view: spec.id,
         attempt: [this.effect(spec, 'replaced', `re-pointed at the new ${replacement.id}`, isDeclared), this.sql(spec.id, ddl.createView(spec, spec.sql, spec.options, true))],
-        otherwise: [
+        otherwise: this.fallback(() => [
           this.effect(spec, 'recreated', `reads ${replacement.id}, whose new columns change its own`, isDeclared),
           ...this.replaceByRename(dependent, spec),
-        ],
+        ]),
       },
     ];
   }
@@ -306,6 +314,16 @@ class Planner {
         this.switched.push({ type: 'effect', change: { ...label, action: 'dropped', reason: 'no longer declared' } });
         this.switched.push(this.sql(id, ddl.dropRelation(kind, orphan)));
       }
+    }
+  }
+
+  /** Plans the steps of an attempt's fallback branch. */
+  private fallback(plan: () => PlanStep[]): PlanStep[] {
+    this.conditional += 1;
+    try {
+      return plan();
+    } finally {
+      this.conditional -= 1;
     }
   }
 

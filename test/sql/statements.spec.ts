@@ -1,0 +1,79 @@
+import { describe, expect, it } from '@jest/globals';
+import { displayName, fitIdentifier, quoteIdent, quoteLiteral } from '../../lib/sql/identifiers.js';
+import { markComment, parseComment } from '../../lib/sql/marker.js';
+import * as ddl from '../../lib/sql/statements.js';
+import { pointAt } from '../../lib/pgviews.errors.js';
+
+describe('identifiers and literals', () => {
+  it('quotes anything into one identifier or one string', () => {
+    expect(quoteIdent('Order "Lines"; DROP')).toBe('"Order ""Lines""; DROP"');
+    expect(quoteLiteral("it's")).toBe("'it''s'");
+    expect(quoteLiteral('a\\b')).toBe("E'a\\\\b'");
+    expect(() => quoteIdent('')).toThrow();
+    expect(() => quoteLiteral('nul\0')).toThrow();
+  });
+
+  it('displays names readably and fits generated names in 63 bytes', () => {
+    expect(displayName('public', 'author_mv')).toBe('public.author_mv');
+    expect(displayName('My Schema', 'x')).toBe('"My Schema".x');
+    const fitted = fitIdentifier('é'.repeat(40), '_pgv_new1');
+    expect(Buffer.byteLength(fitted)).toBeLessThanOrEqual(63);
+    expect(fitted.endsWith('_pgv_new1')).toBe(true);
+  });
+});
+
+describe('comment marker', () => {
+  it('keeps the user comment in front of the hash and reads both back', () => {
+    const hash = 'a'.repeat(32);
+    expect(parseComment(markComment(hash, 'Books per author'))).toEqual({ hash, userComment: 'Books per author' });
+    expect(parseComment(markComment(hash))).toEqual({ hash, userComment: undefined });
+    expect(parseComment('written by hand')).toEqual({ userComment: 'written by hand' });
+    expect(parseComment(null)).toEqual({});
+  });
+});
+
+describe('statements', () => {
+  const target = { schema: 'reporting', name: 'Stats' };
+  it('builds DDL with every name quoted and never CASCADE', () => {
+    expect(ddl.createView(target, 'SELECT 1', ['security_barrier=true'], true)).toBe(
+      `CREATE OR REPLACE VIEW "reporting"."Stats" WITH (security_barrier='true') AS\nSELECT 1`,
+    );
+    expect(ddl.createMaterializedView(target, 'SELECT 1', false)).toBe('CREATE MATERIALIZED VIEW "reporting"."Stats" AS\nSELECT 1\nWITH NO DATA');
+    expect(ddl.dropRelation('materialized', target)).toBe('DROP MATERIALIZED VIEW "reporting"."Stats"');
+    expect(ddl.renameRelation('view', target, 'Stats_old')).toBe('ALTER VIEW "reporting"."Stats" RENAME TO "Stats_old"');
+    expect(ddl.refreshMaterializedView(target, true)).toBe('REFRESH MATERIALIZED VIEW CONCURRENTLY "reporting"."Stats"');
+    expect(
+      ddl.createIndex({ name: 'by name', unique: true, using: 'btree', elements: '"name"', include: ['id'], where: 'id > 0', hash: '' }, target),
+    ).toBe('CREATE UNIQUE INDEX "by name" ON "reporting"."Stats" USING btree ("name") INCLUDE ("id") WHERE id > 0');
+    expect(() => ddl.createView(target, 'SELECT 1', ['bad key)=1'])).toThrow(/invalid storage option name/);
+  });
+
+  it('restores privileges: grants to others, and revokes what the owner had given up', () => {
+    expect(
+      ddl.restorePrivileges(
+        target,
+        [
+          { grantee: 'owner', privilege: 'SELECT', grantable: false },
+          { grantee: 'reader', privilege: 'SELECT', grantable: false },
+          { grantee: 'admin', privilege: 'SELECT', grantable: true },
+          { grantee: null, privilege: 'SELECT', grantable: false },
+        ],
+        'owner',
+        150000,
+      ),
+    ).toEqual([
+      'GRANT SELECT ON "reporting"."Stats" TO "reader"',
+      'GRANT SELECT ON "reporting"."Stats" TO "admin" WITH GRANT OPTION',
+      'GRANT SELECT ON "reporting"."Stats" TO PUBLIC',
+      'REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON "reporting"."Stats" FROM "owner"',
+    ]);
+    expect(ddl.restorePrivileges(target, [], 'owner', 180000)).toEqual([]);
+  });
+});
+
+describe('error positions', () => {
+  it('puts a caret under the character PostgreSQL points at', () => {
+    expect(pointAt('SELECT x\nFROM nowhere', 15)).toBe('SELECT x\nFROM nowhere\n     ^');
+    expect(pointAt('SELECT 1', undefined)).toBe('SELECT 1');
+  });
+});
