@@ -2,7 +2,9 @@ import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
 import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { Module } from '@nestjs/common';
+import { PgViewsModule } from 'nestjs-pgviews';
 import { LibraryModule } from './library/library.module.js';
+import { ReportingModule } from './reporting/reporting.module.js';
 
 @Module({
   imports: [
@@ -15,7 +17,10 @@ import { LibraryModule } from './library/library.module.js';
         metadataProvider: ReflectMetadataProvider,
       }),
     }),
+    // Syncs the declared views during bootstrap, before the app listens.
+    PgViewsModule.forRoot(),
     LibraryModule,
+    ReportingModule,
   ],
 })
 export class AppModule {}

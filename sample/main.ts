@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
 
 /** The endpoints that `--smoke` calls once. */
-const SMOKE_PATHS = ['/authors', '/books'];
+const SMOKE_PATHS = ['/authors', '/books', '/reports/author-book-counts', '/reports/author-book-counts/snapshot', '/reports/views/plan'];
 
 async function main(argv: string[]): Promise<void> {
   if (!process.env.DATABASE_URL) throw new Error('DATABASE_URL is not set (`npm run sample` provides one)');
@@ -21,7 +21,8 @@ async function main(argv: string[]): Promise<void> {
     for (const path of SMOKE_PATHS) {
       const response = await fetch(url + path);
       if (!response.ok) throw new Error(`GET ${path} answered ${response.status}: ${await response.text()}`);
-      console.log(`GET ${path}\n${JSON.stringify(await response.json(), null, 2)}`);
+      const body = await response.json();
+      console.log(`GET ${path}\n${(Array.isArray(body) ? body : [body]).map((row) => `  ${JSON.stringify(row)}`).join('\n')}`);
     }
   } finally {
     await app.close();

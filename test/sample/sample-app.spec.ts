@@ -34,4 +34,20 @@ describe('sample app', () => {
     const books = await get('/books');
     expect(books).toContainEqual({ id: 4, title: 'Kindred', publishedYear: 1979, author: 'Octavia E. Butler' });
   });
+
+  it('syncs its views at boot and serves them', async () => {
+    expect(await get('/reports/author-book-counts')).toEqual([
+      { id: 1, authorName: 'Ursula K. Le Guin', bookCount: 3 },
+      { id: 2, authorName: 'Octavia E. Butler', bookCount: 2 },
+      { id: 3, authorName: 'Terry Pratchett', bookCount: 1 },
+      { id: 4, authorName: 'Iain M. Banks', bookCount: 0 },
+    ]);
+    expect(await get('/reports/author-book-counts/snapshot')).toHaveLength(4);
+    expect(await get('/reports/views/plan')).toEqual([
+      { view: 'public.author_book_count_view', kind: 'view', action: 'unchanged', reason: 'unchanged' },
+      { view: 'reporting.author_book_count_mv', kind: 'materialized', action: 'unchanged', reason: 'unchanged' },
+    ]);
+    // MikroORM's schema update at boot made no table for the view entities.
+    expect(await db.query(`SELECT relname FROM pg_class WHERE relname LIKE 'author_book_count%' AND relkind = 'r'`)).toEqual([]);
+  });
 });

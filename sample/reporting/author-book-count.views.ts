@@ -1,0 +1,36 @@
+import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
+import { MaterializedView, View } from 'nestjs-pgviews';
+import { Author } from '../library/author.entity.js';
+import { Book } from '../library/book.entity.js';
+
+/** Books per author, always current: a plain view, computed on every read. */
+@View({
+  sql: (table) => `
+    SELECT a.id, a.name AS author_name, count(b.id)::int AS book_count
+    FROM ${table(Author)} a LEFT JOIN ${table(Book)} b ON b.author_id = a.id
+    GROUP BY a.id, a.name`,
+  comment: 'Books per author, live',
+})
+@Entity({ tableName: 'author_book_count_view' })
+export class AuthorBookCount {
+  @PrimaryKey() id!: number;
+  @Property() authorName!: string;
+  @Property() bookCount!: number;
+}
+
+/** The same numbers as a materialized view in its own schema: a snapshot, fast to read, refreshed on demand. */
+@MaterializedView({
+  sql: (table) => `
+    SELECT a.id, a.name AS author_name, count(b.id)::int AS book_count
+    FROM ${table(Author)} a LEFT JOIN ${table(Book)} b ON b.author_id = a.id
+    GROUP BY a.id, a.name`,
+  uniqueKey: ['id'],
+  indexes: [{ columns: ['authorName'] }],
+  comment: 'Books per author, as of the last refresh',
+})
+@Entity({ tableName: 'author_book_count_mv', schema: 'reporting' })
+export class AuthorBookCountSnapshot {
+  @PrimaryKey() id!: number;
+  @Property() authorName!: string;
+  @Property() bookCount!: number;
+}
