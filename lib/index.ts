@@ -1,15 +1,29 @@
 export { View, MaterializedView } from './decorators/view.decorator.js';
+export { RefreshSchedule, type RefreshScheduleDeclaration } from './decorators/refresh-schedule.decorator.js';
 export type { MaterializedViewIndex, MaterializedViewOptions, TableNameOf, ViewEntity, ViewOptions, ViewSql } from './decorators/view-options.js';
 export type { IndexDefinition, ViewDefinition, ViewKind } from './definitions/view-definition.js';
 export { ViewRegistry } from './definitions/view.registry.js';
 export { withPgViews } from './orm/schema-generator-guard.js';
 export { PgViewsModule } from './pgviews.module.js';
 export type { PgViewsModuleAsyncOptions, PgViewsModuleOptions } from './pgviews.options.js';
-export { getViewSyncServiceToken, InjectViewSyncService } from './pgviews.tokens.js';
+export {
+  getPgViewsEventsToken,
+  getViewRefreshServiceToken,
+  getViewSyncServiceToken,
+  InjectPgViewsEvents,
+  InjectViewRefreshService,
+  InjectViewSyncService,
+} from './pgviews.tokens.js';
+export { PgViewsEvents, type PgViewsEvent } from './events/pgviews.events.js';
+export type { RefreshHistoryOptions } from './refresh/refresh-history.js';
+export type { RefreshHistoryEntry, RefreshOptions, RefreshResult, RefreshScheduleOptions, RefreshSource } from './refresh/refresh-options.js';
+export { refreshMaterializedView, type StandaloneRefreshOptions } from './refresh/refresh-materialized-view.js';
+export { ViewRefreshService } from './refresh/view-refresh.service.js';
 export {
   PgViewsConfigurationError,
   PgViewsError,
   PgViewsReadOnlyError,
+  PgViewsRefreshError,
   PgViewsStatementError,
   PgViewsSyncError,
 } from './pgviews.errors.js';

@@ -9,3 +9,12 @@ export const PGVIEWS_MODULE_OPTIONS = Symbol('PGVIEWS_MODULE_OPTIONS');
 
 /** Seed of the advisory-lock key that serialises syncs of one database. */
 export const SYNC_LOCK_NAME = 'nestjs-pgviews:sync';
+
+/** Metadata key under which `@RefreshSchedule` stores its schedules. */
+export const PGVIEWS_SCHEDULE_METADATA = 'pgviews:refresh-schedules';
+
+/** Seed of the advisory-lock keys that make a scheduled refresh run once per tick across instances. */
+export const REFRESH_LOCK_PREFIX = 'nestjs-pgviews:refresh:';
+
+/** Prefix of the names of the cron jobs in SchedulerRegistry. */
+export const SCHEDULE_JOB_PREFIX = 'pgviews:refresh:';

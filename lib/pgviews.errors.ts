@@ -59,6 +59,7 @@ export const SqlState = {
   lockNotAvailable: '55P03',
   queryCanceled: '57014',
   uniqueViolation: '23505',
+  cardinalityViolation: '21000',
   objectNotInPrerequisiteState: '55000',
   featureNotSupported: '0A000',
   readOnlyTransaction: '25006',
@@ -115,4 +116,11 @@ function indent(text: string, prefix: string): string {
     .split('\n')
     .map((line) => prefix + line)
     .join('\n');
+}
+
+/** A refresh that failed; the view keeps the data it had. */
+export class PgViewsRefreshError extends PgViewsStatementError {
+  constructor(view: string, statement: string, database: DatabaseErrorDetails, cause: unknown, prefix = `Refresh of ${view} failed; it keeps its previous data`) {
+    super(view, statement, database, prefix, cause);
+  }
 }

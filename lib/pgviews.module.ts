@@ -1,7 +1,7 @@
 import { MikroORM } from '@mikro-orm/core';
 import { getMikroORMToken, MikroOrmModule } from '@mikro-orm/nestjs';
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
-import { DiscoveryModule, DiscoveryService } from '@nestjs/core';
+import { DiscoveryModule, DiscoveryService, ModuleRef } from '@nestjs/core';
 import { OrmDatabase } from './database/orm-database.js';
 import type { ViewEntity } from './decorators/view-options.js';
 import { ViewRegistry } from './definitions/view.registry.js';
@@ -9,7 +9,13 @@ import { integrateWithOrm } from './orm/orm-integration.js';
 import type { ManagedNamesPattern } from './orm/schema-generator-guard.js';
 import { PGVIEWS_MODULE_OPTIONS, PGVIEWS_OPTIONS } from './pgviews.constants.js';
 import { resolveOptions, type PgViewsModuleAsyncOptions, type PgViewsModuleOptions, type ResolvedPgViewsOptions } from './pgviews.options.js';
-import { getViewSyncServiceToken } from './pgviews.tokens.js';
+import { PgViewsEvents } from './events/pgviews.events.js';
+import { PgViewsLifecycle } from './pgviews.lifecycle.js';
+import { getPgViewsEventsToken, getViewRefreshServiceToken, getViewSyncServiceToken } from './pgviews.tokens.js';
+import { RefreshHistory } from './refresh/refresh-history.js';
+import { RefreshScheduler } from './refresh/refresh.scheduler.js';
+import { ViewRefreshService } from './refresh/view-refresh.service.js';
+import { ViewRefresher } from './refresh/view.refresher.js';
 import { ViewSyncService } from './sync/view-sync.service.js';
 
 /** What forFeature() registers: found by the root module through Nest's DiscoveryService. */
@@ -23,6 +29,7 @@ export class PgViewsFeature {
 const PGVIEWS_ORM = Symbol('PGVIEWS_ORM');
 const PGVIEWS_DATABASE = Symbol('PGVIEWS_DATABASE');
 const PGVIEWS_GUARD = Symbol('PGVIEWS_GUARD');
+const PGVIEWS_HISTORY = Symbol('PGVIEWS_HISTORY');
 
 @Module({})
 export class PgViewsModule {
@@ -54,6 +61,8 @@ export class PgViewsModule {
 
   private static root(contextName: string | undefined, optionProviders: Provider[]): DynamicModule {
     const syncToken = getViewSyncServiceToken(contextName);
+    const refreshToken = getViewRefreshServiceToken(contextName);
+    const eventsToken = getPgViewsEventsToken(contextName);
     return {
       global: true,
       module: PgViewsModule,
@@ -62,18 +71,46 @@ export class PgViewsModule {
         ...optionProviders,
         { provide: PGVIEWS_OPTIONS, useFactory: resolveOptions, inject: [PGVIEWS_MODULE_OPTIONS] },
         { provide: PGVIEWS_ORM, useFactory: (orm: MikroORM) => orm, inject: [contextName ? getMikroORMToken(contextName) : MikroORM] },
-        { provide: PGVIEWS_DATABASE, useFactory: (orm: MikroORM) => new OrmDatabase(orm), inject: [PGVIEWS_ORM] },
+        { provide: PGVIEWS_DATABASE, useFactory: (orm: MikroORM) => new OrmDatabase(orm.em), inject: [PGVIEWS_ORM] },
         { provide: PGVIEWS_GUARD, useFactory: integrateWithOrm, inject: [PGVIEWS_ORM] },
         { provide: ViewRegistry, useFactory: createRegistry, inject: [PGVIEWS_ORM, PGVIEWS_OPTIONS, DiscoveryService] },
         {
+          provide: PGVIEWS_HISTORY,
+          useFactory: (registry: ViewRegistry, options: ResolvedPgViewsOptions, guard: ManagedNamesPattern) => {
+            if (options.history === false) return undefined;
+            const history = new RefreshHistory(registry.defaultSchema, options.history);
+            guard.add(history.schema, history.name); // a table MikroORM does not know: keep schema:update from dropping it
+            return history;
+          },
+          inject: [ViewRegistry, PGVIEWS_OPTIONS, PGVIEWS_GUARD],
+        },
+        { provide: eventsToken, useFactory: () => new PgViewsEvents() },
+        {
           provide: syncToken,
-          useFactory: (registry: ViewRegistry, database: OrmDatabase, resolved: ResolvedPgViewsOptions, guard: ManagedNamesPattern) =>
-            // Views this library built, declared or orphaned, are kept out of reach of MikroORM's schema generator.
-            new ViewSyncService(registry, database, resolved, (object) => guard.add(object.schema, object.name)),
-          inject: [ViewRegistry, PGVIEWS_DATABASE, PGVIEWS_OPTIONS, PGVIEWS_GUARD],
+          useFactory: (registry: ViewRegistry, database: OrmDatabase, options: ResolvedPgViewsOptions, history: RefreshHistory | undefined, events: PgViewsEvents, guard: ManagedNamesPattern) =>
+            new ViewSyncService(registry, database, {
+              options,
+              history,
+              events,
+              // Views this library built, declared or orphaned, are kept out of reach of MikroORM's schema generator.
+              onManagedObject: (object) => guard.add(object.schema, object.name),
+            }),
+          inject: [ViewRegistry, PGVIEWS_DATABASE, PGVIEWS_OPTIONS, PGVIEWS_HISTORY, eventsToken, PGVIEWS_GUARD],
+        },
+        {
+          provide: refreshToken,
+          useFactory: (registry: ViewRegistry, database: OrmDatabase, history: RefreshHistory | undefined, events: PgViewsEvents) =>
+            new ViewRefreshService(registry, new ViewRefresher(database, history, events), database, history),
+          inject: [ViewRegistry, PGVIEWS_DATABASE, PGVIEWS_HISTORY, eventsToken],
+        },
+        {
+          provide: PgViewsLifecycle,
+          useFactory: (options: ResolvedPgViewsOptions, sync: ViewSyncService, registry: ViewRegistry, refresh: ViewRefreshService, moduleRef: ModuleRef, events: PgViewsEvents) =>
+            new PgViewsLifecycle(options, sync, new RefreshScheduler(registry, refresh, moduleRef, events, options.schedules)),
+          inject: [PGVIEWS_OPTIONS, syncToken, ViewRegistry, refreshToken, ModuleRef, eventsToken],
         },
       ],
-      exports: [syncToken],
+      exports: [syncToken, refreshToken, eventsToken],
     };
   }
 }

@@ -1,5 +1,6 @@
 import type { ModuleMetadata } from '@nestjs/common';
 import type { ViewEntity } from './decorators/view-options.js';
+import type { RefreshHistoryOptions } from './refresh/refresh-history.js';
 import type { MaterializedViewChange } from './sync/sync-options.js';
 
 export interface PgViewsModuleOptions {
@@ -27,6 +28,13 @@ export interface PgViewsModuleOptions {
   lockRetries?: number;
   /** First backoff between those retries, in ms, doubled each time (default 500). */
   lockRetryDelay?: number;
+  /**
+   * Run the @RefreshSchedule jobs on this instance (default true). Set false on instances that must
+   * not refresh, e.g. web replicas when a worker does the refreshes.
+   */
+  schedules?: boolean;
+  /** Where refreshes are recorded (a table created by the sync), or false for no history. */
+  history?: RefreshHistoryOptions | false;
 }
 
 export interface PgViewsModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
@@ -36,8 +44,8 @@ export interface PgViewsModuleAsyncOptions extends Pick<ModuleMetadata, 'imports
   useFactory: (...args: any[]) => Omit<PgViewsModuleOptions, 'contextName'> | Promise<Omit<PgViewsModuleOptions, 'contextName'>>;
 }
 
-export type ResolvedPgViewsOptions = Required<Omit<PgViewsModuleOptions, 'views' | 'contextName'>> &
-  Pick<PgViewsModuleOptions, 'views' | 'contextName'>;
+export type ResolvedPgViewsOptions = Required<Omit<PgViewsModuleOptions, 'views' | 'contextName' | 'history'>> &
+  Pick<PgViewsModuleOptions, 'views' | 'contextName' | 'history'>;
 
 export const DEFAULT_OPTIONS = {
   sync: true,
@@ -47,7 +55,8 @@ export const DEFAULT_OPTIONS = {
   lockTimeout: 3000,
   lockRetries: 5,
   lockRetryDelay: 500,
-} as const satisfies Omit<ResolvedPgViewsOptions, 'views' | 'contextName'>;
+  schedules: true,
+} as const satisfies Omit<ResolvedPgViewsOptions, 'views' | 'contextName' | 'history'>;
 
 export function resolveOptions(options: PgViewsModuleOptions): ResolvedPgViewsOptions {
   const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));

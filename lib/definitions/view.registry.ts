@@ -49,9 +49,10 @@ export class ViewRegistry {
     }
   }
 
-  static fromOrm(orm: MikroORM, selection: ViewSelection = {}): ViewRegistry {
+  /** Resolves the views of a MikroORM instance (or of the one an EntityManager belongs to). */
+  static fromOrm(orm: Pick<MikroORM, 'config' | 'getMetadata'>, selection: ViewSelection = {}): ViewRegistry {
     const metadata = orm.getMetadata();
-    const defaultSchema = orm.config.get('schema') ?? orm.em.getPlatform().getDefaultSchemaName() ?? 'public';
+    const defaultSchema = orm.config.get('schema') ?? orm.config.getPlatform().getDefaultSchemaName() ?? 'public';
     const metaOf = (entity: ViewEntity, role: string): EntityMetadata => {
       const meta = metadata.find(entityClass(entity) as any);
       if (!meta) {

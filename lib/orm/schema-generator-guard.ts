@@ -1,5 +1,6 @@
 import type { MetadataStorage, Options, Platform } from '@mikro-orm/core';
 import { findViewDeclaration } from '../decorators/view.decorator.js';
+import { DEFAULT_HISTORY_TABLE, type RefreshHistoryOptions } from '../refresh/refresh-history.js';
 
 /**
  * A `skipTables` / `skipViews` entry of MikroORM's schema generator that matches a live set of
@@ -56,13 +57,13 @@ export function guardViewEntities(pattern: ManagedNamesPattern, metadata: Iterab
 /**
  * For the MikroORM configuration file that the MikroORM CLI reads (`mikro-orm.config.ts`): makes
  * `schema:update`, `schema:create`, `migration:create` and friends skip the view entities and the
- * views nestjs-pgviews manages.
+ * refresh history table (give `history` as in PgViewsModule's options if you renamed it).
  *
  * ```ts
  * export default withPgViews(defineConfig({ entities: [...], ... }));
  * ```
  */
-export function withPgViews<T extends Partial<Options>>(config: T, extraNames: string[] = []): T {
+export function withPgViews<T extends Partial<Options>>(config: T, options: { history?: RefreshHistoryOptions | false } = {}): T {
   const userHook = config.discovery?.afterDiscovered;
   return {
     ...config,
@@ -72,7 +73,7 @@ export function withPgViews<T extends Partial<Options>>(config: T, extraNames: s
       afterDiscovered: async (storage: MetadataStorage, platform: Platform) => {
         const pattern = managedNamesPattern(platform.getConfig().get('schemaGenerator'));
         guardViewEntities(pattern, [...storage]);
-        for (const name of extraNames) pattern.add(undefined, name);
+        if (options.history !== false) pattern.add(options.history?.schema, options.history?.table ?? DEFAULT_HISTORY_TABLE);
         await userHook?.(storage, platform);
       },
     },

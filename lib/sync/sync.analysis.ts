@@ -2,6 +2,7 @@ import type { CatalogIndex, CatalogObject, CatalogSnapshot } from '../catalog/ca
 import { reachable } from '../definitions/dependency-graph.js';
 import { KIND_LABEL, type IndexDefinition, type ViewDefinition } from '../definitions/view-definition.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
+import type { RefreshHistory } from '../refresh/refresh-history.js';
 import type { PlanOptions } from './sync-options.js';
 
 /** How a declared view's definition is brought in line. */
@@ -48,8 +49,10 @@ export interface SyncAnalysis {
   readonly views: readonly ViewAnalysis[];
   /** Objects with a nestjs-pgviews marker that nothing declares any more. */
   readonly orphans: readonly CatalogObject[];
-  /** Schemas that declared views need and that do not exist. */
+  /** Schemas that declared views (or the history table) need and that do not exist. */
   readonly missingSchemas: readonly string[];
+  /** The refresh history table, when it must be created. */
+  readonly createHistory?: RefreshHistory;
   /** True when a sync would issue any statement. */
   readonly hasChanges: boolean;
 }
@@ -57,13 +60,16 @@ export interface SyncAnalysis {
 const NO_INDEX_CHANGES: IndexChanges = { create: [], rebuild: [], drop: [] };
 
 /** Compares every declaration with the catalog. Pure: the same inputs always give the same answer. */
-export function analyzeSync(definitions: readonly ViewDefinition[], snapshot: CatalogSnapshot, options: PlanOptions): SyncAnalysis {
+export function analyzeSync(definitions: readonly ViewDefinition[], snapshot: CatalogSnapshot, options: PlanOptions, history?: RefreshHistory): SyncAnalysis {
   const views = definitions.map((definition) => analyzeView(definition, snapshot.get(definition.id), options));
   const declared = new Set(definitions.map((definition) => definition.id));
   const orphans = snapshot.managed().filter((object) => !declared.has(object.id));
-  const missingSchemas = [...new Set(definitions.map((definition) => definition.schema))].filter((schema) => !snapshot.schemas.has(schema));
+  const createHistory = history && !snapshot.get(history.id) ? history : undefined;
+  const schemas = [...definitions.map((definition) => definition.schema), ...(createHistory ? [createHistory.schema] : [])];
+  const missingSchemas = [...new Set(schemas)].filter((schema) => !snapshot.schemas.has(schema));
   const hasChanges =
     missingSchemas.length > 0 ||
+    createHistory !== undefined ||
     (options.dropOrphans && orphans.length > 0) ||
     views.some(
       (view) =>
@@ -72,7 +78,7 @@ export function analyzeSync(definitions: readonly ViewDefinition[], snapshot: Ca
         view.populate ||
         view.indexChanges.create.length + view.indexChanges.rebuild.length + view.indexChanges.drop.length > 0,
     );
-  return { views, orphans, missingSchemas, hasChanges };
+  return { views, orphans, missingSchemas, createHistory, hasChanges };
 }
 
 function analyzeView(definition: ViewDefinition, existing: CatalogObject | undefined, options: PlanOptions): ViewAnalysis {

@@ -71,7 +71,8 @@ class Planner {
     for (const view of replacing) this.pending.add(view.definition.id);
     this.markWaitingViews(replacing.map((view) => view.definition.id));
 
-    for (const schema of analysis.missingSchemas) this.build.push(this.sql(`${schema}`, ddl.createSchema(schema)));
+    for (const schema of analysis.missingSchemas) this.build.push(this.sql(schema, ddl.createSchema(schema)));
+    for (const statement of analysis.createHistory?.createStatements() ?? []) this.build.push(this.sql(analysis.createHistory!.id, statement));
     for (const view of analysis.views) this.planView(view);
     this.planOrphans();
     const views = this.mergedChanges();

@@ -1,4 +1,4 @@
-import { Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import type { CatalogObject, CatalogSnapshot } from '../catalog/catalog-snapshot.js';
 import { readCatalogSnapshot, readObjectDetails } from '../catalog/catalog.reader.js';
 import type { OrmDatabase } from '../database/orm-database.js';
@@ -10,7 +10,9 @@ import type { ResolvedPgViewsOptions } from '../pgviews.options.js';
 import { SYNC_LOCK_NAME } from '../pgviews.constants.js';
 import { quoteLiteral } from '../sql/identifiers.js';
 import { dropRelation } from '../sql/statements.js';
-import { analyzeSync, objectsNeedingDetails } from './sync.analysis.js';
+import type { PgViewsEvents } from '../events/pgviews.events.js';
+import type { RefreshHistory } from '../refresh/refresh-history.js';
+import { analyzeSync, objectsNeedingDetails, type SyncAnalysis } from './sync.analysis.js';
 import { executePlan, type ExecutionResult } from './sync.executor.js';
 import { planSync } from './sync.planner.js';
 import type { PlanOptions } from './sync-options.js';
@@ -37,24 +39,31 @@ export interface SyncOptions {
   readonly force?: boolean;
 }
 
+/** What a ViewSyncService works with besides the registry and the database. */
+export interface ViewSyncContext {
+  readonly options: ResolvedPgViewsOptions;
+  /** The refresh history table, created by the sync when missing. */
+  readonly history?: RefreshHistory;
+  readonly events?: PgViewsEvents;
+  /** Told about every object that carries a nestjs-pgviews marker, each time the catalog is read. */
+  readonly onManagedObject?: (object: CatalogObject) => void;
+}
+
 /**
  * Brings the database to the declared views: plan() says what would change, sync() changes it in
- * one transaction, clear() drops every declared view. Runs sync() at application bootstrap unless
- * the module's `sync` option is false.
+ * one transaction, clear() drops every declared view. PgViewsModule runs sync() at application
+ * bootstrap unless its `sync` option is false.
  */
-export class ViewSyncService implements OnApplicationBootstrap {
+export class ViewSyncService {
   private readonly logger = new Logger('PgViews');
+  private readonly options: ResolvedPgViewsOptions;
 
   constructor(
     private readonly registry: ViewRegistry,
     private readonly database: OrmDatabase,
-    private readonly options: ResolvedPgViewsOptions,
-    /** Told about every object that carries a nestjs-pgviews marker, each time the catalog is read. */
-    private readonly onManagedObject: (object: CatalogObject) => void = () => undefined,
-  ) {}
-
-  async onApplicationBootstrap(): Promise<void> {
-    if (this.options.sync) await this.sync();
+    private readonly context: ViewSyncContext,
+  ) {
+    this.options = context.options;
   }
 
   /** What sync() would do now, per object, with reasons and statements. Changes nothing and takes no lock. */
@@ -71,7 +80,7 @@ export class ViewSyncService implements OnApplicationBootstrap {
       return { views: [], changes: 0, statements: 0, retries: 0, durationMs: elapsed(started), skipped: 'standby', warnings: [] };
     }
     // Fast path: nothing differs, so no lock, no transaction and no DDL: one catalog query in all.
-    if (!analyzeSync(this.registry.definitions, snapshot, this.planOptions(options)).hasChanges) {
+    if (!this.analyze(snapshot, options).hasChanges) {
       return this.report(await this.planOn(this.database, snapshot, options), undefined, started);
     }
     try {
@@ -93,8 +102,9 @@ export class ViewSyncService implements OnApplicationBootstrap {
       });
       return this.report(plan, execution, started);
     } catch (error) {
-      if (error instanceof PgViewsError) throw error;
-      throw new PgViewsError(`View sync failed and was rolled back: ${(error as Error)?.message ?? error}`, { cause: error });
+      const failure = error instanceof PgViewsError ? error : new PgViewsError(`View sync failed and was rolled back: ${(error as Error)?.message ?? error}`, { cause: error });
+      this.context.events?.emit({ type: 'sync-failed', view: (failure as { view?: string }).view, error: failure });
+      throw failure;
     }
   }
 
@@ -124,16 +134,20 @@ export class ViewSyncService implements OnApplicationBootstrap {
   }
 
   private async snapshot(runner: SqlRunner): Promise<CatalogSnapshot> {
-    const snapshot = await readCatalogSnapshot(runner, this.registry.definitions);
-    for (const object of snapshot.managed()) this.onManagedObject(object);
+    const names = this.context.history ? [...this.registry.definitions, this.context.history] : this.registry.definitions;
+    const snapshot = await readCatalogSnapshot(runner, names);
+    for (const object of snapshot.managed()) this.context.onManagedObject?.(object);
     return snapshot;
   }
 
+  private analyze(snapshot: CatalogSnapshot, options: SyncOptions): SyncAnalysis {
+    return analyzeSync(this.registry.definitions, snapshot, this.planOptions(options), this.context.history);
+  }
+
   private async planOn(runner: SqlRunner, snapshot: CatalogSnapshot, options: SyncOptions): Promise<SyncPlan> {
-    const planOptions = this.planOptions(options);
-    const analysis = analyzeSync(this.registry.definitions, snapshot, planOptions);
+    const analysis = this.analyze(snapshot, options);
     const details = await readObjectDetails(runner, objectsNeedingDetails(analysis, snapshot));
-    return planSync({ analysis, snapshot, details, options: planOptions });
+    return planSync({ analysis, snapshot, details, options: this.planOptions(options) });
   }
 
   private planOptions(options: SyncOptions): PlanOptions {
@@ -174,6 +188,10 @@ export class ViewSyncService implements OnApplicationBootstrap {
       warnings: plan.warnings,
     };
     this.log(report);
+    for (const view of report.views) {
+      if (view.action !== 'unchanged' && view.action !== 'kept') this.context.events?.emit({ type: 'view-synced', view: view.view, action: view.action, reason: view.reason });
+    }
+    this.context.events?.emit({ type: 'sync-finished', changes: report.changes, durationMs: report.durationMs });
     return report;
   }
 

@@ -1,0 +1,30 @@
+import { Subject, type Observable } from 'rxjs';
+import type { RefreshSource } from '../refresh/refresh-options.js';
+import type { SyncAction } from '../sync/sync-plan.js';
+
+/** Something that happened to the views: the counterpart of django-pgviews' view_synced / all_views_synced signals. */
+export type PgViewsEvent =
+  /** A sync changed a view (one event per view that is not unchanged). */
+  | { readonly type: 'view-synced'; readonly view: string; readonly action: SyncAction; readonly reason: string }
+  /** A sync finished; `changes` views were changed. */
+  | { readonly type: 'sync-finished'; readonly changes: number; readonly durationMs: number }
+  | { readonly type: 'sync-failed'; readonly view?: string; readonly error: Error }
+  | { readonly type: 'view-refreshed'; readonly view: string; readonly concurrently: boolean; readonly durationMs: number; readonly source: RefreshSource }
+  | { readonly type: 'refresh-skipped'; readonly view: string; readonly reason: 'locked' | 'standby' | 'running'; readonly source: RefreshSource }
+  | { readonly type: 'refresh-failed'; readonly view: string; readonly error: Error; readonly source: RefreshSource };
+
+/** The stream of PgViewsEvent of one PgViewsModule instance. */
+export class PgViewsEvents {
+  private readonly subject = new Subject<PgViewsEvent>();
+
+  /** Hot: subscribers see the events emitted after they subscribe. */
+  readonly events$: Observable<PgViewsEvent> = this.subject.asObservable();
+
+  emit(event: PgViewsEvent): void {
+    this.subject.next(event);
+  }
+
+  complete(): void {
+    this.subject.complete();
+  }
+}

@@ -1,0 +1,77 @@
+import type { RelationName } from '../definitions/view-definition.js';
+import { displayName, qualifiedName, quoteIdent, quoteLiteral } from '../sql/identifiers.js';
+import type { RefreshSource } from './refresh-options.js';
+
+export interface RefreshHistoryOptions {
+  /** Schema of the history table (default: the ORM's default schema). */
+  schema?: string;
+  /** Name of the history table (default `pgviews_refresh_history`). */
+  table?: string;
+  /** Rows kept per view, the newest (default 100). */
+  keep?: number;
+}
+
+export const DEFAULT_HISTORY_TABLE = 'pgviews_refresh_history';
+
+/**
+ * The refresh history: a small table the module owns (created during sync) where every refresh,
+ * from code, a schedule or the CLI, records when it ran, so that any instance can tell how stale a
+ * view is. Scheduled refreshes also record their tick, which is how a tick runs once per cluster.
+ */
+export class RefreshHistory implements RelationName {
+  readonly schema: string;
+  readonly name: string;
+  readonly keep: number;
+
+  constructor(defaultSchema: string, options: RefreshHistoryOptions = {}) {
+    this.schema = options.schema ?? defaultSchema;
+    this.name = options.table ?? DEFAULT_HISTORY_TABLE;
+    this.keep = Math.max(1, Math.floor(options.keep ?? 100));
+  }
+
+  get id(): string {
+    return displayName(this.schema, this.name);
+  }
+
+  private get table(): string {
+    return qualifiedName(this.schema, this.name);
+  }
+
+  createStatements(): string[] {
+    return [
+      `CREATE TABLE IF NOT EXISTS ${this.table} (
+  id bigserial PRIMARY KEY,
+  view_schema text NOT NULL,
+  view_name text NOT NULL,
+  started_at timestamptz NOT NULL,
+  finished_at timestamptz NOT NULL,
+  duration_ms double precision NOT NULL,
+  concurrent boolean NOT NULL,
+  source text NOT NULL,
+  tick timestamptz
+)`,
+      `CREATE INDEX IF NOT EXISTS ${quoteIdent(`${this.name}_view_idx`)} ON ${this.table} (view_schema, view_name, id DESC)`,
+      `COMMENT ON TABLE ${this.table} IS ${quoteLiteral('Refreshes of materialized views, written by nestjs-pgviews')}`,
+    ];
+  }
+
+  /** Records a refresh and trims the view's history to the newest `keep` rows. */
+  recordStatements(view: RelationName, entry: { startedAt: Date; durationMs: number; concurrently: boolean; source: RefreshSource; tick?: Date }): string[] {
+    const match = `view_schema = ${quoteLiteral(view.schema)} AND view_name = ${quoteLiteral(view.name)}`;
+    return [
+      `INSERT INTO ${this.table} (view_schema, view_name, started_at, finished_at, duration_ms, concurrent, source, tick)
+VALUES (${quoteLiteral(view.schema)}, ${quoteLiteral(view.name)}, ${quoteLiteral(entry.startedAt.toISOString())}, clock_timestamp(), ${entry.durationMs}, ${entry.concurrently}, ${quoteLiteral(entry.source)}, ${entry.tick ? quoteLiteral(entry.tick.toISOString()) : 'NULL'})`,
+      `DELETE FROM ${this.table} WHERE ${match} AND id < (SELECT id FROM ${this.table} WHERE ${match} ORDER BY id DESC OFFSET ${this.keep - 1} LIMIT 1)`,
+    ];
+  }
+
+  /** One row (`done`) when a scheduled refresh of the view already ran for this tick. */
+  tickDoneQuery(view: RelationName, tick: Date): string {
+    return `SELECT EXISTS (SELECT 1 FROM ${this.table} WHERE view_schema = ${quoteLiteral(view.schema)} AND view_name = ${quoteLiteral(view.name)} AND tick = ${quoteLiteral(tick.toISOString())}) AS done`;
+  }
+
+  lastQuery(view: RelationName): string {
+    return `SELECT started_at AS "startedAt", finished_at AS "finishedAt", duration_ms AS "durationMs", concurrent AS "concurrently", source
+FROM ${this.table} WHERE view_schema = ${quoteLiteral(view.schema)} AND view_name = ${quoteLiteral(view.name)} ORDER BY id DESC LIMIT 1`;
+  }
+}

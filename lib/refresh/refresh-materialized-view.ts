@@ -1,0 +1,33 @@
+import type { EntityManager, MetadataStorage } from '@mikro-orm/core';
+import { OrmDatabase } from '../database/orm-database.js';
+import type { ViewEntity } from '../decorators/view-options.js';
+import { ViewRegistry } from '../definitions/view.registry.js';
+import { RefreshHistory, type RefreshHistoryOptions } from './refresh-history.js';
+import type { RefreshOptions, RefreshResult } from './refresh-options.js';
+import { ViewRefreshService } from './view-refresh.service.js';
+import { ViewRefresher } from './view.refresher.js';
+
+const registries = new WeakMap<MetadataStorage, ViewRegistry>();
+
+export interface StandaloneRefreshOptions extends RefreshOptions {
+  /** The history table PgViewsModule was configured with, if not the default; false records nothing. */
+  history?: RefreshHistoryOptions | false;
+}
+
+/**
+ * Refreshes a materialized view entity without Nest's DI, from an EntityManager (a script, a
+ * MikroORM seeder, a migration): the same rules as ViewRefreshService.refresh(). Inside
+ * `em.transactional()`, it runs in that transaction. The refresh is recorded in the history table
+ * when it exists.
+ */
+export function refreshMaterializedView(em: EntityManager, view: ViewEntity | string, options?: StandaloneRefreshOptions & { withDependencies?: false; withDependents?: false }): Promise<RefreshResult>;
+export function refreshMaterializedView(em: EntityManager, view: ViewEntity | string, options: StandaloneRefreshOptions): Promise<RefreshResult | RefreshResult[]>;
+export async function refreshMaterializedView(em: EntityManager, view: ViewEntity | string, options: StandaloneRefreshOptions = {}): Promise<RefreshResult | RefreshResult[]> {
+  const metadata = em.getMetadata();
+  let registry = registries.get(metadata);
+  if (!registry) registries.set(metadata, (registry = ViewRegistry.fromOrm(em)));
+  const database = new OrmDatabase(em);
+  const history = options.history === false ? undefined : new RefreshHistory(registry.defaultSchema, options.history);
+  const service = new ViewRefreshService(registry, new ViewRefresher(database, history), database, history);
+  return service.refresh(view, options);
+}

@@ -1,0 +1,52 @@
+/** Where a refresh was asked for; kept in the refresh history. */
+export type RefreshSource = 'code' | 'schedule' | 'cli';
+
+export interface RefreshOptions {
+  /**
+   * `'auto'` (default): CONCURRENTLY when the view is populated and has a unique index on plain
+   * columns, plain otherwise. `true`: CONCURRENTLY, falling back to plain (with a warning) when it
+   * cannot be, unless `strict`. `false`: plain (readers wait for it).
+   */
+  concurrently?: boolean | 'auto';
+  /** With `concurrently: true`, fail instead of falling back to a plain refresh. */
+  strict?: boolean;
+  /** First refresh the materialized views this one reads, transitively, in order. */
+  withDependencies?: boolean;
+  /** Afterwards refresh the materialized views that read this one, transitively, in order. */
+  withDependents?: boolean;
+  /** How long to wait for the view's lock, in ms, before failing (default: wait). */
+  lockTimeout?: number;
+}
+
+export interface RefreshScheduleOptions extends Pick<RefreshOptions, 'concurrently' | 'withDependencies' | 'withDependents' | 'lockTimeout'> {
+  /** Time zone of the cron expression, e.g. `Europe/Paris` (default: the process's). */
+  timeZone?: string;
+  /** Name of the cron job in SchedulerRegistry (default `pgviews:refresh:<schema>.<view>`). */
+  name?: string;
+  /** Declared but not scheduled. */
+  disabled?: boolean;
+}
+
+/** What one refresh did. */
+export interface RefreshResult {
+  /** Display name, e.g. `reporting.author_book_count_mv`. */
+  readonly view: string;
+  /** Whether REFRESH ... CONCURRENTLY was used. */
+  readonly concurrently: boolean;
+  readonly durationMs: number;
+  /**
+   * Set when nothing was refreshed: `'locked'`, another instance refreshes it for this tick (or
+   * did already); `'standby'`, the database is a read-only hot standby (scheduled refreshes only).
+   */
+  readonly skipped?: 'locked' | 'standby';
+}
+
+/** The last refresh of a view, from the refresh history table. */
+export interface RefreshHistoryEntry {
+  readonly view: string;
+  readonly startedAt: Date;
+  readonly finishedAt: Date;
+  readonly durationMs: number;
+  readonly concurrently: boolean;
+  readonly source: RefreshSource;
+}

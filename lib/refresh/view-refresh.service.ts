@@ -1,0 +1,78 @@
+import type { OrmDatabase } from '../database/orm-database.js';
+import type { ViewEntity } from '../decorators/view-options.js';
+import type { ViewDefinition } from '../definitions/view-definition.js';
+import type { ViewRegistry } from '../definitions/view.registry.js';
+import { PgViewsConfigurationError } from '../pgviews.errors.js';
+import type { RefreshHistory } from './refresh-history.js';
+import type { RefreshHistoryEntry, RefreshOptions, RefreshResult, RefreshSource } from './refresh-options.js';
+import type { ViewRefresher } from './view.refresher.js';
+
+type Single = RefreshOptions & { withDependencies?: false; withDependents?: false };
+type Several = RefreshOptions & ({ withDependencies: true } | { withDependents: true });
+
+/**
+ * Refreshes registered materialized views, from code, schedules and the CLI. Each view is refreshed
+ * in its own transaction; a chain is refreshed in dependency order.
+ */
+export class ViewRefreshService {
+  constructor(
+    private readonly registry: ViewRegistry,
+    private readonly refresher: ViewRefresher,
+    private readonly database: OrmDatabase,
+    private readonly history: RefreshHistory | undefined,
+  ) {}
+
+  /**
+   * Refreshes a registered materialized view (its class, or its name: `schema.name`, or `name` in the
+   * default schema). With `withDependencies` / `withDependents`, returns every refresh in the order it ran.
+   */
+  refresh(view: ViewEntity | string, options?: Single): Promise<RefreshResult>;
+  refresh(view: ViewEntity | string, options: Several): Promise<RefreshResult[]>;
+  refresh(view: ViewEntity | string, options?: RefreshOptions): Promise<RefreshResult | RefreshResult[]>;
+  async refresh(view: ViewEntity | string, options: RefreshOptions = {}): Promise<RefreshResult | RefreshResult[]> {
+    const results = await this.refreshAs('code', this.registry.get(view), options);
+    return options.withDependencies || options.withDependents ? results : results[0];
+  }
+
+  /** Refreshes every registered materialized view, dependencies first. */
+  async refreshAll(options: Omit<RefreshOptions, 'withDependencies' | 'withDependents'> = {}, source: RefreshSource = 'code'): Promise<RefreshResult[]> {
+    const results: RefreshResult[] = [];
+    for (const definition of this.registry.definitions) {
+      if (definition.kind === 'materialized') results.push(await this.refresher.refresh(definition, options, { source }));
+    }
+    return results;
+  }
+
+  /** The last refresh of a view, as any instance recorded it; undefined when it was never refreshed. */
+  async lastRefresh(view: ViewEntity | string): Promise<RefreshHistoryEntry | undefined> {
+    const definition = this.registry.get(view);
+    if (!this.history) throw new PgViewsConfigurationError('The refresh history is disabled (PgViewsModule option `history: false`)');
+    const [row] = await this.database.query<Omit<RefreshHistoryEntry, 'view'>>(this.history.lastQuery(definition));
+    return row && { view: definition.id, ...row, durationMs: Number(row.durationMs) };
+  }
+
+  /**
+   * Refreshes `definition` (and its chain, as asked) on behalf of `source`. A scheduled refresh
+   * passes its tick; when another instance has it, the chain stops there (that instance does the rest).
+   * @internal
+   */
+  async refreshAs(source: RefreshSource, definition: ViewDefinition, options: RefreshOptions, tick?: Date): Promise<RefreshResult[]> {
+    if (definition.kind !== 'materialized') {
+      throw new PgViewsConfigurationError(
+        `${definition.id} is a plain view: only materialized views can be refreshed. A plain view runs its query on every read, so it is always current.`,
+      );
+    }
+    const chain = [
+      ...(options.withDependencies ? this.registry.dependenciesOf(definition.id) : []),
+      definition,
+      ...(options.withDependents ? this.registry.dependentsOf(definition.id) : []),
+    ].filter((each) => each.kind === 'materialized');
+    const results: RefreshResult[] = [];
+    for (const each of chain) {
+      const result = await this.refresher.refresh(each, options, { source, tick });
+      results.push(result);
+      if (result.skipped && each === definition) break;
+    }
+    return results;
+  }
+}

@@ -1,0 +1,157 @@
+import { Logger } from '@nestjs/common';
+import type { OrmDatabase } from '../database/orm-database.js';
+import type { SqlRunner } from '../database/sql-runner.js';
+import type { ViewDefinition } from '../definitions/view-definition.js';
+import type { PgViewsEvents } from '../events/pgviews.events.js';
+import { REFRESH_LOCK_PREFIX } from '../pgviews.constants.js';
+import { databaseErrorDetails, PgViewsConfigurationError, PgViewsError, PgViewsRefreshError, SqlState, type DatabaseErrorDetails } from '../pgviews.errors.js';
+import { qualifiedName, quoteLiteral } from '../sql/identifiers.js';
+import { refreshMaterializedView as refreshStatement } from '../sql/statements.js';
+import type { RefreshHistory } from './refresh-history.js';
+import type { RefreshOptions, RefreshResult, RefreshSource } from './refresh-options.js';
+
+/** Who asked for a refresh, and for a scheduled one, which tick it serves. */
+export interface RefreshContext {
+  readonly source: RefreshSource;
+  /** Scheduled refreshes: the tick (its scheduled time). With it, the refresh runs once per tick across instances. */
+  readonly tick?: Date;
+}
+
+/** What the database says about a view just before refreshing it. */
+interface ViewState {
+  relkind: string | null;
+  populated: boolean;
+  has_key: boolean;
+  standby: boolean;
+  has_history: boolean;
+}
+
+type RefreshTarget = Pick<ViewDefinition, 'id' | 'schema' | 'name' | 'kind' | 'uniqueKey'>;
+
+/**
+ * Refreshes one materialized view in its own transaction: decides CONCURRENTLY, runs REFRESH, and
+ * records it in the history, all or nothing. A scheduled refresh first takes a per-view advisory
+ * lock (transaction-level, so it is pooler-safe) and checks that no instance served its tick yet.
+ */
+export class ViewRefresher {
+  private readonly logger = new Logger('PgViews');
+
+  constructor(
+    private readonly database: OrmDatabase,
+    private readonly history: RefreshHistory | undefined,
+    private readonly events?: PgViewsEvents,
+  ) {}
+
+  async refresh(view: RefreshTarget, options: RefreshOptions, context: RefreshContext): Promise<RefreshResult> {
+    if (view.kind !== 'materialized') throw plainViewError(view.id);
+    try {
+      const result = await this.database.transaction((tx) => this.refreshIn(tx, view, options, context));
+      if (result.skipped) this.events?.emit({ type: 'refresh-skipped', view: view.id, reason: result.skipped, source: context.source });
+      else this.events?.emit({ type: 'view-refreshed', view: view.id, concurrently: result.concurrently, durationMs: result.durationMs, source: context.source });
+      return result;
+    } catch (error) {
+      const failure = error instanceof PgViewsError ? error : new PgViewsError(`Refresh of ${view.id} failed: ${(error as Error)?.message ?? error}`, { cause: error });
+      this.events?.emit({ type: 'refresh-failed', view: view.id, error: failure, source: context.source });
+      throw failure;
+    }
+  }
+
+  private async refreshIn(tx: SqlRunner, view: RefreshTarget, options: RefreshOptions, context: RefreshContext): Promise<RefreshResult> {
+    const skipped = (reason: 'locked' | 'standby'): RefreshResult => ({ view: view.id, concurrently: false, durationMs: 0, skipped: reason });
+    if (context.tick) {
+      const key = `hashtextextended(${quoteLiteral(REFRESH_LOCK_PREFIX + view.id)}, 0)`;
+      const [{ locked }] = await tx.query<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock(${key}) AS locked`);
+      if (!locked) return skipped('locked');
+    }
+    const state = await this.state(tx, view);
+    if (state.standby) {
+      if (context.source === 'schedule') return skipped('standby');
+      throw new PgViewsError(`Cannot refresh ${view.id}: the database is a hot standby (read-only); refresh it on the primary`);
+    }
+    if (state.relkind === null) throw new PgViewsError(`Cannot refresh ${view.id}: it does not exist in the database; run a sync first`);
+    if (state.relkind !== 'm') throw plainViewError(view.id);
+    if (context.tick && this.history && state.has_history) {
+      const [{ done }] = await tx.query<{ done: boolean }>(this.history.tickDoneQuery(view, context.tick));
+      if (done) return skipped('locked');
+    }
+
+    const concurrently = this.chooseConcurrently(view, state, options);
+    if (options.lockTimeout !== undefined) await tx.query(`SET LOCAL lock_timeout = ${Math.max(0, Math.round(options.lockTimeout))}`);
+    const statement = refreshStatement(view, concurrently);
+    const startedAt = new Date();
+    const started = performance.now();
+    try {
+      await tx.query(statement);
+    } catch (error) {
+      throw refreshError(view, statement, databaseErrorDetails(error), error, options);
+    }
+    const durationMs = Math.round((performance.now() - started) * 10) / 10;
+    if (this.history && state.has_history) {
+      for (const record of this.history.recordStatements(view, { startedAt, durationMs, concurrently, source: context.source, tick: context.tick })) {
+        await tx.query(record);
+      }
+    }
+    return { view: view.id, concurrently, durationMs };
+  }
+
+  private async state(tx: SqlRunner, view: RefreshTarget): Promise<ViewState> {
+    const history = this.history ? `to_regclass(${quoteLiteral(qualifiedName(this.history.schema, this.history.name))}) IS NOT NULL` : 'false';
+    const [state] = await tx.query<ViewState>(`
+SELECT c.relkind::text AS relkind, coalesce(c.relispopulated, false) AS populated, pg_is_in_recovery() AS standby,
+  EXISTS (SELECT 1 FROM pg_index x WHERE x.indrelid = c.oid AND x.indisunique AND x.indimmediate AND x.indisvalid
+          AND x.indpred IS NULL AND x.indexprs IS NULL) AS has_key,
+  ${history} AS has_history
+FROM (SELECT to_regclass(${quoteLiteral(qualifiedName(view.schema, view.name))}) AS oid) r LEFT JOIN pg_class c ON c.oid = r.oid`);
+    return state;
+  }
+
+  private chooseConcurrently(view: RefreshTarget, state: ViewState, options: RefreshOptions): boolean {
+    const wanted = options.concurrently ?? 'auto';
+    if (wanted === 'auto') return state.populated && state.has_key;
+    if (!wanted) return false;
+    if (!state.populated) {
+      if (options.strict) throw new PgViewsConfigurationError(`Cannot refresh ${view.id} concurrently: it has never been populated, and a first refresh cannot be concurrent`);
+      this.logger.log(`${view.id} has never been populated: refreshed without CONCURRENTLY this once`);
+      return false;
+    }
+    if (!state.has_key) {
+      const problem = `${view.id} has no unique index on plain columns, which REFRESH ... CONCURRENTLY needs: declare \`uniqueKey\` in its @MaterializedView()`;
+      if (options.strict) throw new PgViewsConfigurationError(`Cannot refresh ${view.id} concurrently: ${problem}`);
+      this.logger.warn(`${problem}; refreshed without CONCURRENTLY (readers wait for it)`);
+      return false;
+    }
+    return true;
+  }
+}
+
+function plainViewError(id: string): PgViewsConfigurationError {
+  return new PgViewsConfigurationError(
+    `${id} is a plain view: only materialized views can be refreshed. A plain view runs its query on every read, so it is always current.`,
+  );
+}
+
+function refreshError(view: RefreshTarget, statement: string, details: DatabaseErrorDetails, cause: unknown, options: RefreshOptions): PgViewsRefreshError {
+  switch (details.code) {
+    case SqlState.lockNotAvailable:
+      return new PgViewsRefreshError(
+        view.id,
+        statement,
+        details,
+        cause,
+        `${view.id} cannot be refreshed while it has open queries: the refresh waited ${options.lockTimeout} ms (lockTimeout) for its lock. ` +
+          'Refresh it with { concurrently: true } (it needs `uniqueKey`), so that reads go on during the refresh',
+      );
+    case SqlState.uniqueViolation:
+    case SqlState.cardinalityViolation:
+      return new PgViewsRefreshError(
+        view.id,
+        statement,
+        details,
+        cause,
+        `Refresh of ${view.id} failed: its new data has duplicate rows under its unique key${view.uniqueKey ? ` (${view.uniqueKey.join(', ')})` : ''}; ` +
+          'the query must return one row per key. It keeps its previous data',
+      );
+    default:
+      return new PgViewsRefreshError(view.id, statement, details, cause);
+  }
+}
