@@ -21,13 +21,32 @@ export class OrmDatabase implements SqlRunner {
   /** Runs `work` in one transaction on one connection; commits when it resolves, rolls back when it throws. */
   async transaction<T>(work: (tx: SqlRunner) => Promise<T>): Promise<T> {
     const connection = this.connection;
-    const ctx = await connection.begin({ ctx: this.em.getTransactionContext() });
+    const outer = this.em.getTransactionContext();
+    if (outer) return this.savepoint(connection, outer, work);
+    await connection.ensureConnection();
+    // A connection of its own, released whatever happens: Kysely's own transaction object does not
+    // release its connection when ROLLBACK fails (a terminated backend), which would hang pool shutdown.
+    return connection.getClient().connection().execute(async (single) => {
+      const run = (sql: string) => connection.execute(sql, [], 'all', single) as Promise<any[]>;
+      await run('BEGIN');
+      try {
+        const result = await work({ query: run });
+        await run('COMMIT');
+        return result;
+      } catch (error) {
+        await run('ROLLBACK').catch(() => undefined); // the first failure is the one worth reporting
+        throw error;
+      }
+    });
+  }
+
+  private async savepoint<T>(connection: AbstractSqlConnection, outer: unknown, work: (tx: SqlRunner) => Promise<T>): Promise<T> {
+    const ctx = await connection.begin({ ctx: outer as any });
     try {
       const result = await work({ query: (sql) => connection.execute(sql, [], 'all', ctx) as Promise<any[]> });
       await connection.commit(ctx);
       return result;
     } catch (error) {
-      // The transaction failed already; a failing rollback (e.g. a dead connection) must not hide why.
       await connection.rollback(ctx).catch(() => undefined);
       throw error;
     }

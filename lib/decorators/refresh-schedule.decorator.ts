@@ -21,7 +21,8 @@ export function RefreshSchedule(cron: string, options: RefreshScheduleOptions = 
     const targets: object[] = [target];
     if (EntitySchema.is(target) && target.meta.class) targets.push(target.meta.class);
     for (const each of targets) {
-      Reflect.defineMetadata(PGVIEWS_SCHEDULE_METADATA, [...getRefreshSchedules(each as ViewEntity), { cron, options }], each);
+      // Decorators apply bottom-up: prepend, so that the list reads in the order the decorators are written.
+      Reflect.defineMetadata(PGVIEWS_SCHEDULE_METADATA, [{ cron, options }, ...getRefreshSchedules(each as ViewEntity)], each);
     }
   };
 }

@@ -47,8 +47,18 @@ export class ViewRefreshService {
   async lastRefresh(view: ViewEntity | string): Promise<RefreshHistoryEntry | undefined> {
     const definition = this.registry.get(view);
     if (!this.history) throw new PgViewsConfigurationError('The refresh history is disabled (PgViewsModule option `history: false`)');
-    const [row] = await this.database.query<Omit<RefreshHistoryEntry, 'view'>>(this.history.lastQuery(definition));
-    return row && { view: definition.id, ...row, durationMs: Number(row.durationMs) };
+    // MikroORM's connection returns timestamps as text: typed here.
+    const [row] = await this.database.query<Record<keyof Omit<RefreshHistoryEntry, 'view'>, any>>(this.history.lastQuery(definition));
+    return (
+      row && {
+        view: definition.id,
+        startedAt: new Date(row.startedAt),
+        finishedAt: new Date(row.finishedAt),
+        durationMs: Number(row.durationMs),
+        concurrently: row.concurrently,
+        source: row.source,
+      }
+    );
   }
 
   /**

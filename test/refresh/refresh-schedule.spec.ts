@@ -1,0 +1,136 @@
+import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { Entity, PrimaryKey } from '@mikro-orm/decorators/legacy';
+import type { INestApplicationContext } from '@nestjs/common';
+import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
+import { MaterializedView, PgViewsConfigurationError, PgViewsEvents, RefreshSchedule, View, type PgViewsEvent } from 'nestjs-pgviews';
+import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
+import { useTestDatabase } from '../support/test-database.js';
+import { createViewsApp, RecordingLogger, type ViewsAppOptions } from '../support/views-app.js';
+
+@RefreshSchedule('* * * * * *')
+@MaterializedView({ sql: 'SELECT id, name FROM author', uniqueKey: ['id'] })
+@Entity({ tableName: 'ticking_mv' })
+class Ticking {
+  @PrimaryKey() id!: number;
+}
+
+@RefreshSchedule('*/5 * * * *', { concurrently: true })
+@RefreshSchedule('0 3 * * *', { name: 'nightly-stats', timeZone: 'Europe/Paris', withDependencies: true })
+@RefreshSchedule('0 4 * * *', { disabled: true })
+@MaterializedView({ sql: 'SELECT id FROM ticking_mv', uniqueKey: ['id'] })
+@Entity({ tableName: 'nightly_mv', schema: 'stats' })
+class Nightly {
+  @PrimaryKey() id!: number;
+}
+
+@RefreshSchedule('61 * * * *')
+@MaterializedView({ sql: 'SELECT id FROM author' })
+@Entity({ tableName: 'bad_cron_mv' })
+class BadCron {
+  @PrimaryKey() id!: number;
+}
+
+@RefreshSchedule('* * * * *')
+@View({ sql: 'SELECT id FROM author' })
+@Entity({ tableName: 'scheduled_plain_view' })
+class ScheduledPlain {
+  @PrimaryKey() id!: number;
+}
+
+/** 0.15 s per author: long enough to terminate its backend mid-refresh. */
+@RefreshSchedule('* * * * * *')
+@MaterializedView({ sql: 'SELECT id, pg_sleep(0.15) IS NOT NULL AS slept FROM author', uniqueKey: ['id'] })
+@Entity({ tableName: 'slow_ticking_mv' })
+class SlowTicking {
+  @PrimaryKey() id!: number;
+}
+
+const db = useTestDatabase();
+const apps: INestApplicationContext[] = [];
+
+beforeAll(async () => {
+  await db.query(LIBRARY_TABLES);
+});
+
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((app) => app.close()));
+});
+
+const boot = async (options: ViewsAppOptions) => {
+  const app = await createViewsApp(db, { ...options, imports: [ScheduleModule.forRoot(), ...(options.imports ?? [])] });
+  apps.push(app);
+  return app;
+};
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const views = async () => (await db.query(`SELECT relname FROM pg_class WHERE relkind = 'm' ORDER BY 1`)).map((row) => row.relname);
+
+describe('@RefreshSchedule', () => {
+  it('becomes cron jobs in SchedulerRegistry, named after the view or as asked', async () => {
+    const app = await boot({ entities: [Ticking, Nightly], schedules: true });
+    const registry = app.get(SchedulerRegistry);
+    const jobs = Object.fromEntries([...registry.getCronJobs()].map(([name, job]) => [name, String(job.cronTime.source)]));
+    expect(jobs).toEqual({
+      'pgviews:refresh:public.ticking_mv': '* * * * * *',
+      'pgviews:refresh:stats.nightly_mv': '*/5 * * * *',
+      'nightly-stats': '0 3 * * *',
+    });
+    expect(registry.getCronJob('nightly-stats').cronTime.timeZone).toBe('Europe/Paris');
+    expect(registry.getCronJob('nightly-stats').isActive).toBe(true);
+  });
+
+  it('adds no job with schedules: false', async () => {
+    const app = await boot({ entities: [Ticking, Nightly], schedules: false });
+    expect([...app.get(SchedulerRegistry).getCronJobs().keys()]).toEqual([]);
+  });
+
+  it('stops the boot, before any change, when the schedule cannot work', async () => {
+    await db.query('DROP MATERIALIZED VIEW stats.nightly_mv; DROP MATERIALIZED VIEW ticking_mv');
+    await expect(createViewsApp(db, { entities: [Ticking] })).rejects.toThrow(
+      new PgViewsConfigurationError(
+        "Ticking (public.ticking_mv) has a @RefreshSchedule, but ScheduleModule is not imported: add ScheduleModule.forRoot() from @nestjs/schedule to your root module's imports, or turn schedules off on this instance with PgViewsModule.forRoot({ schedules: false })",
+      ),
+    );
+    await expect(boot({ entities: [BadCron] })).rejects.toThrow(/^@RefreshSchedule\('61 \* \* \* \*'\) on BadCron \(public.bad_cron_mv\) is not a valid cron expression: /);
+    await expect(boot({ entities: [ScheduledPlain] })).rejects.toThrow('@RefreshSchedule on ScheduledPlain (public.scheduled_plain_view): only materialized views can be refreshed');
+    expect(await views()).toEqual([]);
+  });
+
+  it('refreshes once per tick across instances on one database', async () => {
+    const events: PgViewsEvent[] = [];
+    const [one, two] = await Promise.all([boot({ entities: [Ticking] }), boot({ entities: [Ticking] })]);
+    for (const app of [one, two]) app.get(PgViewsEvents).events$.subscribe((event) => events.push(event));
+    await sleep(3600);
+    await Promise.all(apps.splice(0).map((app) => app.close()));
+    const ticks = await db.query(
+      `SELECT tick, count(*)::int AS refreshes FROM pgviews_refresh_history WHERE view_name = 'ticking_mv' AND source = 'schedule' GROUP BY tick ORDER BY tick`,
+    );
+    expect(ticks.length).toBeGreaterThanOrEqual(3);
+    expect(ticks.every((tick) => tick.refreshes === 1)).toBe(true);
+    const refreshed = events.filter((event) => event.type === 'view-refreshed').length;
+    const skipped = events.filter((event) => event.type === 'refresh-skipped' && event.reason === 'locked').length;
+    expect(refreshed).toBe(ticks.length);
+    expect(skipped).toBeGreaterThanOrEqual(ticks.length - 1); // the other instance's turn at each tick
+  });
+
+  it('logs a refresh that fails (its connection terminated) and succeeds at the next tick', async () => {
+    const logger = new RecordingLogger();
+    await boot({ entities: [SlowTicking], logger });
+    const spy = await db.connect();
+    let terminated = false;
+    for (let attempt = 0; attempt < 60 && !terminated; attempt += 1) {
+      const [row] = (await spy.query(`SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE query LIKE 'REFRESH MATERIALIZED VIEW%slow_ticking_mv%' AND pid <> pg_backend_pid()`)).rows;
+      terminated = row?.done === true;
+      if (!terminated) await sleep(50);
+    }
+    expect(terminated).toBe(true);
+    const failedAt = new Date();
+    let recovered = false;
+    for (let attempt = 0; attempt < 60 && !recovered; attempt += 1) {
+      await sleep(100);
+      const [{ count }] = await db.query(`SELECT count(*)::int AS count FROM pgviews_refresh_history WHERE view_name = 'slow_ticking_mv' AND started_at > $1`, [failedAt]);
+      recovered = count > 0;
+    }
+    expect(logger.lines).toContainEqual(expect.stringMatching(/^error: Scheduled refresh of public.slow_ticking_mv failed: /));
+    expect(recovered).toBe(true);
+  });
+});
