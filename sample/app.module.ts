@@ -2,6 +2,7 @@ import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
 import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
 import { PgViewsModule } from 'nestjs-pgviews';
 import { LibraryModule } from './library/library.module.js';
 import { ReportingModule } from './reporting/reporting.module.js';
@@ -17,6 +18,8 @@ import { ReportingModule } from './reporting/reporting.module.js';
         metadataProvider: ReflectMetadataProvider,
       }),
     }),
+    // Runs the @RefreshSchedule jobs.
+    ScheduleModule.forRoot(),
     // Syncs the declared views during bootstrap, before the app listens.
     PgViewsModule.forRoot(),
     LibraryModule,

@@ -87,6 +87,8 @@ export interface SyncPlan {
   readonly changes: number;
   /** Things worth a warning in the log (kept changes, kept orphans...). */
   readonly warnings: readonly string[];
+  /** What the plan does besides views: schemas and the refresh history table it creates. */
+  readonly notes: readonly string[];
 }
 
 /** The statements of a plan's expected path, in execution order (deferred ones at the end of the switch). */

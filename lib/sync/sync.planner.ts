@@ -71,8 +71,15 @@ class Planner {
     for (const view of replacing) this.pending.add(view.definition.id);
     this.markWaitingViews(replacing.map((view) => view.definition.id));
 
-    for (const schema of analysis.missingSchemas) this.build.push(this.sql(schema, ddl.createSchema(schema)));
-    for (const statement of analysis.createHistory?.createStatements() ?? []) this.build.push(this.sql(analysis.createHistory!.id, statement));
+    const notes: string[] = [];
+    for (const schema of analysis.missingSchemas) {
+      this.build.push(this.sql(schema, ddl.createSchema(schema)));
+      notes.push(`schema ${schema} created`);
+    }
+    if (analysis.createHistory) {
+      for (const statement of analysis.createHistory.createStatements()) this.build.push(this.sql(analysis.createHistory.id, statement));
+      notes.push(`refresh history table ${analysis.createHistory.id} created`);
+    }
     for (const view of analysis.views) this.planView(view);
     this.planOrphans();
     const views = this.mergedChanges();
@@ -82,6 +89,7 @@ class Planner {
       switch: this.switched,
       changes: views.filter((change) => change.action !== 'unchanged' && change.action !== 'kept').length,
       warnings: this.warnings,
+      notes,
     };
   }
 

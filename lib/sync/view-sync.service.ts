@@ -32,6 +32,8 @@ export interface SyncReport {
   /** Set when the sync did not run: the database is a hot standby. */
   readonly skipped?: 'standby';
   readonly warnings: readonly string[];
+  /** What the sync did besides views (schemas, the history table). */
+  readonly notes: readonly string[];
 }
 
 export interface SyncOptions {
@@ -77,7 +79,7 @@ export class ViewSyncService {
     const snapshot = await this.snapshot(this.database);
     if (snapshot.inRecovery) {
       this.logger.log('PostgreSQL is a hot standby (read-only): view sync skipped; the primary holds the views');
-      return { views: [], changes: 0, statements: 0, retries: 0, durationMs: elapsed(started), skipped: 'standby', warnings: [] };
+      return { views: [], changes: 0, statements: 0, retries: 0, durationMs: elapsed(started), skipped: 'standby', warnings: [], notes: [] };
     }
     // Fast path: nothing differs, so no lock, no transaction and no DDL: one catalog query in all.
     if (!this.analyze(snapshot, options).hasChanges) {
@@ -88,7 +90,7 @@ export class ViewSyncService {
         await this.acquireSyncLock(tx);
         // Another instance may have synced while this one waited: plan again from what is there now.
         const plan = await this.planOn(tx, await this.snapshot(tx), options);
-        if (plan.changes === 0) return { plan, execution: undefined };
+        if (plan.build.length + plan.switch.length === 0) return { plan, execution: undefined };
         const execution = await executePlan(tx, plan, {
           lockTimeout: this.options.lockTimeout,
           lockRetries: this.options.lockRetries,
@@ -186,6 +188,7 @@ export class ViewSyncService {
       retries: execution?.retries ?? 0,
       durationMs: elapsed(started),
       warnings: plan.warnings,
+      notes: execution ? plan.notes : [],
     };
     this.log(report);
     for (const view of report.views) {
@@ -203,6 +206,7 @@ export class ViewSyncService {
     for (const view of report.views) {
       if (view.action !== 'unchanged' && view.action !== 'kept') this.logger.log(`${view.view}: ${view.action} (${view.reason})`);
     }
+    for (const note of report.notes) this.logger.log(note);
     for (const warning of report.warnings) this.logger.warn(warning);
   }
 }

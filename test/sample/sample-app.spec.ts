@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { AppModule } from '../../sample/app.module.js';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { listen } from '../support/http.js';
 import { useTestDatabase } from '../support/test-database.js';
 
@@ -49,5 +50,17 @@ describe('sample app', () => {
     ]);
     // MikroORM's schema update at boot made no table for the view entities.
     expect(await db.query(`SELECT relname FROM pg_class WHERE relname LIKE 'author_book_count%' AND relkind = 'r'`)).toEqual([]);
+  });
+
+  it('refreshes the snapshot on a schedule, or when asked, and tells when it was refreshed', async () => {
+    expect(String(app.get(SchedulerRegistry).getCronJob('pgviews:refresh:reporting.author_book_count_mv').cronTime.source)).toBe('* * * * *');
+    await db.query(`INSERT INTO book (title, published_year, author_id) VALUES ('Consider Phlebas', 1987, 4)`);
+    const response = await fetch(`${await app.getUrl()}/reports/author-book-counts/snapshot/refresh`, { method: 'POST' });
+    const body: any = await response.json();
+    expect(body.result).toEqual({ view: 'reporting.author_book_count_mv', concurrently: true, durationMs: expect.any(Number) });
+    // (the every-minute schedule may have refreshed it too, at a minute boundary: source not asserted)
+    expect(body.lastRefresh).toMatchObject({ view: 'reporting.author_book_count_mv', concurrently: true });
+    expect(await get('/reports/author-book-counts/snapshot/last-refresh')).toMatchObject({ view: 'reporting.author_book_count_mv' });
+    expect(await get('/reports/author-book-counts/snapshot')).toContainEqual({ id: 4, authorName: 'Iain M. Banks', bookCount: 1 });
   });
 });

@@ -49,4 +49,12 @@ describe('sync on bootstrap', () => {
     ]);
     expect(await ddl.count()).toBe(0);
   });
+
+  it('creates the refresh history table when it is missing, even if no view changed', async () => {
+    await db.query('DROP TABLE pgviews_refresh_history');
+    app = await createViewsApp(db, { entities: [AuthorBookCount, AuthorBookCountSnapshot] });
+    expect(await db.query(`SELECT to_regclass('pgviews_refresh_history') IS NOT NULL AS exists`)).toEqual([{ exists: true }]);
+    const plan = await app.get(ViewSyncService).plan();
+    expect(plan.build.length + plan.switch.length).toBe(0);
+  });
 });
