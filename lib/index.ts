@@ -29,6 +29,6 @@ export {
 } from './pgviews.errors.js';
 export { PgViewsChangeRefusedError } from './sync/sync.planner.js';
 export type { MaterializedViewChange } from './sync/sync-options.js';
-export type { PlanStep, SqlStatement, SyncAction, SyncPlan, ViewChange } from './sync/sync-plan.js';
+export type { PlannedView, PlanStep, SqlStatement, SyncAction, SyncPlan, ViewChange } from './sync/sync-plan.js';
 export { planStatements } from './sync/sync-plan.js';
 export { ViewSyncService, type SyncOptions, type SyncReport } from './sync/view-sync.service.js';

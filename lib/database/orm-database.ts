@@ -18,11 +18,14 @@ export class OrmDatabase implements SqlRunner {
     return this.connection.execute(sql, [], 'all', this.em.getTransactionContext()) as Promise<T[]>;
   }
 
-  /** Runs `work` in one transaction on one connection; commits when it resolves, rolls back when it throws. */
-  async transaction<T>(work: (tx: SqlRunner) => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` in one transaction on one connection; commits when it resolves (or rolls back, with
+   * `rollback: true`, for work that must leave no trace), rolls back when it throws.
+   */
+  async transaction<T>(work: (tx: SqlRunner) => Promise<T>, { rollback = false } = {}): Promise<T> {
     const connection = this.connection;
     const outer = this.em.getTransactionContext();
-    if (outer) return this.savepoint(connection, outer, work);
+    if (outer) return this.savepoint(connection, outer, work, rollback);
     await connection.ensureConnection();
     // A connection of its own, released whatever happens: Kysely's own transaction object does not
     // release its connection when ROLLBACK fails (a terminated backend), which would hang pool shutdown.
@@ -31,7 +34,7 @@ export class OrmDatabase implements SqlRunner {
       await run('BEGIN');
       try {
         const result = await work({ query: run });
-        await run('COMMIT');
+        await run(rollback ? 'ROLLBACK' : 'COMMIT');
         return result;
       } catch (error) {
         await run('ROLLBACK').catch(() => undefined); // the first failure is the one worth reporting
@@ -40,11 +43,11 @@ export class OrmDatabase implements SqlRunner {
     });
   }
 
-  private async savepoint<T>(connection: AbstractSqlConnection, outer: unknown, work: (tx: SqlRunner) => Promise<T>): Promise<T> {
+  private async savepoint<T>(connection: AbstractSqlConnection, outer: unknown, work: (tx: SqlRunner) => Promise<T>, rollback: boolean): Promise<T> {
     const ctx = await connection.begin({ ctx: outer as any });
     try {
       const result = await work({ query: (sql) => connection.execute(sql, [], 'all', ctx) as Promise<any[]> });
-      await connection.commit(ctx);
+      await (rollback ? connection.rollback(ctx) : connection.commit(ctx));
       return result;
     } catch (error) {
       await connection.rollback(ctx).catch(() => undefined);

@@ -41,6 +41,15 @@ export interface ViewChange {
   readonly declared: boolean;
 }
 
+/** An object in a plan: what will happen to it, and the statements run for it on the expected path. */
+export interface PlannedView extends ViewChange {
+  /**
+   * In execution order. Where PostgreSQL may refuse a CREATE OR REPLACE (columns changed), the plan
+   * shows that attempt; the report says when the fallback (a rebuild) ran instead.
+   */
+  readonly statements: readonly string[];
+}
+
 /** One SQL statement, run for `view`. */
 export interface SqlStatement {
   readonly type: 'sql';
@@ -79,8 +88,8 @@ export type PlanStep = SqlStatement | SqlAttempt | ChangeEffect | DeferredStatem
  * under lock_timeout and retried on lock timeouts, all in one transaction.
  */
 export interface SyncPlan {
-  /** Every declared view, every object touched along, and every orphan, in the order they are handled. */
-  readonly views: readonly ViewChange[];
+  /** Every declared view, every object touched along, and every orphan. */
+  readonly views: readonly PlannedView[];
   readonly build: readonly PlanStep[];
   readonly switch: readonly PlanStep[];
   /** Number of objects whose action is not 'unchanged' or 'kept'. */

@@ -1,5 +1,6 @@
 import type { CatalogObject, CatalogSnapshot } from '../catalog/catalog-snapshot.js';
 import type { ObjectDetails } from '../catalog/catalog.reader.js';
+import type { ColumnVerdict } from '../catalog/column-probe.js';
 import { orderByDependencies, reachable } from '../definitions/dependency-graph.js';
 import type { IndexDefinition, ViewDefinition, ViewKind } from '../definitions/view-definition.js';
 import { PgViewsError } from '../pgviews.errors.js';
@@ -9,7 +10,7 @@ import * as ddl from '../sql/statements.js';
 import { specFromCatalog, specFromDefinition, type ObjectSpec } from './object-spec.js';
 import type { SyncAnalysis, ViewAnalysis } from './sync.analysis.js';
 import type { PlanOptions } from './sync-options.js';
-import { ACTION_WEIGHT, type PlanStep, type SqlStatement, type SyncAction, type SyncPlan, type ViewChange } from './sync-plan.js';
+import { ACTION_WEIGHT, planStatements, type PlanStep, type SqlStatement, type SyncAction, type SyncPlan, type ViewChange } from './sync-plan.js';
 
 /** A sync that materializedViewChange: 'error' forbids. */
 export class PgViewsChangeRefusedError extends PgViewsError {
@@ -26,6 +27,8 @@ export interface PlanInput {
   readonly snapshot: CatalogSnapshot;
   /** Details of every object in objectsNeedingDetails(analysis). */
   readonly details: ReadonlyMap<number, ObjectDetails>;
+  /** For changed plain views: whether CREATE OR REPLACE can take the new columns (probed), when known. */
+  readonly columns?: ReadonlyMap<string, ColumnVerdict>;
   readonly options: PlanOptions;
 }
 
@@ -82,7 +85,11 @@ class Planner {
     }
     for (const view of analysis.views) this.planView(view);
     this.planOrphans();
-    const views = this.mergedChanges();
+    const statements = planStatements({ build: this.build, switch: this.switched });
+    const views = this.mergedChanges().map((change) => ({
+      ...change,
+      statements: statements.filter((statement) => statement.view === change.view).map((statement) => statement.sql),
+    }));
     return {
       views,
       build: this.build,
@@ -113,7 +120,7 @@ class Planner {
       }
       case 'replace':
         this.pending.delete(definition.id);
-        this.switched.push(this.replaceInPlace(definition, existing!, view.reason));
+        this.switched.push(...this.replaceInPlace(definition, existing!, view.reason));
         break;
       case 'swap':
       case 'recreate': {
@@ -141,10 +148,17 @@ class Planner {
     }
   }
 
-  /** A plain view whose query changed: CREATE OR REPLACE, or rebuild it when PostgreSQL refuses the new columns. */
-  private replaceInPlace(definition: ViewDefinition, existing: CatalogObject, reason: string): PlanStep {
+  /**
+   * A plain view whose query changed: CREATE OR REPLACE, or a rebuild when the new columns do not
+   * allow it, as probed beforehand; unprobed, the rebuild is the fallback if PostgreSQL refuses.
+   */
+  private replaceInPlace(definition: ViewDefinition, existing: CatalogObject, reason: string): PlanStep[] {
     const spec = specFromDefinition(definition, { object: existing, details: this.details(existing), definitionChanged: true }, this.exact);
-    return {
+    const verdict = this.input.columns?.get(definition.id);
+    if (verdict && !verdict.compatible) {
+      return [this.effect(spec, 'recreated', `${reason}; ${verdict.reason}, which CREATE OR REPLACE cannot do`, true), ...this.replaceByRename(existing, spec)];
+    }
+    return [{
       type: 'attempt',
       view: spec.id,
       attempt: [
@@ -156,7 +170,7 @@ class Planner {
         this.effect(spec, 'recreated', `${reason}; its columns changed in a way CREATE OR REPLACE cannot express`, true),
         ...this.replaceByRename(existing, spec),
       ]),
-    };
+    }];
   }
 
   /**

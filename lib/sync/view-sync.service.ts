@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { CatalogObject, CatalogSnapshot } from '../catalog/catalog-snapshot.js';
 import { readCatalogSnapshot, readObjectDetails } from '../catalog/catalog.reader.js';
+import { probeColumns, type ColumnVerdict } from '../catalog/column-probe.js';
 import type { OrmDatabase } from '../database/orm-database.js';
 import type { SqlRunner } from '../database/sql-runner.js';
 import { orderByDependencies } from '../definitions/dependency-graph.js';
@@ -68,10 +69,12 @@ export class ViewSyncService {
     this.options = context.options;
   }
 
-  /** What sync() would do now, per object, with reasons and statements. Changes nothing and takes no lock. */
+  /**
+   * What sync() would do now, per object, with reasons and statements. Changes nothing: it reads the
+   * catalog and compiles changed queries in a transaction that is rolled back.
+   */
   async plan(options: SyncOptions = {}): Promise<SyncPlan> {
-    const snapshot = await this.snapshot(this.database);
-    return this.planOn(this.database, snapshot, options);
+    return this.database.transaction(async (tx) => this.planOn(tx, await this.snapshot(tx), options), { rollback: true });
   }
 
   async sync(options: SyncOptions = {}): Promise<SyncReport> {
@@ -82,8 +85,9 @@ export class ViewSyncService {
       return { views: [], changes: 0, statements: 0, retries: 0, durationMs: elapsed(started), skipped: 'standby', warnings: [], notes: [] };
     }
     // Fast path: nothing differs, so no lock, no transaction and no DDL: one catalog query in all.
-    if (!this.analyze(snapshot, options).hasChanges) {
-      return this.report(await this.planOn(this.database, snapshot, options), undefined, started);
+    const analysis = this.analyze(snapshot, options);
+    if (!analysis.hasChanges) {
+      return this.report(planSync({ analysis, snapshot, details: new Map(), options: this.planOptions(options) }), undefined, started);
     }
     try {
       const { plan, execution } = await this.database.transaction(async (tx) => {
@@ -146,10 +150,17 @@ export class ViewSyncService {
     return analyzeSync(this.registry.definitions, snapshot, this.planOptions(options), this.context.history);
   }
 
-  private async planOn(runner: SqlRunner, snapshot: CatalogSnapshot, options: SyncOptions): Promise<SyncPlan> {
+  /** Plans inside a transaction (`tx`): changed plain views are compiled there to learn whether CREATE OR REPLACE will take them. */
+  private async planOn(tx: SqlRunner, snapshot: CatalogSnapshot, options: SyncOptions): Promise<SyncPlan> {
     const analysis = this.analyze(snapshot, options);
-    const details = await readObjectDetails(runner, objectsNeedingDetails(analysis, snapshot));
-    return planSync({ analysis, snapshot, details, options: this.planOptions(options) });
+    const details = await readObjectDetails(tx, objectsNeedingDetails(analysis, snapshot));
+    const columns = new Map<string, ColumnVerdict>();
+    for (const view of analysis.views) {
+      if (view.strategy !== 'replace') continue;
+      const verdict = await probeColumns(tx, view.definition.sql, view.existing!.oid);
+      if (verdict) columns.set(view.definition.id, verdict);
+    }
+    return planSync({ analysis, snapshot, details, columns, options: this.planOptions(options) });
   }
 
   private planOptions(options: SyncOptions): PlanOptions {
@@ -179,7 +190,7 @@ export class ViewSyncService {
       const previous = executed.get(change.view);
       if (!previous || ACTION_WEIGHT[change.action] > ACTION_WEIGHT[previous.action]) executed.set(change.view, change);
     }
-    const views = plan.views.map((change) => executed.get(change.view) ?? change);
+    const views: ViewChange[] = plan.views.map(({ statements: _, ...change }) => executed.get(change.view) ?? change);
     for (const change of executed.values()) if (!views.some((view) => view.view === change.view)) views.push(change);
     const report: SyncReport = {
       views,

@@ -114,11 +114,14 @@ describe('plain views', () => {
 
     const plan = await sync.plan();
     const planned = Object.fromEntries(plan.views.map((view) => [view.view, [view.action, view.declared]]));
-    // The plan shows the expected path: CREATE OR REPLACE first, for the view and for what reads it.
+    // The plan knows the new `name` column type rules out CREATE OR REPLACE (it compiled the query);
+    // for the readers, it shows the attempt to re-point them in place.
     expect(planned).toEqual({
-      'public.author_names': ['replaced', true],
-      'public.author_shouts': ['unchanged', true],
+      'public.author_names': ['recreated', true],
+      'public.author_shouts': ['replaced', true],
+      'public.hand_made': ['replaced', false],
     });
+    expect(plan.views[0].reason).toBe('definition changed; column name changes type from character varying(255) to character varying(200), which CREATE OR REPLACE cannot do');
 
     const report = await sync.sync();
     const done = Object.fromEntries(report.views.map((view) => [view.view, [view.action, view.declared]]));
