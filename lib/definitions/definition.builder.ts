@@ -2,7 +2,7 @@ import type { EntityMetadata, NamingStrategy } from '@mikro-orm/core';
 import type { MaterializedViewIndex, ViewDeclaration, ViewEntity } from '../decorators/view-options.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
 import { byteLength, displayName, fitIdentifier, MAX_IDENTIFIER_BYTES, quoteIdent } from '../sql/identifiers.js';
-import { hasSeveralStatements, normalizeSql, SqlSyntaxError, trimStatement } from '../sql/sql-text.js';
+import { hasSemicolon, hasSeveralStatements, normalizeSql, SqlSyntaxError, trimStatement } from '../sql/sql-text.js';
 import { contentHash } from './content-hash.js';
 import type { IndexDefinition, PlainViewOptions, ViewDefinition } from './view-definition.js';
 
@@ -154,6 +154,9 @@ function collectIndexes(
     const unique = index.unique ?? false;
     const using = (index.using ?? 'btree').toLowerCase();
     if (!/^[a-z_][a-z0-9_]*$/.test(using)) throw fail(`unknown index method ${JSON.stringify(index.using)}`);
+    for (const fragment of [index.expression, index.where]) {
+      if (fragment && hasSemicolon(fragment)) throw fail(`index SQL must not contain ";": ${JSON.stringify(fragment)}`);
+    }
     const elements = hasColumns ? index.columns!.map(quoteIdent).join(', ') : index.expression!.trim();
     const include = (index.include ?? []).slice();
     const where = index.where?.trim() || undefined;

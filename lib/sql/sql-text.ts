@@ -147,6 +147,11 @@ export function hasSeveralStatements(sql: string): boolean {
   return tokens.some((token, index) => token.text === ';' && index < last);
 }
 
+/** True when a fragment (an index expression or predicate) holds a `;` outside strings and comments. */
+export function hasSemicolon(fragment: string): boolean {
+  return tokenize(fragment).some((token) => token.text === ';');
+}
+
 /** A name the SQL refers to: `name`, `schema.name` (the last two parts of a dotted name). */
 export interface NameReference {
   readonly schema?: string;

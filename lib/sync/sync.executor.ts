@@ -21,6 +21,9 @@ export interface ExecutionResult {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Statements sent in one round trip at most. */
+const BATCH_SIZE = 200;
+
 /**
  * Runs a plan inside the caller's transaction: the build phase, then the switch, each under a
  * savepoint so that a lock timeout undoes just that phase, which is then retried with backoff.
@@ -61,7 +64,7 @@ class PlanExecution {
       const scope = newScope();
       try {
         await this.run(steps, scope);
-        for (const statement of scope.deferred.reverse()) await this.statement(statement);
+        if (scope.deferred.length > 0) await this.batch(scope.deferred.reverse());
         await this.tx.query(`RELEASE SAVEPOINT ${savepoint}`);
         this.changes.push(...scope.changes);
         return;
@@ -77,10 +80,15 @@ class PlanExecution {
   }
 
   private async run(steps: readonly PlanStep[], scope: Scope): Promise<void> {
+    const batch: SqlStatement[] = [];
+    const flush = async () => {
+      if (batch.length > 0) await this.batch(batch.splice(0));
+    };
     for (const step of steps) {
       switch (step.type) {
         case 'sql':
-          await this.statement(step);
+          batch.push(step);
+          if (batch.length >= BATCH_SIZE) await flush();
           break;
         case 'effect':
           scope.changes.push(step.change);
@@ -89,6 +97,7 @@ class PlanExecution {
           scope.deferred.push(step.statement);
           break;
         case 'attempt': {
+          await flush();
           const savepoint = `pgviews_attempt_${(this.savepoints += 1)}`;
           await this.tx.query(`SAVEPOINT ${savepoint}`);
           let inner = newScope();
@@ -107,6 +116,26 @@ class PlanExecution {
           break;
         }
       }
+    }
+    await flush();
+  }
+
+  /**
+   * Consecutive statements go to the server in one round trip (a first sync of many views costs
+   * about what running the same script costs). When one fails, the batch is undone and its
+   * statements run one by one, so that the error names the statement and the view it was for.
+   */
+  private async batch(statements: readonly SqlStatement[]): Promise<void> {
+    if (statements.length === 1) return this.statement(statements[0]);
+    // A newline before each `;`: a statement that ends in a -- comment must not swallow the separator.
+    const sql = ['SAVEPOINT pgviews_batch', ...statements.map((statement) => statement.sql), 'RELEASE SAVEPOINT pgviews_batch'].join('\n;\n');
+    try {
+      await this.tx.query(sql);
+      this.statements += statements.length;
+    } catch {
+      await this.tx.query('ROLLBACK TO SAVEPOINT pgviews_batch');
+      await this.tx.query('RELEASE SAVEPOINT pgviews_batch');
+      for (const statement of statements) await this.statement(statement);
     }
   }
 
