@@ -155,7 +155,14 @@ function collectIndexes(
     const using = (index.using ?? 'btree').toLowerCase();
     if (!/^[a-z_][a-z0-9_]*$/.test(using)) throw fail(`unknown index method ${JSON.stringify(index.using)}`);
     for (const fragment of [index.expression, index.where]) {
-      if (fragment && hasSemicolon(fragment)) throw fail(`index SQL must not contain ";": ${JSON.stringify(fragment)}`);
+      let semicolon = false;
+      try {
+        semicolon = fragment !== undefined && hasSemicolon(fragment);
+      } catch (error) {
+        if (error instanceof SqlSyntaxError) throw fail(`index SQL ${JSON.stringify(fragment)} cannot be read: ${error.message}`);
+        throw error;
+      }
+      if (semicolon) throw fail(`index SQL must not contain ";": ${JSON.stringify(fragment)}`);
     }
     const elements = hasColumns ? index.columns!.map(quoteIdent).join(', ') : index.expression!.trim();
     const include = (index.include ?? []).slice();
