@@ -29,15 +29,16 @@ export interface CatalogObject {
   /** The comment without the marker. */
   readonly userComment?: string;
   readonly populated: boolean;
-  /** `pg_class.relacl` as text, null for default privileges. */
-  readonly acl: readonly string[] | null;
-  /** OIDs of the relations its query reads. */
+  /** OIDs of the relations its query reads (empty in a snapshot read without dependencies). */
   readonly reads: readonly number[];
   readonly indexes: readonly CatalogIndex[];
 }
 
 /** The whole state the planner needs, read in one query. */
 export class CatalogSnapshot {
+  /** False for a quick snapshot (enough to tell whether anything changed), which leaves out what reads what. */
+  dependencies = true;
+
   private readonly byId = new Map<string, CatalogObject>();
   private readonly byOid = new Map<number, CatalogObject>();
   private readonly readers = new Map<number, CatalogObject[]>();

@@ -55,14 +55,20 @@ export class RefreshHistory implements RelationName {
     ];
   }
 
-  /** Records a refresh and trims the view's history to the newest `keep` rows. */
-  recordStatements(view: RelationName, entry: { startedAt: Date; durationMs: number; concurrently: boolean; source: RefreshSource; tick?: Date }): string[] {
+  /**
+   * Records the refresh that `refreshStatement` runs, and trims the view's history to the newest
+   * `keep` rows: one batch, sent in one round trip, timed by the server.
+   */
+  refreshAndRecord(refreshStatement: string, view: RelationName, entry: { concurrently: boolean; source: RefreshSource; tick?: Date }): string {
     const match = `view_schema = ${quoteLiteral(view.schema)} AND view_name = ${quoteLiteral(view.name)}`;
+    const started = `current_setting('pgviews.refresh_started')::timestamptz`;
     return [
+      `SELECT set_config('pgviews.refresh_started', clock_timestamp()::text, true)`,
+      refreshStatement,
       `INSERT INTO ${this.table} (view_schema, view_name, started_at, finished_at, duration_ms, concurrent, source, tick)
-VALUES (${quoteLiteral(view.schema)}, ${quoteLiteral(view.name)}, ${quoteLiteral(entry.startedAt.toISOString())}, clock_timestamp(), ${entry.durationMs}, ${entry.concurrently}, ${quoteLiteral(entry.source)}, ${entry.tick ? quoteLiteral(entry.tick.toISOString()) : 'NULL'})`,
+VALUES (${quoteLiteral(view.schema)}, ${quoteLiteral(view.name)}, ${started}, clock_timestamp(), 1000 * extract(epoch FROM clock_timestamp() - ${started}), ${entry.concurrently}, ${quoteLiteral(entry.source)}, ${entry.tick ? quoteLiteral(entry.tick.toISOString()) : 'NULL'})`,
       `DELETE FROM ${this.table} WHERE ${match} AND id < (SELECT id FROM ${this.table} WHERE ${match} ORDER BY id DESC OFFSET ${this.keep - 1} LIMIT 1)`,
-    ];
+    ].join(';\n');
   }
 
   /** One row (`done`) when a scheduled refresh of the view already ran for this tick. */

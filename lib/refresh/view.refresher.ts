@@ -78,20 +78,15 @@ export class ViewRefresher {
     const concurrently = this.chooseConcurrently(view, state, options);
     if (options.lockTimeout !== undefined) await tx.query(`SET LOCAL lock_timeout = ${Math.max(0, Math.round(options.lockTimeout))}`);
     const statement = refreshStatement(view, concurrently);
-    const startedAt = new Date();
+    const recorded = this.history && state.has_history;
     const started = performance.now();
     try {
-      await tx.query(statement);
+      // With the history: REFRESH and its record in one round trip (an error can only come from REFRESH or the record).
+      await tx.query(recorded ? this.history!.refreshAndRecord(statement, view, { concurrently, source: context.source, tick: context.tick }) : statement);
     } catch (error) {
       throw refreshError(view, statement, databaseErrorDetails(error), error, options);
     }
-    const durationMs = Math.round((performance.now() - started) * 10) / 10;
-    if (this.history && state.has_history) {
-      for (const record of this.history.recordStatements(view, { startedAt, durationMs, concurrently, source: context.source, tick: context.tick })) {
-        await tx.query(record);
-      }
-    }
-    return { view: view.id, concurrently, durationMs };
+    return { view: view.id, concurrently, durationMs: Math.round((performance.now() - started) * 10) / 10 };
   }
 
   private async state(tx: SqlRunner, view: RefreshTarget): Promise<ViewState> {

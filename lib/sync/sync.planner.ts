@@ -67,6 +67,7 @@ class Planner {
 
   plan(): SyncPlan {
     const { analysis } = this.input;
+    if (analysis.hasChanges && !this.input.snapshot.dependencies) throw new PgViewsError('internal error: changes planned from a snapshot without dependencies');
     const refused = analysis.views.filter((view) => view.strategy === 'refuse');
     if (refused.length > 0) throw new PgViewsChangeRefusedError(refused.map((view) => view.definition.id));
 
@@ -85,11 +86,9 @@ class Planner {
     }
     for (const view of analysis.views) this.planView(view);
     this.planOrphans();
-    const statements = planStatements({ build: this.build, switch: this.switched });
-    const views = this.mergedChanges().map((change) => ({
-      ...change,
-      statements: statements.filter((statement) => statement.view === change.view).map((statement) => statement.sql),
-    }));
+    const statements = new Map<string, string[]>();
+    for (const { view, sql } of planStatements({ build: this.build, switch: this.switched })) statements.set(view, [...(statements.get(view) ?? []), sql]);
+    const views = this.mergedChanges().map((change) => ({ ...change, statements: statements.get(change.view) ?? [] }));
     return {
       views,
       build: this.build,
@@ -396,9 +395,10 @@ class Planner {
     walk(this.build);
     walk(this.switched);
     for (const change of this.changes) record(change);
-    // Keep declaration order for declared views, then the others.
-    const order = [...this.input.analysis.views.map((view) => view.definition.id)];
-    return [...merged.values()].sort((a, b) => rank(order, a.view) - rank(order, b.view));
+    // Declared views in registry order, then the others.
+    const rank = new Map(this.input.analysis.views.map((view, index) => [view.definition.id, index]));
+    const last = rank.size;
+    return [...merged.values()].sort((a, b) => (rank.get(a.view) ?? last) - (rank.get(b.view) ?? last));
   }
 }
 
@@ -407,8 +407,4 @@ interface Prebuilt {
   readonly indexNames: ReadonlyMap<string, string>;
 }
 
-function rank(order: readonly string[], id: string): number {
-  const index = order.indexOf(id);
-  return index === -1 ? order.length : index;
-}
 

@@ -79,7 +79,7 @@ export class ViewSyncService {
 
   async sync(options: SyncOptions = {}): Promise<SyncReport> {
     const started = performance.now();
-    const snapshot = await this.snapshot(this.database);
+    const snapshot = await this.snapshot(this.database, { dependencies: false });
     if (snapshot.inRecovery) {
       this.logger.log('PostgreSQL is a hot standby (read-only): view sync skipped; the primary holds the views');
       return { views: [], changes: 0, statements: 0, retries: 0, durationMs: elapsed(started), skipped: 'standby', warnings: [], notes: [] };
@@ -139,9 +139,9 @@ export class ViewSyncService {
     });
   }
 
-  private async snapshot(runner: SqlRunner): Promise<CatalogSnapshot> {
+  private async snapshot(runner: SqlRunner, { dependencies = true } = {}): Promise<CatalogSnapshot> {
     const names = this.context.history ? [...this.registry.definitions, this.context.history] : this.registry.definitions;
-    const snapshot = await readCatalogSnapshot(runner, names);
+    const snapshot = await readCatalogSnapshot(runner, names, { dependencies });
     for (const object of snapshot.managed()) this.context.onManagedObject?.(object);
     return snapshot;
   }

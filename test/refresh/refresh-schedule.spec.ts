@@ -118,7 +118,7 @@ describe('@RefreshSchedule', () => {
     const spy = await db.connect();
     let terminated = false;
     for (let attempt = 0; attempt < 60 && !terminated; attempt += 1) {
-      const [row] = (await spy.query(`SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE query LIKE 'REFRESH MATERIALIZED VIEW%slow_ticking_mv%' AND pid <> pg_backend_pid()`)).rows;
+      const [row] = (await spy.query(`SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE query LIKE '%REFRESH MATERIALIZED VIEW%slow_ticking_mv%' AND pid <> pg_backend_pid()`)).rows;
       terminated = row?.done === true;
       if (!terminated) await sleep(50);
     }

@@ -31,7 +31,7 @@ const OPTIONS: PlanOptions = { materializedViewChange: 'swap', dropOrphans: fals
 const registry = ViewRegistry.fromOrm(offlineOrm([NamesMv, IdsView, CountMv]));
 
 function object(partial: Partial<CatalogObject> & Pick<CatalogObject, 'oid' | 'name' | 'kind'>): CatalogObject {
-  return { schema: 'stats', id: `stats.${partial.name}`, owner: 'app', populated: true, acl: null, reads: [], indexes: [], ...partial };
+  return { schema: 'stats', id: `stats.${partial.name}`, owner: 'app', populated: true, reads: [], indexes: [], ...partial };
 }
 
 function plan(objects: CatalogObject[], details: Record<number, ObjectDetails> = {}, options = OPTIONS) {

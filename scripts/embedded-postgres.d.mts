@@ -1,0 +1,6 @@
+/** Types of embedded-postgres.mjs, for the TypeScript that imports it (benchmarks). */
+export declare function freePort(): Promise<number>;
+export declare function startEmbeddedPostgres(options?: {
+  databaseDir?: string;
+  log?: (message: unknown) => void;
+}): Promise<{ url: string; port: number; dir: string; stop: () => Promise<void> }>;
