@@ -45,6 +45,14 @@ class SlowTicking {
   @PrimaryKey() id!: number;
 }
 
+/** 0.5 s per author (1.5 s) on an every-second schedule: ticks come while the last run is still going. */
+@RefreshSchedule('* * * * * *')
+@MaterializedView({ sql: 'SELECT id, pg_sleep(0.5) IS NOT NULL AS slept FROM author', uniqueKey: ['id'] })
+@Entity({ tableName: 'slower_than_ticks_mv' })
+class SlowerThanTicks {
+  @PrimaryKey() id!: number;
+}
+
 const db = useTestDatabase();
 const apps: INestApplicationContext[] = [];
 
@@ -132,5 +140,21 @@ describe('@RefreshSchedule', () => {
     }
     expect(logger.lines).toContainEqual(expect.stringMatching(/^error: Scheduled refresh of public.slow_ticking_mv failed: /));
     expect(recovered).toBe(true);
+  });
+
+  it('never overlaps a tick with the previous run of the same job in one instance', async () => {
+    const events: PgViewsEvent[] = [];
+    const app = await boot({ entities: [SlowerThanTicks] });
+    app.get(PgViewsEvents).events$.subscribe((event) => events.push(event));
+    await sleep(3500);
+    await Promise.all(apps.splice(0).map((each) => each.close()));
+    expect(events).toContainEqual({ type: 'refresh-skipped', view: 'public.slower_than_ticks_mv', reason: 'running', source: 'schedule' });
+    const runs = await db.query<{ started: string; finished: string }>(
+      `SELECT started_at AS started, finished_at AS finished FROM pgviews_refresh_history WHERE view_name = 'slower_than_ticks_mv' AND source = 'schedule' ORDER BY started_at`,
+    );
+    expect(runs.length).toBeGreaterThanOrEqual(1);
+    for (const [index, run] of runs.entries()) {
+      if (index > 0) expect(new Date(run.started).getTime()).toBeGreaterThanOrEqual(new Date(runs[index - 1].finished).getTime());
+    }
   });
 });
