@@ -32,3 +32,5 @@ export type { MaterializedViewChange } from './sync/sync-options.js';
 export type { PlannedView, PlanStep, SqlStatement, SyncAction, SyncPlan, ViewChange } from './sync/sync-plan.js';
 export { planStatements } from './sync/sync-plan.js';
 export { ViewSyncService, type SyncOptions, type SyncReport } from './sync/view-sync.service.js';
+export type { ViewState, ViewStatus } from './sync/view-status.js';
+export type { MigrationSql } from './sync/migration.planner.js';

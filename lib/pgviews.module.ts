@@ -72,7 +72,11 @@ export class PgViewsModule {
         { provide: PGVIEWS_OPTIONS, useFactory: resolveOptions, inject: [PGVIEWS_MODULE_OPTIONS] },
         { provide: PGVIEWS_ORM, useFactory: (orm: MikroORM) => orm, inject: [contextName ? getMikroORMToken(contextName) : MikroORM] },
         { provide: PGVIEWS_DATABASE, useFactory: (orm: MikroORM) => new OrmDatabase(orm.em), inject: [PGVIEWS_ORM] },
-        { provide: PGVIEWS_GUARD, useFactory: integrateWithOrm, inject: [PGVIEWS_ORM] },
+        {
+          provide: PGVIEWS_GUARD,
+          useFactory: (orm: MikroORM, options: ResolvedPgViewsOptions) => integrateWithOrm(orm, options.adoptMikroOrmViews),
+          inject: [PGVIEWS_ORM, PGVIEWS_OPTIONS],
+        },
         { provide: ViewRegistry, useFactory: createRegistry, inject: [PGVIEWS_ORM, PGVIEWS_OPTIONS, DiscoveryService] },
         {
           provide: PGVIEWS_HISTORY,
@@ -122,5 +126,5 @@ function createRegistry(orm: MikroORM, options: ResolvedPgViewsOptions, discover
     .map((wrapper) => wrapper.instance)
     .filter((instance): instance is PgViewsFeature => instance instanceof PgViewsFeature && instance.contextName === options.contextName)
     .flatMap((feature) => feature.views);
-  return ViewRegistry.fromOrm(orm, { views: options.views, features });
+  return ViewRegistry.fromOrm(orm, { views: options.views, features, adoptMikroOrmViews: options.adoptMikroOrmViews });
 }

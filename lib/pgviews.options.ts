@@ -1,6 +1,7 @@
 import type { ModuleMetadata } from '@nestjs/common';
 import type { ViewEntity } from './decorators/view-options.js';
 import type { RefreshHistoryOptions } from './refresh/refresh-history.js';
+import { PgViewsConfigurationError } from './pgviews.errors.js';
 import type { MaterializedViewChange } from './sync/sync-options.js';
 
 export interface PgViewsModuleOptions {
@@ -35,6 +36,12 @@ export interface PgViewsModuleOptions {
   schedules?: boolean;
   /** Where refreshes are recorded (a table created by the sync), or false for no history. */
   history?: RefreshHistoryOptions | false;
+  /**
+   * Manage MikroORM's own view entities (`@Entity({ view: true | { materialized: true }, expression })`)
+   * like declared ones (default true): sync, refresh, schedules; MikroORM's schema generator then
+   * leaves them alone.
+   */
+  adoptMikroOrmViews?: boolean;
 }
 
 export interface PgViewsModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
@@ -56,9 +63,25 @@ export const DEFAULT_OPTIONS = {
   lockRetries: 5,
   lockRetryDelay: 500,
   schedules: true,
+  adoptMikroOrmViews: true,
 } as const satisfies Omit<ResolvedPgViewsOptions, 'views' | 'contextName' | 'history'>;
 
-export function resolveOptions(options: PgViewsModuleOptions): ResolvedPgViewsOptions {
+/**
+ * Options from the code, then the environment: PGVIEWS_SYNC=false and PGVIEWS_SCHEDULES=false turn the
+ * bootstrap sync and the schedules off without a code change (the `pgviews` CLI sets both).
+ */
+export function resolveOptions(options: PgViewsModuleOptions, env: NodeJS.ProcessEnv = process.env): ResolvedPgViewsOptions {
   const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
-  return { ...DEFAULT_OPTIONS, ...defined } as ResolvedPgViewsOptions;
+  const resolved = { ...DEFAULT_OPTIONS, ...defined } as ResolvedPgViewsOptions;
+  const sync = booleanFromEnv(env, 'PGVIEWS_SYNC');
+  const schedules = booleanFromEnv(env, 'PGVIEWS_SCHEDULES');
+  return { ...resolved, ...(sync === undefined ? {} : { sync }), ...(schedules === undefined ? {} : { schedules }) };
+}
+
+function booleanFromEnv(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
+  const value = env[name]?.trim().toLowerCase();
+  if (value === undefined || value === '') return undefined;
+  if (['true', '1', 'yes', 'on'].includes(value)) return true;
+  if (['false', '0', 'no', 'off'].includes(value)) return false;
+  throw new PgViewsConfigurationError(`${name} must be true or false, not ${JSON.stringify(env[name])}`);
 }

@@ -1,9 +1,12 @@
 import type { SqlRunner } from '../database/sql-runner.js';
 
 /** Whether CREATE OR REPLACE VIEW can take a view's new query, as PostgreSQL will judge it. */
-export type ColumnVerdict = { readonly compatible: true } | { readonly compatible: false; readonly reason: string };
+export type ColumnVerdict = ({ readonly compatible: true } | { readonly compatible: false; readonly reason: string }) & {
+  /** The columns as they are, and as the new query makes them. */
+  readonly columns?: { readonly old: readonly Column[]; readonly next: readonly Column[] };
+};
 
-interface Column {
+export interface Column {
   name: string;
   type: string;
   collation: number;
@@ -25,7 +28,7 @@ export async function probeColumns(tx: SqlRunner, sql: string, oid: number): Pro
     await tx.query(`CREATE TEMP VIEW pgviews_probe AS\n${sql}`);
     const next = await tx.query<Column>(COLUMNS(`'pg_temp.pgviews_probe'::regclass`));
     const old = await tx.query<Column>(COLUMNS(String(Number(oid))));
-    return compareColumns(old, next);
+    return { ...compareColumns(old, next), columns: { old, next } };
   } catch (error) {
     // PostgreSQL refused the query as it stands (it may read a view this sync creates): no verdict.
     if ((error as { code?: string }).code) return undefined;

@@ -1,12 +1,13 @@
 import { EntitySchema, type EntityMetadata, type MikroORM } from '@mikro-orm/core';
 import { findViewDeclaration } from '../decorators/view.decorator.js';
-import type { ViewEntity } from '../decorators/view-options.js';
+import type { ViewDeclaration, ViewEntity } from '../decorators/view-options.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
 import { displayName, qualifiedName } from '../sql/identifiers.js';
 import { nameReferences, type NameReference } from '../sql/sql-text.js';
 import { buildViewDefinition, type DefinitionContext, type UnlinkedDefinition } from './definition.builder.js';
 import { DependencyCycleError, orderByDependencies, reachable } from './dependency-graph.js';
 import type { ViewDefinition } from './view-definition.js';
+import { viewDeclarationOf } from './view-entities.js';
 
 /** Which entities a registry manages. */
 export interface ViewSelection {
@@ -14,6 +15,8 @@ export interface ViewSelection {
   readonly views?: readonly ViewEntity[];
   /** Views added by forFeature(). */
   readonly features?: readonly ViewEntity[];
+  /** Manage MikroORM's own view entities (`@Entity({ view, expression })`) too (default true). */
+  readonly adoptMikroOrmViews?: boolean;
 }
 
 /** The class MikroORM keys metadata by. */
@@ -72,15 +75,20 @@ export class ViewRegistry {
       },
     };
 
+    const adopt = selection.adoptMikroOrmViews ?? true;
+    const declarationOf = (entity: ViewEntity) => {
+      const meta = metadata.find(entityClass(entity) as any);
+      return findViewDeclaration(entity) ?? (meta && viewDeclarationOf(meta, adopt));
+    };
     const selected = selection.views
       ? [...selection.views, ...(selection.features ?? [])]
-      : [...[...metadata].filter((meta) => findViewDeclaration(meta.class)).map((meta) => meta.class as ViewEntity), ...(selection.features ?? [])];
+      : [...[...metadata].filter((meta) => viewDeclarationOf(meta, adopt)).map((meta) => meta.class as ViewEntity), ...(selection.features ?? [])];
     const unlinked = new Map<string, UnlinkedDefinition>();
     const seen = new Set<unknown>();
     for (const entity of selected) {
       if (seen.has(entityClass(entity))) continue;
       seen.add(entityClass(entity));
-      const declaration = findViewDeclaration(entity) ?? findViewDeclaration(metadata.find(entityClass(entity) as any)?.class);
+      const declaration = declarationOf(entity);
       if (!declaration) throw ViewRegistry.notAView(entity);
       const definition = buildViewDefinition(entity, declaration, metaOf(entity, 'registered as a view'), context);
       const clash = unlinked.get(definition.id);
@@ -90,7 +98,7 @@ export class ViewRegistry {
 
     const linked = [...unlinked.values()].map((definition) => ({
       ...definition,
-      dependencies: ViewRegistry.dependenciesOf(definition, unlinked, defaultSchema, metaOf),
+      dependencies: ViewRegistry.dependenciesOf(definition, declarationOf(definition.entity)!, unlinked, defaultSchema, metaOf),
     }));
     const byId = new Map(linked.map((definition) => [definition.id, definition]));
     try {
@@ -108,12 +116,13 @@ export class ViewRegistry {
   /** Declared dependencies plus registered views whose names appear in the SQL. */
   private static dependenciesOf(
     definition: UnlinkedDefinition,
+    declaration: ViewDeclaration,
     all: ReadonlyMap<string, UnlinkedDefinition>,
     defaultSchema: string,
     metaOf: (entity: ViewEntity, role: string) => EntityMetadata,
   ): string[] {
     const found = new Set<string>();
-    const declared = findViewDeclaration(definition.entity)?.options.dependencies;
+    const declared = declaration.options.dependencies;
     for (const entity of (typeof declared === 'function' ? declared() : declared) ?? []) {
       if (!findViewDeclaration(entity)) {
         throw new PgViewsConfigurationError(

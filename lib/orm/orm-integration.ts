@@ -1,4 +1,5 @@
 import type { MikroORM } from '@mikro-orm/core';
+import { isNativeView } from '../definitions/view-entities.js';
 import { ReadOnlyViewsSubscriber } from './read-only.subscriber.js';
 import { guardViewEntities, managedNamesPattern, type ManagedNamesPattern } from './schema-generator-guard.js';
 
@@ -9,12 +10,16 @@ const integrated = new WeakSet<MikroORM>();
  * table for a view entity nor drops a managed view, and view entities cannot be flushed. Returns the
  * schema generator's guard, to which more names can be added (views found in the catalog).
  */
-export function integrateWithOrm(orm: MikroORM): ManagedNamesPattern {
+export function integrateWithOrm(orm: MikroORM, adoptMikroOrmViews = true): ManagedNamesPattern {
   const pattern = managedNamesPattern(orm.config.get('schemaGenerator'));
-  guardViewEntities(pattern, orm.getMetadata());
+  guardViewEntities(pattern, orm.getMetadata(), adoptMikroOrmViews);
   if (!integrated.has(orm)) {
     integrated.add(orm);
-    orm.em.getEventManager().registerSubscriber(new ReadOnlyViewsSubscriber());
+    orm.em.getEventManager().registerSubscriber(new ReadOnlyViewsSubscriber(adoptMikroOrmViews));
+    if (adoptMikroOrmViews) {
+      // MikroORM silently ignores changes to its read-only view entities; adopted ones get the read-only error instead.
+      for (const meta of orm.getMetadata()) if (isNativeView(meta)) meta.readonly = false;
+    }
   }
   return pattern;
 }

@@ -1,5 +1,5 @@
 import type { EventSubscriber, FlushEventArgs } from '@mikro-orm/core';
-import { findViewDeclaration } from '../decorators/view.decorator.js';
+import { viewDeclarationOf } from '../definitions/view-entities.js';
 import { PgViewsReadOnlyError } from '../pgviews.errors.js';
 
 const VERB: Record<string, string> = { create: 'persist', update: 'update', delete: 'remove', update_early: 'update', delete_early: 'remove' };
@@ -10,10 +10,12 @@ const VERB: Record<string, string> = { create: 'persist', update: 'update', dele
  * into view" (or, for MikroORM's own `readonly` entities, a silent no-op).
  */
 export class ReadOnlyViewsSubscriber implements EventSubscriber {
+  constructor(private readonly adoptMikroOrmViews = true) {}
+
   onFlush(args: FlushEventArgs): void {
     for (const changeSet of args.uow.getChangeSets()) {
       const meta = changeSet.meta;
-      if (!findViewDeclaration(meta.class as any)) continue;
+      if (!viewDeclarationOf(meta, this.adoptMikroOrmViews)) continue;
       const schema = meta.schema ? `${meta.schema}.` : '';
       throw new PgViewsReadOnlyError(
         `Cannot ${VERB[changeSet.type] ?? changeSet.type} ${meta.className}: it is mapped to the database view ${schema}${meta.tableName}, ` +

@@ -1,5 +1,5 @@
-import type { MetadataStorage, Options, Platform } from '@mikro-orm/core';
-import { findViewDeclaration } from '../decorators/view.decorator.js';
+import type { EntityMetadata, MetadataStorage, Options, Platform } from '@mikro-orm/core';
+import { viewDeclarationOf } from '../definitions/view-entities.js';
 import { DEFAULT_HISTORY_TABLE, type RefreshHistoryOptions } from '../refresh/refresh-history.js';
 
 /**
@@ -47,23 +47,26 @@ export function managedNamesPattern(schemaGenerator: SchemaGeneratorOptions): Ma
   return pattern;
 }
 
-/** Adds every entity declared with @View / @MaterializedView in `metadata` to the pattern. */
-export function guardViewEntities(pattern: ManagedNamesPattern, metadata: Iterable<{ class?: unknown; schema?: string; tableName: string }>): void {
+/** Adds every view entity of `metadata` (declared, or MikroORM's own when adopted) to the pattern. */
+export function guardViewEntities(pattern: ManagedNamesPattern, metadata: Iterable<EntityMetadata>, adoptMikroOrmViews = true): void {
   for (const meta of metadata) {
-    if (meta.class && findViewDeclaration(meta.class as any)) pattern.add(meta.schema, meta.tableName);
+    if (viewDeclarationOf(meta, adoptMikroOrmViews)) pattern.add(meta.schema, meta.tableName);
   }
 }
 
 /**
  * For the MikroORM configuration file that the MikroORM CLI reads (`mikro-orm.config.ts`): makes
  * `schema:update`, `schema:create`, `migration:create` and friends skip the view entities and the
- * refresh history table (give `history` as in PgViewsModule's options if you renamed it).
+ * refresh history table (give `history` and `adoptMikroOrmViews` as in PgViewsModule's options if you changed them).
  *
  * ```ts
  * export default withPgViews(defineConfig({ entities: [...], ... }));
  * ```
  */
-export function withPgViews<T extends Partial<Options>>(config: T, options: { history?: RefreshHistoryOptions | false } = {}): T {
+export function withPgViews<T extends Partial<Options>>(
+  config: T,
+  options: { history?: RefreshHistoryOptions | false; adoptMikroOrmViews?: boolean } = {},
+): T {
   const userHook = config.discovery?.afterDiscovered;
   return {
     ...config,
@@ -72,7 +75,7 @@ export function withPgViews<T extends Partial<Options>>(config: T, options: { hi
       // MikroORM copies the configuration it is given, so the guard goes into the live one, once entities are known.
       afterDiscovered: async (storage: MetadataStorage, platform: Platform) => {
         const pattern = managedNamesPattern(platform.getConfig().get('schemaGenerator'));
-        guardViewEntities(pattern, [...storage]);
+        guardViewEntities(pattern, [...storage], options.adoptMikroOrmViews);
         if (options.history !== false) pattern.add(options.history?.schema, options.history?.table ?? DEFAULT_HISTORY_TABLE);
         await userHook?.(storage, platform);
       },

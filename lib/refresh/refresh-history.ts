@@ -76,6 +76,15 @@ VALUES (${quoteLiteral(view.schema)}, ${quoteLiteral(view.name)}, ${started}, cl
     return `SELECT EXISTS (SELECT 1 FROM ${this.table} WHERE view_schema = ${quoteLiteral(view.schema)} AND view_name = ${quoteLiteral(view.name)} AND tick = ${quoteLiteral(tick.toISOString())}) AS done`;
   }
 
+  /** The last refresh of every view, with its display name as `view`. */
+  latestQuery(): string {
+    return `SELECT DISTINCT ON (view_schema, view_name)
+  CASE WHEN view_schema ~ '^[a-z_][a-z0-9_$]*$' THEN view_schema ELSE quote_ident(view_schema) END || '.' ||
+  CASE WHEN view_name ~ '^[a-z_][a-z0-9_$]*$' THEN view_name ELSE quote_ident(view_name) END AS view,
+  started_at AS "startedAt", finished_at AS "finishedAt", duration_ms AS "durationMs", concurrent AS "concurrently", source
+FROM ${this.table} ORDER BY view_schema, view_name, id DESC`;
+  }
+
   lastQuery(view: RelationName): string {
     return `SELECT started_at AS "startedAt", finished_at AS "finishedAt", duration_ms AS "durationMs", concurrent AS "concurrently", source
 FROM ${this.table} WHERE view_schema = ${quoteLiteral(view.schema)} AND view_name = ${quoteLiteral(view.name)} ORDER BY id DESC LIMIT 1`;

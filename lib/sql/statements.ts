@@ -69,14 +69,15 @@ export function refreshMaterializedView(target: RelationName, concurrently: bool
 
 /** An index from its definition, on `table`, named `name` (its declared name unless built under a temporary one). */
 export function createIndex(index: IndexDefinition, table: RelationName, name = index.name, ifNotExists = false): string {
+  if (index.definition) return createIndexLike(index.definition, index.unique, table, name, ifNotExists);
   const include = index.include.length > 0 ? ` INCLUDE (${index.include.map(quoteIdent).join(', ')})` : '';
   const where = index.where ? ` WHERE ${index.where}` : '';
   return `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX ${ifNotExists ? 'IF NOT EXISTS ' : ''}${quoteIdent(name)} ON ${qualifiedName(table.schema, table.name)} USING ${index.using} (${index.elements})${include}${where}`;
 }
 
 /** An index as PostgreSQL describes an existing one (`pg_get_indexdef` after `USING `), on another table or name. */
-export function createIndexLike(definition: string, unique: boolean, table: RelationName, name: string): string {
-  return `CREATE ${unique ? 'UNIQUE ' : ''}INDEX ${quoteIdent(name)} ON ${qualifiedName(table.schema, table.name)} USING ${definition}`;
+export function createIndexLike(definition: string, unique: boolean, table: RelationName, name: string, ifNotExists = false): string {
+  return `CREATE ${unique ? 'UNIQUE ' : ''}INDEX ${ifNotExists ? 'IF NOT EXISTS ' : ''}${quoteIdent(name)} ON ${qualifiedName(table.schema, table.name)} USING ${definition}`;
 }
 
 export function renameIndex(schema: string, name: string, newName: string): string {

@@ -15,7 +15,9 @@ import type { PgViewsEvents } from '../events/pgviews.events.js';
 import type { RefreshHistory } from '../refresh/refresh-history.js';
 import { analyzeSync, objectsNeedingDetails, type SyncAnalysis } from './sync.analysis.js';
 import { executePlan, type ExecutionResult } from './sync.executor.js';
+import { planMigration, type MigrationSql } from './migration.planner.js';
 import { planSync } from './sync.planner.js';
+import { readViewStatus, type ViewStatus } from './view-status.js';
 import type { PlanOptions } from './sync-options.js';
 import { ACTION_WEIGHT, type SyncAction, type SyncPlan, type ViewChange } from './sync-plan.js';
 
@@ -62,11 +64,17 @@ export class ViewSyncService {
   private readonly options: ResolvedPgViewsOptions;
 
   constructor(
-    private readonly registry: ViewRegistry,
+    /** The registered views, dependencies first. */
+    readonly registry: ViewRegistry,
     private readonly database: OrmDatabase,
     private readonly context: ViewSyncContext,
   ) {
     this.options = context.options;
+  }
+
+  /** The lockTimeout the module was configured with, in ms. */
+  get lockTimeout(): number {
+    return this.options.lockTimeout;
   }
 
   /**
@@ -75,6 +83,14 @@ export class ViewSyncService {
    */
   async plan(options: SyncOptions = {}): Promise<SyncPlan> {
     return this.database.transaction(async (tx) => this.planOn(tx, await this.snapshot(tx), options), { rollback: true });
+  }
+
+  /**
+   * Every declared view and every orphan: in sync, changed, missing or orphaned, with size, row
+   * estimate and last refresh for materialized views. Changes nothing.
+   */
+  async status(): Promise<ViewStatus[]> {
+    return this.database.transaction(async (tx) => readViewStatus(tx, await this.planOn(tx, await this.snapshot(tx), {}), this.context.history), { rollback: true });
   }
 
   async sync(options: SyncOptions = {}): Promise<SyncReport> {
@@ -154,13 +170,40 @@ export class ViewSyncService {
   private async planOn(tx: SqlRunner, snapshot: CatalogSnapshot, options: SyncOptions): Promise<SyncPlan> {
     const analysis = this.analyze(snapshot, options);
     const details = await readObjectDetails(tx, objectsNeedingDetails(analysis, snapshot));
+    return planSync({ analysis, snapshot, details, columns: await this.probeChangedViews(tx, analysis), options: this.planOptions(options) });
+  }
+
+  private async probeChangedViews(tx: SqlRunner, analysis: SyncAnalysis): Promise<Map<string, ColumnVerdict>> {
     const columns = new Map<string, ColumnVerdict>();
     for (const view of analysis.views) {
       if (view.strategy !== 'replace') continue;
       const verdict = await probeColumns(tx, view.definition.sql, view.existing!.oid);
       if (verdict) columns.set(view.definition.id, verdict);
     }
-    return planSync({ analysis, snapshot, details, columns, options: this.planOptions(options) });
+    return columns;
+  }
+
+  /**
+   * The statements of a migration that does what sync() would (up), and of its undoing (down),
+   * restoring the previous definitions, comments and indexes as the catalog holds them now.
+   * Changes nothing.
+   */
+  async migration(options: SyncOptions = {}): Promise<MigrationSql & { readonly plan: SyncPlan }> {
+    return this.database.transaction(
+      async (tx) => {
+        const snapshot = await this.snapshot(tx);
+        const planOptions = this.planOptions(options);
+        const analysis = this.analyze(snapshot, options);
+        const existing = this.registry.definitions.map((definition) => snapshot.get(definition.id)?.oid).filter((oid): oid is number => oid !== undefined);
+        const needed = new Set([...objectsNeedingDetails(analysis, snapshot), ...existing, ...snapshot.managed().map((object) => object.oid)]);
+        const details = await readObjectDetails(tx, [...needed]);
+        const columns = await this.probeChangedViews(tx, analysis);
+        const plan = planSync({ analysis, snapshot, details, columns, options: planOptions });
+        const sql = planMigration({ definitions: this.registry.definitions, snapshot, details, columns, plan, options: planOptions, history: this.context.history });
+        return { ...sql, plan };
+      },
+      { rollback: true },
+    );
   }
 
   private planOptions(options: SyncOptions): PlanOptions {

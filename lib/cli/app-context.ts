@@ -1,0 +1,87 @@
+import type { MikroORM } from '@mikro-orm/core';
+import type { INestApplicationContext, LogLevel } from '@nestjs/common';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { getMikroORMToken } from '@mikro-orm/nestjs';
+import { getViewRefreshServiceToken, getViewSyncServiceToken } from '../pgviews.tokens.js';
+import type { ViewRefreshService } from '../refresh/view-refresh.service.js';
+import type { ViewSyncService } from '../sync/view-sync.service.js';
+import { UsageError, type Arguments } from './arguments.js';
+
+/** Where the app is: from the command line, or a pgviews.config.json / .js / .mjs in the working directory. */
+export interface AppLocation {
+  /** The compiled file that exports the root module. */
+  readonly app: string;
+  /** Its export name (default: the default export, else AppModule, else the only @Module class). */
+  readonly export?: string;
+  /** The MikroORM context name, for apps with several databases. */
+  readonly context?: string;
+}
+
+const CONFIG_FILES = ['pgviews.config.json', 'pgviews.config.mjs', 'pgviews.config.js'];
+
+export async function locateApp(args: Arguments, cwd: string): Promise<AppLocation> {
+  const fromArgs = { export: args.options.get('export'), context: args.options.get('context') } as Partial<AppLocation>;
+  const app = args.options.get('app');
+  if (typeof app === 'string') return { ...fromArgs, app: resolve(cwd, app) };
+  const configured = args.options.get('config');
+  const file = typeof configured === 'string' ? resolve(cwd, configured) : CONFIG_FILES.map((name) => resolve(cwd, name)).find((path) => existsSync(path));
+  if (!file) {
+    throw new UsageError('tell pgviews where your app is: --app <compiled root module file> (e.g. --app dist/app.module.js), or a pgviews.config.json like {"app": "dist/app.module.js"}');
+  }
+  const config: Partial<AppLocation> = file.endsWith('.json') ? JSON.parse(await readFile(file, 'utf8')) : ((await import(pathToFileURL(file).href)).default ?? {});
+  if (!config.app) throw new UsageError(`${file} must name the app: {"app": "dist/app.module.js"}`);
+  return { app: resolve(cwd, config.app), export: fromArgs.export ?? config.export, context: fromArgs.context ?? config.context };
+}
+
+/** The root module class exported by the app's file. */
+async function loadModule(location: AppLocation): Promise<unknown> {
+  if (!existsSync(location.app)) throw new UsageError(`${location.app} does not exist (build the app first?)`);
+  const exports: Record<string, unknown> = await import(pathToFileURL(location.app).href);
+  if (location.export) {
+    if (!(location.export in exports)) throw new UsageError(`${location.app} has no export named ${location.export}`);
+    return exports[location.export];
+  }
+  const isModule = (value: unknown) => typeof value === 'function' && Reflect.getMetadataKeys?.(value).includes('imports');
+  if (isModule(exports.default)) return exports.default;
+  if (isModule(exports.AppModule)) return exports.AppModule;
+  const modules = Object.entries(exports).filter(([, value]) => isModule(value));
+  if (modules.length === 1) return modules[0][1];
+  throw new UsageError(`cannot tell which export of ${location.app} is the root module: name it with --export (found: ${modules.map(([name]) => name).join(', ') || 'none'})`);
+}
+
+export interface AppServices {
+  readonly app: INestApplicationContext;
+  readonly sync: ViewSyncService;
+  readonly refresh: ViewRefreshService;
+  readonly orm: MikroORM;
+}
+
+/**
+ * A Nest application context of the app, with the bootstrap sync and the schedules turned off (the
+ * environment overrides that PgViewsModule reads): the CLI does what it is asked, nothing more.
+ */
+export async function createAppContext(location: AppLocation, verbose: boolean): Promise<AppServices> {
+  process.env.PGVIEWS_SYNC = 'false';
+  process.env.PGVIEWS_SCHEDULES = 'false';
+  const module = await loadModule(location);
+  const { NestFactory } = await import('@nestjs/core');
+  const logger: LogLevel[] = verbose ? ['log', 'warn', 'error', 'debug'] : ['error'];
+  const app = await NestFactory.createApplicationContext(module as any, { logger, abortOnError: false });
+  const get = <T>(token: unknown, what: string): T => {
+    try {
+      return app.get(token as any, { strict: false });
+    } catch {
+      throw new UsageError(`${what} is not available in this app: does its root module import PgViewsModule.forRoot(${location.context ? `{ contextName: '${location.context}' }` : ''})?`);
+    }
+  };
+  const { MikroORM: MikroORMToken } = await import('@mikro-orm/core');
+  return {
+    app,
+    sync: get(getViewSyncServiceToken(location.context), 'ViewSyncService'),
+    refresh: get(getViewRefreshServiceToken(location.context), 'ViewRefreshService'),
+    orm: get(location.context ? getMikroORMToken(location.context) : MikroORMToken, 'MikroORM'),
+  };
+}

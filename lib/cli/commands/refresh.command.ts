@@ -1,0 +1,24 @@
+import type { RefreshResult } from '../../refresh/refresh-options.js';
+import { formatDuration } from '../output.js';
+import { EXIT, type Command } from './command.js';
+
+export const refreshCommand: Command = {
+  usage: 'refresh [view ...] [--concurrently] [--with-dependencies] [--with-dependents]',
+  summary: 'refresh the named materialized views (all of them when none is named), dependencies first',
+  options: ['concurrently', 'with-dependencies', 'with-dependents'],
+  async run({ args, services, out }) {
+    const concurrently = args.options.has('concurrently') ? true : 'auto';
+    const print = (result: RefreshResult) =>
+      out.line(`${result.view}  ${result.skipped ? out.yellow(`skipped (${result.skipped})`) : out.green(result.concurrently ? 'refreshed concurrently' : 'refreshed')}  ${formatDuration(result.durationMs)}`);
+    if (args.positionals.length === 0) {
+      for (const result of await services.refresh.refreshAll({ concurrently }, 'cli')) print(result);
+      return EXIT.ok;
+    }
+    const registry = services.sync.registry;
+    for (const name of args.positionals) {
+      const options = { concurrently, withDependencies: args.options.has('with-dependencies'), withDependents: args.options.has('with-dependents') } as const;
+      for (const result of await services.refresh.refreshAs('cli', registry.get(name), options)) print(result);
+    }
+    return EXIT.ok;
+  },
+};

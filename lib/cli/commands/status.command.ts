@@ -1,0 +1,34 @@
+import type { ViewState } from '../../sync/view-status.js';
+import { formatBytes, formatDuration, type Output } from '../output.js';
+import { EXIT, type Command } from './command.js';
+
+function stateLabel(out: Output, state: ViewState): string {
+  return state === 'in-sync' ? out.green(state) : state === 'orphaned' ? out.yellow(state) : out.red(state);
+}
+
+export const statusCommand: Command = {
+  usage: 'status [--json]',
+  summary: 'every declared view: in sync or not, populated, size, rows, last refresh',
+  options: ['json'],
+  async run({ args, services, out }) {
+    const status = await services.sync.status();
+    if (args.options.has('json')) {
+      out.line(JSON.stringify(status, null, 2));
+      return EXIT.ok;
+    }
+    out.table(
+      ['VIEW', 'KIND', 'STATE', 'POPULATED', 'SIZE', 'ROWS (EST.)', 'LAST REFRESH', 'TOOK'],
+      status.map((view) => [
+        view.view,
+        view.kind,
+        stateLabel(out, view.state),
+        view.populated === undefined ? '-' : view.populated ? 'yes' : out.yellow('no'),
+        formatBytes(view.sizeBytes),
+        view.rowEstimate === undefined ? '-' : String(view.rowEstimate),
+        view.lastRefresh ? view.lastRefresh.finishedAt.toISOString().replace('T', ' ').slice(0, 19) : view.kind === 'materialized' ? 'never' : '-',
+        formatDuration(view.lastRefresh?.durationMs),
+      ]),
+    );
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,144 @@
+import { CatalogSnapshot, type CatalogIndex, type CatalogObject } from '../catalog/catalog-snapshot.js';
+import type { ObjectDetails } from '../catalog/catalog.reader.js';
+import { compareColumns, type ColumnVerdict } from '../catalog/column-probe.js';
+import { contentHash } from '../definitions/content-hash.js';
+import { orderByDependencies } from '../definitions/dependency-graph.js';
+import type { IndexDefinition, PlainViewOptions, ViewDefinition } from '../definitions/view-definition.js';
+import type { RefreshHistory } from '../refresh/refresh-history.js';
+import { markComment } from '../sql/marker.js';
+import { normalizeSql, trimStatement } from '../sql/sql-text.js';
+import { analyzeSync } from './sync.analysis.js';
+import { planSync } from './sync.planner.js';
+import type { PlanOptions } from './sync-options.js';
+import { planStatements, type SyncPlan } from './sync-plan.js';
+
+/** The statements of a migration: what a sync would do, and how to undo it. */
+export interface MigrationSql {
+  readonly up: readonly string[];
+  readonly down: readonly string[];
+}
+
+export interface MigrationInput {
+  /** The registered views. */
+  readonly definitions: readonly ViewDefinition[];
+  /** The catalog before the migration, with dependencies. */
+  readonly snapshot: CatalogSnapshot;
+  /** Details of every managed object and of everything the plan rebuilds. */
+  readonly details: ReadonlyMap<number, ObjectDetails>;
+  /** Column probes of the plain views the plan replaces. */
+  readonly columns: ReadonlyMap<string, ColumnVerdict>;
+  /** The sync plan from `snapshot` to `definitions`: the migration's up(). */
+  readonly plan: SyncPlan;
+  readonly options: PlanOptions;
+  readonly history?: RefreshHistory;
+}
+
+/**
+ * down() is planned like any sync, in reverse: the target is the previous state, read from the
+ * catalog (definitions, comments, indexes, orphans), and the starting point is the catalog as up()
+ * leaves it, derived from the catalog before it and the plan. Objects up() creates are dropped.
+ */
+export function planMigration(input: MigrationInput): MigrationSql {
+  const { definitions, snapshot, plan, options } = input;
+  const touched = new Map(plan.views.filter((view) => view.action !== 'unchanged' && view.action !== 'kept').map((view) => [view.view, view]));
+  const declared = new Map(definitions.map((definition) => [definition.id, definition]));
+
+  // The previous state: untouched declared views as they are, others as the catalog had them.
+  const previous = new Map<string, ViewDefinition>();
+  for (const definition of definitions) {
+    if (!touched.has(definition.id)) previous.set(definition.id, definition);
+  }
+  for (const object of snapshot.objects) {
+    if (object.kind !== 'view' && object.kind !== 'materialized') continue;
+    const wasManaged = declared.has(object.id) || object.marker !== undefined;
+    if (wasManaged && !previous.has(object.id) && (touched.has(object.id) || !declared.has(object.id))) {
+      previous.set(object.id, definitionFromCatalog(object, input.details.get(object.oid)));
+    }
+  }
+
+  const after = catalogAfter(input, touched);
+  const readsOf = (id: string) => (after.get(id) ?? snapshot.get(id))?.reads.map((oid) => after.byObjectId(oid)?.id ?? snapshot.byObjectId(oid)?.id ?? '') ?? [];
+  const order = orderByDependencies([...previous.keys()].sort(), (id) => [...(previous.get(id)!.dependencies ?? []), ...readsOf(id)]);
+  const downOptions: PlanOptions = { ...options, materializedViewChange: 'recreate', dropOrphans: true, force: false };
+  const analysis = analyzeSync(order.map((id) => previous.get(id)!), after, downOptions, input.history);
+  // CREATE OR REPLACE back to the old query works only if the new columns are exactly the old ones.
+  const columns = new Map<string, ColumnVerdict>();
+  for (const [id, verdict] of input.columns) {
+    if (verdict.columns) columns.set(id, compareColumns(verdict.columns.next, verdict.columns.old).compatible && verdict.columns.next.length === verdict.columns.old.length ? { compatible: true } : { compatible: false, reason: 'its columns go back to what they were' });
+  }
+  const down = planSync({ analysis, snapshot: after, details: input.details, columns, options: downOptions });
+  return { up: planStatements(plan).map((statement) => statement.sql), down: planStatements(down).map((statement) => statement.sql) };
+}
+
+/** A view as the catalog describes it, as if it were declared so. */
+function definitionFromCatalog(object: CatalogObject, details: ObjectDetails | undefined): ViewDefinition {
+  if (!details) throw new Error(`internal error: no catalog details were read for ${object.id}`);
+  const kind = object.kind as 'view' | 'materialized';
+  const sql = trimStatement(details.definition);
+  const viewOptions: PlainViewOptions = kind === 'view' ? parseViewOptions(details.options) : {};
+  const markers = new Map(object.indexes.map((index) => [index.name, index.marker]));
+  const indexes: IndexDefinition[] = details.indexes
+    .filter((index) => markers.get(index.name) !== undefined && index.definition)
+    .map((index) => ({ name: index.name, unique: index.unique, using: '', elements: '', include: [], hash: markers.get(index.name)!, definition: index.definition }));
+  return {
+    id: object.id,
+    schema: object.schema,
+    name: object.name,
+    kind,
+    entity: undefined as never,
+    className: object.id,
+    sql,
+    dependencies: [],
+    comment: object.userComment,
+    viewOptions,
+    withData: object.populated,
+    indexes,
+    columns: [],
+    hash: object.marker ?? contentHash({ catalog: normalizeSql(sql), kind }),
+  };
+}
+
+function parseViewOptions(options: readonly string[]): PlainViewOptions {
+  const values = new Map(options.map((option) => [option.slice(0, option.indexOf('=')), option.slice(option.indexOf('=') + 1)]));
+  const flag = (name: string) => (values.has(name) ? values.get(name) === 'true' : undefined);
+  const checkOption = values.get('check_option');
+  return {
+    securityBarrier: flag('security_barrier'),
+    securityInvoker: flag('security_invoker'),
+    checkOption: checkOption === 'local' || checkOption === 'cascaded' ? checkOption : undefined,
+  };
+}
+
+/** The catalog as up() leaves it: changed views carry their new declaration; created ones exist; dropped ones do not. */
+function catalogAfter(input: MigrationInput, touched: ReadonlyMap<string, { action: string }>): CatalogSnapshot {
+  const { snapshot, definitions, options } = input;
+  const objects = new Map(snapshot.objects.map((object) => [object.id, object]));
+  let syntheticOid = -1;
+  const oidOf = (id: string) => objects.get(id)?.oid;
+  for (const definition of definitions) {
+    if (!touched.has(definition.id)) continue;
+    const before = objects.get(definition.id);
+    const declaredIndexes: CatalogIndex[] = definition.indexes.map((index) => ({ name: index.name, marker: index.hash, unique: index.unique, concurrentKey: index.unique && !index.where }));
+    const extraIndexes = options.indexes === 'exact' ? [] : (before?.indexes ?? []).filter((index) => index.marker === undefined && !declaredIndexes.some((d) => d.name === index.name));
+    objects.set(definition.id, {
+      oid: before?.oid ?? syntheticOid--,
+      id: definition.id,
+      schema: definition.schema,
+      name: definition.name,
+      kind: definition.kind,
+      owner: before?.owner ?? snapshot.currentUser,
+      comment: markComment(definition.hash, definition.comment),
+      marker: definition.hash,
+      userComment: definition.comment,
+      populated: definition.kind === 'view' || definition.withData || (before?.populated ?? false),
+      reads: [...new Set([...(before?.reads ?? []), ...definition.dependencies.map(oidOf).filter((oid): oid is number => oid !== undefined)])],
+      indexes: definition.kind === 'materialized' ? [...declaredIndexes, ...extraIndexes] : [],
+    });
+  }
+  for (const [id, change] of touched) if (change.action === 'dropped') objects.delete(id);
+  const schemas = new Set([...snapshot.schemas, ...definitions.map((definition) => definition.schema), ...(input.history ? [input.history.schema] : [])]);
+  const history = input.history && !objects.has(input.history.id)
+    ? [{ oid: syntheticOid--, id: input.history.id, schema: input.history.schema, name: input.history.name, kind: 'table' as const, owner: snapshot.currentUser, populated: true, reads: [], indexes: [] }]
+    : [];
+  return new CatalogSnapshot([...objects.values(), ...history], schemas, snapshot.inRecovery, snapshot.serverVersion, snapshot.currentUser);
+}

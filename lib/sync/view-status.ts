@@ -1,0 +1,71 @@
+import type { SqlRunner } from '../database/sql-runner.js';
+import type { ViewKind } from '../definitions/view-definition.js';
+import type { RefreshHistory } from '../refresh/refresh-history.js';
+import type { RefreshHistoryEntry } from '../refresh/refresh-options.js';
+import { qualifiedName, quoteLiteral, textArray } from '../sql/identifiers.js';
+import type { SyncPlan } from './sync-plan.js';
+
+/** How a managed object compares with its declaration. */
+export type ViewState =
+  /** Exists as declared. */
+  | 'in-sync'
+  /** Exists, but differs from the declaration (definition, indexes, comment or data). */
+  | 'changed'
+  /** Declared, not in the database. */
+  | 'missing'
+  /** Created by nestjs-pgviews, no longer declared. */
+  | 'orphaned';
+
+export interface ViewStatus {
+  readonly view: string;
+  readonly kind: ViewKind;
+  readonly state: ViewState;
+  /** Why, in words (the plan's reason). */
+  readonly reason: string;
+  /** Materialized views: whether it holds data. */
+  readonly populated?: boolean;
+  /** Bytes on disk, with indexes (materialized views). */
+  readonly sizeBytes?: number;
+  /** PostgreSQL's estimate of its rows, from the last ANALYZE or VACUUM (materialized views). */
+  readonly rowEstimate?: number;
+  readonly lastRefresh?: RefreshHistoryEntry;
+}
+
+function stateOf(action: string, declared: boolean): ViewState {
+  if (action === 'unchanged') return 'in-sync';
+  if (action === 'created') return 'missing';
+  if (!declared) return 'orphaned';
+  return 'changed';
+}
+
+/** The status of every declared view and every orphan: the plan's verdict, plus size, rows and last refresh. */
+export async function readViewStatus(tx: SqlRunner, plan: SyncPlan, history: RefreshHistory | undefined): Promise<ViewStatus[]> {
+  const views = plan.views.filter((view) => view.declared || view.action === 'kept' || view.action === 'dropped');
+  const names = views.map((view) => view.view);
+  const stats = await tx.query<{ id: string; populated: boolean; size: string; rows: string }>(`
+SELECT v.id, c.relispopulated AS populated, pg_total_relation_size(c.oid) AS size, c.reltuples::bigint AS rows
+FROM unnest(${textArray(names)}) AS v(id)
+JOIN pg_class c ON c.oid = to_regclass(v.id) AND c.relkind = 'm'`);
+  const byId = new Map(stats.map((row) => [row.id, row]));
+  const refreshed = new Map<string, RefreshHistoryEntry>();
+  if (history) {
+    const [{ exists }] = await tx.query<{ exists: boolean }>(`SELECT to_regclass(${quoteLiteral(qualifiedName(history.schema, history.name))}) IS NOT NULL AS exists`);
+    if (exists) {
+      for (const row of await tx.query<Record<string, any>>(history.latestQuery())) {
+        refreshed.set(row.view, { view: row.view, startedAt: new Date(row.startedAt), finishedAt: new Date(row.finishedAt), durationMs: Number(row.durationMs), concurrently: row.concurrently, source: row.source });
+      }
+    }
+  }
+  return views.map((view) => {
+    const row = byId.get(view.view);
+    const rows = row ? Number(row.rows) : undefined;
+    return {
+      view: view.view,
+      kind: view.kind,
+      state: stateOf(view.action, view.declared),
+      reason: view.reason,
+      ...(row && { populated: row.populated, sizeBytes: Number(row.size), rowEstimate: rows !== undefined && rows >= 0 ? rows : undefined }),
+      ...(refreshed.has(view.view) && { lastRefresh: refreshed.get(view.view) }),
+    };
+  });
+}
