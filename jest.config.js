@@ -20,6 +20,7 @@ export default {
   moduleNameMapper: {
     '^(\\.{1,2}/.*)\\.js$': '$1',
     '^nestjs-pgviews$': '<rootDir>/lib/index.ts',
+    '^nestjs-pgviews/terminus$': '<rootDir>/lib/health/index.ts',
   },
   globalSetup: '<rootDir>/test/setup/global-setup.mjs',
   globalTeardown: '<rootDir>/test/setup/global-teardown.mjs',

@@ -5,7 +5,7 @@ import { EXIT, type Command } from './command.js';
 export const migrationCommand: Command = {
   usage: 'migration [--name <name>] [--force]',
   summary: "write a MikroORM migration whose up() does what a sync would and whose down() undoes it (the app's migrations config decides folder and format)",
-  options: ['force'],
+  options: ['name', 'force'],
   async run({ args, services, out, cwd }) {
     const { up, down, plan } = await services.sync.migration({ force: args.options.has('force') });
     if (up.length === 0) {

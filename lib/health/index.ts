@@ -1,0 +1,2 @@
+// nestjs-pgviews/terminus: the health indicator, apart from the main entry so that @nestjs/terminus stays optional.
+export { PgViewsHealthIndicator, type PgViewsHealthOptions } from './pgviews.health-indicator.js';

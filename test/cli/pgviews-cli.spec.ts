@@ -1,0 +1,132 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
+import { buildLibrary, ROOT, runNode } from '../support/cli.js';
+import { useTestDatabase } from '../support/test-database.js';
+
+const db = useTestDatabase();
+const migrations = join(ROOT, 'test', 'fixtures', 'cli-app', `migrations-${randomBytes(4).toString('hex')}`);
+const APP = ['--app', 'test/fixtures/cli-app/app.module.mjs'];
+
+/** `pgviews <args>` with the fixture app at the given version of its views. */
+const pgviews = (args: string[], version = '1') =>
+  runNode(['dist/cli/main.js', ...args], { DATABASE_URL: db.url, CLI_APP_VERSION: version, CLI_APP_MIGRATIONS: migrations });
+const migrate = (direction: 'up' | 'down', version: string) =>
+  runNode(['test/fixtures/cli-app/migrate.mjs', direction], { DATABASE_URL: db.url, CLI_APP_VERSION: version, CLI_APP_MIGRATIONS: migrations });
+
+beforeAll(async () => {
+  await Promise.all([buildLibrary(), db.query(LIBRARY_TABLES)]);
+}, 120_000);
+
+afterAll(async () => {
+  await rm(migrations, { recursive: true, force: true });
+});
+
+describe('pgviews plan and sync', () => {
+  it('plan --exit-code exits 2 while the database differs, and changes nothing', async () => {
+    const plan = await pgviews(['plan', '--exit-code', ...APP]);
+    expect(plan.code).toBe(2);
+    expect(plan.stdout).toMatch(/public\.cli_author_names\s+view\s+created\s+missing/);
+    expect(plan.stdout).toContain('3 of 3 to change.');
+    expect(plan.stdout).not.toContain('\u001b['); // no colours in a log
+    expect(await db.query(`SELECT relname FROM pg_class WHERE relname LIKE 'cli_%'`)).toEqual([]);
+  });
+
+  it('plan --sql prints the statements', async () => {
+    const plan = await pgviews(['plan', '--sql', ...APP]);
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toContain('CREATE VIEW "public"."cli_author_names" AS\nSELECT id, name FROM author;');
+    expect(plan.stdout).toContain('CREATE UNIQUE INDEX "cli_book_counts_id_unique" ON "public"."cli_book_counts" USING btree ("id");');
+  });
+
+  it('sync applies the plan and prints the report; plan --exit-code then exits 0', async () => {
+    const sync = await pgviews(['sync', ...APP]);
+    expect(sync.code).toBe(0);
+    expect(sync.stdout).toMatch(/public\.cli_book_counts\s+materialized\s+created\s+missing/);
+    expect(sync.stdout).toMatch(/3 changed, \d+ statements, \d+ ms\./);
+    const plan = await pgviews(['plan', '--exit-code', ...APP]);
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toContain('No changes: the database matches the declarations.');
+  });
+});
+
+describe('pgviews refresh and status', () => {
+  it('refreshes every materialized view, one line each, or the named ones with their dependents', async () => {
+    const all = await pgviews(['refresh', ...APP]);
+    expect(all.code).toBe(0);
+    expect(all.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(/^public\.cli_book_counts {2}refreshed concurrently {2}[\d.]+ ms$/),
+      expect.stringMatching(/^public\.cli_book_totals {2}refreshed concurrently {2}[\d.]+ ms$/),
+    ]);
+    const named = await pgviews(['refresh', 'cli_book_counts', '--with-dependents', ...APP]);
+    expect(named.stdout.trim().split('\n').map((line) => line.split(' ')[0])).toEqual(['public.cli_book_counts', 'public.cli_book_totals']);
+    const plain = await pgviews(['refresh', 'cli_author_names', ...APP]);
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toContain('public.cli_author_names is a plain view: only materialized views can be refreshed');
+    expect(plain.stderr).not.toMatch(/\n\s+at /); // no stack trace without --verbose
+  });
+
+  it('status shows state, population, size, rows and last refresh, as a table or JSON', async () => {
+    const table = await pgviews(['status', ...APP]);
+    expect(table.code).toBe(0);
+    expect(table.stdout.split('\n')[0]).toMatch(/^VIEW\s+KIND\s+STATE\s+POPULATED\s+SIZE\s+ROWS \(EST\.\)\s+LAST REFRESH\s+TOOK$/);
+    expect(table.stdout).toMatch(/public\.cli_book_counts\s+materialized\s+in-sync\s+yes\s+\d+ kB\s+\d+\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+[\d.]+ ms/);
+    const json = JSON.parse((await pgviews(['status', '--json', ...APP])).stdout);
+    expect(json).toContainEqual(expect.objectContaining({ view: 'public.cli_book_counts', kind: 'materialized', state: 'in-sync', populated: true, lastRefresh: expect.objectContaining({ source: 'cli' }) }));
+    expect(json).toContainEqual(expect.objectContaining({ view: 'public.cli_author_names', kind: 'view', state: 'in-sync' }));
+  });
+});
+
+describe('pgviews errors', () => {
+  it('fails with the error message and exit code 1, with the stack trace only under --verbose', async () => {
+    const broken = await pgviews(['sync', ...APP], 'broken');
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toContain('Sync of public.cli_author_names failed and was rolled back: relation "publisher" does not exist');
+    expect(broken.stderr).toContain('(--verbose shows the stack trace)');
+    const verbose = await pgviews(['sync', '--verbose', ...APP], 'broken');
+    expect(verbose.stderr).toMatch(/\n\s+at /);
+    const usage = await pgviews(['plan', '--frobnicate', ...APP]);
+    expect(usage.code).toBe(1);
+    expect(usage.stderr).toContain('pgviews: unknown option --frobnicate for `pgviews plan`');
+    const noApp = await pgviews(['plan']);
+    expect(noApp.stderr).toContain('tell pgviews where your app is: --app <compiled root module file>');
+  });
+
+  it('clear asks for --yes', async () => {
+    const refused = await pgviews(['clear', ...APP]);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain('Run `pgviews clear --yes` to do it.');
+    expect(await db.query(`SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE 'cli_%' AND relkind IN ('v', 'm')`)).toEqual([{ n: 3 }]);
+  });
+});
+
+describe('pgviews migration', () => {
+  it('writes a MikroORM migration that does what a sync would, and whose down() restores the previous definitions', async () => {
+    const written = await pgviews(['migration', '--name', 'views_v2', ...APP], '2');
+    expect(written.code).toBe(0);
+    const [file] = await readdir(migrations);
+    expect(file).toMatch(/^Migration\d{14}_views_v2\.cjs$/);
+    expect(written.stdout).toContain(`Wrote test/fixtures/cli-app/${migrations.split('/').pop()}/${file}`);
+    const source = await readFile(join(migrations, file), 'utf8');
+    expect(source).toContain("this.addSql(`SET LOCAL lock_timeout = '3000ms'`);");
+    expect(source).toContain('async down()');
+
+    expect((await migrate('up', '2')).code).toBe(0);
+    // The database is where a boot sync would have put it: nothing left to do.
+    const afterUp = await pgviews(['plan', '--exit-code', ...APP], '2');
+    expect({ code: afterUp.code, out: afterUp.stdout }).toEqual({ code: 0, out: expect.stringContaining('No changes') });
+    expect(await db.query('SELECT latest FROM cli_book_counts ORDER BY id LIMIT 1')).toEqual([{ latest: 1974 }]);
+
+    expect((await migrate('down', '2')).code).toBe(0);
+    const afterDown = await pgviews(['plan', '--exit-code', ...APP], '1');
+    expect({ code: afterDown.code, out: afterDown.stdout }).toEqual({ code: 0, out: expect.stringContaining('No changes') });
+  });
+
+  it('clear --yes drops the declared views', async () => {
+    const cleared = await pgviews(['clear', '--yes', ...APP]);
+    expect(cleared.code).toBe(0);
+    expect(await db.query(`SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE 'cli_%' AND relkind IN ('v', 'm')`)).toEqual([{ n: 0 }]);
+  });
+});
