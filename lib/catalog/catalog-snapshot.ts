@@ -31,6 +31,8 @@ export interface CatalogObject {
   readonly populated: boolean;
   /** OIDs of the relations its query reads (empty in a snapshot read without dependencies). */
   readonly reads: readonly number[];
+  /** Column names, in order (read for declared names only). */
+  readonly columns?: readonly string[];
   readonly indexes: readonly CatalogIndex[];
 }
 

@@ -15,7 +15,8 @@ export function snapshotQuery(declared: readonly RelationName[], dependencies = 
 WITH declared(schema, name) AS (
   SELECT * FROM unnest(${textArray(declared.map((d) => d.schema))}, ${textArray(declared.map((d) => d.name))})
 ), objects AS (
-  SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS relkind, c.relowner, c.relispopulated AS populated
+  SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS relkind, c.relowner, c.relispopulated AS populated,
+         (n.nspname, c.relname) IN (SELECT schema, name FROM declared) AS declared
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE (c.relkind IN ('v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%')
@@ -28,6 +29,11 @@ WITH declared(schema, name) AS (
   JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.ev_class
   WHERE ${dependencies} AND r.ev_class IN (SELECT oid FROM objects)
   GROUP BY r.ev_class
+), columns AS (
+  SELECT a.attrelid AS oid, json_agg(a.attname ORDER BY a.attnum) AS columns
+  FROM pg_attribute a
+  WHERE a.attrelid IN (SELECT oid FROM objects WHERE declared) AND a.attnum > 0 AND NOT a.attisdropped
+  GROUP BY a.attrelid
 ), indexes AS (
   SELECT x.indrelid AS oid, json_agg(json_build_object(
            'name', i.relname, 'comment', ic.description, 'unique', x.indisunique,
@@ -47,11 +53,12 @@ SELECT json_build_object(
   'objects', (SELECT coalesce(json_agg(json_build_object(
     'oid', o.oid::bigint, 'schema', o.schema, 'name', o.name, 'relkind', o.relkind, 'owner', pg_get_userbyid(o.relowner),
     'comment', oc.description, 'populated', o.populated,
-    'reads', coalesce(r.reads, '[]'), 'indexes', coalesce(ix.indexes, '[]')
+    'reads', coalesce(r.reads, '[]'), 'indexes', coalesce(ix.indexes, '[]'), 'columns', coalesce(col.columns, '[]')
   )), '[]')
   FROM objects o
   LEFT JOIN comments oc ON oc.objoid = o.oid
   LEFT JOIN reads r ON r.oid = o.oid
+  LEFT JOIN columns col ON col.oid = o.oid
   LEFT JOIN indexes ix ON ix.oid = o.oid)
 ) AS snapshot`;
 }

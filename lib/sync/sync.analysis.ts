@@ -133,6 +133,29 @@ function compareIndexes(declared: readonly IndexDefinition[], existing: readonly
 }
 
 /**
+ * Warnings for declared views whose columns and entity properties disagree: the entity maps a
+ * column the view does not have (reading it fails) or the view has columns nothing maps.
+ */
+export function columnWarnings(definitions: readonly ViewDefinition[], snapshot: CatalogSnapshot): string[] {
+  const warnings: string[] = [];
+  for (const definition of definitions) {
+    const object = snapshot.get(definition.id);
+    if (!object?.columns || object.kind !== definition.kind || definition.columns.length === 0) continue;
+    const actual = new Set(object.columns);
+    const mapped = new Set(definition.columns);
+    const missing = definition.columns.filter((column) => !actual.has(column));
+    const unmapped = object.columns.filter((column) => !mapped.has(column));
+    if (missing.length === 0 && unmapped.length === 0) continue;
+    const problems = [
+      ...(missing.length ? [`${definition.className} maps ${missing.join(', ')}, which the view does not have (reading them will fail)`] : []),
+      ...(unmapped.length ? [`the view has ${unmapped.join(', ')}, which ${definition.className} does not map`] : []),
+    ];
+    warnings.push(`${definition.id}: ${problems.join('; ')}`);
+  }
+  return warnings;
+}
+
+/**
  * OIDs of the objects a plan needs details of (definition, grants, indexes): every existing object
  * that may be rebuilt, and everything that reads it, directly or not.
  */

@@ -13,7 +13,7 @@ import { quoteLiteral } from '../sql/identifiers.js';
 import { dropRelation } from '../sql/statements.js';
 import type { PgViewsEvents } from '../events/pgviews.events.js';
 import type { RefreshHistory } from '../refresh/refresh-history.js';
-import { analyzeSync, objectsNeedingDetails, type SyncAnalysis } from './sync.analysis.js';
+import { analyzeSync, columnWarnings, objectsNeedingDetails, type SyncAnalysis } from './sync.analysis.js';
 import { executePlan, type ExecutionResult } from './sync.executor.js';
 import { planMigration, type MigrationSql } from './migration.planner.js';
 import { planSync } from './sync.planner.js';
@@ -103,7 +103,7 @@ export class ViewSyncService {
     // Fast path: nothing differs, so no lock, no transaction and no DDL: one catalog query in all.
     const analysis = this.analyze(snapshot, options);
     if (!analysis.hasChanges) {
-      return this.report(planSync({ analysis, snapshot, details: new Map(), options: this.planOptions(options) }), undefined, started);
+      return this.report(planSync({ analysis, snapshot, details: new Map(), options: this.planOptions(options) }), undefined, started, columnWarnings(this.registry.definitions, snapshot));
     }
     try {
       const { plan, execution } = await this.database.transaction(async (tx) => {
@@ -122,7 +122,9 @@ export class ViewSyncService {
         });
         return { plan, execution };
       });
-      return this.report(plan, execution, started);
+      // The columns as the sync left them.
+      const after = execution ? await this.snapshot(this.database, { dependencies: false }) : undefined;
+      return this.report(plan, execution, started, after ? columnWarnings(this.registry.definitions, after) : []);
     } catch (error) {
       const failure = error instanceof PgViewsError ? error : new PgViewsError(`View sync failed and was rolled back: ${(error as Error)?.message ?? error}`, { cause: error });
       this.context.events?.emit({ type: 'sync-failed', view: (failure as { view?: string }).view, error: failure });
@@ -227,7 +229,7 @@ export class ViewSyncService {
     await tx.query(`SELECT pg_advisory_xact_lock(${key})`);
   }
 
-  private report(plan: SyncPlan, execution: ExecutionResult | undefined, started: number): SyncReport {
+  private report(plan: SyncPlan, execution: ExecutionResult | undefined, started: number, columnProblems: readonly string[] = []): SyncReport {
     const executed = new Map<string, ViewChange>();
     for (const change of execution?.changes ?? []) {
       const previous = executed.get(change.view);
@@ -241,7 +243,7 @@ export class ViewSyncService {
       statements: execution?.statements ?? 0,
       retries: execution?.retries ?? 0,
       durationMs: elapsed(started),
-      warnings: plan.warnings,
+      warnings: [...plan.warnings, ...columnProblems],
       notes: execution ? plan.notes : [],
     };
     this.log(report);
