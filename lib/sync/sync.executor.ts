@@ -127,8 +127,11 @@ class PlanExecution {
    */
   private async batch(statements: readonly SqlStatement[]): Promise<void> {
     if (statements.length === 1) return this.statement(statements[0]);
+    // Its own round trip: PostgreSQL parses a whole multi-statement string before running any of it,
+    // so a syntax error anywhere in the batch would keep a savepoint inside it from ever existing.
+    await this.tx.query('SAVEPOINT pgviews_batch');
     // A newline before each `;`: a statement that ends in a -- comment must not swallow the separator.
-    const sql = ['SAVEPOINT pgviews_batch', ...statements.map((statement) => statement.sql), 'RELEASE SAVEPOINT pgviews_batch'].join('\n;\n');
+    const sql = [...statements.map((statement) => statement.sql), 'RELEASE SAVEPOINT pgviews_batch'].join('\n;\n');
     try {
       await this.tx.query(sql);
       this.statements += statements.length;

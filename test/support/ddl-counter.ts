@@ -8,10 +8,11 @@ export class DdlCounter {
   constructor(private readonly db: TestDatabase) {}
 
   async install(): Promise<void> {
+    // Qualified: REFRESH MATERIALIZED VIEW runs with a restricted search_path (PostgreSQL 17+), triggers included.
     await this.db.query(`
       CREATE TABLE IF NOT EXISTS test_ddl_log (id bigserial PRIMARY KEY, tag text NOT NULL);
       CREATE OR REPLACE FUNCTION test_log_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$
-        BEGIN INSERT INTO test_ddl_log (tag) VALUES (tg_tag); END $$;
+        BEGIN INSERT INTO public.test_ddl_log (tag) VALUES (tg_tag); END $$;
       DROP EVENT TRIGGER IF EXISTS test_count_ddl;
       CREATE EVENT TRIGGER test_count_ddl ON ddl_command_end EXECUTE FUNCTION test_log_ddl();
       TRUNCATE test_ddl_log;`);

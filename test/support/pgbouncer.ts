@@ -40,12 +40,13 @@ export async function startPgBouncer(binary: string, serverUrl: string): Promise
       'max_client_conn = 500',
       'default_pool_size = 20',
       'ignore_startup_parameters = extra_float_digits,options',
-      `logfile = ${join(dir, 'pgbouncer.log')}`,
     ].join('\n'),
     { mode: 0o644 },
   );
   const runAs = (await serverUser()) ? ['-u', 'postgres'] : [];
-  const child = spawn(binary, [...runAs, join(dir, 'pgbouncer.ini')], { stdio: 'ignore' });
+  const child = spawn(binary, [...runAs, join(dir, 'pgbouncer.ini')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr!.on('data', (chunk) => (log = (log + chunk).slice(-4000)));
   const exited = new Promise((resolve) => child.once('exit', resolve));
   await waitFor(
     () =>
@@ -54,7 +55,12 @@ export async function startPgBouncer(binary: string, serverUrl: string): Promise
         socket.on('error', () => resolve(false));
       }),
     'pgbouncer to listen',
-  );
+  ).catch(async (error) => {
+    child.kill('SIGKILL');
+    await exited;
+    await rm(dir, { recursive: true, force: true });
+    throw new Error(`${error.message}; its log:\n${log}`);
+  });
   return {
     through(url) {
       const parsed = new URL(url);

@@ -1,0 +1,100 @@
+import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
+import type { INestApplicationContext } from '@nestjs/common';
+import { MaterializedView, PgViewsConfigurationError, PgViewsSyncError, View } from 'nestjs-pgviews';
+import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
+import { DdlCounter } from '../support/ddl-counter.js';
+import { useTestDatabase } from '../support/test-database.js';
+import { createViewsApp, RecordingLogger } from '../support/views-app.js';
+
+@View({ sql: 'SELECT id, name FROM author' })
+@Entity({ tableName: 'fine_view' })
+class FineView {
+  @PrimaryKey() id!: number;
+  @Property() name!: string;
+}
+
+@View({ sql: 'SELECT id, name FORM author' })
+@Entity({ tableName: 'syntax_error_view' })
+class SyntaxError {
+  @PrimaryKey() id!: number;
+}
+
+@MaterializedView({ sql: 'SELECT id, name FROM author', uniqueKey: ['author_id'] })
+@Entity({ tableName: 'missing_key_mv' })
+class MissingKeyColumn {
+  @PrimaryKey() id!: number;
+}
+
+/** The entity and the view disagree: it maps `title` (the view has none) and not `name` (which the view has). */
+@View({ sql: 'SELECT id, name FROM author' })
+@Entity({ tableName: 'mismatched_view' })
+class Mismatched {
+  @PrimaryKey() id!: number;
+  @Property() title!: string;
+}
+
+@Entity({ tableName: 'just_a_table' })
+class JustATable {
+  @PrimaryKey() id!: number;
+}
+
+@View({ sql: 'SELECT 1 AS id', dependencies: [JustATable] })
+@Entity({ tableName: 'bad_dependency_view' })
+class BadDependency {
+  @PrimaryKey() id!: number;
+}
+
+const db = useTestDatabase();
+const ddl = new DdlCounter(db);
+let app: INestApplicationContext | undefined;
+
+beforeAll(async () => {
+  await db.query(LIBRARY_TABLES);
+  await ddl.install();
+});
+
+afterEach(async () => {
+  await app?.close();
+  app = undefined;
+});
+
+/** Boots with `entities`, expecting it to fail without a single DDL statement surviving. */
+async function bootFails(entities: Function[]): Promise<Error> {
+  await ddl.reset();
+  const error = await createViewsApp(db, { entities: entities as any }).catch((e) => e);
+  expect(error).toBeInstanceOf(Error);
+  expect(await ddl.count()).toBe(0);
+  expect(await db.query(`SELECT relname FROM pg_class WHERE relkind IN ('v', 'm') AND relnamespace = 'public'::regnamespace`)).toEqual([]);
+  return error;
+}
+
+describe('bad input gets a clear error and changes nothing', () => {
+  it('invalid SQL: the view, the statement and where PostgreSQL stopped reading', async () => {
+    const error = await bootFails([FineView, SyntaxError]);
+    expect(error).toBeInstanceOf(PgViewsSyncError);
+    expect(error.message).toContain('Sync of public.syntax_error_view failed and was rolled back: syntax error at or near "author" (SQLSTATE 42601)');
+    // (`FORM` reads as a column alias; PostgreSQL stops at the next word)
+    expect(error.message).toContain('    SELECT id, name FORM author\n                         ^');
+  });
+
+  it('a uniqueKey naming a column the view does not have', async () => {
+    const error = await bootFails([FineView, MissingKeyColumn]);
+    expect(error.message).toContain('Sync of public.missing_key_mv failed and was rolled back: column "author_id" does not exist');
+    expect(error.message).toContain('CREATE UNIQUE INDEX "missing_key_mv_author_id_unique" ON "public"."missing_key_mv" USING btree ("author_id")');
+  });
+
+  it('dependencies naming a class that is not a view, before anything reaches the database', async () => {
+    const error = await bootFails([FineView, JustATable, BadDependency]);
+    expect(error).toBeInstanceOf(PgViewsConfigurationError);
+    expect(error.message).toMatch(/BadDependency \(public\.bad_dependency_view\) lists JustATable in its dependencies, but JustATable is not a view entity/);
+  });
+
+  it('columns that do not match the entity: a warning at sync naming them', async () => {
+    const logger = new RecordingLogger();
+    app = await createViewsApp(db, { entities: [Mismatched], logger });
+    expect(logger.lines).toContain(
+      'warn: public.mismatched_view: Mismatched maps title, which the view does not have (reading them will fail); the view has name, which Mismatched does not map',
+    );
+  });
+});
