@@ -29,6 +29,7 @@ export async function bootUnchanged(server: BenchServer, scale: Scale): Promise<
 
     const { app, queries } = await libraryApp(db.url, libraryEntities(views)); // the first boot creates the views
     const sync = app.get(ViewSyncService);
+    await sync.sync(); // warm-up, as for each approach below
     const libraryRuns = await repeat(scale.runs, async () => {
       queries.count = 0;
       const elapsed = await time(() => sync.sync());
@@ -37,6 +38,7 @@ export async function bootUnchanged(server: BenchServer, scale: Scale): Promise<
 
     const orm = app.get(MikroORM);
     const naive = naiveStatements(views);
+    for (const statement of naive) await orm.em.getConnection().execute(statement, [], 'all');
     const naiveRuns = await repeat(scale.runs, async () => {
       queries.count = 0;
       const elapsed = await time(async () => {
@@ -49,6 +51,7 @@ export async function bootUnchanged(server: BenchServer, scale: Scale): Promise<
     const counter = new QueryCounter();
     const nativeOrm = await MikroORM.init(ormOptions(native.url, nativeEntities(views), counter));
     await nativeOrm.schema.update(); // creates the views
+    await nativeOrm.schema.update();
     const mikroOrmRuns = await repeat(scale.runs, async () => {
       counter.count = 0;
       const elapsed = await time(() => nativeOrm.schema.update());
@@ -66,7 +69,7 @@ export async function bootUnchanged(server: BenchServer, scale: Scale): Promise<
     const speedups = [naiveRow.elapsed / library.elapsed, mikroOrm.elapsed / library.elapsed];
     return {
       title: `1. Boot sync, nothing changed (${views.length} views)`,
-      description: `Median of ${scale.runs} runs. "Queries" counts round trips to PostgreSQL. "Speed-up" is the baseline's time divided by nestjs-pgviews' time.`,
+      description: `Median of ${scale.runs} runs after a warm-up run. "Queries" counts round trips to PostgreSQL. "Speed-up" is the baseline's time divided by nestjs-pgviews' time.`,
       columns: ['approach', 'median ms', 'queries', 'speed-up of nestjs-pgviews'],
       rows: [library.cells.slice(0, 3).concat('-'), naiveRow.cells, mikroOrm.cells],
       target: { text: 'at least 10x faster than both baselines, O(1) round trips', met: Math.min(...speedups) >= 10 && median(libraryRuns.map((r) => r.queries)) <= 2 },

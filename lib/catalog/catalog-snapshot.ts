@@ -31,8 +31,8 @@ export interface CatalogObject {
   readonly populated: boolean;
   /** OIDs of the relations its query reads (empty in a snapshot read without dependencies). */
   readonly reads: readonly number[];
-  /** Column names, in order (read for declared names only). */
-  readonly columns?: readonly string[];
+  /** Its column names, in order, only when they differ from those its entity maps (declared views). */
+  readonly columns?: readonly string[] | null;
   readonly indexes: readonly CatalogIndex[];
 }
 
@@ -84,7 +84,8 @@ export class CatalogSnapshot {
 }
 
 /** Raw row shape of the snapshot query, before parsing comments. */
-export interface RawCatalogObject extends Omit<CatalogObject, 'marker' | 'userComment' | 'indexes' | 'kind'> {
+export interface RawCatalogObject extends Omit<CatalogObject, 'marker' | 'userComment' | 'indexes' | 'kind' | 'comment'> {
+  readonly comment?: string;
   readonly relkind: string;
   readonly indexes: ReadonlyArray<Omit<CatalogIndex, 'marker'> & { comment?: string | null }>;
 }

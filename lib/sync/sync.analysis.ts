@@ -140,6 +140,7 @@ export function columnWarnings(definitions: readonly ViewDefinition[], snapshot:
   const warnings: string[] = [];
   for (const definition of definitions) {
     const object = snapshot.get(definition.id);
+    // The snapshot carries columns only for views whose columns differ from their entity's.
     if (!object?.columns || object.kind !== definition.kind || definition.columns.length === 0) continue;
     const actual = new Set(object.columns);
     const mapped = new Set(definition.columns);
