@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey } from '@mikro-orm/decorators/legacy';
 import type { INestApplicationContext } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
@@ -7,7 +7,7 @@ import { MaterializedView, RefreshSchedule, View, ViewRefreshService } from 'nes
 import { PgViewsHealthIndicator } from 'nestjs-pgviews/terminus';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
 import { useTestDatabase } from '../support/test-database.js';
-import { createViewsApp } from '../support/views-app.js';
+import { useApps } from '../support/views-app.js';
 import { Module } from '@nestjs/common';
 
 @RefreshSchedule('0 3 * * *')
@@ -32,17 +32,9 @@ class HealthNamesChanged {
 @Module({ imports: [TerminusModule], providers: [PgViewsHealthIndicator] })
 class HealthModule {}
 
-const db = useTestDatabase();
+const db = useTestDatabase({ sql: LIBRARY_TABLES });
+const apps = useApps(db);
 let app: INestApplicationContext | undefined;
-
-beforeAll(async () => {
-  await db.query(LIBRARY_TABLES);
-});
-
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
 
 const check = (maxAge: number) => {
   const indicator = app!.get(PgViewsHealthIndicator);
@@ -51,7 +43,7 @@ const check = (maxAge: number) => {
 
 describe('PgViewsHealthIndicator', () => {
   it('is down while a scheduled materialized view was never refreshed, up once it is fresh, down when it grows stale', async () => {
-    app = await createViewsApp(db, { entities: [HealthCounts, HealthNames], imports: [ScheduleModule.forRoot(), HealthModule as any] });
+    app = await apps.boot({ entities: [HealthCounts, HealthNames], imports: [ScheduleModule.forRoot(), HealthModule as any] });
     const never = await check(60_000).catch((error) => error.getResponse());
     expect(never).toMatchObject({ status: 'error', error: { views: { status: 'down', stale: [{ view: 'public.health_counts', lastRefresh: null }], outOfSync: [] } } });
 
@@ -64,7 +56,7 @@ describe('PgViewsHealthIndicator', () => {
   });
 
   it('is down when a view is out of sync with its declaration', async () => {
-    app = await createViewsApp(db, { entities: [HealthCounts, HealthNamesChanged], sync: false, imports: [ScheduleModule.forRoot(), HealthModule as any] });
+    app = await apps.boot({ entities: [HealthCounts, HealthNamesChanged], sync: false, imports: [ScheduleModule.forRoot(), HealthModule as any] });
     const result = await check(60_000).catch((error) => error.getResponse());
     expect(result).toMatchObject({
       status: 'error',

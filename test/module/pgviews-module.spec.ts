@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { MikroORM } from '@mikro-orm/core';
 import { Entity, PrimaryKey, ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
 import { getMikroORMToken, MikroOrmModule } from '@mikro-orm/nestjs';
@@ -9,7 +9,7 @@ import { InjectViewSyncService, PgViewsModule, View, ViewSyncService, withPgView
 import { AuthorBookCount, AuthorBookCountSnapshot } from '../fixtures/author-views.js';
 import { Author, Book, LIBRARY_TABLES } from '../fixtures/library.entities.js';
 import { useTestDatabase } from '../support/test-database.js';
-import { createViewsApp } from '../support/views-app.js';
+import { useApps } from '../support/views-app.js';
 
 @View({ sql: 'SELECT id, title FROM book WHERE published_year < 1975' })
 @Entity({ tableName: 'early_books' })
@@ -20,17 +20,9 @@ class EarlyBooks {
 @Module({ imports: [PgViewsModule.forFeature([EarlyBooks])] })
 class ReportsModule {}
 
-const db = useTestDatabase();
+const db = useTestDatabase({ sql: LIBRARY_TABLES });
+const apps = useApps(db);
 let app: INestApplicationContext | undefined;
-
-beforeAll(async () => {
-  await db.query(LIBRARY_TABLES);
-});
-
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
 
 const views = async () =>
   (await db.query(`SELECT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -109,7 +101,7 @@ describe('PgViewsModule', () => {
 
 describe('MikroORM schema generator', () => {
   it('neither creates tables for view entities nor drops managed views', async () => {
-    app = await createViewsApp(db, { entities: [AuthorBookCount, AuthorBookCountSnapshot] });
+    app = await apps.boot({ entities: [AuthorBookCount, AuthorBookCountSnapshot] });
     const before = await views();
     const orm = app.get(MikroORM);
     expect(await orm.schema.getUpdateSchemaSQL({ wrap: false })).toBe('');

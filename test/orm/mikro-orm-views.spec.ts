@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { MikroORM } from '@mikro-orm/core';
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { EntityManager } from '@mikro-orm/postgresql';
@@ -7,7 +7,7 @@ import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
 import { PgViewsReadOnlyError, RefreshSchedule, ViewRefreshService, ViewSyncService } from 'nestjs-pgviews';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
 import { useTestDatabase } from '../support/test-database.js';
-import { createViewsApp } from '../support/views-app.js';
+import { useApps } from '../support/views-app.js';
 
 /** MikroORM 7's own view entities, declared without nestjs-pgviews' decorators. */
 @Entity({ tableName: 'native_author_names', view: true, expression: 'SELECT id, name FROM author' })
@@ -27,21 +27,13 @@ class NativeBookCounts {
   @Property() books!: number;
 }
 
-const db = useTestDatabase();
+const db = useTestDatabase({ sql: LIBRARY_TABLES });
+const apps = useApps(db);
 let app: INestApplicationContext | undefined;
-
-beforeAll(async () => {
-  await db.query(LIBRARY_TABLES);
-});
-
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
 
 describe("MikroORM's own view entities", () => {
   it('are adopted: synced with a marker, refreshed, scheduled', async () => {
-    app = await createViewsApp(db, { entities: [NativeAuthorNames, NativeBookCounts], imports: [ScheduleModule.forRoot()] });
+    app = await apps.boot({ entities: [NativeAuthorNames, NativeBookCounts], imports: [ScheduleModule.forRoot()] });
     const plan = await app.get(ViewSyncService).plan();
     expect(plan.views.map((view) => [view.view, view.kind, view.action])).toEqual([
       ['public.native_author_names', 'view', 'unchanged'],
@@ -55,7 +47,7 @@ describe("MikroORM's own view entities", () => {
   });
 
   it('are read-only with the same clear error instead of a silent no-op', async () => {
-    app = await createViewsApp(db, { entities: [NativeAuthorNames, NativeBookCounts], schedules: false });
+    app = await apps.boot({ entities: [NativeAuthorNames, NativeBookCounts], schedules: false });
     const em = app.get(EntityManager).fork();
     const names = await em.findOneOrFail(NativeAuthorNames, 1);
     names.name = 'changed';
@@ -63,13 +55,13 @@ describe("MikroORM's own view entities", () => {
   });
 
   it("are left out of MikroORM's schema:update (no table, no view created or dropped)", async () => {
-    app = await createViewsApp(db, { entities: [NativeAuthorNames, NativeBookCounts], schedules: false });
+    app = await apps.boot({ entities: [NativeAuthorNames, NativeBookCounts], schedules: false });
     const orm = app.get(MikroORM);
     expect(await orm.schema.getUpdateSchemaSQL({ wrap: false })).toBe('');
   });
 
   it('stay MikroORM\'s with adoptMikroOrmViews: false', async () => {
-    app = await createViewsApp(db, { entities: [NativeAuthorNames, NativeBookCounts], adoptMikroOrmViews: false, sync: false, schedules: false });
+    app = await apps.boot({ entities: [NativeAuthorNames, NativeBookCounts], adoptMikroOrmViews: false, sync: false, schedules: false });
     const plan = await app.get(ViewSyncService).plan();
     // Not registered: the views nestjs-pgviews created earlier are orphans now.
     expect(plan.views.map((view) => [view.view, view.declared, view.action]).sort()).toEqual([

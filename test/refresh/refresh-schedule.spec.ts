@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey } from '@mikro-orm/decorators/legacy';
 import type { INestApplicationContext } from '@nestjs/common';
 import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
@@ -53,12 +53,8 @@ class SlowerThanTicks {
   @PrimaryKey() id!: number;
 }
 
-const db = useTestDatabase();
+const db = useTestDatabase({ sql: LIBRARY_TABLES });
 const apps: INestApplicationContext[] = [];
-
-beforeAll(async () => {
-  await db.query(LIBRARY_TABLES);
-});
 
 afterEach(async () => {
   await Promise.all(apps.splice(0).map((app) => app.close()));

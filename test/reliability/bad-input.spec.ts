@@ -1,11 +1,11 @@
-import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import type { INestApplicationContext } from '@nestjs/common';
 import { MaterializedView, PgViewsConfigurationError, PgViewsSyncError, View } from 'nestjs-pgviews';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
-import { DdlCounter } from '../support/ddl-counter.js';
+import { useDdlCounter } from '../support/ddl-counter.js';
 import { useTestDatabase } from '../support/test-database.js';
-import { createViewsApp, RecordingLogger } from '../support/views-app.js';
+import { createViewsApp, useApps, RecordingLogger } from '../support/views-app.js';
 
 @View({ sql: 'SELECT id, name FROM author' })
 @Entity({ tableName: 'fine_view' })
@@ -45,19 +45,10 @@ class BadDependency {
   @PrimaryKey() id!: number;
 }
 
-const db = useTestDatabase();
-const ddl = new DdlCounter(db);
+const db = useTestDatabase({ sql: LIBRARY_TABLES });
+const apps = useApps(db);
+const ddl = useDdlCounter(db);
 let app: INestApplicationContext | undefined;
-
-beforeAll(async () => {
-  await db.query(LIBRARY_TABLES);
-  await ddl.install();
-});
-
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
 
 /** Boots with `entities`, expecting it to fail without a single DDL statement surviving. */
 async function bootFails(entities: Function[]): Promise<Error> {
@@ -92,7 +83,7 @@ describe('bad input gets a clear error and changes nothing', () => {
 
   it('columns that do not match the entity: a warning at sync naming them', async () => {
     const logger = new RecordingLogger();
-    app = await createViewsApp(db, { entities: [Mismatched], logger });
+    app = await apps.boot({ entities: [Mismatched], logger });
     expect(logger.lines).toContain(
       'warn: public.mismatched_view: Mismatched maps title, which the view does not have (reading them will fail); the view has name, which Mismatched does not map',
     );

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey } from '@mikro-orm/decorators/legacy';
 import type { INestApplicationContext } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
@@ -32,11 +32,7 @@ function slowView(extra: string) {
   return SlowFaults;
 }
 
-const db = useTestDatabase();
-
-beforeAll(async () => {
-  await db.query(LIBRARY_TABLES);
-});
+const db = useTestDatabase({ sql: LIBRARY_TABLES });
 
 describe('when the database restarts under a running app', () => {
   // A server of its own, on a fixed port, so that it can go away and come back where the app expects it.

@@ -5,7 +5,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { MaterializedView, PgViewsEvents, RefreshSchedule, ViewRefreshService, type PgViewsEvent } from 'nestjs-pgviews';
 import { AuthorBookCount } from '../fixtures/author-views.js';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
-import { DdlCounter } from '../support/ddl-counter.js';
+import { useDdlCounter } from '../support/ddl-counter.js';
 import { pgbouncerBinary, startPgBouncer, type PgBouncer } from '../support/pgbouncer.js';
 import { sleep } from '../support/system.js';
 import { useTestDatabase } from '../support/test-database.js';
@@ -19,8 +19,8 @@ class PooledCounts {
 }
 
 const binary = await pgbouncerBinary();
-const db = useTestDatabase();
-const ddl = new DdlCounter(db);
+const db = useTestDatabase({ sql: LIBRARY_TABLES });
+const ddl = useDdlCounter(db);
 let bouncer: PgBouncer;
 const apps: INestApplicationContext[] = [];
 
@@ -30,8 +30,6 @@ const reason = binary ? '' : ' (skipped: pgbouncer is not installed; apt-get ins
 
 beforeAll(async () => {
   if (!binary) return;
-  await db.query(LIBRARY_TABLES);
-  await ddl.install();
   bouncer = await startPgBouncer(binary, db.url);
 });
 

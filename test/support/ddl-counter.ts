@@ -1,3 +1,4 @@
+import { beforeAll } from '@jest/globals';
 import type { TestDatabase } from './test-database.js';
 
 /**
@@ -29,4 +30,11 @@ export class DdlCounter {
   async count(): Promise<number> {
     return (await this.commands()).length;
   }
+}
+
+/** A DdlCounter installed in the file's database before its tests (call after useTestDatabase). */
+export function useDdlCounter(db: TestDatabase): DdlCounter {
+  const counter = new DdlCounter(db);
+  beforeAll(() => counter.install());
+  return counter;
 }

@@ -38,10 +38,11 @@ async function onServer<T>(server: string, fn: (client: pg.Client) => Promise<T>
 }
 
 /**
- * Creates a fresh database before the file's tests and drops it after them, so that test files can
- * run in parallel without seeing each other's objects. Call at the top level of a test file.
+ * Creates a fresh database before the file's tests (running `sql` in it, if given) and drops it after
+ * them, so that test files can run in parallel without seeing each other's objects. Call at the top
+ * level of a test file.
  */
-export function useTestDatabase(): TestDatabase {
+export function useTestDatabase({ sql }: { sql?: string } = {}): TestDatabase {
   const name = `pgviews_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   const server = serverUrl();
   const url = withDatabase(server, name);
@@ -52,6 +53,7 @@ export function useTestDatabase(): TestDatabase {
   beforeAll(async () => {
     await onServer(server, (client) => client.query(`CREATE DATABASE "${name}"`));
     pool = new pg.Pool({ connectionString: url, max: 4 });
+    if (sql) await pool.query(sql);
   });
 
   afterAll(async () => {

@@ -1,6 +1,7 @@
 import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
 import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { afterEach } from '@jest/globals';
 import { type DynamicModule, type INestApplicationContext, type LoggerService, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { PgViewsModule, type PgViewsModuleOptions, type ViewEntity } from 'nestjs-pgviews';
@@ -37,6 +38,24 @@ export async function createViewsApp(db: Pick<TestDatabase, 'url'>, { entities =
     },
     { logger, abortOnError: false },
   );
+}
+
+/** Boots apps for a test (`boot`: the sync runs during it) and closes them when the test ends. */
+export function useApps(db: Pick<TestDatabase, 'url'>) {
+  const open: INestApplicationContext[] = [];
+  const closeAll = async () => {
+    await Promise.all(open.splice(0).map((app) => app.close()));
+  };
+  afterEach(closeAll);
+  return {
+    async boot(options: ViewsAppOptions): Promise<INestApplicationContext> {
+      const app = await createViewsApp(db, options);
+      open.push(app);
+      return app;
+    },
+    /** Closes the apps booted so far, before the test ends. */
+    closeAll,
+  };
 }
 
 /** A logger that keeps what it is told, for assertions on log lines. */

@@ -1,11 +1,11 @@
-import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey } from '@mikro-orm/decorators/legacy';
 import type { INestApplicationContext } from '@nestjs/common';
 import { MaterializedView, View, ViewSyncService } from 'nestjs-pgviews';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
 import { relationStates } from '../support/catalog-state.js';
 import { useTestDatabase } from '../support/test-database.js';
-import { createViewsApp } from '../support/views-app.js';
+import { useApps } from '../support/views-app.js';
 
 // view -> materialized view -> view, all declared; the bottom changes a column type (incompatible).
 @View({ sql: 'SELECT id, name FROM author', comment: 'bottom' })
@@ -32,23 +32,15 @@ class Top {
   @PrimaryKey() id!: number;
 }
 
-const db = useTestDatabase();
+const db = useTestDatabase({ sql: LIBRARY_TABLES });
+const apps = useApps(db);
 let app: INestApplicationContext | undefined;
 const OBJECTS = ['public.chain_base', 'public.chain_mid', 'public.chain_top', 'public.hand_top', 'public.hand_mv', 'public.hand_deep'];
 
-beforeAll(async () => {
-  await db.query(LIBRARY_TABLES);
-});
-
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
-
 describe('a change deep in a chain of views', () => {
   it('brings back every object above it, declared or not, with definitions, data, indexes, grants, owners and comments', async () => {
-    app = await createViewsApp(db, { entities: [BaseV1, Middle, Top] });
-    await app.close();
+    app = await apps.boot({ entities: [BaseV1, Middle, Top] });
+    await apps.closeAll();
     const owner = await db.createRole('owner');
     const reader = await db.createRole('reader');
     // What a team builds by hand on top of declared views.
@@ -67,7 +59,7 @@ describe('a change deep in a chain of views', () => {
       ALTER MATERIALIZED VIEW hand_mv OWNER TO ${owner};`);
     const before = await relationStates(db, OBJECTS);
 
-    app = await createViewsApp(db, { entities: [BaseV2, Middle, Top], sync: false });
+    app = await apps.boot({ entities: [BaseV2, Middle, Top], sync: false });
     const sync = app.get(ViewSyncService);
     const plan = await sync.plan();
     // The plan shows what is rebuilt along, and the grants and owners re-applied.

@@ -1,11 +1,11 @@
-import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey } from '@mikro-orm/decorators/legacy';
 import type { INestApplicationContext } from '@nestjs/common';
 import { MaterializedView, PgViewsSyncError, ViewSyncService } from 'nestjs-pgviews';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
 import { relationStates } from '../support/catalog-state.js';
 import { useTestDatabase } from '../support/test-database.js';
-import { createViewsApp, RecordingLogger } from '../support/views-app.js';
+import { useApps, RecordingLogger } from '../support/views-app.js';
 
 @MaterializedView({ sql: 'SELECT id, name FROM author', uniqueKey: ['id'] })
 @Entity({ tableName: 'busy_mv' })
@@ -19,20 +19,14 @@ class BusyV2 {
   @PrimaryKey() id!: number;
 }
 
-const db = useTestDatabase();
+const db = useTestDatabase({ sql: LIBRARY_TABLES });
+const apps = useApps(db);
 let app: INestApplicationContext | undefined;
 const LOCKS = { lockTimeout: 100, lockRetryDelay: 50 };
 
 beforeAll(async () => {
-  await db.query(LIBRARY_TABLES);
-  app = await createViewsApp(db, { entities: [BusyV1] });
-  await app.close();
-  app = undefined;
-});
-
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
+  app = await apps.boot({ entities: [BusyV1] });
+  await apps.closeAll();
 });
 
 /** A reader inside a long transaction: holds a lock on the view that the switch must wait for. */
@@ -46,7 +40,7 @@ describe('the switch under lock_timeout', () => {
   it('times out behind a long reader, retries with backoff, and succeeds once the reader ends', async () => {
     const reader = await longReader();
     const logger = new RecordingLogger();
-    app = await createViewsApp(db, { entities: [BusyV2], sync: false, logger, ...LOCKS, lockRetries: 8 });
+    app = await apps.boot({ entities: [BusyV2], sync: false, logger, ...LOCKS, lockRetries: 8 });
     const sync = app.get(ViewSyncService).sync();
     await new Promise((resolve) => setTimeout(resolve, 400));
     await reader.query('COMMIT');
@@ -62,7 +56,7 @@ describe('the switch under lock_timeout', () => {
     const tables = await db.query(`SELECT relname FROM pg_class WHERE relname LIKE 'busy%' ORDER BY 1`);
     const reader = await longReader();
     try {
-      app = await createViewsApp(db, { entities: [BusyV1], sync: false, ...LOCKS, lockRetries: 2 });
+      app = await apps.boot({ entities: [BusyV1], sync: false, ...LOCKS, lockRetries: 2 });
       const error = await app.get(ViewSyncService).sync().catch((e) => e);
       expect(error).toBeInstanceOf(PgViewsSyncError);
       expect(error.code).toBe('55P03');

@@ -1,12 +1,12 @@
-import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import type { INestApplicationContext } from '@nestjs/common';
 import { MaterializedView, PgViewsChangeRefusedError, ViewSyncService, type PgViewsModuleOptions } from 'nestjs-pgviews';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
 import { relationStates } from '../support/catalog-state.js';
-import { DdlCounter } from '../support/ddl-counter.js';
+import { useDdlCounter } from '../support/ddl-counter.js';
 import { useTestDatabase } from '../support/test-database.js';
-import { createViewsApp, RecordingLogger } from '../support/views-app.js';
+import { useApps, RecordingLogger } from '../support/views-app.js';
 
 const COUNTS = `SELECT a.id, a.name AS author_name, count(b.id)::int AS book_count
                 FROM author a LEFT JOIN book b ON b.author_id = a.id GROUP BY a.id, a.name`;
@@ -58,24 +58,18 @@ class CountsWithData {
   @PrimaryKey() id!: number;
 }
 
-const db = useTestDatabase();
-const ddl = new DdlCounter(db);
+const db = useTestDatabase({ sql: LIBRARY_TABLES });
+const apps = useApps(db);
+const ddl = useDdlCounter(db);
 let app: INestApplicationContext | undefined;
 let reader: string;
 
 beforeAll(async () => {
-  await db.query(LIBRARY_TABLES);
-  await ddl.install();
   reader = await db.createRole('reader');
 });
 
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
-
 const boot = async (version: Function, options: PgViewsModuleOptions & { logger?: RecordingLogger } = {}) => {
-  app = await createViewsApp(db, { entities: [version as any], ...options });
+  app = await apps.boot({ entities: [version as any], ...options });
   return app.get(ViewSyncService);
 };
 const rows = () => db.query('SELECT * FROM counts_mv ORDER BY id');
@@ -162,11 +156,11 @@ describe('materialized views', () => {
   it('creates a withData: false view unpopulated, and populates it once declared with data', async () => {
     await boot(CountsNoData);
     expect((await relationStates(db, ['counts_mv']))['counts_mv'].populated).toBe(false);
-    await app!.close();
+    await apps.closeAll();
     await ddl.reset();
     await boot(CountsNoData);
     expect(await ddl.count()).toBe(0);
-    await app!.close();
+    await apps.closeAll();
     const sync = await boot(CountsWithData, { sync: false });
     expect((await sync.plan()).views).toEqual([expect.objectContaining({ action: 'updated', reason: 'was not populated' })]);
     await sync.sync();

@@ -1,11 +1,11 @@
-import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import type { INestApplicationContext } from '@nestjs/common';
 import { View, ViewSyncService } from 'nestjs-pgviews';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
 import { oidOf, relationStates } from '../support/catalog-state.js';
 import { useTestDatabase } from '../support/test-database.js';
-import { createViewsApp } from '../support/views-app.js';
+import { useApps } from '../support/views-app.js';
 
 // Three versions of one plain view, and a declared view that reads it.
 @View({ sql: 'SELECT id, name FROM author' })
@@ -38,23 +38,18 @@ class AuthorShouts {
   @Property() shout!: string;
 }
 
-const db = useTestDatabase();
+const db = useTestDatabase({ sql: LIBRARY_TABLES });
+const apps = useApps(db);
 let app: INestApplicationContext | undefined;
 let reader: string;
 const ALL = ['public.author_names', 'public.author_shouts', 'public.hand_made', 'public.hand_made_mv'];
 
 beforeAll(async () => {
-  await db.query(LIBRARY_TABLES);
   reader = await db.createRole('reader');
 });
 
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
-
 const boot = async (version: Function) => {
-  app = await createViewsApp(db, { entities: [version as any, AuthorShouts] });
+  app = await apps.boot({ entities: [version as any, AuthorShouts] });
   return app.get(ViewSyncService);
 };
 
@@ -108,8 +103,8 @@ describe('plain views', () => {
   it('plans and reports what an incompatible change does to each object', async () => {
     await db.query('DROP MATERIALIZED VIEW hand_made_mv');
     await boot(AuthorNamesV1);
-    await app!.close();
-    app = await createViewsApp(db, { entities: [AuthorNamesV3, AuthorShouts], sync: false });
+    await apps.closeAll();
+    app = await apps.boot({ entities: [AuthorNamesV3, AuthorShouts], sync: false });
     const sync = app.get(ViewSyncService);
 
     const plan = await sync.plan();

@@ -7,11 +7,10 @@ import { Author, LIBRARY_TABLES } from '../fixtures/library.entities.js';
 import { useTestDatabase } from '../support/test-database.js';
 import { createViewsApp } from '../support/views-app.js';
 
-const db = useTestDatabase();
+const db = useTestDatabase({ sql: LIBRARY_TABLES });
 let app: INestApplicationContext;
 
 beforeAll(async () => {
-  await db.query(LIBRARY_TABLES);
   app = await createViewsApp(db, { entities: [AuthorBookCount, AuthorBookCountSnapshot] });
 });
 

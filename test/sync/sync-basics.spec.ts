@@ -1,29 +1,20 @@
-import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplicationContext } from '@nestjs/common';
 import { ViewSyncService } from 'nestjs-pgviews';
 import { AuthorBookCount, AuthorBookCountSnapshot } from '../fixtures/author-views.js';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
-import { DdlCounter } from '../support/ddl-counter.js';
+import { useDdlCounter } from '../support/ddl-counter.js';
 import { useTestDatabase } from '../support/test-database.js';
-import { createViewsApp } from '../support/views-app.js';
+import { useApps } from '../support/views-app.js';
 
-const db = useTestDatabase();
-const ddl = new DdlCounter(db);
+const db = useTestDatabase({ sql: LIBRARY_TABLES });
+const apps = useApps(db);
+const ddl = useDdlCounter(db);
 let app: INestApplicationContext | undefined;
-
-beforeAll(async () => {
-  await db.query(LIBRARY_TABLES);
-  await ddl.install();
-});
-
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
 
 describe('sync on bootstrap', () => {
   it('creates missing views, their schema, indexes and comments', async () => {
-    app = await createViewsApp(db, { entities: [AuthorBookCount, AuthorBookCountSnapshot] });
+    app = await apps.boot({ entities: [AuthorBookCount, AuthorBookCountSnapshot] });
     expect(await db.query('SELECT * FROM author_book_count_view ORDER BY id')).toEqual([
       { id: 1, author_name: 'Ursula K. Le Guin', book_count: 2 },
       { id: 2, author_name: 'Octavia E. Butler', book_count: 1 },
@@ -38,7 +29,7 @@ describe('sync on bootstrap', () => {
 
   it('issues no DDL at all when nothing changed', async () => {
     await ddl.reset();
-    app = await createViewsApp(db, { entities: [AuthorBookCount, AuthorBookCountSnapshot] });
+    app = await apps.boot({ entities: [AuthorBookCount, AuthorBookCountSnapshot] });
     expect(await ddl.commands()).toEqual([]);
     const report = await app.get(ViewSyncService).sync();
     expect(report.changes).toBe(0);
@@ -52,7 +43,7 @@ describe('sync on bootstrap', () => {
 
   it('creates the refresh history table when it is missing, even if no view changed', async () => {
     await db.query('DROP TABLE pgviews_refresh_history');
-    app = await createViewsApp(db, { entities: [AuthorBookCount, AuthorBookCountSnapshot] });
+    app = await apps.boot({ entities: [AuthorBookCount, AuthorBookCountSnapshot] });
     expect(await db.query(`SELECT to_regclass('pgviews_refresh_history') IS NOT NULL AS exists`)).toEqual([{ exists: true }]);
     const plan = await app.get(ViewSyncService).plan();
     expect(plan.build.length + plan.switch.length).toBe(0);

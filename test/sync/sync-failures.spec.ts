@@ -1,11 +1,11 @@
-import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { Entity, PrimaryKey } from '@mikro-orm/decorators/legacy';
 import type { INestApplicationContext } from '@nestjs/common';
 import { MaterializedView, PgViewsSyncError, View } from 'nestjs-pgviews';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
-import { DdlCounter } from '../support/ddl-counter.js';
+import { useDdlCounter } from '../support/ddl-counter.js';
 import { useTestDatabase } from '../support/test-database.js';
-import { createViewsApp } from '../support/views-app.js';
+import { createViewsApp, useApps } from '../support/views-app.js';
 
 @View({ sql: 'SELECT id, name FROM author' })
 @Entity({ tableName: 'good_view' })
@@ -31,19 +31,10 @@ class BrokenChange {
   @PrimaryKey() id!: number;
 }
 
-const db = useTestDatabase();
-const ddl = new DdlCounter(db);
+const db = useTestDatabase({ sql: LIBRARY_TABLES });
+const apps = useApps(db);
+const ddl = useDdlCounter(db);
 let app: INestApplicationContext | undefined;
-
-beforeAll(async () => {
-  await db.query(LIBRARY_TABLES);
-  await ddl.install();
-});
-
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
 
 const objects = async () =>
   (await db.query(`SELECT relname, relkind::text FROM pg_class WHERE relkind IN ('v', 'm') AND relnamespace = 'public'::regnamespace ORDER BY relname`)).map(
@@ -66,9 +57,8 @@ describe('a failing sync', () => {
   });
 
   it('leaves the database exactly as it was when a change fails half-way', async () => {
-    app = await createViewsApp(db, { entities: [GoodView, GoodMaterializedView] });
-    await app.close();
-    app = undefined;
+    app = await apps.boot({ entities: [GoodView, GoodMaterializedView] });
+    await apps.closeAll();
     const before = await db.query(`SELECT oid::int, relname FROM pg_class WHERE relname LIKE 'good%' ORDER BY relname`);
     await ddl.reset();
     await expect(createViewsApp(db, { entities: [GoodView, BrokenChange] })).rejects.toThrow(/column "nme" does not exist/);
