@@ -57,12 +57,8 @@ export const SqlState = {
   undefinedTable: '42P01',
   invalidTableDefinition: '42P16',
   lockNotAvailable: '55P03',
-  queryCanceled: '57014',
   uniqueViolation: '23505',
   cardinalityViolation: '21000',
-  objectNotInPrerequisiteState: '55000',
-  featureNotSupported: '0A000',
-  readOnlyTransaction: '25006',
 } as const;
 
 /** Reads the fields of a `pg` DatabaseError (or MikroORM's DriverException, which copies them). */
