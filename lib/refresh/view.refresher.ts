@@ -29,8 +29,8 @@ interface ViewState {
 type RefreshTarget = Pick<ViewDefinition, 'id' | 'schema' | 'name' | 'kind' | 'uniqueKey'>;
 
 /**
- * Refreshes one materialized view in its own transaction: decides CONCURRENTLY, runs REFRESH, and
- * records it in the history, all or nothing. A scheduled refresh first takes a per-view advisory
+ * Refreshes one materialized view: decides CONCURRENTLY, runs REFRESH, and records it in the
+ * history, all or nothing. A scheduled refresh first takes a per-view advisory
  * lock (transaction-level, so it is pooler-safe) and checks that no instance served its tick yet.
  */
 export class ViewRefresher {
@@ -45,7 +45,11 @@ export class ViewRefresher {
   async refresh(view: RefreshTarget, options: RefreshOptions, context: RefreshContext): Promise<RefreshResult> {
     if (view.kind !== 'materialized') throw plainViewError(view.id);
     try {
-      const result = await this.database.transaction((tx) => this.refreshIn(tx, view, options, context));
+      // A scheduled refresh takes its lock and checks its tick in a transaction. Any other needs none:
+      // REFRESH and its record go in one multi-statement query, which PostgreSQL runs as one transaction.
+      const result = context.tick
+        ? await this.database.transaction((tx) => this.refreshIn(tx, view, options, context))
+        : await this.refreshIn(this.database, view, options, context);
       if (result.skipped) this.events?.emit({ type: 'refresh-skipped', view: view.id, reason: result.skipped, source: context.source });
       else this.events?.emit({ type: 'view-refreshed', view: view.id, concurrently: result.concurrently, durationMs: result.durationMs, source: context.source });
       return result;
@@ -56,14 +60,14 @@ export class ViewRefresher {
     }
   }
 
-  private async refreshIn(tx: SqlRunner, view: RefreshTarget, options: RefreshOptions, context: RefreshContext): Promise<RefreshResult> {
+  private async refreshIn(runner: SqlRunner, view: RefreshTarget, options: RefreshOptions, context: RefreshContext): Promise<RefreshResult> {
     const skipped = (reason: 'locked' | 'standby'): RefreshResult => ({ view: view.id, concurrently: false, durationMs: 0, skipped: reason });
     if (context.tick) {
       const key = `hashtextextended(${quoteLiteral(REFRESH_LOCK_PREFIX + view.id)}, 0)`;
-      const [{ locked }] = await tx.query<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock(${key}) AS locked`);
+      const [{ locked }] = await runner.query<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock(${key}) AS locked`);
       if (!locked) return skipped('locked');
     }
-    const state = await this.state(tx, view);
+    const state = await this.state(runner, view);
     if (state.standby) {
       if (context.source === 'schedule') return skipped('standby');
       throw new PgViewsError(`Cannot refresh ${view.id}: the database is a hot standby (read-only); refresh it on the primary`);
@@ -71,27 +75,29 @@ export class ViewRefresher {
     if (state.relkind === null) throw new PgViewsError(`Cannot refresh ${view.id}: it does not exist in the database; run a sync first`);
     if (state.relkind !== 'm') throw plainViewError(view.id);
     if (context.tick && this.history && state.has_history) {
-      const [{ done }] = await tx.query<{ done: boolean }>(this.history.tickDoneQuery(view, context.tick));
+      const [{ done }] = await runner.query<{ done: boolean }>(this.history.tickDoneQuery(view, context.tick));
       if (done) return skipped('locked');
     }
 
     const concurrently = this.chooseConcurrently(view, state, options);
-    if (options.lockTimeout !== undefined) await tx.query(`SET LOCAL lock_timeout = ${Math.max(0, Math.round(options.lockTimeout))}`);
     const statement = refreshStatement(view, concurrently);
-    const recorded = this.history && state.has_history;
+    const batch = [
+      ...(options.lockTimeout === undefined ? [] : [`SET LOCAL lock_timeout = ${Math.max(0, Math.round(options.lockTimeout))}`]),
+      this.history && state.has_history ? this.history.refreshAndRecord(statement, view, { concurrently, source: context.source, tick: context.tick }) : statement,
+    ];
     const started = performance.now();
     try {
-      // With the history: REFRESH and its record in one round trip (an error can only come from REFRESH or the record).
-      await tx.query(recorded ? this.history!.refreshAndRecord(statement, view, { concurrently, source: context.source, tick: context.tick }) : statement);
+      // One round trip; an error can only come from REFRESH (or, rarely, its record).
+      await runner.query(batch.join(';\n'));
     } catch (error) {
       throw refreshError(view, statement, databaseErrorDetails(error), error, options);
     }
     return { view: view.id, concurrently, durationMs: Math.round((performance.now() - started) * 10) / 10 };
   }
 
-  private async state(tx: SqlRunner, view: RefreshTarget): Promise<ViewState> {
+  private async state(runner: SqlRunner, view: RefreshTarget): Promise<ViewState> {
     const history = this.history ? `to_regclass(${quoteLiteral(qualifiedName(this.history.schema, this.history.name))}) IS NOT NULL` : 'false';
-    const [state] = await tx.query<ViewState>(`
+    const [state] = await runner.query<ViewState>(`
 SELECT c.relkind::text AS relkind, coalesce(c.relispopulated, false) AS populated, pg_is_in_recovery() AS standby,
   EXISTS (SELECT 1 FROM pg_index x WHERE x.indrelid = c.oid AND x.indisunique AND x.indimmediate AND x.indisvalid
           AND x.indpred IS NULL AND x.indexprs IS NULL) AS has_key,
