@@ -39,7 +39,10 @@ async function main(args: string[]): Promise<void> {
     for (const [name, run] of Object.entries(CASES)) {
       if (only && !only.includes(name)) continue;
       const started = performance.now();
-      const result = await run(server, scale);
+      const result = await run(server, scale).catch((error) => {
+        console.error(`case ${name} failed:`, error); // now, before shutting the server down can add noise
+        throw error;
+      });
       const table = markdown(result);
       console.log(`${table}\n\n(${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
       sections.push(table);

@@ -15,6 +15,11 @@ function naiveStatements(views: readonly BenchView[]): string[] {
   );
 }
 
+interface Run {
+  readonly elapsed: number;
+  readonly queries: number;
+}
+
 /**
  * Case 1: a boot where nothing changed, with N views. nestjs-pgviews reads one catalog snapshot and
  * stops there; the baselines are what apps do without it.
@@ -28,38 +33,47 @@ export async function bootUnchanged(server: BenchServer, scale: Scale): Promise<
     await native.query(SOURCE_TABLE);
 
     const { app, queries } = await libraryApp(db.url, libraryEntities(views)); // the first boot creates the views
-    const sync = app.get(ViewSyncService);
-    await sync.sync(); // warm-up, as for each approach below
-    const libraryRuns = await repeat(scale.runs, async () => {
-      queries.count = 0;
-      const elapsed = await time(() => sync.sync());
-      return { elapsed, queries: queries.count };
-    });
-
-    const orm = app.get(MikroORM);
-    const naive = naiveStatements(views);
-    for (const statement of naive) await orm.em.getConnection().execute(statement, [], 'all');
-    const naiveRuns = await repeat(scale.runs, async () => {
-      queries.count = 0;
-      const elapsed = await time(async () => {
-        for (const statement of naive) await orm.em.getConnection().execute(statement, [], 'all');
+    let libraryRuns: Run[];
+    let naiveRuns: Run[];
+    try {
+      const sync = app.get(ViewSyncService);
+      await sync.sync(); // warm-up, as for each approach below
+      libraryRuns = await repeat(scale.runs, async () => {
+        queries.count = 0;
+        const elapsed = await time(() => sync.sync());
+        return { elapsed, queries: queries.count };
       });
-      return { elapsed, queries: queries.count };
-    });
-    await app.close();
+
+      const connection = app.get(MikroORM).em.getConnection();
+      const naive = naiveStatements(views);
+      for (const statement of naive) await connection.execute(statement, [], 'all');
+      naiveRuns = await repeat(scale.runs, async () => {
+        queries.count = 0;
+        const elapsed = await time(async () => {
+          for (const statement of naive) await connection.execute(statement, [], 'all');
+        });
+        return { elapsed, queries: queries.count };
+      });
+    } finally {
+      await app.close();
+    }
 
     const counter = new QueryCounter();
     const nativeOrm = await MikroORM.init(ormOptions(native.url, nativeEntities(views), counter));
-    await nativeOrm.schema.update(); // creates the views
-    await nativeOrm.schema.update();
-    const mikroOrmRuns = await repeat(scale.runs, async () => {
-      counter.count = 0;
-      const elapsed = await time(() => nativeOrm.schema.update());
-      return { elapsed, queries: counter.count };
-    });
-    await nativeOrm.close();
+    let mikroOrmRuns: Run[];
+    try {
+      await nativeOrm.schema.update(); // creates the views
+      await nativeOrm.schema.update();
+      mikroOrmRuns = await repeat(scale.runs, async () => {
+        counter.count = 0;
+        const elapsed = await time(() => nativeOrm.schema.update());
+        return { elapsed, queries: counter.count };
+      });
+    } finally {
+      await nativeOrm.close();
+    }
 
-    const row = (label: string, runs: { elapsed: number; queries: number }[], baseline?: number) => {
+    const row = (label: string, runs: Run[], baseline?: number) => {
       const elapsed = median(runs.map((run) => run.elapsed));
       return { elapsed, cells: [label, ms(elapsed), String(median(runs.map((run) => run.queries))), baseline ? ratio(elapsed, baseline) : '1.00x'] };
     };

@@ -11,20 +11,16 @@ import { CatalogSnapshot, parseCatalogObject, type RawCatalogObject } from './ca
 /** A declared name, with the columns its entity maps when there is one (compared inside the query). */
 export type DeclaredName = RelationName & { readonly columns?: readonly string[] };
 
-/** Column names in a canonical form for comparison: sorted, joined by a character no identifier holds in practice. */
-export function columnKey(columns: readonly string[]): string {
-  return [...columns].sort().join('\u001f');
-}
 
 export function snapshotQuery(declared: readonly DeclaredName[], dependencies = true): string {
   // Set-based (one pass over pg_depend, pg_index and pg_description) rather than a subquery or an
   // obj_description() call per object: that keeps it in milliseconds for thousands of views.
   return `
 WITH declared(schema, name, columns) AS (
-  SELECT * FROM unnest(${textArray(declared.map((d) => d.schema))}, ${textArray(declared.map((d) => d.name))}, ${textArray(declared.map((d) => (d.columns?.length ? columnKey(d.columns) : '')))})
+  SELECT * FROM unnest(${textArray(declared.map((d) => d.schema))}, ${textArray(declared.map((d) => d.name))}, ${textArray(declared.map((d) => (d.columns ?? []).join('\u001f')))})
 ), objects AS (
   SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS relkind, c.relowner, c.relispopulated AS populated,
-         d.columns AS expected_columns
+         string_to_array(nullif(d.columns, ''), E'\\x1f') AS expected_columns
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN declared d ON d.schema = n.nspname AND d.name = c.relname
@@ -38,13 +34,19 @@ WITH declared(schema, name, columns) AS (
   JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.ev_class
   WHERE ${dependencies} AND r.ev_class IN (SELECT oid FROM objects)
   GROUP BY r.ev_class
-), columns AS (
-  -- Only the columns of declared views that differ from their entity's travel back.
-  SELECT o.oid, json_agg(a.attname ORDER BY a.attnum) AS columns
+), mismatched AS (
+  -- Declared views whose columns are not the ones their entity maps (same count, all of them mapped).
+  SELECT o.oid
   FROM objects o JOIN pg_attribute a ON a.attrelid = o.oid AND a.attnum > 0 AND NOT a.attisdropped
-  WHERE o.expected_columns <> ''
-  GROUP BY o.oid, o.expected_columns
-  HAVING string_agg(a.attname, E'\\x1f' ORDER BY a.attname COLLATE "C") <> o.expected_columns
+  WHERE o.expected_columns IS NOT NULL
+  GROUP BY o.oid
+  HAVING count(*) <> max(cardinality(o.expected_columns)) OR NOT bool_and(a.attname = ANY (o.expected_columns))
+), columns AS (
+  -- Only their columns travel back.
+  SELECT a.attrelid AS oid, json_agg(a.attname ORDER BY a.attnum) AS columns
+  FROM pg_attribute a
+  WHERE a.attrelid IN (SELECT oid FROM mismatched) AND a.attnum > 0 AND NOT a.attisdropped
+  GROUP BY a.attrelid
 ), indexes AS (
   SELECT x.indrelid AS oid, json_agg(json_build_array(
            i.relname, ic.description, x.indisunique,

@@ -26,9 +26,13 @@ export function quoteLiteral(value: string): string {
   return value.includes('\\') ? `E${quoted.replaceAll('\\', '\\\\')}` : quoted;
 }
 
-/** `ARRAY['a', 'b']::text[]`. */
+/**
+ * A text[] constant: one array literal (`'{"a","b"}'::text[]`), which PostgreSQL parses far faster
+ * than ARRAY['a', 'b'] with thousands of elements.
+ */
 export function textArray(values: readonly string[]): string {
-  return `ARRAY[${values.map(quoteLiteral).join(', ')}]::text[]`;
+  const elements = values.map((value) => `"${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`);
+  return `${quoteLiteral(`{${elements.join(',')}}`)}::text[]`;
 }
 
 export function byteLength(name: string): number {

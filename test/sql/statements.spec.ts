@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { displayName, fitIdentifier, quoteIdent, quoteLiteral } from '../../lib/sql/identifiers.js';
+import { displayName, fitIdentifier, quoteIdent, quoteLiteral, textArray } from '../../lib/sql/identifiers.js';
 import { markComment, parseComment } from '../../lib/sql/marker.js';
 import * as ddl from '../../lib/sql/statements.js';
 import { pointAt } from '../../lib/pgviews.errors.js';
@@ -11,6 +11,13 @@ describe('identifiers and literals', () => {
     expect(quoteLiteral('a\\b')).toBe("E'a\\\\b'");
     expect(() => quoteIdent('')).toThrow();
     expect(() => quoteLiteral('nul\0')).toThrow();
+  });
+
+  it('writes a text[] as one array literal, escaping quotes and backslashes', () => {
+    expect(textArray(['public', 'Sales "EU"'])).toBe(String.raw`E'{"public","Sales \\"EU\\""}'::text[]`);
+    expect(textArray(['a\\b'])).toBe(String.raw`E'{"a\\\\b"}'::text[]`);
+    expect(textArray(['plain'])).toBe(`'{"plain"}'::text[]`);
+    expect(textArray([])).toBe(`'{}'::text[]`);
   });
 
   it('displays names readably and fits generated names in 63 bytes', () => {
