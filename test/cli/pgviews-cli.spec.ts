@@ -41,6 +41,12 @@ describe('pgviews plan and sync', () => {
     expect(plan.stdout).toContain('CREATE UNIQUE INDEX "cli_book_counts_id_unique" ON "public"."cli_book_counts" USING btree ("id");');
   });
 
+  it('finds the app through a pgviews.config.json in the working directory', async () => {
+    const run = await runNode([join(ROOT, 'dist/cli/main.js'), 'plan'], { DATABASE_URL: db.url, CLI_APP_VERSION: '1' }, join(ROOT, 'test/fixtures/cli-app'));
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('3 of 3 to change.');
+  });
+
   it('sync applies the plan and prints the report; plan --exit-code then exits 0', async () => {
     const sync = await pgviews(['sync', ...APP]);
     expect(sync.code).toBe(0);

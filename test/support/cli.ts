@@ -11,9 +11,9 @@ export interface Run {
 }
 
 /** Runs a Node script of the project (the built CLI, a fixture) as a separate process, on the npm scripts' Node. */
-export function runNode(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+export function runNode(args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env, NO_COLOR: undefined, FORCE_COLOR: undefined }, timeout: 120_000 }, (error, stdout, stderr) =>
+    execFile(process.execPath, args, { cwd, env: { ...process.env, ...env, NO_COLOR: undefined, FORCE_COLOR: undefined }, timeout: 120_000 }, (error, stdout, stderr) =>
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
     );
   });
