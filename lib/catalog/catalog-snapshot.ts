@@ -1,3 +1,4 @@
+import { addTo, orderByDependencies } from '../definitions/dependency-graph.js';
 import type { ViewKind } from '../definitions/view-definition.js';
 import { parseComment } from '../sql/marker.js';
 
@@ -59,7 +60,7 @@ export class CatalogSnapshot {
     }
     for (const object of objects) {
       for (const oid of object.reads) {
-        if (this.byOid.has(oid)) this.readers.set(oid, [...(this.readers.get(oid) ?? []), object]);
+        if (this.byOid.has(oid)) addTo(this.readers, oid, object);
       }
     }
   }
@@ -75,6 +76,12 @@ export class CatalogSnapshot {
   /** Views and materialized views that read `object` directly. */
   directDependents(object: CatalogObject): CatalogObject[] {
     return this.readers.get(object.oid) ?? [];
+  }
+
+  /** `objects` ordered so that each comes after the ones among them it reads (reverse it: readers first). */
+  inDependencyOrder(objects: readonly CatalogObject[]): CatalogObject[] {
+    const byId = new Map(objects.map((object) => [object.id, object]));
+    return orderByDependencies([...byId.keys()], (id) => byId.get(id)!.reads.map((oid) => this.byOid.get(oid)?.id ?? '')).map((id) => byId.get(id)!);
   }
 
   /** Objects that carry a nestjs-pgviews marker. */

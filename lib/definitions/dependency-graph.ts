@@ -48,3 +48,10 @@ export function reachable<T>(start: Iterable<T>, next: (id: T) => Iterable<T>): 
   }
   return seen;
 }
+
+/** Appends `value` to the list under `key`, creating it. */
+export function addTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}

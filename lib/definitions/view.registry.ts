@@ -5,7 +5,7 @@ import { PgViewsConfigurationError } from '../pgviews.errors.js';
 import { displayName, qualifiedName } from '../sql/identifiers.js';
 import { nameReferences, type NameReference } from '../sql/sql-text.js';
 import { buildViewDefinition, type DefinitionContext, type UnlinkedDefinition } from './definition.builder.js';
-import { DependencyCycleError, orderByDependencies, reachable } from './dependency-graph.js';
+import { addTo, DependencyCycleError, orderByDependencies, reachable } from './dependency-graph.js';
 import type { ViewDefinition } from './view-definition.js';
 import { viewDeclarationOf } from './view-entities.js';
 
@@ -47,7 +47,7 @@ export class ViewRegistry {
       this.byId.set(definition.id, definition);
       this.byClass.set(entityClass(definition.entity), definition);
       for (const dependency of definition.dependencies) {
-        this.dependents.set(dependency, [...(this.dependents.get(dependency) ?? []), definition.id]);
+        addTo(this.dependents, dependency, definition.id);
       }
     }
   }
@@ -141,7 +141,7 @@ export class ViewRegistry {
       found.add(id);
     }
     const byName = new Map<string, UnlinkedDefinition[]>();
-    for (const other of all.values()) byName.set(other.name, [...(byName.get(other.name) ?? []), other]);
+    for (const other of all.values()) addTo(byName, other.name, other);
     for (const reference of nameReferences(definition.sql)) {
       for (const other of byName.get(reference.name) ?? []) {
         const schemaMatches = reference.schema === undefined ? other.schema === defaultSchema : other.schema === reference.schema;

@@ -1,6 +1,6 @@
 import type { RelationName } from '../definitions/view-definition.js';
 import { displayName, qualifiedName, quoteIdent, quoteLiteral } from '../sql/identifiers.js';
-import type { RefreshSource } from './refresh-options.js';
+import type { RefreshHistoryEntry, RefreshSource } from './refresh-options.js';
 
 export interface RefreshHistoryOptions {
   /** Schema of the history table (default: the ORM's default schema). */
@@ -12,6 +12,31 @@ export interface RefreshHistoryOptions {
 }
 
 export const DEFAULT_HISTORY_TABLE = 'pgviews_refresh_history';
+
+const COLUMNS = 'view_schema, view_name, started_at, finished_at, duration_ms, concurrent, source';
+
+/** A row of latestQuery() or lastQuery(). */
+export interface HistoryRow {
+  view_schema: string;
+  view_name: string;
+  started_at: string | Date;
+  finished_at: string | Date;
+  duration_ms: number | string;
+  concurrent: boolean;
+  source: RefreshSource;
+}
+
+/** A history row as the API shows it (MikroORM's connection returns timestamps as text). */
+export function historyEntry(row: HistoryRow): RefreshHistoryEntry {
+  return {
+    view: displayName(row.view_schema, row.view_name),
+    startedAt: new Date(row.started_at),
+    finishedAt: new Date(row.finished_at),
+    durationMs: Number(row.duration_ms),
+    concurrently: row.concurrent,
+    source: row.source,
+  };
+}
 
 /**
  * The refresh history: a small table the module owns (created during sync) where every refresh,
@@ -60,7 +85,7 @@ export class RefreshHistory implements RelationName {
    * `keep` rows: one batch, sent in one round trip, timed by the server.
    */
   refreshAndRecord(refreshStatement: string, view: RelationName, entry: { concurrently: boolean; source: RefreshSource; tick?: Date }): string {
-    const match = `view_schema = ${quoteLiteral(view.schema)} AND view_name = ${quoteLiteral(view.name)}`;
+    const match = this.rowsOf(view);
     const started = `current_setting('pgviews.refresh_started')::timestamptz`;
     return [
       `SELECT set_config('pgviews.refresh_started', clock_timestamp()::text, true)`,
@@ -73,20 +98,21 @@ VALUES (${quoteLiteral(view.schema)}, ${quoteLiteral(view.name)}, ${started}, cl
 
   /** One row (`done`) when a scheduled refresh of the view already ran for this tick. */
   tickDoneQuery(view: RelationName, tick: Date): string {
-    return `SELECT EXISTS (SELECT 1 FROM ${this.table} WHERE view_schema = ${quoteLiteral(view.schema)} AND view_name = ${quoteLiteral(view.name)} AND tick = ${quoteLiteral(tick.toISOString())}) AS done`;
+    return `SELECT EXISTS (SELECT 1 FROM ${this.table} WHERE ${this.rowsOf(view)} AND tick = ${quoteLiteral(tick.toISOString())}) AS done`;
   }
 
-  /** The last refresh of every view, with its display name as `view`. */
+  /** The last refresh of every view (rows for historyEntry()). */
   latestQuery(): string {
-    return `SELECT DISTINCT ON (view_schema, view_name)
-  CASE WHEN view_schema ~ '^[a-z_][a-z0-9_$]*$' THEN view_schema ELSE quote_ident(view_schema) END || '.' ||
-  CASE WHEN view_name ~ '^[a-z_][a-z0-9_$]*$' THEN view_name ELSE quote_ident(view_name) END AS view,
-  started_at AS "startedAt", finished_at AS "finishedAt", duration_ms AS "durationMs", concurrent AS "concurrently", source
-FROM ${this.table} ORDER BY view_schema, view_name, id DESC`;
+    return `SELECT DISTINCT ON (view_schema, view_name) ${COLUMNS} FROM ${this.table} ORDER BY view_schema, view_name, id DESC`;
   }
 
+  /** The last refresh of one view (a row for historyEntry()). */
   lastQuery(view: RelationName): string {
-    return `SELECT started_at AS "startedAt", finished_at AS "finishedAt", duration_ms AS "durationMs", concurrent AS "concurrently", source
-FROM ${this.table} WHERE view_schema = ${quoteLiteral(view.schema)} AND view_name = ${quoteLiteral(view.name)} ORDER BY id DESC LIMIT 1`;
+    return `SELECT ${COLUMNS} FROM ${this.table} WHERE ${this.rowsOf(view)} ORDER BY id DESC LIMIT 1`;
+  }
+
+  /** The condition that selects a view's rows. */
+  private rowsOf(view: RelationName): string {
+    return `view_schema = ${quoteLiteral(view.schema)} AND view_name = ${quoteLiteral(view.name)}`;
   }
 }

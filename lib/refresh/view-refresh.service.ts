@@ -3,7 +3,7 @@ import type { ViewEntity } from '../decorators/view-options.js';
 import type { ViewDefinition } from '../definitions/view-definition.js';
 import type { ViewRegistry } from '../definitions/view.registry.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
-import type { RefreshHistory } from './refresh-history.js';
+import { historyEntry, type HistoryRow, type RefreshHistory } from './refresh-history.js';
 import type { RefreshHistoryEntry, RefreshOptions, RefreshResult, RefreshSource } from './refresh-options.js';
 import type { ViewRefresher } from './view.refresher.js';
 
@@ -47,18 +47,8 @@ export class ViewRefreshService {
   async lastRefresh(view: ViewEntity | string): Promise<RefreshHistoryEntry | undefined> {
     const definition = this.registry.get(view);
     if (!this.history) throw new PgViewsConfigurationError('The refresh history is disabled (PgViewsModule option `history: false`)');
-    // MikroORM's connection returns timestamps as text: typed here.
-    const [row] = await this.database.query<Record<keyof Omit<RefreshHistoryEntry, 'view'>, any>>(this.history.lastQuery(definition));
-    return (
-      row && {
-        view: definition.id,
-        startedAt: new Date(row.startedAt),
-        finishedAt: new Date(row.finishedAt),
-        durationMs: Number(row.durationMs),
-        concurrently: row.concurrently,
-        source: row.source,
-      }
-    );
+    const [row] = await this.database.query<HistoryRow>(this.history.lastQuery(definition));
+    return row && historyEntry(row);
   }
 
   /**

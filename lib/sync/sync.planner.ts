@@ -1,7 +1,7 @@
 import type { CatalogObject, CatalogSnapshot } from '../catalog/catalog-snapshot.js';
 import type { ObjectDetails } from '../catalog/catalog.reader.js';
 import type { ColumnVerdict } from '../catalog/column-probe.js';
-import { orderByDependencies, reachable } from '../definitions/dependency-graph.js';
+import { addTo, reachable } from '../definitions/dependency-graph.js';
 import type { IndexDefinition, ViewDefinition, ViewKind } from '../definitions/view-definition.js';
 import { PgViewsError } from '../pgviews.errors.js';
 import { fitIdentifier } from '../sql/identifiers.js';
@@ -87,7 +87,7 @@ class Planner {
     for (const view of analysis.views) this.planView(view);
     this.planOrphans();
     const statements = new Map<string, string[]>();
-    for (const { view, sql } of planStatements({ build: this.build, switch: this.switched })) statements.set(view, [...(statements.get(view) ?? []), sql]);
+    for (const { view, sql } of planStatements({ build: this.build, switch: this.switched })) addTo(statements, view, sql);
     const views = this.mergedChanges().map((change) => ({ ...change, statements: statements.get(change.view) ?? [] }));
     return {
       views,
@@ -103,7 +103,7 @@ class Planner {
   private markWaitingViews(replaced: readonly string[]): void {
     const readers = new Map<string, string[]>();
     for (const { definition } of this.input.analysis.views) {
-      for (const dependency of definition.dependencies) readers.set(dependency, [...(readers.get(dependency) ?? []), definition.id]);
+      for (const dependency of definition.dependencies) addTo(readers, dependency, definition.id);
     }
     for (const id of reachable(replaced, (id) => readers.get(id) ?? [])) this.afterSwitch.add(id);
   }
@@ -283,9 +283,7 @@ class Planner {
   private repointDependents(old: CatalogObject, replacement: ObjectSpec): PlanStep[] {
     const { snapshot } = this.input;
     const direct = snapshot.directDependents(old).filter((dependent) => !this.pending.has(dependent.id));
-    const byId = new Map(direct.map((dependent) => [dependent.id, dependent]));
-    const ordered = orderByDependencies([...byId.keys()], (id) => byId.get(id)!.reads.map((oid) => snapshot.byObjectId(oid)?.id ?? ''));
-    return ordered.flatMap((id) => this.repoint(byId.get(id)!, replacement));
+    return snapshot.inDependencyOrder(direct).flatMap((dependent) => this.repoint(dependent, replacement));
   }
 
   private repoint(dependent: CatalogObject, replacement: ObjectSpec): PlanStep[] {
@@ -317,11 +315,9 @@ class Planner {
   private planOrphans(): void {
     const { analysis, snapshot, options } = this.input;
     const orphanIds = new Set(analysis.orphans.map((orphan) => orphan.id));
-    const byId = new Map(analysis.orphans.map((orphan) => [orphan.id, orphan]));
     // Readers first: an orphan can only go once nothing else reads it.
-    const order = orderByDependencies([...byId.keys()], (id) => byId.get(id)!.reads.map((oid) => snapshot.byObjectId(oid)?.id ?? '')).reverse();
-    for (const id of order) {
-      const orphan = byId.get(id)!;
+    for (const orphan of snapshot.inDependencyOrder(analysis.orphans).reverse()) {
+      const id = orphan.id;
       const kind = orphan.kind as ViewKind;
       const label = { view: id, kind, declared: false };
       const readers = snapshot.directDependents(orphan).filter((reader) => !orphanIds.has(reader.id) || !options.dropOrphans);

@@ -1,6 +1,6 @@
 import type { SqlRunner } from '../database/sql-runner.js';
 import type { ViewKind } from '../definitions/view-definition.js';
-import type { RefreshHistory } from '../refresh/refresh-history.js';
+import { historyEntry, type HistoryRow, type RefreshHistory } from '../refresh/refresh-history.js';
 import type { RefreshHistoryEntry } from '../refresh/refresh-options.js';
 import { qualifiedName, quoteLiteral, textArray } from '../sql/identifiers.js';
 import type { SyncPlan } from './sync-plan.js';
@@ -51,8 +51,9 @@ JOIN pg_class c ON c.oid = to_regclass(v.id) AND c.relkind = 'm'`);
   if (history) {
     const [{ exists }] = await tx.query<{ exists: boolean }>(`SELECT to_regclass(${quoteLiteral(qualifiedName(history.schema, history.name))}) IS NOT NULL AS exists`);
     if (exists) {
-      for (const row of await tx.query<Record<string, any>>(history.latestQuery())) {
-        refreshed.set(row.view, { view: row.view, startedAt: new Date(row.startedAt), finishedAt: new Date(row.finishedAt), durationMs: Number(row.durationMs), concurrently: row.concurrently, source: row.source });
+      for (const row of await tx.query<HistoryRow>(history.latestQuery())) {
+        const entry = historyEntry(row);
+        refreshed.set(entry.view, entry);
       }
     }
   }

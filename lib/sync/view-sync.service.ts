@@ -4,7 +4,6 @@ import { readCatalogSnapshot, readObjectDetails } from '../catalog/catalog.reade
 import { probeColumns, type ColumnVerdict } from '../catalog/column-probe.js';
 import type { OrmDatabase } from '../database/orm-database.js';
 import type { SqlRunner } from '../database/sql-runner.js';
-import { orderByDependencies } from '../definitions/dependency-graph.js';
 import type { ViewRegistry } from '../definitions/view.registry.js';
 import { databaseErrorDetails, PgViewsConfigurationError, PgViewsError, PgViewsStatementError } from '../pgviews.errors.js';
 import type { ResolvedPgViewsOptions } from '../pgviews.options.js';
@@ -143,10 +142,8 @@ export class ViewSyncService {
       if (blockers.length > 0) {
         throw new PgViewsConfigurationError(`clear() would break views that nestjs-pgviews does not manage (${blockers.join('; ')}); nothing was dropped`);
       }
-      const byId = new Map(existing.map((object) => [object.id, object]));
-      const order = orderByDependencies([...byId.keys()], (id) => byId.get(id)!.reads.map((oid) => snapshot.byObjectId(oid)?.id ?? '')).reverse();
-      for (const id of order) {
-        const object = byId.get(id)!;
+      for (const object of snapshot.inDependencyOrder(existing).reverse()) {
+        const id = object.id;
         if (object.kind !== 'view' && object.kind !== 'materialized') continue;
         const statement = dropRelation(object.kind, object);
         await tx.query(statement).catch((error) => {

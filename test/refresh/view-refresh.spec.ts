@@ -11,6 +11,7 @@ import {
 } from 'nestjs-pgviews';
 import { Author, LIBRARY_TABLES } from '../fixtures/library.entities.js';
 import { ChainA, ChainB, ChainC, Empty, Keyed, NoKey, Plain, REFRESH_TABLES, Slow } from '../fixtures/refresh-views.js';
+import { waitFor } from '../support/system.js';
 import { useTestDatabase } from '../support/test-database.js';
 import { createViewsApp, RecordingLogger } from '../support/views-app.js';
 
@@ -70,7 +71,8 @@ describe('ViewRefreshService.refresh', () => {
     const readWhileRefreshing = async (concurrently: boolean) => {
       let refreshed = false;
       const refresh = views.refresh(Slow, { concurrently }).then(() => (refreshed = true));
-      await new Promise((resolve) => setTimeout(resolve, 150)); // the refresh holds its lock by now
+      // Read only once the REFRESH runs (it holds its lock then, and runs for 0.3 s more).
+      await waitFor(async () => (await db.query(`SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%REFRESH MATERIALIZED VIEW%slow_mv%' AND pid <> pg_backend_pid()`)).length > 0, 'the refresh to start', 10_000);
       await reader.query('SELECT count(*) FROM slow_mv');
       const readerFinishedFirst = !refreshed;
       await refresh;
