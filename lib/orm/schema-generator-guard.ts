@@ -23,10 +23,6 @@ export class ManagedNamesPattern extends RegExp {
   override test(name: string): boolean {
     return this.names.has(name);
   }
-
-  has(name: string): boolean {
-    return this.names.has(name);
-  }
 }
 
 interface SchemaGeneratorOptions {
