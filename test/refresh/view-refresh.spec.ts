@@ -68,18 +68,24 @@ describe('ViewRefreshService.refresh', () => {
 
   it('lets readers go on during a concurrent refresh, and makes them wait during a plain one', async () => {
     const reader = await db.connect();
-    const readWhileRefreshing = async (concurrently: boolean) => {
-      let refreshed = false;
-      const refresh = views.refresh(Slow, { concurrently }).then(() => (refreshed = true));
-      // Read only once the REFRESH runs (it holds its lock then, and runs for 0.3 s more).
-      await waitFor(async () => (await db.query(`SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%REFRESH MATERIALIZED VIEW%slow_mv%' AND pid <> pg_backend_pid()`)).length > 0, 'the refresh to start', 10_000);
-      await reader.query('SELECT count(*) FROM slow_mv');
-      const readerFinishedFirst = !refreshed;
-      await refresh;
-      return readerFinishedFirst;
+    const [{ pid: readerPid }] = (await reader.query('SELECT pg_backend_pid() AS pid')).rows;
+    const refreshRuns = async () =>
+      (await db.query(`SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%REFRESH MATERIALIZED VIEW%slow_mv%' AND pid <> pg_backend_pid()`)).length > 0;
+    const readerWaitsOnALock = async () => (await db.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'`, [readerPid])).length > 0;
+    // Whether a read started while the REFRESH runs (0.3 s of it) is seen blocked on its lock: the server's
+    // own account, not which client hears back first (that race made an earlier version of this test flaky).
+    const readerBlockedDuring = async (concurrently: boolean) => {
+      const refresh = views.refresh(Slow, { concurrently });
+      await waitFor(refreshRuns, 'the refresh to start', 10_000, 10);
+      let readDone = false;
+      const read = reader.query('SELECT count(*) FROM slow_mv').then(() => (readDone = true));
+      let blocked = false;
+      await waitFor(async () => readDone || (blocked = await readerWaitsOnALock()), 'the read to finish or wait', 10_000, 10);
+      await Promise.all([read, refresh]);
+      return blocked;
     };
-    expect(await readWhileRefreshing(true)).toBe(true);
-    expect(await readWhileRefreshing(false)).toBe(false);
+    expect(await readerBlockedDuring(true)).toBe(false);
+    expect(await readerBlockedDuring(false)).toBe(true);
   });
 
   it('refreshes dependencies first and dependents after, in order', async () => {
