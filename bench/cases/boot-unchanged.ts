@@ -37,7 +37,9 @@ export async function bootUnchanged(server: BenchServer, scale: Scale): Promise<
     let naiveRuns: Run[];
     try {
       const sync = app.get(ViewSyncService);
-      await sync.sync(); // warm-up, as for each approach below
+      // Warm-up, as for each approach below; and a check that this is the clean app it should be.
+      const { changes, warnings } = await sync.sync();
+      if (changes > 0 || warnings.length > 0) throw new Error(`the benchmark's views are not in sync: ${changes} changes; ${warnings.join('; ')}`);
       libraryRuns = await repeat(scale.runs, async () => {
         queries.count = 0;
         const elapsed = await time(() => sync.sync());
