@@ -1,3 +1,5 @@
+import { NON_IDENTIFIER_KEYWORDS } from './keywords.js';
+
 /** PostgreSQL's limit on identifier length, in bytes (NAMEDATALEN - 1). Longer names are silently truncated by the server. */
 export const MAX_IDENTIFIER_BYTES = 63;
 
@@ -52,8 +54,11 @@ export function fitIdentifier(base: string, suffix = ''): string {
 
 const PLAIN_IDENTIFIER = /^[a-z_][a-z0-9_$]*$/;
 
-/** A readable, unambiguous name: `public.author_mv`, or `"My Schema"."Mv 1"` where quotes are needed. */
+/**
+ * A readable name that can be pasted into SQL: `public.author_mv`, or `"My Schema"."Mv 1"` and
+ * `"order"."user"` where PostgreSQL needs the quotes.
+ */
 export function displayName(schema: string, name: string): string {
-  const part = (value: string) => (PLAIN_IDENTIFIER.test(value) ? value : quoteIdent(value));
+  const part = (value: string) => (PLAIN_IDENTIFIER.test(value) && !NON_IDENTIFIER_KEYWORDS.has(value) ? value : quoteIdent(value));
   return `${part(schema)}.${part(name)}`;
 }

@@ -23,6 +23,8 @@ describe('identifiers and literals', () => {
   it('displays names readably and fits generated names in 63 bytes', () => {
     expect(displayName('public', 'author_mv')).toBe('public.author_mv');
     expect(displayName('My Schema', 'x')).toBe('"My Schema".x');
+    expect(displayName('order', 'user')).toBe('"order"."user"'); // reserved words, quoted so the name can be pasted
+    expect(displayName('abort', 'json_table')).toBe('abort."json_table"'); // unreserved; a keyword since PostgreSQL 17
     const fitted = fitIdentifier('é'.repeat(40), '_pgv_new1');
     expect(Buffer.byteLength(fitted)).toBeLessThanOrEqual(63);
     expect(fitted.endsWith('_pgv_new1')).toBe(true);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import type { INestApplicationContext } from '@nestjs/common';
 import { MaterializedView, View, ViewSyncService } from 'nestjs-pgviews';
+import { displayName } from '../../lib/sql/identifiers.js';
 import { useTestDatabase } from '../support/test-database.js';
 import { createViewsApp } from '../support/views-app.js';
 
@@ -55,7 +56,13 @@ describe('identifiers', () => {
     const plan = await app.get(ViewSyncService).plan();
     expect(plan.views.map((view) => [view.view, view.action])).toEqual([
       ['"Sales ""EU"""."Order Lines; DROP TABLE x"', 'unchanged'],
-      ['order.user', 'unchanged'],
+      ['"order"."user"', 'unchanged'],
     ]);
+  });
+
+  it('displays every name the way quote_ident() would quote it on this server, or with more quotes', async () => {
+    const words = await db.query<{ word: string; quoted: string }>(`SELECT word, quote_ident(word) AS quoted FROM pg_get_keywords()`);
+    const notQuotedEnough = words.filter(({ word, quoted }) => quoted !== word && displayName('public', word) !== `public.${quoted}`);
+    expect(notQuotedEnough).toEqual([]);
   });
 });
