@@ -81,7 +81,17 @@ export class ViewSyncService {
    * catalog and compiles changed queries in a transaction that is rolled back.
    */
   async plan(options: SyncOptions = {}): Promise<SyncPlan> {
-    return this.database.transaction(async (tx) => this.planOn(tx, await this.snapshot(tx), options), { rollback: true });
+    return this.database.transaction(
+      async (tx) => {
+        const snapshot = await this.snapshot(tx);
+        const plan = await this.planOn(tx, snapshot, options);
+        // Column warnings about the views that stay as they are: a rebuilt view's columns are known once it is rebuilt.
+        const staying = new Set(plan.views.filter((view) => view.action === 'unchanged' || view.action === 'kept').map((view) => view.view));
+        const columnProblems = columnWarnings(this.registry.definitions.filter((definition) => staying.has(definition.id)), snapshot);
+        return { ...plan, warnings: [...plan.warnings, ...columnProblems] };
+      },
+      { rollback: true },
+    );
   }
 
   /**

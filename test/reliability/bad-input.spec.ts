@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import type { INestApplicationContext } from '@nestjs/common';
-import { MaterializedView, PgViewsConfigurationError, PgViewsSyncError, View } from 'nestjs-pgviews';
+import { MaterializedView, PgViewsConfigurationError, PgViewsSyncError, View, ViewSyncService } from 'nestjs-pgviews';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
 import { useDdlCounter } from '../support/ddl-counter.js';
 import { useTestDatabase } from '../support/test-database.js';
@@ -87,5 +87,9 @@ describe('bad input gets a clear error and changes nothing', () => {
     expect(logger.lines).toContain(
       'warn: public.mismatched_view: Mismatched maps title, which the view does not have (reading them will fail); the view has name, which Mismatched does not map',
     );
+    // plan() (and `pgviews plan`) says so too, for a view that stays as it is.
+    expect((await app.get(ViewSyncService).plan()).warnings).toEqual([
+      'public.mismatched_view: Mismatched maps title, which the view does not have (reading them will fail); the view has name, which Mismatched does not map',
+    ]);
   });
 });
