@@ -18,7 +18,7 @@ export type SyncAction =
   | 'dropped';
 
 /** Significance of an action, when several steps touch the same object: the report keeps the strongest. */
-export const ACTION_WEIGHT: Record<SyncAction, number> = {
+const ACTION_WEIGHT: Record<SyncAction, number> = {
   unchanged: 0,
   kept: 1,
   updated: 2,
@@ -28,6 +28,17 @@ export const ACTION_WEIGHT: Record<SyncAction, number> = {
   recreated: 6,
   dropped: 7,
 };
+
+/**
+ * Adds `change` to `changes` (one per object, in first-touched order) unless the object already has
+ * a stronger one; an object counts as declared when any of its changes says so.
+ */
+export function recordStrongest(changes: Map<string, ViewChange>, change: ViewChange): void {
+  const previous = changes.get(change.view);
+  if (!previous || ACTION_WEIGHT[change.action] > ACTION_WEIGHT[previous.action]) {
+    changes.set(change.view, previous ? { ...change, declared: previous.declared || change.declared } : change);
+  }
+}
 
 /** One object in a plan or a report. */
 export interface ViewChange {

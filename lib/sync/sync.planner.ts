@@ -10,7 +10,7 @@ import * as ddl from '../sql/statements.js';
 import { specFromCatalog, specFromDefinition, type ObjectSpec } from './object-spec.js';
 import type { SyncAnalysis, ViewAnalysis } from './sync.analysis.js';
 import type { PlanOptions } from './sync-options.js';
-import { ACTION_WEIGHT, planStatements, type PlanStep, type SqlStatement, type SyncAction, type SyncPlan, type ViewChange } from './sync-plan.js';
+import { planStatements, recordStrongest, type PlanStep, type SqlStatement, type SyncAction, type SyncPlan, type ViewChange } from './sync-plan.js';
 
 /** A sync that materializedViewChange: 'error' forbids. */
 export class PgViewsChangeRefusedError extends PgViewsError {
@@ -376,12 +376,7 @@ class Planner {
   /** One entry per object, in first-touched order, with the strongest action on the expected path. */
   private mergedChanges(): ViewChange[] {
     const merged = new Map<string, ViewChange>();
-    const record = (change: ViewChange) => {
-      const previous = merged.get(change.view);
-      if (!previous || ACTION_WEIGHT[change.action] > ACTION_WEIGHT[previous.action]) {
-        merged.set(change.view, previous ? { ...change, declared: previous.declared || change.declared } : change);
-      }
-    };
+    const record = (change: ViewChange) => recordStrongest(merged, change);
     const walk = (steps: readonly PlanStep[]) => {
       for (const step of steps) {
         if (step.type === 'effect') record(step.change);

@@ -18,7 +18,7 @@ import { planMigration, type MigrationSql } from './migration.planner.js';
 import { planSync } from './sync.planner.js';
 import { readViewStatus, type ViewStatus } from './view-status.js';
 import type { PlanOptions } from './sync-options.js';
-import { ACTION_WEIGHT, type SyncAction, type SyncPlan, type ViewChange } from './sync-plan.js';
+import { recordStrongest, type SyncAction, type SyncPlan, type ViewChange } from './sync-plan.js';
 
 /** What a sync did. */
 export interface SyncReport {
@@ -238,12 +238,10 @@ export class ViewSyncService {
 
   private report(plan: SyncPlan, execution: ExecutionResult | undefined, started: number, columnProblems: readonly string[] = []): SyncReport {
     const executed = new Map<string, ViewChange>();
-    for (const change of execution?.changes ?? []) {
-      const previous = executed.get(change.view);
-      if (!previous || ACTION_WEIGHT[change.action] > ACTION_WEIGHT[previous.action]) executed.set(change.view, change);
-    }
+    for (const change of execution?.changes ?? []) recordStrongest(executed, change);
     const views: ViewChange[] = plan.views.map(({ statements: _, ...change }) => executed.get(change.view) ?? change);
-    for (const change of executed.values()) if (!views.some((view) => view.view === change.view)) views.push(change);
+    const planned = new Set(plan.views.map((view) => view.view));
+    for (const change of executed.values()) if (!planned.has(change.view)) views.push(change);
     const report: SyncReport = {
       views,
       changes: views.filter((view) => view.action !== 'unchanged' && view.action !== 'kept').length,
