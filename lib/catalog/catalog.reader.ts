@@ -12,6 +12,11 @@ import { CatalogSnapshot, parseCatalogObject, type RawCatalogObject } from './ca
 export type DeclaredName = RelationName & { readonly columns?: readonly string[] };
 
 
+/** Whether the pg_index row `x` is a key REFRESH ... CONCURRENTLY can use: unique, immediate, valid, on plain columns, not partial. */
+export function concurrentKeyCondition(x: string): string {
+  return `${x}.indisunique AND ${x}.indimmediate AND ${x}.indisvalid AND ${x}.indpred IS NULL AND ${x}.indexprs IS NULL`;
+}
+
 export function snapshotQuery(declared: readonly DeclaredName[], dependencies = true): string {
   // Set-based (one pass over pg_depend, pg_index and pg_description) rather than a subquery or an
   // obj_description() call per object: that keeps it in milliseconds for thousands of views.
@@ -50,7 +55,7 @@ WITH declared(schema, name, columns) AS (
 ), indexes AS (
   SELECT x.indrelid AS oid, json_agg(json_build_array(
            i.relname, ic.description, x.indisunique,
-           x.indisunique AND x.indimmediate AND x.indisvalid AND x.indpred IS NULL AND x.indexprs IS NULL
+           ${concurrentKeyCondition('x')}
          ) ORDER BY i.relname) AS indexes
   FROM pg_index x
   JOIN pg_class i ON i.oid = x.indexrelid

@@ -62,6 +62,11 @@ export class RefreshHistory implements RelationName {
     return qualifiedName(this.schema, this.name);
   }
 
+  /** A condition true once the table exists (the sync creates it). */
+  existsCondition(): string {
+    return `to_regclass(${quoteLiteral(this.table)}) IS NOT NULL`;
+  }
+
   createStatements(): string[] {
     return [
       `CREATE TABLE IF NOT EXISTS ${this.table} (

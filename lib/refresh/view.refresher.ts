@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { concurrentKeyCondition } from '../catalog/catalog.reader.js';
 import type { OrmDatabase } from '../database/orm-database.js';
 import type { SqlRunner } from '../database/sql-runner.js';
 import type { ViewDefinition } from '../definitions/view-definition.js';
@@ -6,7 +7,7 @@ import type { PgViewsEvents } from '../events/pgviews.events.js';
 import { REFRESH_LOCK_PREFIX } from '../pgviews.constants.js';
 import { databaseErrorDetails, PgViewsConfigurationError, PgViewsError, PgViewsRefreshError, SqlState, type DatabaseErrorDetails } from '../pgviews.errors.js';
 import { qualifiedName, quoteLiteral } from '../sql/identifiers.js';
-import { refreshMaterializedView as refreshStatement } from '../sql/statements.js';
+import { advisoryLockKey, refreshMaterializedView as refreshStatement } from '../sql/statements.js';
 import type { RefreshHistory } from './refresh-history.js';
 import type { RefreshOptions, RefreshResult, RefreshSource } from './refresh-options.js';
 
@@ -63,8 +64,7 @@ export class ViewRefresher {
   private async refreshIn(runner: SqlRunner, view: RefreshTarget, options: RefreshOptions, context: RefreshContext): Promise<RefreshResult> {
     const skipped = (reason: 'locked' | 'standby'): RefreshResult => ({ view: view.id, concurrently: false, durationMs: 0, skipped: reason });
     if (context.tick) {
-      const key = `hashtextextended(${quoteLiteral(REFRESH_LOCK_PREFIX + view.id)}, 0)`;
-      const [{ locked }] = await runner.query<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock(${key}) AS locked`);
+      const [{ locked }] = await runner.query<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock(${advisoryLockKey(REFRESH_LOCK_PREFIX + view.id)}) AS locked`);
       if (!locked) return skipped('locked');
     }
     const state = await this.state(runner, view);
@@ -96,12 +96,10 @@ export class ViewRefresher {
   }
 
   private async state(runner: SqlRunner, view: RefreshTarget): Promise<ViewState> {
-    const history = this.history ? `to_regclass(${quoteLiteral(qualifiedName(this.history.schema, this.history.name))}) IS NOT NULL` : 'false';
     const [state] = await runner.query<ViewState>(`
 SELECT c.relkind::text AS relkind, coalesce(c.relispopulated, false) AS populated, pg_is_in_recovery() AS standby,
-  EXISTS (SELECT 1 FROM pg_index x WHERE x.indrelid = c.oid AND x.indisunique AND x.indimmediate AND x.indisvalid
-          AND x.indpred IS NULL AND x.indexprs IS NULL) AS has_key,
-  ${history} AS has_history
+  EXISTS (SELECT 1 FROM pg_index x WHERE x.indrelid = c.oid AND ${concurrentKeyCondition('x')}) AS has_key,
+  ${this.history?.existsCondition() ?? 'false'} AS has_history
 FROM (SELECT to_regclass(${quoteLiteral(qualifiedName(view.schema, view.name))}) AS oid) r LEFT JOIN pg_class c ON c.oid = r.oid`);
     return state;
   }

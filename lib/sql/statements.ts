@@ -14,6 +14,11 @@ export function ownerPrivileges(serverVersion: number): string[] {
   return serverVersion >= 170000 ? [...privileges, 'MAINTAIN'] : privileges;
 }
 
+/** The key of the advisory lock named `name`: the same 64-bit key in every instance of the app. */
+export function advisoryLockKey(name: string): string {
+  return `hashtextextended(${quoteLiteral(name)}, 0)`;
+}
+
 export function createSchema(schema: string): string {
   return `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`;
 }

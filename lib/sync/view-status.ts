@@ -2,7 +2,7 @@ import type { SqlRunner } from '../database/sql-runner.js';
 import type { ViewKind } from '../definitions/view-definition.js';
 import { historyEntry, type HistoryRow, type RefreshHistory } from '../refresh/refresh-history.js';
 import type { RefreshHistoryEntry } from '../refresh/refresh-options.js';
-import { qualifiedName, quoteLiteral, textArray } from '../sql/identifiers.js';
+import { textArray } from '../sql/identifiers.js';
 import type { SyncPlan } from './sync-plan.js';
 
 /** How a managed object compares with its declaration. */
@@ -49,7 +49,7 @@ JOIN pg_class c ON c.oid = to_regclass(v.id) AND c.relkind = 'm'`);
   const byId = new Map(stats.map((row) => [row.id, row]));
   const refreshed = new Map<string, RefreshHistoryEntry>();
   if (history) {
-    const [{ exists }] = await tx.query<{ exists: boolean }>(`SELECT to_regclass(${quoteLiteral(qualifiedName(history.schema, history.name))}) IS NOT NULL AS exists`);
+    const [{ exists }] = await tx.query<{ exists: boolean }>(`SELECT ${history.existsCondition()} AS exists`);
     if (exists) {
       for (const row of await tx.query<HistoryRow>(history.latestQuery())) {
         const entry = historyEntry(row);

@@ -8,8 +8,7 @@ import type { ViewRegistry } from '../definitions/view.registry.js';
 import { databaseErrorDetails, PgViewsConfigurationError, PgViewsError, PgViewsStatementError } from '../pgviews.errors.js';
 import type { ResolvedPgViewsOptions } from '../pgviews.options.js';
 import { SYNC_LOCK_NAME } from '../pgviews.constants.js';
-import { quoteLiteral } from '../sql/identifiers.js';
-import { dropRelation } from '../sql/statements.js';
+import { advisoryLockKey, dropRelation } from '../sql/statements.js';
 import type { PgViewsEvents } from '../events/pgviews.events.js';
 import type { RefreshHistory } from '../refresh/refresh-history.js';
 import { analyzeSync, columnWarnings, objectsNeedingDetails, type SyncAnalysis } from './sync.analysis.js';
@@ -229,7 +228,7 @@ export class ViewSyncService {
    * is released at commit or rollback and stays correct behind a transaction-mode pooler.
    */
   private async acquireSyncLock(tx: SqlRunner): Promise<void> {
-    const key = `hashtextextended(${quoteLiteral(SYNC_LOCK_NAME)}, 0)`;
+    const key = advisoryLockKey(SYNC_LOCK_NAME);
     const [{ locked }] = await tx.query<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock(${key}) AS locked`);
     if (locked) return;
     this.logger.log('Another instance is syncing the views; waiting for it to finish');
