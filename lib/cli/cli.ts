@@ -22,7 +22,7 @@ const COMMANDS: Record<string, Command> = {
 function help(out: Output): void {
   out.line('Usage: pgviews <command> --app <compiled root module file> [options]');
   out.line();
-  for (const [name, command] of Object.entries(COMMANDS)) out.line(`  pgviews ${command.usage}\n      ${out.dim(command.summary)}`);
+  for (const command of Object.values(COMMANDS)) out.line(`  pgviews ${command.usage}\n      ${out.dim(command.summary)}`);
   out.line();
   out.line('Options for every command:');
   out.line('  --app <file>        the compiled file that exports the root module (or a pgviews.config.json: {"app": "..."})');

@@ -1,11 +1,11 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey } from '@mikro-orm/decorators/legacy';
-import type { INestApplicationContext } from '@nestjs/common';
 import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
 import { MaterializedView, PgViewsConfigurationError, PgViewsEvents, RefreshSchedule, View, type PgViewsEvent } from 'nestjs-pgviews';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
+import { sleep, waitFor } from '../support/system.js';
 import { useTestDatabase } from '../support/test-database.js';
-import { createViewsApp, RecordingLogger, type ViewsAppOptions } from '../support/views-app.js';
+import { createViewsApp, RecordingLogger, useApps, type ViewsAppOptions } from '../support/views-app.js';
 
 @RefreshSchedule('* * * * * *')
 @MaterializedView({ sql: 'SELECT id, name FROM author', uniqueKey: ['id'] })
@@ -54,18 +54,8 @@ class SlowerThanTicks {
 }
 
 const db = useTestDatabase({ sql: LIBRARY_TABLES });
-const apps: INestApplicationContext[] = [];
-
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map((app) => app.close()));
-});
-
-const boot = async (options: ViewsAppOptions) => {
-  const app = await createViewsApp(db, { ...options, imports: [ScheduleModule.forRoot(), ...(options.imports ?? [])] });
-  apps.push(app);
-  return app;
-};
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const apps = useApps(db);
+const boot = (options: ViewsAppOptions) => apps.boot({ ...options, imports: [ScheduleModule.forRoot(), ...(options.imports ?? [])] });
 const views = async () => (await db.query(`SELECT relname FROM pg_class WHERE relkind = 'm' ORDER BY 1`)).map((row) => row.relname);
 
 describe('@RefreshSchedule', () => {
@@ -104,7 +94,7 @@ describe('@RefreshSchedule', () => {
     const [one, two] = await Promise.all([boot({ entities: [Ticking] }), boot({ entities: [Ticking] })]);
     for (const app of [one, two]) app.get(PgViewsEvents).events$.subscribe((event) => events.push(event));
     await sleep(3600);
-    await Promise.all(apps.splice(0).map((app) => app.close()));
+    await apps.closeAll();
     const ticks = await db.query(
       `SELECT tick, count(*)::int AS refreshes FROM pgviews_refresh_history WHERE view_name = 'ticking_mv' AND source = 'schedule' GROUP BY tick ORDER BY tick`,
     );
@@ -120,20 +110,21 @@ describe('@RefreshSchedule', () => {
     const logger = new RecordingLogger();
     await boot({ entities: [SlowTicking], logger });
     const spy = await db.connect();
-    let terminated = false;
-    for (let attempt = 0; attempt < 60 && !terminated; attempt += 1) {
-      const [row] = (await spy.query(`SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE query LIKE '%REFRESH MATERIALIZED VIEW%slow_ticking_mv%' AND pid <> pg_backend_pid()`)).rows;
-      terminated = row?.done === true;
-      if (!terminated) await sleep(50);
-    }
+    const succeeds = (wait: Promise<void>) => wait.then(() => true, () => false);
+    const terminated = await succeeds(
+      waitFor(async () => {
+        const [row] = (await spy.query(`SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE query LIKE '%REFRESH MATERIALIZED VIEW%slow_ticking_mv%' AND pid <> pg_backend_pid()`)).rows;
+        return row?.done === true;
+      }, 'a scheduled refresh to terminate', 4000, 50),
+    );
     expect(terminated).toBe(true);
     const failedAt = new Date();
-    let recovered = false;
-    for (let attempt = 0; attempt < 60 && !recovered; attempt += 1) {
-      await sleep(100);
-      const [{ count }] = await db.query(`SELECT count(*)::int AS count FROM pgviews_refresh_history WHERE view_name = 'slow_ticking_mv' AND started_at > $1`, [failedAt]);
-      recovered = count > 0;
-    }
+    const recovered = await succeeds(
+      waitFor(async () => {
+        const [{ count }] = await db.query(`SELECT count(*)::int AS count FROM pgviews_refresh_history WHERE view_name = 'slow_ticking_mv' AND started_at > $1`, [failedAt]);
+        return count > 0;
+      }, 'a scheduled refresh after the failure', 6000),
+    );
     expect(logger.lines).toContainEqual(expect.stringMatching(/^error: Scheduled refresh of public.slow_ticking_mv failed: /));
     expect(recovered).toBe(true);
   });
@@ -143,7 +134,7 @@ describe('@RefreshSchedule', () => {
     const app = await boot({ entities: [SlowerThanTicks] });
     app.get(PgViewsEvents).events$.subscribe((event) => events.push(event));
     await sleep(3500);
-    await Promise.all(apps.splice(0).map((each) => each.close()));
+    await apps.closeAll();
     expect(events).toContainEqual({ type: 'refresh-skipped', view: 'public.slower_than_ticks_mv', reason: 'running', source: 'schedule' });
     const runs = await db.query<{ started: string; finished: string }>(
       `SELECT started_at AS started, finished_at AS finished FROM pgviews_refresh_history WHERE view_name = 'slower_than_ticks_mv' AND source = 'schedule' ORDER BY started_at`,

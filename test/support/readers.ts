@@ -38,8 +38,3 @@ export function readInLoop(clients: pg.Client[], sql: string): { stop: () => Pro
     },
   };
 }
-
-export function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-}

@@ -25,7 +25,7 @@ let app: INestApplicationContext | undefined;
 const LOCKS = { lockTimeout: 100, lockRetryDelay: 50 };
 
 beforeAll(async () => {
-  app = await apps.boot({ entities: [BusyV1] });
+  await apps.boot({ entities: [BusyV1] });
   await apps.closeAll();
 });
 

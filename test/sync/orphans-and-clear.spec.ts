@@ -53,8 +53,7 @@ describe('orphans', () => {
   });
 
   it('keeps an orphan that a view nobody declared still reads', async () => {
-    await app?.close();
-    app = await apps.boot({ entities: [KeptView, OldView] });
+    await apps.boot({ entities: [KeptView, OldView] });
     await apps.closeAll();
     await db.query('CREATE VIEW reads_old AS SELECT * FROM old_view');
     const logger = new RecordingLogger();

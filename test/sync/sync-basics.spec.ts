@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { INestApplicationContext } from '@nestjs/common';
 import { ViewSyncService } from 'nestjs-pgviews';
 import { AuthorBookCount, AuthorBookCountSnapshot } from '../fixtures/author-views.js';

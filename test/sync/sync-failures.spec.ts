@@ -1,6 +1,5 @@
-import { beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey } from '@mikro-orm/decorators/legacy';
-import type { INestApplicationContext } from '@nestjs/common';
 import { MaterializedView, PgViewsSyncError, View } from 'nestjs-pgviews';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
 import { useDdlCounter } from '../support/ddl-counter.js';
@@ -34,7 +33,6 @@ class BrokenChange {
 const db = useTestDatabase({ sql: LIBRARY_TABLES });
 const apps = useApps(db);
 const ddl = useDdlCounter(db);
-let app: INestApplicationContext | undefined;
 
 const objects = async () =>
   (await db.query(`SELECT relname, relkind::text FROM pg_class WHERE relkind IN ('v', 'm') AND relnamespace = 'public'::regnamespace ORDER BY relname`)).map(
@@ -57,7 +55,7 @@ describe('a failing sync', () => {
   });
 
   it('leaves the database exactly as it was when a change fails half-way', async () => {
-    app = await apps.boot({ entities: [GoodView, GoodMaterializedView] });
+    await apps.boot({ entities: [GoodView, GoodMaterializedView] });
     await apps.closeAll();
     const before = await db.query(`SELECT oid::int, relname FROM pg_class WHERE relname LIKE 'good%' ORDER BY relname`);
     await ddl.reset();
