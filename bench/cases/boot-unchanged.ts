@@ -1,5 +1,6 @@
 import { MikroORM } from '@mikro-orm/core';
 import { ViewSyncService } from '../../lib/index.js';
+import { quoteLiteral } from '../../lib/sql/identifiers.js';
 import type { BenchServer } from '../support/database.js';
 import { benchViews, libraryApp, libraryEntities, nativeEntities, ormOptions, QueryCounter, SOURCE_TABLE, type BenchView } from '../support/library-app.js';
 import type { CaseResult } from '../support/report.js';
@@ -11,7 +12,7 @@ function naiveStatements(views: readonly BenchView[]): string[] {
   return views.map((view) =>
     view.kind === 'view'
       ? `CREATE OR REPLACE VIEW ${view.name} AS ${view.sql}`
-      : `SELECT pg_get_viewdef('${view.name}'::regclass) = ${`'${view.sql.replaceAll("'", "''")}'`} AS unchanged`,
+      : `SELECT pg_get_viewdef('${view.name}'::regclass) = ${quoteLiteral(view.sql)} AS unchanged`,
   );
 }
 

@@ -1,14 +1,17 @@
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
-import { MaterializedView, RefreshSchedule, View } from 'nestjs-pgviews';
+import { MaterializedView, RefreshSchedule, View, type ViewSql } from 'nestjs-pgviews';
 import { Author } from '../library/author.entity.js';
 import { Book } from '../library/book.entity.js';
 
-/** Books per author, always current: a plain view, computed on every read. */
-@View({
-  sql: (table) => `
+/** Books per author; `table()` gives each entity's quoted table name. */
+const AUTHOR_BOOK_COUNTS: ViewSql = (table) => `
     SELECT a.id, a.name AS author_name, count(b.id)::int AS book_count
     FROM ${table(Author)} a LEFT JOIN ${table(Book)} b ON b.author_id = a.id
-    GROUP BY a.id, a.name`,
+    GROUP BY a.id, a.name`;
+
+/** Books per author, always current: a plain view, computed on every read. */
+@View({
+  sql: AUTHOR_BOOK_COUNTS,
   comment: 'Books per author, live',
 })
 @Entity({ tableName: 'author_book_count_view' })
@@ -24,10 +27,7 @@ export class AuthorBookCount {
  */
 @RefreshSchedule('* * * * *', { concurrently: true })
 @MaterializedView({
-  sql: (table) => `
-    SELECT a.id, a.name AS author_name, count(b.id)::int AS book_count
-    FROM ${table(Author)} a LEFT JOIN ${table(Book)} b ON b.author_id = a.id
-    GROUP BY a.id, a.name`,
+  sql: AUTHOR_BOOK_COUNTS,
   uniqueKey: ['id'],
   indexes: [{ columns: ['authorName'] }],
   comment: 'Books per author, as of the last refresh',
