@@ -20,7 +20,7 @@ async function main(argv: string[]): Promise<void> {
   const app = await NestFactory.create(AppModule, { logger: ['log', 'warn', 'error'] });
   app.enableShutdownHooks();
   await app.listen(smoke ? 0 : Number(process.env.PORT ?? 3000), '127.0.0.1');
-  const url = (await app.getUrl()).replace('[::1]', 'localhost');
+  const url = await app.getUrl();
   if (!smoke) {
     Logger.log(`Sample app ready: open ${url}/reports/author-book-counts (Ctrl+C stops it)`, 'Sample');
     return;
