@@ -16,6 +16,7 @@ import { RefreshHistory } from './refresh/refresh-history.js';
 import { RefreshScheduler } from './refresh/refresh.scheduler.js';
 import { ViewRefreshService } from './refresh/view-refresh.service.js';
 import { ViewRefresher } from './refresh/view.refresher.js';
+import { StateTable } from './state/state-table.js';
 import { ViewSyncService } from './sync/view-sync.service.js';
 
 /** What forFeature() registers: found by the root module through Nest's DiscoveryService. */
@@ -30,6 +31,7 @@ const PGVIEWS_ORM = Symbol('PGVIEWS_ORM');
 const PGVIEWS_DATABASE = Symbol('PGVIEWS_DATABASE');
 const PGVIEWS_GUARD = Symbol('PGVIEWS_GUARD');
 const PGVIEWS_HISTORY = Symbol('PGVIEWS_HISTORY');
+const PGVIEWS_STATE = Symbol('PGVIEWS_STATE');
 
 @Module({})
 export class PgViewsModule {
@@ -88,18 +90,36 @@ export class PgViewsModule {
           },
           inject: [ViewRegistry, PGVIEWS_OPTIONS, PGVIEWS_GUARD],
         },
+        {
+          provide: PGVIEWS_STATE,
+          useFactory: (registry: ViewRegistry, options: ResolvedPgViewsOptions, guard: ManagedNamesPattern) => {
+            const state = new StateTable(options.state?.schema ?? registry.defaultSchema, options.state?.table);
+            guard.add(state.schema, state.name);
+            return state;
+          },
+          inject: [ViewRegistry, PGVIEWS_OPTIONS, PGVIEWS_GUARD],
+        },
         { provide: eventsToken, useFactory: () => new PgViewsEvents() },
         {
           provide: syncToken,
-          useFactory: (registry: ViewRegistry, database: OrmDatabase, options: ResolvedPgViewsOptions, history: RefreshHistory | undefined, events: PgViewsEvents, guard: ManagedNamesPattern) =>
+          useFactory: (
+            registry: ViewRegistry,
+            database: OrmDatabase,
+            options: ResolvedPgViewsOptions,
+            history: RefreshHistory | undefined,
+            events: PgViewsEvents,
+            guard: ManagedNamesPattern,
+            state: StateTable,
+          ) =>
             new ViewSyncService(registry, database, {
               options,
               history,
+              state,
               events,
               // Views this library built, declared or orphaned, are kept out of reach of MikroORM's schema generator.
               onManagedObject: (object) => guard.add(object.schema, object.name),
             }),
-          inject: [ViewRegistry, PGVIEWS_DATABASE, PGVIEWS_OPTIONS, PGVIEWS_HISTORY, eventsToken, PGVIEWS_GUARD],
+          inject: [ViewRegistry, PGVIEWS_DATABASE, PGVIEWS_OPTIONS, PGVIEWS_HISTORY, eventsToken, PGVIEWS_GUARD, PGVIEWS_STATE],
         },
         {
           provide: refreshToken,

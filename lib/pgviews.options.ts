@@ -37,6 +37,17 @@ export interface PgViewsModuleOptions {
   /** Where refreshes are recorded (a table created by the sync), or false for no history. */
   history?: RefreshHistoryOptions | false;
   /**
+   * Where nestjs-pgviews records what it built (declaration hashes, fingerprints, releases): a small
+   * table created by the first sync (default `pgviews_state` in the ORM's default schema).
+   */
+  state?: { schema?: string; table?: string };
+  /**
+   * Apply this app's declarations even though a newer release synced the database after it: an
+   * intended rollback (default false: an older release leaves a newer one's views as they are and
+   * logs a warning). PGVIEWS_ROLLBACK=true sets it without a code change.
+   */
+  rollback?: boolean;
+  /**
    * Manage MikroORM's own view entities (`@Entity({ view: true | { materialized: true }, expression })`)
    * like declared ones (default true): sync, refresh, schedules; MikroORM's schema generator then
    * leaves them alone.
@@ -51,8 +62,8 @@ export interface PgViewsModuleAsyncOptions extends Pick<ModuleMetadata, 'imports
   useFactory: (...args: any[]) => Omit<PgViewsModuleOptions, 'contextName'> | Promise<Omit<PgViewsModuleOptions, 'contextName'>>;
 }
 
-export type ResolvedPgViewsOptions = Required<Omit<PgViewsModuleOptions, 'views' | 'contextName' | 'history'>> &
-  Pick<PgViewsModuleOptions, 'views' | 'contextName' | 'history'>;
+export type ResolvedPgViewsOptions = Required<Omit<PgViewsModuleOptions, 'views' | 'contextName' | 'history' | 'state'>> &
+  Pick<PgViewsModuleOptions, 'views' | 'contextName' | 'history' | 'state'>;
 
 export const DEFAULT_OPTIONS = {
   sync: true,
@@ -64,18 +75,26 @@ export const DEFAULT_OPTIONS = {
   lockRetryDelay: 500,
   schedules: true,
   adoptMikroOrmViews: true,
-} as const satisfies Omit<ResolvedPgViewsOptions, 'views' | 'contextName' | 'history'>;
+  rollback: false,
+} as const satisfies Omit<ResolvedPgViewsOptions, 'views' | 'contextName' | 'history' | 'state'>;
 
 /**
  * Options from the code, then the environment: PGVIEWS_SYNC=false and PGVIEWS_SCHEDULES=false turn the
- * bootstrap sync and the schedules off without a code change (the `pgviews` CLI sets both).
+ * bootstrap sync and the schedules off without a code change (the `pgviews` CLI sets both);
+ * PGVIEWS_ROLLBACK=true lets an older release's declarations win.
  */
 export function resolveOptions(options: PgViewsModuleOptions, env: NodeJS.ProcessEnv = process.env): ResolvedPgViewsOptions {
   const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
   const resolved = { ...DEFAULT_OPTIONS, ...defined } as ResolvedPgViewsOptions;
   const sync = booleanFromEnv(env, 'PGVIEWS_SYNC');
   const schedules = booleanFromEnv(env, 'PGVIEWS_SCHEDULES');
-  return { ...resolved, ...(sync === undefined ? {} : { sync }), ...(schedules === undefined ? {} : { schedules }) };
+  const rollback = booleanFromEnv(env, 'PGVIEWS_ROLLBACK');
+  return {
+    ...resolved,
+    ...(sync === undefined ? {} : { sync }),
+    ...(schedules === undefined ? {} : { schedules }),
+    ...(rollback === undefined ? {} : { rollback }),
+  };
 }
 
 function booleanFromEnv(env: NodeJS.ProcessEnv, name: string): boolean | undefined {

@@ -1,17 +1,21 @@
 import { addTo, orderByDependencies } from '../definitions/dependency-graph.js';
 import type { ViewKind } from '../definitions/view-definition.js';
 import { parseComment } from '../sql/marker.js';
+import type { RecordedObject, RecordedState } from '../state/state-table.js';
 
 /** What a relation is, from `pg_class.relkind`. */
 export type RelationKind = ViewKind | 'table' | 'other';
 
 export interface CatalogIndex {
   readonly name: string;
-  /** The declaration hash on the index comment, when nestjs-pgviews created it. */
+  readonly oid: number;
+  /** The declaration hash nestjs-pgviews recorded for it, when it built it. */
   readonly marker?: string;
   readonly unique: boolean;
   /** Unique, on plain columns, not partial: what `REFRESH ... CONCURRENTLY` needs. */
   readonly concurrentKey: boolean;
+  /** Its comment is the marker of versions before the state table, to be removed. */
+  readonly legacyMarker?: boolean;
 }
 
 /** A view, materialized view, or a relation in the way of a declared name. */
@@ -25,10 +29,18 @@ export interface CatalogObject {
   readonly owner: string;
   /** The whole comment. */
   readonly comment?: string;
-  /** The declaration hash in the comment marker, when nestjs-pgviews built it. */
+  /** The declaration hash nestjs-pgviews recorded for it, when it built it. */
   readonly marker?: string;
-  /** The comment without the marker. */
+  /** The comment without the marker of versions before the state table (the comment is the DBA's). */
   readonly userComment?: string;
+  /** The comment still ends with that old marker: the next sync moves it to the state table. */
+  readonly legacyMarker?: boolean;
+  /** Built by nestjs-pgviews, and its stored query changed since (CREATE OR REPLACE by hand). */
+  readonly drifted?: boolean;
+  /** The release that applied its current definition, and since when. */
+  readonly recorded?: Pick<RecordedObject, 'release' | 'appliedAt'>;
+  /** Owned by the current role or a role it is a member of: it may rebuild or drop it. */
+  readonly ownedByUs: boolean;
   readonly populated: boolean;
   /** OIDs of the relations its query reads (empty in a snapshot read without dependencies). */
   readonly reads: readonly number[];
@@ -41,6 +53,8 @@ export interface CatalogObject {
 export class CatalogSnapshot {
   /** False for a quick snapshot (enough to tell whether anything changed), which leaves out what reads what. */
   dependencies = true;
+  /** What the state table holds; undefined when there is no state table yet. */
+  recorded?: RecordedState;
 
   private readonly byId = new Map<string, CatalogObject>();
   private readonly byOid = new Map<number, CatalogObject>();
@@ -84,30 +98,48 @@ export class CatalogSnapshot {
     return orderByDependencies([...byId.keys()], (id) => byId.get(id)!.reads.map((oid) => this.byOid.get(oid)?.id ?? '')).map((id) => byId.get(id)!);
   }
 
-  /** Objects that carry a nestjs-pgviews marker. */
+  /** Objects nestjs-pgviews built (recorded in its state table). */
   managed(): CatalogObject[] {
     return this.objects.filter((object) => object.marker !== undefined && (object.kind === 'view' || object.kind === 'materialized'));
   }
 }
 
-/** Raw row shape of the snapshot query, before parsing comments. */
-export interface RawCatalogObject extends Omit<CatalogObject, 'marker' | 'userComment' | 'indexes' | 'kind' | 'comment'> {
+/** Raw row shape of the snapshot query, before what the state table recorded is merged in. */
+export interface RawCatalogObject
+  extends Omit<CatalogObject, 'marker' | 'userComment' | 'legacyMarker' | 'drifted' | 'recorded' | 'indexes' | 'kind' | 'comment'> {
   readonly comment?: string;
   readonly relkind: string;
-  readonly indexes: ReadonlyArray<Omit<CatalogIndex, 'marker'> & { comment?: string | null }>;
+  readonly indexes: ReadonlyArray<Omit<CatalogIndex, 'marker' | 'legacyMarker'> & { comment?: string | null }>;
 }
 
 const KINDS: Record<string, RelationKind> = { v: 'view', m: 'materialized', r: 'table', p: 'table', f: 'table' };
 
-export function parseCatalogObject(raw: RawCatalogObject): CatalogObject {
+/**
+ * A catalog row with what the state table says of it (matched by OID, so a rename by hand keeps its
+ * identity). Before the first sync that creates the state table (`legacyMarkers`), the markers that
+ * earlier versions kept at the end of comments still count, for objects the current role owns.
+ */
+export function parseCatalogObject(raw: RawCatalogObject, recorded?: ReadonlyMap<number, RecordedObject>, legacyMarkers = false): CatalogObject {
   const { relkind, indexes, comment, ...rest } = raw;
+  const kind = KINDS[relkind] ?? 'other';
   const parsed = parseComment(comment);
+  const own = recorded?.get(raw.oid);
+  const legacy = legacyMarkers && raw.ownedByUs ? parsed.hash : undefined;
   return {
     ...rest,
     comment: comment ?? undefined,
-    kind: KINDS[relkind] ?? 'other',
-    marker: parsed.hash,
+    kind,
+    marker: own && own.kind === kind ? own.hash : legacy,
     userComment: parsed.userComment,
-    indexes: indexes.map(({ comment: indexComment, ...index }) => ({ ...index, marker: parseComment(indexComment).hash })),
+    legacyMarker: parsed.hash !== undefined,
+    drifted: own !== undefined && own.kind === kind && !own.asBuilt,
+    recorded: own && { release: own.release, appliedAt: own.appliedAt },
+    indexes: indexes.map(({ comment: indexComment, ...index }) => {
+      const recordedIndex = recorded?.get(index.oid);
+      const legacyHash = parseComment(indexComment).hash;
+      const legacyIndex = legacyMarkers && raw.ownedByUs ? legacyHash : undefined;
+      return { ...index, marker: recordedIndex?.kind === 'index' ? recordedIndex.hash : legacyIndex, legacyMarker: legacyHash !== undefined };
+    }),
   };
 }
+

@@ -1,6 +1,9 @@
 import type { RelationName } from '../definitions/view-definition.js';
 import type { SqlRunner } from '../database/sql-runner.js';
+import { PgViewsConfigurationError } from '../pgviews.errors.js';
 import { displayName, textArray } from '../sql/identifiers.js';
+import { OWN_ROLES_CTE, parseTableGuard, tableGuardSql, untrustedReason, type TableGuard } from '../state/ownership.js';
+import { parseState, type RawState, type RecordedState, type StateTable } from '../state/state-table.js';
 import { CatalogSnapshot, parseCatalogObject, type RawCatalogObject } from './catalog-snapshot.js';
 
 /**
@@ -17,14 +20,15 @@ export function concurrentKeyCondition(x: string): string {
   return `${x}.indisunique AND ${x}.indimmediate AND ${x}.indisvalid AND ${x}.indpred IS NULL AND ${x}.indexprs IS NULL`;
 }
 
-export function snapshotQuery(declared: readonly DeclaredName[], dependencies = true): string {
+export function snapshotQuery(declared: readonly DeclaredName[], dependencies = true, libraryTables: readonly string[] = []): string {
   // Set-based (one pass over pg_depend, pg_index and pg_description) rather than a subquery or an
   // obj_description() call per object: that keeps it in milliseconds for thousands of views.
   return `
-WITH declared(schema, name, columns) AS (
+WITH RECURSIVE ${OWN_ROLES_CTE}, declared(schema, name, columns) AS (
   SELECT * FROM unnest(${textArray(declared.map((d) => d.schema))}, ${textArray(declared.map((d) => d.name))}, ${textArray(declared.map((d) => (d.columns ?? []).join('\u001f')))})
 ), objects AS (
   SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS relkind, c.relowner, c.relispopulated AS populated,
+         c.relowner IN (SELECT oid FROM own_roles) AS owned,
          string_to_array(nullif(d.columns, ''), E'\\x1f') AS expected_columns
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -54,7 +58,7 @@ WITH declared(schema, name, columns) AS (
   GROUP BY a.attrelid
 ), indexes AS (
   SELECT x.indrelid AS oid, json_agg(json_build_array(
-           i.relname, ic.description, x.indisunique,
+           i.relname, ic.description, x.indisunique, i.oid::bigint,
            ${concurrentKeyCondition('x')}
          ) ORDER BY i.relname) AS indexes
   FROM pg_index x
@@ -67,11 +71,13 @@ SELECT json_build_object(
   'inRecovery', pg_is_in_recovery(),
   'serverVersion', current_setting('server_version_num')::int,
   'currentUser', current_user,
+  -- The tables the library writes into, checked before anything reads or writes them.
+  'guards', json_build_array(${libraryTables.map(tableGuardSql).join(', ')}),
   'schemas', (SELECT coalesce(json_agg(nspname), '[]') FROM pg_namespace WHERE nspname IN (SELECT schema FROM declared)),
   -- Arrays rather than objects: a third of the bytes to build, send and parse (see parseRow).
   'objects', (SELECT coalesce(json_agg(json_build_array(
     o.oid::bigint, o.schema, o.name, o.relkind, CASE WHEN ${dependencies} THEN pg_get_userbyid(o.relowner) END,
-    oc.description, o.populated, r.reads, ix.indexes, col.columns
+    oc.description, o.populated, r.reads, ix.indexes, col.columns, o.owned
   )), '[]')
   FROM objects o
   LEFT JOIN comments oc ON oc.objoid = o.oid
@@ -86,6 +92,7 @@ interface RawSnapshot {
   serverVersion: number;
   currentUser: string;
   schemas: string[];
+  guards: Array<Parameters<typeof parseTableGuard>[0]>;
   objects: ObjectRow[];
 }
 
@@ -99,11 +106,12 @@ type ObjectRow = [
   comment: string | null,
   populated: boolean,
   reads: number[] | null,
-  indexes: Array<[name: string, comment: string | null, unique: boolean, concurrentKey: boolean]> | null,
+  indexes: Array<[name: string, comment: string | null, unique: boolean, oid: number, concurrentKey: boolean]> | null,
   columns: string[] | null,
+  ownedByUs: boolean,
 ];
 
-function parseRow([oid, schema, name, relkind, owner, comment, populated, reads, indexes, columns]: ObjectRow): RawCatalogObject {
+function parseRow([oid, schema, name, relkind, owner, comment, populated, reads, indexes, columns, ownedByUs]: ObjectRow): RawCatalogObject {
   return {
     oid,
     id: displayName(schema, name),
@@ -114,20 +122,62 @@ function parseRow([oid, schema, name, relkind, owner, comment, populated, reads,
     comment: comment ?? undefined,
     populated,
     reads: reads ?? [],
-    indexes: (indexes ?? []).map(([indexName, indexComment, unique, concurrentKey]) => ({ name: indexName, comment: indexComment, unique, concurrentKey })),
+    indexes: (indexes ?? []).map(([indexName, indexComment, unique, indexOid, concurrentKey]) => ({ name: indexName, comment: indexComment, unique, oid: Number(indexOid), concurrentKey })),
     columns,
+    ownedByUs,
   };
 }
 
+/** The tables the library keeps for itself, and this app's release (see StateTable). */
+export interface LibraryTables {
+  readonly state: StateTable;
+  readonly history?: { readonly id: string; readonly qualified: string; readonly comment: string };
+  readonly release: string;
+}
+
+export interface SnapshotOptions {
+  /** Without them, what reads what (and owners) is left out: enough to tell whether anything differs, at about half the cost. */
+  readonly dependencies?: boolean;
+  readonly library?: LibraryTables;
+}
+
 /**
- * Reads the catalog. Without `dependencies`, what reads what (and owners) is left out: enough to tell
- * whether anything differs from the declarations, at about half the cost for thousands of views.
+ * Reads the catalog, then (a second query, only once the state table is known to be the library's
+ * own: reading a table planted by someone else could run their code) what the library recorded.
  */
-export async function readCatalogSnapshot(runner: SqlRunner, declared: readonly DeclaredName[], { dependencies = true } = {}): Promise<CatalogSnapshot> {
-  const [{ snapshot }] = await runner.query<{ snapshot: RawSnapshot }>(snapshotQuery(declared, dependencies));
-  const catalog = new CatalogSnapshot(snapshot.objects.map((row) => parseCatalogObject(parseRow(row))), new Set(snapshot.schemas), snapshot.inRecovery, snapshot.serverVersion, snapshot.currentUser);
+export async function readCatalogSnapshot(runner: SqlRunner, declared: readonly DeclaredName[], { dependencies = true, library }: SnapshotOptions = {}): Promise<CatalogSnapshot> {
+  const tables = library ? [library.state.qualified, ...(library.history ? [library.history.qualified] : [])] : [];
+  const [{ snapshot }] = await runner.query<{ snapshot: RawSnapshot }>(snapshotQuery(declared, dependencies, tables));
+  const [stateGuard, historyGuard] = snapshot.guards.map(parseTableGuard);
+  let recorded: RecordedState | undefined;
+  if (library) {
+    refuseUntrusted(library.state.id, stateGuard);
+    if (stateGuard.relkind !== null) {
+      const [{ state }] = await runner.query<{ state: RawState }>(library.state.readQuery(library.release));
+      recorded = parseState(state);
+    }
+    if (library.history && historyGuard.relkind !== null) {
+      refuseUntrusted(library.history.id, historyGuard);
+      const marked = recorded?.objects.some((object) => object.kind === 'history' && object.oid === historyGuard.oid) || historyGuard.comment === library.history.comment;
+      if (!marked) refuseUntrusted(library.history.id, historyGuard, 'nestjs-pgviews did not create it (no record of it, and not its comment)');
+    }
+  }
+  const legacyMarkers = library !== undefined && recorded === undefined;
+  const byOid = new Map(recorded?.objects.map((object) => [object.oid, object]));
+  const objects = snapshot.objects.map((row) => parseCatalogObject(parseRow(row), byOid, legacyMarkers));
+  const catalog = new CatalogSnapshot(objects, new Set(snapshot.schemas), snapshot.inRecovery, snapshot.serverVersion, snapshot.currentUser);
   catalog.dependencies = dependencies;
+  catalog.recorded = recorded;
   return catalog;
+}
+
+function refuseUntrusted(id: string, guard: TableGuard, reason = untrustedReason(guard)): void {
+  if (reason === undefined) return;
+  throw new PgViewsConfigurationError(
+    `${id} exists, but it is not a table nestjs-pgviews made: ${reason}. nestjs-pgviews never writes into, reads or drops a ` +
+      'table it did not create (its code could run as your role). Check who created it; drop or rename it, or move the ' +
+      "library's table elsewhere with the module option (`state` / `history`).",
+  );
 }
 
 /** A privilege on a relation, from `aclexplode(relacl)`. */

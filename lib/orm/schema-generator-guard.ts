@@ -1,3 +1,4 @@
+import { DEFAULT_STATE_TABLE } from '../state/state-table.js';
 import type { EntityMetadata, MetadataStorage, Options, Platform } from '@mikro-orm/core';
 import { viewDeclarationOf } from '../definitions/view-entities.js';
 import { DEFAULT_HISTORY_TABLE, type RefreshHistoryOptions } from '../refresh/refresh-history.js';
@@ -53,7 +54,7 @@ export function guardViewEntities(pattern: ManagedNamesPattern, metadata: Iterab
 /**
  * For the MikroORM configuration file that the MikroORM CLI reads (`mikro-orm.config.ts`): makes
  * `schema:update`, `schema:create`, `migration:create` and friends skip the view entities and the
- * refresh history table (give `history` and `adoptMikroOrmViews` as in PgViewsModule's options if you changed them).
+ * library's own tables (give `history`, `state` and `adoptMikroOrmViews` as in PgViewsModule's options if you changed them).
  *
  * ```ts
  * export default withPgViews(defineConfig({ entities: [...], ... }));
@@ -61,7 +62,7 @@ export function guardViewEntities(pattern: ManagedNamesPattern, metadata: Iterab
  */
 export function withPgViews<T extends Partial<Options>>(
   config: T,
-  options: { history?: RefreshHistoryOptions | false; adoptMikroOrmViews?: boolean } = {},
+  options: { history?: RefreshHistoryOptions | false; state?: { schema?: string; table?: string }; adoptMikroOrmViews?: boolean } = {},
 ): T {
   const userHook = config.discovery?.afterDiscovered;
   return {
@@ -73,6 +74,7 @@ export function withPgViews<T extends Partial<Options>>(
         const pattern = managedNamesPattern(platform.getConfig().get('schemaGenerator'));
         guardViewEntities(pattern, [...storage], options.adoptMikroOrmViews);
         if (options.history !== false) pattern.add(options.history?.schema, options.history?.table ?? DEFAULT_HISTORY_TABLE);
+        pattern.add(options.state?.schema, options.state?.table ?? DEFAULT_STATE_TABLE);
         await userHook?.(storage, platform);
       },
     },

@@ -13,6 +13,9 @@ export interface RefreshHistoryOptions {
 
 export const DEFAULT_HISTORY_TABLE = 'pgviews_refresh_history';
 
+/** The history table's comment: with its owner and shape, how the library knows a table it made (see state/ownership.ts). */
+export const HISTORY_COMMENT = 'Refreshes of materialized views, written by nestjs-pgviews';
+
 const COLUMNS = 'view_schema, view_name, started_at, finished_at, duration_ms, concurrent, source';
 
 /** A row of latestQuery() or lastQuery(). */
@@ -58,8 +61,16 @@ export class RefreshHistory implements RelationName {
     return displayName(this.schema, this.name);
   }
 
-  private get table(): string {
+  get qualified(): string {
     return qualifiedName(this.schema, this.name);
+  }
+
+  get comment(): string {
+    return HISTORY_COMMENT;
+  }
+
+  private get table(): string {
+    return this.qualified;
   }
 
   /** A condition true once the table exists (the sync creates it). */
@@ -67,9 +78,10 @@ export class RefreshHistory implements RelationName {
     return `to_regclass(${quoteLiteral(this.table)}) IS NOT NULL`;
   }
 
+  /** Plain CREATE (not IF NOT EXISTS): a table someone else made under this name must fail the sync, not be adopted. */
   createStatements(): string[] {
     return [
-      `CREATE TABLE IF NOT EXISTS ${this.table} (
+      `CREATE TABLE ${this.table} (
   id bigserial PRIMARY KEY,
   view_schema text NOT NULL,
   view_name text NOT NULL,
@@ -80,8 +92,8 @@ export class RefreshHistory implements RelationName {
   source text NOT NULL,
   tick timestamptz
 )`,
-      `CREATE INDEX IF NOT EXISTS ${quoteIdent(`${this.name}_view_idx`)} ON ${this.table} (view_schema, view_name, id DESC)`,
-      `COMMENT ON TABLE ${this.table} IS ${quoteLiteral('Refreshes of materialized views, written by nestjs-pgviews')}`,
+      `CREATE INDEX ${quoteIdent(`${this.name}_view_idx`)} ON ${this.table} (view_schema, view_name, id DESC)`,
+      `COMMENT ON TABLE ${this.table} IS ${quoteLiteral(HISTORY_COMMENT)}`,
     ];
   }
 

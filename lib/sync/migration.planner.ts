@@ -5,7 +5,7 @@ import { contentHash } from '../definitions/content-hash.js';
 import { orderByDependencies } from '../definitions/dependency-graph.js';
 import type { IndexDefinition, PlainViewOptions, ViewDefinition } from '../definitions/view-definition.js';
 import type { RefreshHistory } from '../refresh/refresh-history.js';
-import { markComment } from '../sql/marker.js';
+import type { StateTable } from '../state/state-table.js';
 import { normalizeSql, trimStatement } from '../sql/sql-text.js';
 import { analyzeSync } from './sync.analysis.js';
 import { planSync } from './sync.planner.js';
@@ -31,6 +31,7 @@ export interface MigrationInput {
   readonly plan: SyncPlan;
   readonly options: PlanOptions;
   readonly history?: RefreshHistory;
+  readonly state?: StateTable;
 }
 
 /**
@@ -59,14 +60,15 @@ export function planMigration(input: MigrationInput): MigrationSql {
   const after = catalogAfter(input, touched);
   const readsOf = (id: string) => (after.get(id) ?? snapshot.get(id))?.reads.map((oid) => after.byObjectId(oid)?.id ?? snapshot.byObjectId(oid)?.id ?? '') ?? [];
   const order = orderByDependencies([...previous.keys()].sort(), (id) => [...(previous.get(id)!.dependencies ?? []), ...readsOf(id)]);
-  const downOptions: PlanOptions = { ...options, materializedViewChange: 'recreate', dropOrphans: true, force: false };
+  // Undoing is an intended rollback: the previous declarations win over the release up() records.
+  const downOptions: PlanOptions = { ...options, materializedViewChange: 'recreate', dropOrphans: true, force: false, rollback: true };
   const analysis = analyzeSync(order.map((id) => previous.get(id)!), after, downOptions, input.history);
   // CREATE OR REPLACE back to the old query works only if the new columns are exactly the old ones.
   const columns = new Map<string, ColumnVerdict>();
   for (const [id, verdict] of input.columns) {
     if (verdict.columns) columns.set(id, compareColumns(verdict.columns.next, verdict.columns.old).compatible && verdict.columns.next.length === verdict.columns.old.length ? { compatible: true } : { compatible: false, reason: 'its columns go back to what they were' });
   }
-  const down = planSync({ analysis, snapshot: after, details: input.details, columns, options: downOptions });
+  const down = planSync({ analysis, snapshot: after, details: input.details, columns, options: downOptions, state: input.state });
   return { up: planStatements(plan).map((statement) => statement.sql), down: planStatements(down).map((statement) => statement.sql) };
 }
 
@@ -118,7 +120,7 @@ function catalogAfter(input: MigrationInput, touched: ReadonlyMap<string, { acti
   for (const definition of definitions) {
     if (!touched.has(definition.id)) continue;
     const before = objects.get(definition.id);
-    const declaredIndexes: CatalogIndex[] = definition.indexes.map((index) => ({ name: index.name, marker: index.hash, unique: index.unique, concurrentKey: index.unique && !index.where }));
+    const declaredIndexes: CatalogIndex[] = definition.indexes.map((index) => ({ name: index.name, oid: syntheticOid--, marker: index.hash, unique: index.unique, concurrentKey: index.unique && !index.where }));
     const extraIndexes = options.indexes === 'exact' ? [] : (before?.indexes ?? []).filter((index) => index.marker === undefined && !declaredIndexes.some((d) => d.name === index.name));
     objects.set(definition.id, {
       oid: before?.oid ?? syntheticOid--,
@@ -127,9 +129,10 @@ function catalogAfter(input: MigrationInput, touched: ReadonlyMap<string, { acti
       name: definition.name,
       kind: definition.kind,
       owner: before?.owner ?? snapshot.currentUser,
-      comment: markComment(definition.hash, definition.comment),
+      ownedByUs: before?.ownedByUs ?? true,
+      comment: definition.comment ?? before?.userComment,
       marker: definition.hash,
-      userComment: definition.comment,
+      userComment: definition.comment ?? before?.userComment,
       populated: definition.kind === 'view' || definition.withData || (before?.populated ?? false),
       reads: [...new Set([...(before?.reads ?? []), ...definition.dependencies.map(oidOf).filter((oid): oid is number => oid !== undefined)])],
       indexes: definition.kind === 'materialized' ? [...declaredIndexes, ...extraIndexes] : [],
@@ -138,7 +141,10 @@ function catalogAfter(input: MigrationInput, touched: ReadonlyMap<string, { acti
   for (const [id, change] of touched) if (change.action === 'dropped') objects.delete(id);
   const schemas = new Set([...snapshot.schemas, ...definitions.map((definition) => definition.schema), ...(input.history ? [input.history.schema] : [])]);
   const history = input.history && !objects.has(input.history.id)
-    ? [{ oid: syntheticOid--, id: input.history.id, schema: input.history.schema, name: input.history.name, kind: 'table' as const, owner: snapshot.currentUser, populated: true, reads: [], indexes: [] }]
+    ? [{ oid: syntheticOid--, id: input.history.id, schema: input.history.schema, name: input.history.name, kind: 'table' as const, owner: snapshot.currentUser, ownedByUs: true, populated: true, reads: [], indexes: [] }]
     : [];
-  return new CatalogSnapshot([...objects.values(), ...history], schemas, snapshot.inRecovery, snapshot.serverVersion, snapshot.currentUser);
+  const after = new CatalogSnapshot([...objects.values(), ...history], schemas, snapshot.inRecovery, snapshot.serverVersion, snapshot.currentUser);
+  // up() leaves a state table behind (it creates one if there was none).
+  after.recorded = snapshot.recorded ?? { objects: [], releases: {} };
+  return after;
 }

@@ -2,7 +2,6 @@ import type { CatalogObject } from '../catalog/catalog-snapshot.js';
 import type { ObjectDetails } from '../catalog/catalog.reader.js';
 import type { RelationName, ViewDefinition, ViewKind } from '../definitions/view-definition.js';
 import { PgViewsError } from '../pgviews.errors.js';
-import { markComment } from '../sql/marker.js';
 import { trimStatement } from '../sql/sql-text.js';
 import { createIndex, createIndexLike, viewOptionEntries, type Privilege } from '../sql/statements.js';
 
@@ -11,7 +10,7 @@ export interface IndexSpec {
   readonly name: string;
   /** CREATE INDEX for this index on `table` under `name`. */
   readonly create: (table: RelationName, name: string) => string;
-  /** Comment to put on it: the marker for declared indexes, the old comment for others. */
+  /** Comment to put on it: the old comment of a carried-over index; none for declared ones. */
   readonly comment?: string;
 }
 
@@ -76,13 +75,13 @@ export function specFromDefinition(
       ...definition.indexes.map((index) => ({
         name: index.name,
         create: (table: RelationName, name: string) => createIndex(index, table, name),
-        comment: markComment(index.hash),
       })),
       ...(old && details && !exactIndexes && keepStorage
         ? capturedIndexes(old, details, (name) => !declaredNames.has(name) && markers.get(name) === undefined)
         : []),
     ],
-    comment: markComment(definition.hash, definition.comment),
+    // The declaration's comment when it has one; otherwise whatever comment the object had (a DBA's) is kept.
+    comment: definition.comment ?? old?.userComment,
     grants: details?.grants ?? [],
     owner: old?.owner,
   };

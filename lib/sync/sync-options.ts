@@ -21,4 +21,9 @@ export interface PlanOptions {
    * carries them over to rebuilt views); 'exact' drops every index that is not declared.
    */
   readonly indexes: 'declared' | 'exact';
+  /**
+   * Apply this app's declarations even when a newer release synced the database after it (an
+   * intended rollback). Without it, an older release leaves the newer definitions alone.
+   */
+  readonly rollback?: boolean;
 }

@@ -3,6 +3,7 @@ import { reachable } from '../definitions/dependency-graph.js';
 import { KIND_LABEL, type IndexDefinition, type ViewDefinition } from '../definitions/view-definition.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
 import type { RefreshHistory } from '../refresh/refresh-history.js';
+import { releaseFingerprint, releaseStanding, type ReleaseStanding } from '../state/release.js';
 import type { PlanOptions } from './sync-options.js';
 
 /** How a declared view's definition is brought in line. */
@@ -43,16 +44,25 @@ export interface ViewAnalysis {
   readonly commentChanged: boolean;
   /** Declared WITH DATA but found unpopulated. */
   readonly populate: boolean;
+  /** Its comment (or an index's) still holds the marker of versions before the state table. */
+  readonly legacyMarker: boolean;
 }
 
 export interface SyncAnalysis {
   readonly views: readonly ViewAnalysis[];
-  /** Objects with a nestjs-pgviews marker that nothing declares any more. */
+  /** Objects nestjs-pgviews built that nothing declares any more. */
   readonly orphans: readonly CatalogObject[];
+  /** This app's release, and whether a newer one synced after it. */
+  readonly release: string;
+  readonly standing: ReleaseStanding;
+  /** The state table must be created (first sync with this version). */
+  readonly createState: boolean;
   /** Schemas that declared views (or the history table) need and that do not exist. */
   readonly missingSchemas: readonly string[];
   /** The refresh history table, when it must be created. */
   readonly createHistory?: RefreshHistory;
+  /** The refresh history table, when there is one. */
+  readonly history?: RefreshHistory;
   /** True when a sync would issue any statement. */
   readonly hasChanges: boolean;
 }
@@ -61,28 +71,48 @@ const NO_INDEX_CHANGES: IndexChanges = { create: [], rebuild: [], drop: [] };
 
 /** Compares every declaration with the catalog. Pure: the same inputs always give the same answer. */
 export function analyzeSync(definitions: readonly ViewDefinition[], snapshot: CatalogSnapshot, options: PlanOptions, history?: RefreshHistory): SyncAnalysis {
-  const views = definitions.map((definition) => analyzeView(definition, snapshot.get(definition.id), options));
+  const release = releaseFingerprint(definitions);
+  const standing = releaseStanding(snapshot.recorded, options.rollback ?? false);
+  const views = definitions.map((definition) => analyzeView(definition, snapshot.get(definition.id), options, standing));
   const declared = new Set(definitions.map((definition) => definition.id));
   const orphans = snapshot.managed().filter((object) => !declared.has(object.id));
-  const createHistory = history && !snapshot.get(history.id) ? history : undefined;
+  const createHistory = history && !snapshot.get(history.id) && !standing.older ? history : undefined;
   const schemas = [...definitions.map((definition) => definition.schema), ...(createHistory ? [createHistory.schema] : [])];
-  const missingSchemas = [...new Set(schemas)].filter((schema) => !snapshot.schemas.has(schema));
+  const missingSchemas = standing.older ? [] : [...new Set(schemas)].filter((schema) => !snapshot.schemas.has(schema));
+  const viewChanges = views.some(
+    (view) =>
+      !['none', 'keep'].includes(view.strategy) ||
+      view.commentChanged ||
+      view.populate ||
+      view.legacyMarker ||
+      view.indexChanges.create.length + view.indexChanges.rebuild.length + view.indexChanges.drop.length > 0,
+  );
   const hasChanges =
     missingSchemas.length > 0 ||
     createHistory !== undefined ||
-    (options.dropOrphans && orphans.length > 0) ||
-    views.some(
-      (view) =>
-        !['none', 'keep'].includes(view.strategy) ||
-        view.commentChanged ||
-        view.populate ||
-        view.indexChanges.create.length + view.indexChanges.rebuild.length + view.indexChanges.drop.length > 0,
-    );
-  return { views, orphans, missingSchemas, createHistory, hasChanges };
+    (options.dropOrphans && !standing.older && orphans.some((orphan) => orphan.ownedByUs)) ||
+    viewChanges;
+  // The state table comes with the first sync that changes anything (nothing to record before).
+  const createState = hasChanges && snapshot.recorded === undefined;
+  return { views, orphans, missingSchemas, createHistory, history, hasChanges, release, standing, createState };
 }
 
-function analyzeView(definition: ViewDefinition, existing: CatalogObject | undefined, options: PlanOptions): ViewAnalysis {
-  const base = { definition, existing, indexChanges: NO_INDEX_CHANGES, commentChanged: false, populate: false };
+function analyzeView(definition: ViewDefinition, existing: CatalogObject | undefined, options: PlanOptions, standing: ReleaseStanding): ViewAnalysis {
+  const base = { definition, existing, indexChanges: NO_INDEX_CHANGES, commentChanged: false, populate: false, legacyMarker: false };
+  if (standing.older) {
+    // A newer release synced after this one: whatever differs is its work, not something to undo.
+    const differs = !existing || existing.marker !== definition.hash || existing.kind !== definition.kind;
+    if (differs) {
+      return {
+        ...base,
+        strategy: 'keep',
+        reason:
+          `${existing ? 'its live definition' : 'it is missing; its absence'} comes from a newer release (${standing.latest}, ` +
+          `synced ${standing.since.toISOString()}) than this app's: left as it is. To roll back to this app's declarations, ` +
+          'sync with the `rollback` option (PGVIEWS_ROLLBACK=true, or `pgviews sync --rollback`)',
+      };
+    }
+  }
   if (!existing) return { ...base, strategy: 'create', reason: 'missing' };
   if (existing.kind !== 'view' && existing.kind !== 'materialized') {
     throw new PgViewsConfigurationError(
@@ -96,19 +126,26 @@ function analyzeView(definition: ViewDefinition, existing: CatalogObject | undef
       : options.force
         ? 'forced'
         : existing.marker === undefined
-          ? 'exists without a nestjs-pgviews marker (created by hand or another tool): adopted'
+          ? 'exists, but nestjs-pgviews did not build it (created by hand or another tool): adopted'
           : existing.marker !== definition.hash
             ? 'definition changed'
-            : undefined;
-  if (reason) return { ...base, strategy: changeStrategy(definition, existing, options), reason };
+            : existing.drifted
+              ? 'its query was changed by hand since nestjs-pgviews built it: restored to the declaration'
+              : undefined;
+  if (reason) {
+    const strategy = changeStrategy(definition, existing, options);
+    return { ...base, strategy, reason: strategy === 'keep' ? `${reason}, kept as it is because materializedViewChange is 'keep'` : reason };
+  }
   const indexChanges = definition.kind === 'materialized' ? compareIndexes(definition.indexes, existing.indexes, options) : NO_INDEX_CHANGES;
   return {
     ...base,
     strategy: 'none',
     reason: 'unchanged',
     indexChanges,
-    commentChanged: (existing.userComment ?? undefined) !== (definition.comment || undefined),
+    // The comment is the DBA's unless the declaration sets one: then the declaration's wins.
+    commentChanged: definition.comment !== undefined && existing.userComment !== definition.comment,
     populate: definition.kind === 'materialized' && definition.withData && !existing.populated,
+    legacyMarker: existing.legacyMarker === true || existing.indexes.some((index) => index.legacyMarker && index.marker !== undefined),
   };
 }
 

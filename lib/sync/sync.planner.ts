@@ -5,11 +5,12 @@ import { addTo, reachable } from '../definitions/dependency-graph.js';
 import type { IndexDefinition, ViewDefinition, ViewKind } from '../definitions/view-definition.js';
 import { PgViewsError } from '../pgviews.errors.js';
 import { fitIdentifier } from '../sql/identifiers.js';
-import { markComment } from '../sql/marker.js';
 import * as ddl from '../sql/statements.js';
 import { specFromCatalog, specFromDefinition, type ObjectSpec } from './object-spec.js';
 import type { SyncAnalysis, ViewAnalysis } from './sync.analysis.js';
+import type { StateTable } from '../state/state-table.js';
 import type { PlanOptions } from './sync-options.js';
+import { stateEntries } from './state-entries.js';
 import { planStatements, recordStrongest, type PlanStep, type SqlStatement, type SyncAction, type SyncPlan, type ViewChange } from './sync-plan.js';
 
 /** A sync that materializedViewChange: 'error' forbids. */
@@ -30,6 +31,8 @@ export interface PlanInput {
   /** For changed plain views: whether CREATE OR REPLACE can take the new columns (probed), when known. */
   readonly columns?: ReadonlyMap<string, ColumnVerdict>;
   readonly options: PlanOptions;
+  /** Where the sync records what it built; without it (pure planning tests), nothing is recorded. */
+  readonly state?: StateTable;
 }
 
 /**
@@ -79,6 +82,16 @@ class Planner {
     for (const schema of analysis.missingSchemas) {
       this.build.push(this.sql(schema, ddl.createSchema(schema)));
       notes.push(`schema ${schema} created`);
+    }
+    const { state } = this.input;
+    if (state && analysis.hasChanges) {
+      if (analysis.createState) {
+        for (const statement of state.createStatements()) this.build.push(this.sql(state.id, statement));
+        notes.push(`state table ${state.id} created`);
+      }
+      // Deferred statements run last-first: registered first, the record runs after everything else, drops included.
+      const record = state.recordStatements(stateEntries(analysis), analysis.release, { rollback: this.input.options.rollback });
+      for (const statement of record.reverse()) this.switched.push({ type: 'deferred', statement: this.sql(state.id, statement) });
     }
     if (analysis.createHistory) {
       for (const statement of analysis.createHistory.createStatements()) this.build.push(this.sql(analysis.createHistory.id, statement));
@@ -136,8 +149,8 @@ class Planner {
         break;
       }
       case 'keep':
-        this.changes.push(this.change(definition, 'kept', `${view.reason}; materializedViewChange is 'keep'`, true));
-        this.warnings.push(`${definition.id}: ${view.reason}, kept as it is because materializedViewChange is 'keep'`);
+        this.changes.push(this.change(definition, 'kept', view.reason, true));
+        this.warnings.push(`${definition.id}: ${view.reason}`);
         break;
       case 'refuse':
         break;
@@ -184,10 +197,16 @@ class Planner {
     const inSwitch = phase === this.switched;
     const reasons: string[] = [];
     const id = definition.id;
-    const indexComment = (index: IndexDefinition) => this.sql(id, ddl.commentOnIndex(definition.schema, index.name, markComment(index.hash)));
     if (view.commentChanged) {
       reasons.push('comment changed');
-      phase.push(this.sql(id, ddl.commentOnRelation(definition.kind, definition, markComment(definition.hash, definition.comment))));
+      phase.push(this.sql(id, ddl.commentOnRelation(definition.kind, definition, definition.comment)));
+    }
+    if (view.legacyMarker) {
+      reasons.push('marker moved from its comment to the state table');
+      if (!view.commentChanged) phase.push(this.sql(id, ddl.commentOnRelation(definition.kind, definition, view.existing?.userComment)));
+      for (const index of view.existing?.indexes ?? []) {
+        if (index.legacyMarker && !indexChanges.drop.includes(index)) phase.push(this.sql(id, ddl.commentOnIndex(definition.schema, index.name, undefined)));
+      }
     }
     if (view.populate) {
       reasons.push('was not populated');
@@ -195,17 +214,17 @@ class Planner {
     }
     for (const index of indexChanges.create) {
       reasons.push(`index ${index.name} added`);
-      phase.push(this.sql(id, ddl.createIndex(index, definition, index.name, inSwitch)), indexComment(index));
+      phase.push(this.sql(id, ddl.createIndex(index, definition, index.name, inSwitch)));
     }
     for (const index of indexChanges.rebuild) {
       reasons.push(`index ${index.name} changed`);
       if (inSwitch) {
-        phase.push(this.sql(id, ddl.dropIndex(definition.schema, index.name, true)), this.sql(id, ddl.createIndex(index, definition)), indexComment(index));
+        phase.push(this.sql(id, ddl.dropIndex(definition.schema, index.name, true)), this.sql(id, ddl.createIndex(index, definition)));
       } else {
         // Built under another name first (no lock that readers wait on), swapped in during the switch.
         const temporary = this.temporaryName(index.name, 'new');
         this.build.push(this.sql(id, ddl.createIndex(index, definition, temporary)));
-        this.switched.push(this.sql(id, ddl.dropIndex(definition.schema, index.name)), this.sql(id, ddl.renameIndex(definition.schema, temporary, index.name)), indexComment(index));
+        this.switched.push(this.sql(id, ddl.dropIndex(definition.schema, index.name)), this.sql(id, ddl.renameIndex(definition.schema, temporary, index.name)));
       }
     }
     for (const index of indexChanges.drop) {
@@ -321,9 +340,17 @@ class Planner {
       const kind = orphan.kind as ViewKind;
       const label = { view: id, kind, declared: false };
       const readers = snapshot.directDependents(orphan).filter((reader) => !orphanIds.has(reader.id) || !options.dropOrphans);
-      if (!options.dropOrphans) {
+      if (analysis.standing.older) {
+        orphanIds.delete(id);
+        this.changes.push({ ...label, action: 'kept', reason: 'not declared by this release, but a newer release synced after it: left as it is' });
+        this.warnings.push(`${id} is not declared by this app, whose release is older than the newest one synced (${analysis.standing.latest}): left as it is`);
+      } else if (!options.dropOrphans) {
         this.changes.push({ ...label, action: 'kept', reason: 'no longer declared; set dropOrphans: true to drop it' });
         this.warnings.push(`${id} was created by nestjs-pgviews and is no longer declared; set dropOrphans: true to drop it`);
+      } else if (!orphan.ownedByUs) {
+        orphanIds.delete(id);
+        this.changes.push({ ...label, action: 'kept', reason: `no longer declared, but owned by role ${orphan.owner}, which the current role is not a member of` });
+        this.warnings.push(`${id} is no longer declared but was kept: it is owned by role ${orphan.owner}, which the current role is not a member of`);
       } else if (readers.length > 0) {
         orphanIds.delete(id);
         this.changes.push({ ...label, action: 'kept', reason: `no longer declared, but ${readers.map((r) => r.id).join(', ')} read it` });

@@ -16,6 +16,8 @@ import { executePlan, type ExecutionResult } from './sync.executor.js';
 import { planMigration, type MigrationSql } from './migration.planner.js';
 import { planSync } from './sync.planner.js';
 import { readViewStatus, type ViewStatus } from './view-status.js';
+import { releaseFingerprint, releaseStanding } from '../state/release.js';
+import type { StateTable } from '../state/state-table.js';
 import type { PlanOptions } from './sync-options.js';
 import { recordStrongest, type SyncAction, type SyncPlan, type ViewChange } from './sync-plan.js';
 
@@ -40,6 +42,8 @@ export interface SyncReport {
 export interface SyncOptions {
   /** Rebuild every declared view, changed or not. */
   readonly force?: boolean;
+  /** Apply the declarations even though a newer release synced after this app's (an intended rollback). */
+  readonly rollback?: boolean;
 }
 
 /** What a ViewSyncService works with besides the registry and the database. */
@@ -47,6 +51,8 @@ export interface ViewSyncContext {
   readonly options: ResolvedPgViewsOptions;
   /** The refresh history table, created by the sync when missing. */
   readonly history?: RefreshHistory;
+  /** Where the sync records what it built. */
+  readonly state: StateTable;
   readonly events?: PgViewsEvents;
   /** Told about every object that carries a nestjs-pgviews marker, each time the catalog is read. */
   readonly onManagedObject?: (object: CatalogObject) => void;
@@ -60,6 +66,7 @@ export interface ViewSyncContext {
 export class ViewSyncService {
   private readonly logger = new Logger('PgViews');
   private readonly options: ResolvedPgViewsOptions;
+  private releaseCache?: string;
 
   constructor(
     /** The registered views, dependencies first. */
@@ -108,9 +115,10 @@ export class ViewSyncService {
       this.logger.log('PostgreSQL is a hot standby (read-only): view sync skipped; the primary holds the views');
       return { views: [], changes: 0, statements: 0, retries: 0, durationMs: elapsed(started), skipped: 'standby', warnings: [], notes: [] };
     }
-    // Fast path: nothing differs, so no lock, no transaction and no DDL: one catalog query in all.
+    // Fast path: nothing differs, so no lock, no transaction and no DDL: the catalog and the state table read, that is all.
     const analysis = this.analyze(snapshot, options);
     if (!analysis.hasChanges) {
+      await this.logRelease(snapshot, options);
       return this.report(planSync({ analysis, snapshot, details: new Map(), options: this.planOptions(options) }), undefined, started, columnWarnings(this.registry.definitions, snapshot));
     }
     try {
@@ -163,9 +171,22 @@ export class ViewSyncService {
     });
   }
 
+  /**
+   * A release that finds every view as it declares them changes nothing, but is logged the first
+   * time it boots, so that it counts as older once a newer release has synced after it.
+   */
+  private async logRelease(snapshot: CatalogSnapshot, options: SyncOptions): Promise<void> {
+    const recorded = snapshot.recorded;
+    if (!recorded) return; // no state table yet: nothing was built, nothing to protect
+    const rollingBack = (options.rollback ?? this.options.rollback) && releaseStanding(recorded, false).older;
+    if (recorded.releases.ours !== undefined && !rollingBack) return;
+    await this.database.query(this.context.state.releaseStatement(this.release, { rollback: rollingBack }));
+  }
+
   private async snapshot(runner: SqlRunner, { dependencies = true } = {}): Promise<CatalogSnapshot> {
-    const names = this.context.history ? [...this.registry.definitions, this.context.history] : this.registry.definitions;
-    const snapshot = await readCatalogSnapshot(runner, names, { dependencies });
+    const { history, state } = this.context;
+    const names = history ? [...this.registry.definitions, history] : this.registry.definitions;
+    const snapshot = await readCatalogSnapshot(runner, names, { dependencies, library: { state, history, release: this.release } });
     for (const object of snapshot.managed()) this.context.onManagedObject?.(object);
     return snapshot;
   }
@@ -178,7 +199,7 @@ export class ViewSyncService {
   private async planOn(tx: SqlRunner, snapshot: CatalogSnapshot, options: SyncOptions): Promise<SyncPlan> {
     const analysis = this.analyze(snapshot, options);
     const details = await readObjectDetails(tx, objectsNeedingDetails(analysis, snapshot));
-    return planSync({ analysis, snapshot, details, columns: await this.probeChangedViews(tx, analysis), options: this.planOptions(options) });
+    return planSync({ analysis, snapshot, details, columns: await this.probeChangedViews(tx, analysis), options: this.planOptions(options), state: this.context.state });
   }
 
   private async probeChangedViews(tx: SqlRunner, analysis: SyncAnalysis): Promise<Map<string, ColumnVerdict>> {
@@ -206,8 +227,8 @@ export class ViewSyncService {
         const needed = new Set([...objectsNeedingDetails(analysis, snapshot), ...existing, ...snapshot.managed().map((object) => object.oid)]);
         const details = await readObjectDetails(tx, [...needed]);
         const columns = await this.probeChangedViews(tx, analysis);
-        const plan = planSync({ analysis, snapshot, details, columns, options: planOptions });
-        const sql = planMigration({ definitions: this.registry.definitions, snapshot, details, columns, plan, options: planOptions, history: this.context.history });
+        const plan = planSync({ analysis, snapshot, details, columns, options: planOptions, state: this.context.state });
+        const sql = planMigration({ definitions: this.registry.definitions, snapshot, details, columns, plan, options: planOptions, history: this.context.history, state: this.context.state });
         return { ...sql, plan };
       },
       { rollback: true },
@@ -220,7 +241,13 @@ export class ViewSyncService {
       dropOrphans: this.options.dropOrphans,
       indexes: this.options.indexes,
       force: options.force ?? false,
+      rollback: options.rollback ?? this.options.rollback,
     };
+  }
+
+  /** This app's release: the fingerprint of all its declarations. */
+  private get release(): string {
+    return (this.releaseCache ??= releaseFingerprint(this.registry.definitions));
   }
 
   /**

@@ -32,14 +32,14 @@ const apps = useApps(db);
 let app: INestApplicationContext | undefined;
 
 describe("MikroORM's own view entities", () => {
-  it('are adopted: synced with a marker, refreshed, scheduled', async () => {
+  it('are adopted: synced and recorded as built by the library, refreshed, scheduled', async () => {
     app = await apps.boot({ entities: [NativeAuthorNames, NativeBookCounts], imports: [ScheduleModule.forRoot()] });
     const plan = await app.get(ViewSyncService).plan();
     expect(plan.views.map((view) => [view.view, view.kind, view.action])).toEqual([
       ['public.native_author_names', 'view', 'unchanged'],
       ['public.native_book_counts', 'materialized', 'unchanged'],
     ]);
-    expect(await db.query(`SELECT obj_description('native_book_counts'::regclass) ~ '^@pgviews ' AS marked`)).toEqual([{ marked: true }]);
+    expect(await db.query(`SELECT kind FROM pgviews_state WHERE oid = 'native_book_counts'::regclass`)).toEqual([{ kind: 'materialized' }]);
     await db.query(`INSERT INTO book (title, published_year, author_id) VALUES ('Small Gods', 1992, 3)`);
     expect(await app.get(ViewRefreshService).refresh(NativeBookCounts)).toMatchObject({ view: 'public.native_book_counts' });
     expect(await db.query('SELECT books FROM native_book_counts WHERE id = 3')).toEqual([{ books: 1 }]);

@@ -56,7 +56,8 @@ describe('the switch under lock_timeout', () => {
     const tables = await db.query(`SELECT relname FROM pg_class WHERE relname LIKE 'busy%' ORDER BY 1`);
     const reader = await longReader();
     try {
-      app = await apps.boot({ entities: [BusyV1], sync: false, ...LOCKS, lockRetries: 2 });
+      // Back to V1 after V2 synced: an intended rollback.
+      app = await apps.boot({ entities: [BusyV1], sync: false, ...LOCKS, lockRetries: 2, rollback: true });
       const error = await app.get(ViewSyncService).sync().catch((e) => e);
       expect(error).toBeInstanceOf(PgViewsSyncError);
       expect(error.code).toBe('55P03');

@@ -57,22 +57,24 @@ describe('orphans', () => {
     await apps.closeAll();
     await db.query('CREATE VIEW reads_old AS SELECT * FROM old_view');
     const logger = new RecordingLogger();
-    app = await apps.boot({ entities: [KeptView], dropOrphans: true, logger });
+    // Back to an earlier set of declarations: an intended rollback.
+    app = await apps.boot({ entities: [KeptView], dropOrphans: true, rollback: true, logger });
     expect(await views()).toContain('old_view');
     expect(logger.lines).toContain('warn: public.old_view is no longer declared but was kept: public.reads_old read it');
     await db.query('DROP VIEW reads_old; DROP VIEW old_view');
   });
 });
 
+// Each test below boots a set of declarations that an earlier test already synced: an intended rollback.
 describe('clear()', () => {
   it('drops every declared view, readers first', async () => {
-    app = await apps.boot({ entities: [KeptView, OldView, OldMaterializedView] });
+    app = await apps.boot({ entities: [KeptView, OldView, OldMaterializedView], rollback: true });
     await app.get(ViewSyncService).clear();
     expect(await views()).toEqual(['by_hand']);
   });
 
   it('refuses, dropping nothing, when a view it does not manage reads one', async () => {
-    app = await apps.boot({ entities: [KeptView, OldView] });
+    app = await apps.boot({ entities: [KeptView, OldView], rollback: true });
     await db.query('CREATE VIEW reads_kept AS SELECT * FROM kept_view');
     await expect(app.get(ViewSyncService).clear()).rejects.toThrow(
       new PgViewsConfigurationError(

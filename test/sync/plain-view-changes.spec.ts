@@ -48,8 +48,9 @@ beforeAll(async () => {
   reader = await db.createRole('reader');
 });
 
+// These tests move between versions in any order: each boot applies its own declarations, as an intended rollback would.
 const boot = async (version: Function) => {
-  app = await apps.boot({ entities: [version as any, AuthorShouts] });
+  app = await apps.boot({ entities: [version as any, AuthorShouts], rollback: true });
   return app.get(ViewSyncService);
 };
 
@@ -104,7 +105,7 @@ describe('plain views', () => {
     await db.query('DROP MATERIALIZED VIEW hand_made_mv');
     await boot(AuthorNamesV1);
     await apps.closeAll();
-    app = await apps.boot({ entities: [AuthorNamesV3, AuthorShouts], sync: false });
+    app = await apps.boot({ entities: [AuthorNamesV3, AuthorShouts], sync: false, rollback: true });
     const sync = app.get(ViewSyncService);
 
     const plan = await sync.plan();

@@ -1,0 +1,63 @@
+/**
+ * What "made by nestjs-pgviews" means for the tables it writes into (the state table, the refresh
+ * history). A role with CREATE on a schema (PUBLIC on `public` before PostgreSQL 15) could create a
+ * table under the same name first, with a trigger or a row-security policy that would then run as
+ * the app's role. So a table is used only when the app's role owns it (itself or a role it is
+ * explicitly a member of: a superuser's reach over every role does not count) and it has no
+ * triggers, rules or row security. Anything else stops the sync with an error that says so.
+ */
+import { quoteLiteral } from '../sql/identifiers.js';
+
+/**
+ * A recursive CTE body listing the OIDs of the current role and every role it is a member of,
+ * through pg_auth_members (not pg_has_role, which says yes to everything for a superuser).
+ */
+export const OWN_ROLES_CTE = `own_roles(oid) AS (
+  SELECT oid FROM pg_roles WHERE rolname = current_user
+  UNION SELECT m.roleid FROM pg_auth_members m JOIN own_roles o ON m.member = o.oid
+)`;
+
+/** What the catalog says about a relation the library means to use as its own table. */
+export interface TableGuard {
+  /** `pg_class.relkind`, or null when nothing holds the name. */
+  readonly relkind: string | null;
+  readonly owner: string | null;
+  readonly ownedByUs: boolean;
+  readonly triggers: boolean;
+  readonly rules: boolean;
+  readonly rowSecurity: boolean;
+  readonly oid?: number;
+  readonly comment?: string;
+}
+
+/**
+ * A JSON array describing the relation `qualified` (`"schema"."name"`), for a query that has
+ * `own_roles` in scope (see GuardRow).
+ */
+export function tableGuardSql(qualified: string): string {
+  return `(SELECT json_build_array(c.relkind::text, pg_get_userbyid(c.relowner), c.relowner IN (SELECT oid FROM own_roles),
+            EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = c.oid), EXISTS (SELECT FROM pg_rewrite r WHERE r.ev_class = c.oid),
+            c.relrowsecurity, c.oid::bigint, obj_description(c.oid, 'pg_class'))
+   FROM pg_class c WHERE c.oid = to_regclass(${quoteLiteral(qualified)}))`;
+}
+
+type GuardRow = [relkind: string, owner: string, ownedByUs: boolean, triggers: boolean, rules: boolean, rowSecurity: boolean, oid: number, comment: string | null];
+
+export function parseTableGuard(row: GuardRow | null): TableGuard {
+  if (!row) return { relkind: null, owner: null, ownedByUs: false, triggers: false, rules: false, rowSecurity: false };
+  const [relkind, owner, ownedByUs, triggers, rules, rowSecurity, oid, comment] = row;
+  return { relkind, owner, ownedByUs, triggers, rules, rowSecurity, oid: Number(oid), comment: comment ?? undefined };
+}
+
+/** Why a table found under the library's name is not the library's, or undefined when it is (or is absent). */
+export function untrustedReason(guard: TableGuard): string | undefined {
+  if (guard.relkind === null) return undefined;
+  const problems = [
+    ...(guard.relkind !== 'r' ? ['it is not a plain table'] : []),
+    ...(!guard.ownedByUs ? [`it is owned by role ${guard.owner}, which the current role is not a member of`] : []),
+    ...(guard.triggers ? ['it has triggers'] : []),
+    ...(guard.rules ? ['it has rules'] : []),
+    ...(guard.rowSecurity ? ['it has row-level security enabled'] : []),
+  ];
+  return problems.length > 0 ? problems.join(', ') : undefined;
+}

@@ -1,0 +1,159 @@
+import type { RelationName } from '../definitions/view-definition.js';
+import { displayName, fitIdentifier, qualifiedName, quoteIdent, quoteLiteral, textArray } from '../sql/identifiers.js';
+
+export const DEFAULT_STATE_TABLE = 'pgviews_state';
+
+/** What the state table records about one object nestjs-pgviews built. */
+export type StateKind = 'view' | 'materialized' | 'index' | 'history';
+
+/** One object to record after a sync: the relation holding `qualified` now, built from `hash`. */
+export interface StateEntry {
+  readonly kind: StateKind;
+  /** `"schema"."name"` of the object as the sync leaves it. */
+  readonly qualified: string;
+  readonly hash: string;
+}
+
+/** A recorded object, as the state query returns it. */
+export interface RecordedObject {
+  readonly oid: number;
+  readonly kind: StateKind;
+  /** The declaration hash it was built from. */
+  readonly hash: string;
+  /** False when its stored query is no longer the one recorded when it was built: edited by hand. */
+  readonly asBuilt: boolean;
+  /** The release (declaration set) that applied this definition, and when it was first applied. */
+  readonly release: string;
+  readonly appliedAt: Date;
+}
+
+/** Releases, in the order they first synced. */
+export interface ReleaseLog {
+  /** Position of this app's release in the log, when it synced before. */
+  readonly ours?: number;
+  /** The newest release. */
+  readonly latest?: { readonly seq: number; readonly release: string; readonly since: Date };
+}
+
+export interface RecordedState {
+  readonly objects: readonly RecordedObject[];
+  readonly releases: ReleaseLog;
+}
+
+/** The stored query of a view or materialized view, as a fingerprint (cheap: no decompiling). */
+const QUERY_FINGERPRINT = `md5(r.ev_action::text)`;
+const SERVER_MAJOR = `current_setting('server_version_num')::int / 10000`;
+
+/**
+ * The small table where nestjs-pgviews records what it built: for every view, materialized view and
+ * index, the hash of the declaration it came from and a fingerprint of the query PostgreSQL stored,
+ * keyed by OID; and the releases (sets of declarations) in the order they first synced. Comments
+ * stay the DBA's, a hand edit shows as a changed fingerprint, a hand rename keeps the object's
+ * identity, and an older release can tell that a newer one came after it.
+ */
+export class StateTable implements RelationName {
+  readonly schema: string;
+  readonly name: string;
+
+  constructor(schema: string, name = DEFAULT_STATE_TABLE) {
+    this.schema = schema;
+    this.name = name;
+  }
+
+  get id(): string {
+    return displayName(this.schema, this.name);
+  }
+
+  get qualified(): string {
+    return qualifiedName(this.schema, this.name);
+  }
+
+  /** Plain CREATE (not IF NOT EXISTS): a table someone else made under this name must fail the sync, not be adopted. */
+  createStatements(): string[] {
+    const index = (suffix: string) => quoteIdent(fitIdentifier(this.name, `_${suffix}`));
+    return [
+      `CREATE TABLE ${this.qualified} (
+  seq bigserial PRIMARY KEY,
+  kind text NOT NULL,
+  oid oid,
+  schema_name text,
+  object_name text,
+  hash text NOT NULL,
+  fingerprint text,
+  server_major int,
+  release text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()
+)`,
+      `CREATE UNIQUE INDEX ${index('oid_key')} ON ${this.qualified} (oid) WHERE oid IS NOT NULL`,
+      `CREATE UNIQUE INDEX ${index('release_key')} ON ${this.qualified} (hash) WHERE kind = 'release'`,
+      `COMMENT ON TABLE ${this.qualified} IS ${quoteLiteral('What nestjs-pgviews built: declaration hashes and releases. Written by nestjs-pgviews only.')}`,
+    ];
+  }
+
+  /** Every recorded object (with whether its stored query is still the one built) and where `release` stands. */
+  readQuery(release: string): string {
+    const table = this.qualified;
+    return `
+SELECT json_build_object(
+  'objects', (SELECT coalesce(json_agg(json_build_array(s.oid::bigint, s.kind, s.hash,
+                s.fingerprint IS NULL OR r.oid IS NULL OR s.server_major IS DISTINCT FROM ${SERVER_MAJOR} OR s.fingerprint = ${QUERY_FINGERPRINT},
+                s.release, s.applied_at)), '[]')
+              FROM ${table} s LEFT JOIN pg_rewrite r ON r.ev_class = s.oid AND r.rulename = '_RETURN'
+              WHERE s.oid IS NOT NULL),
+  'ours', (SELECT seq FROM ${table} WHERE kind = 'release' AND hash = ${quoteLiteral(release)}),
+  'latest', (SELECT json_build_array(seq, hash, applied_at) FROM ${table} WHERE kind = 'release' ORDER BY seq DESC LIMIT 1)
+) AS state`;
+  }
+
+  /**
+   * Records `entries` as built by `release` (their OIDs and fingerprints read now, at the end of the
+   * sync), forgets objects that no longer exist, and logs the release (moved to the end on a rollback).
+   */
+  recordStatements(entries: readonly StateEntry[], release: string, { rollback = false } = {}): string[] {
+    const table = this.qualified;
+    const statements: string[] = [];
+    if (entries.length > 0) {
+      statements.push(`INSERT INTO ${table} AS s (kind, oid, schema_name, object_name, hash, fingerprint, server_major, release, applied_at)
+SELECT e.kind, c.oid, n.nspname, c.relname, e.hash, ${QUERY_FINGERPRINT}, ${SERVER_MAJOR}, ${quoteLiteral(release)},
+  coalesce((SELECT min(p.applied_at) FROM ${table} p WHERE p.kind = e.kind AND p.schema_name = n.nspname AND p.object_name = c.relname AND p.hash = e.hash), now())
+FROM unnest(${textArray(entries.map((entry) => entry.kind))}, ${textArray(entries.map((entry) => entry.qualified))}, ${textArray(entries.map((entry) => entry.hash))}) AS e(kind, name, hash)
+JOIN pg_class c ON c.oid = to_regclass(e.name)
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_rewrite r ON r.ev_class = c.oid AND r.rulename = '_RETURN'
+ON CONFLICT (oid) WHERE oid IS NOT NULL DO UPDATE SET
+  kind = excluded.kind, schema_name = excluded.schema_name, object_name = excluded.object_name, fingerprint = excluded.fingerprint,
+  server_major = excluded.server_major, release = excluded.release, hash = excluded.hash,
+  applied_at = CASE WHEN s.hash = excluded.hash THEN s.applied_at ELSE excluded.applied_at END`);
+    }
+    statements.push(`DELETE FROM ${table} s WHERE s.oid IS NOT NULL AND NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = s.oid)`);
+    statements.push(this.releaseStatement(release, { rollback }));
+    return statements;
+  }
+
+  /** Logs `release` if it never synced here; with `rollback`, makes it the newest. */
+  releaseStatement(release: string, { rollback = false } = {}): string {
+    const onConflict = rollback
+      ? `DO UPDATE SET seq = nextval(pg_get_serial_sequence(${quoteLiteral(this.qualified)}, 'seq')), applied_at = now()`
+      : 'DO NOTHING';
+    return `INSERT INTO ${this.qualified} (kind, hash, release) VALUES ('release', ${quoteLiteral(release)}, ${quoteLiteral(release)})
+ON CONFLICT (hash) WHERE kind = 'release' ${onConflict}`;
+  }
+}
+
+type ObjectRow = [oid: number, kind: StateKind, hash: string, asBuilt: boolean, release: string, appliedAt: string];
+
+export interface RawState {
+  objects: ObjectRow[];
+  ours: number | string | null;
+  latest: [seq: number | string, release: string, since: string] | null;
+}
+
+export function parseState(raw: RawState): RecordedState {
+  return {
+    objects: raw.objects.map(([oid, kind, hash, asBuilt, release, appliedAt]) => ({ oid: Number(oid), kind, hash, asBuilt, release, appliedAt: new Date(appliedAt) })),
+    releases: {
+      ours: raw.ours === null ? undefined : Number(raw.ours),
+      latest: raw.latest ? { seq: Number(raw.latest[0]), release: raw.latest[1], since: new Date(raw.latest[2]) } : undefined,
+    },
+  };
+}
