@@ -98,9 +98,13 @@ export class CatalogSnapshot {
     return orderByDependencies([...byId.keys()], (id) => byId.get(id)!.reads.map((oid) => this.byOid.get(oid)?.id ?? '')).map((id) => byId.get(id)!);
   }
 
-  /** Objects nestjs-pgviews built (recorded in its state table). */
+  /**
+   * Objects nestjs-pgviews built, as its state table records them (by OID). Markers that older
+   * versions left in comments do not count here: anyone can write a comment, and what counts as
+   * managed may be dropped as an orphan.
+   */
   managed(): CatalogObject[] {
-    return this.objects.filter((object) => object.marker !== undefined && (object.kind === 'view' || object.kind === 'materialized'));
+    return this.objects.filter((object) => object.recorded !== undefined && (object.kind === 'view' || object.kind === 'materialized'));
   }
 }
 
@@ -123,16 +127,17 @@ export function parseCatalogObject(raw: RawCatalogObject, recorded?: ReadonlyMap
   const { relkind, indexes, comment, ...rest } = raw;
   const kind = KINDS[relkind] ?? 'other';
   const parsed = parseComment(comment);
-  const own = recorded?.get(raw.oid);
+  const found = recorded?.get(raw.oid);
+  const own = found?.kind === kind ? found : undefined;
   const legacy = legacyMarkers && raw.ownedByUs ? parsed.hash : undefined;
   return {
     ...rest,
     comment: comment ?? undefined,
     kind,
-    marker: own && own.kind === kind ? own.hash : legacy,
+    marker: own ? own.hash : legacy,
     userComment: parsed.userComment,
     legacyMarker: parsed.hash !== undefined,
-    drifted: own !== undefined && own.kind === kind && !own.asBuilt,
+    drifted: own !== undefined && !own.asBuilt,
     recorded: own && { release: own.release, appliedAt: own.appliedAt },
     indexes: indexes.map(({ comment: indexComment, ...index }) => {
       const recordedIndex = recorded?.get(index.oid);

@@ -1,8 +1,7 @@
 import type { RelationName } from '../definitions/view-definition.js';
 import type { SqlRunner } from '../database/sql-runner.js';
-import { PgViewsConfigurationError } from '../pgviews.errors.js';
 import { displayName, textArray } from '../sql/identifiers.js';
-import { OWN_ROLES_CTE, parseTableGuard, tableGuardSql, untrustedReason, type TableGuard } from '../state/ownership.js';
+import { assertOwnTable, OWN_ROLES_CTE, parseTableGuard, tableGuardSql, type GuardRow } from '../state/ownership.js';
 import { parseState, type RawState, type RecordedState, type StateTable } from '../state/state-table.js';
 import { CatalogSnapshot, parseCatalogObject, type RawCatalogObject } from './catalog-snapshot.js';
 
@@ -92,7 +91,7 @@ interface RawSnapshot {
   serverVersion: number;
   currentUser: string;
   schemas: string[];
-  guards: Array<Parameters<typeof parseTableGuard>[0]>;
+  guards: Array<GuardRow | null>;
   objects: ObjectRow[];
 }
 
@@ -151,15 +150,15 @@ export async function readCatalogSnapshot(runner: SqlRunner, declared: readonly 
   const [stateGuard, historyGuard] = snapshot.guards.map(parseTableGuard);
   let recorded: RecordedState | undefined;
   if (library) {
-    refuseUntrusted(library.state.id, stateGuard);
+    assertOwnTable(library.state.id, stateGuard);
     if (stateGuard.relkind !== null) {
       const [{ state }] = await runner.query<{ state: RawState }>(library.state.readQuery(library.release));
       recorded = parseState(state);
     }
     if (library.history && historyGuard.relkind !== null) {
-      refuseUntrusted(library.history.id, historyGuard);
+      assertOwnTable(library.history.id, historyGuard);
       const marked = recorded?.objects.some((object) => object.kind === 'history' && object.oid === historyGuard.oid) || historyGuard.comment === library.history.comment;
-      if (!marked) refuseUntrusted(library.history.id, historyGuard, 'nestjs-pgviews did not create it (no record of it, and not its comment)');
+      if (!marked) assertOwnTable(library.history.id, historyGuard, 'nestjs-pgviews did not create it (no record of it, and not its comment)');
     }
   }
   const legacyMarkers = library !== undefined && recorded === undefined;
@@ -169,15 +168,6 @@ export async function readCatalogSnapshot(runner: SqlRunner, declared: readonly 
   catalog.dependencies = dependencies;
   catalog.recorded = recorded;
   return catalog;
-}
-
-function refuseUntrusted(id: string, guard: TableGuard, reason = untrustedReason(guard)): void {
-  if (reason === undefined) return;
-  throw new PgViewsConfigurationError(
-    `${id} exists, but it is not a table nestjs-pgviews made: ${reason}. nestjs-pgviews never writes into, reads or drops a ` +
-      'table it did not create (its code could run as your role). Check who created it; drop or rename it, or move the ' +
-      "library's table elsewhere with the module option (`state` / `history`).",
-  );
 }
 
 /** A privilege on a relation, from `aclexplode(relacl)`. */

@@ -1,5 +1,6 @@
 import type { RelationName } from '../definitions/view-definition.js';
 import { displayName, qualifiedName, quoteIdent, quoteLiteral } from '../sql/identifiers.js';
+import { assertOwnTable, parseTableGuard, tableGuardSql, type GuardRow } from '../state/ownership.js';
 import type { RefreshHistoryEntry, RefreshSource } from './refresh-options.js';
 
 export interface RefreshHistoryOptions {
@@ -73,9 +74,16 @@ export class RefreshHistory implements RelationName {
     return this.qualified;
   }
 
-  /** A condition true once the table exists (the sync creates it). */
-  existsCondition(): string {
-    return `to_regclass(${quoteLiteral(this.table)}) IS NOT NULL`;
+  /** SQL for what the catalog says of the table (see usable()). */
+  guardSql(): string {
+    return tableGuardSql(this.qualified);
+  }
+
+  /** Whether the table exists to be written into; throws when a table of that name is not the library's. */
+  usable(guard: GuardRow | null): boolean {
+    const parsed = parseTableGuard(guard);
+    assertOwnTable(this.id, parsed);
+    return parsed.relkind !== null;
   }
 
   /** Plain CREATE (not IF NOT EXISTS): a table someone else made under this name must fail the sync, not be adopted. */

@@ -3,6 +3,7 @@ import type { ViewEntity } from '../decorators/view-options.js';
 import type { ViewDefinition } from '../definitions/view-definition.js';
 import type { ViewRegistry } from '../definitions/view.registry.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
+import type { GuardRow } from '../state/ownership.js';
 import { historyEntry, type HistoryRow, type RefreshHistory } from './refresh-history.js';
 import type { RefreshHistoryEntry, RefreshOptions, RefreshResult, RefreshSource } from './refresh-options.js';
 import type { ViewRefresher } from './view.refresher.js';
@@ -47,6 +48,9 @@ export class ViewRefreshService {
   async lastRefresh(view: ViewEntity | string): Promise<RefreshHistoryEntry | undefined> {
     const definition = this.registry.get(view);
     if (!this.history) throw new PgViewsConfigurationError('The refresh history is disabled (PgViewsModule option `history: false`)');
+    // Checked first, in its own round trip: reading a table that is not the library's could run someone else's code.
+    const [{ guard }] = await this.database.query<{ guard: GuardRow | null }>(`SELECT ${this.history.guardSql()} AS guard`);
+    if (!this.history.usable(guard)) return undefined;
     const [row] = await this.database.query<HistoryRow>(this.history.lastQuery(definition));
     return row && historyEntry(row);
   }

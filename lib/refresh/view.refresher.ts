@@ -8,6 +8,7 @@ import { REFRESH_LOCK_PREFIX } from '../pgviews.constants.js';
 import { databaseErrorDetails, PgViewsConfigurationError, PgViewsError, PgViewsRefreshError, SqlState, type DatabaseErrorDetails } from '../pgviews.errors.js';
 import { qualifiedName, quoteLiteral } from '../sql/identifiers.js';
 import { advisoryLockKey, refreshMaterializedView as refreshStatement } from '../sql/statements.js';
+import type { GuardRow } from '../state/ownership.js';
 import type { RefreshHistory } from './refresh-history.js';
 import type { RefreshOptions, RefreshResult, RefreshSource } from './refresh-options.js';
 
@@ -24,7 +25,7 @@ interface ViewState {
   populated: boolean;
   has_key: boolean;
   standby: boolean;
-  has_history: boolean;
+  history_guard: GuardRow | null;
 }
 
 type RefreshTarget = Pick<ViewDefinition, 'id' | 'schema' | 'name' | 'kind' | 'uniqueKey'>;
@@ -74,7 +75,9 @@ export class ViewRefresher {
     }
     if (state.relkind === null) throw new PgViewsError(`Cannot refresh ${view.id}: it does not exist in the database; run a sync first`);
     if (state.relkind !== 'm') throw plainViewError(view.id);
-    if (context.tick && this.history && state.has_history) {
+    // Checked before anything reads or writes it: a table that is not the library's stops the refresh.
+    const hasHistory = this.history?.usable(state.history_guard) ?? false;
+    if (context.tick && this.history && hasHistory) {
       const [{ done }] = await runner.query<{ done: boolean }>(this.history.tickDoneQuery(view, context.tick));
       if (done) return skipped('locked');
     }
@@ -83,7 +86,7 @@ export class ViewRefresher {
     const statement = refreshStatement(view, concurrently);
     const batch = [
       ...(options.lockTimeout === undefined ? [] : [`SET LOCAL lock_timeout = ${Math.max(0, Math.round(options.lockTimeout))}`]),
-      this.history && state.has_history ? this.history.refreshAndRecord(statement, view, { concurrently, source: context.source, tick: context.tick }) : statement,
+      this.history && hasHistory ? this.history.refreshAndRecord(statement, view, { concurrently, source: context.source, tick: context.tick }) : statement,
     ];
     const started = performance.now();
     try {
@@ -99,7 +102,7 @@ export class ViewRefresher {
     const [state] = await runner.query<ViewState>(`
 SELECT c.relkind::text AS relkind, coalesce(c.relispopulated, false) AS populated, pg_is_in_recovery() AS standby,
   EXISTS (SELECT 1 FROM pg_index x WHERE x.indrelid = c.oid AND ${concurrentKeyCondition('x')}) AS has_key,
-  ${this.history?.existsCondition() ?? 'false'} AS has_history
+  ${this.history?.guardSql() ?? 'NULL'} AS history_guard
 FROM (SELECT to_regclass(${quoteLiteral(qualifiedName(view.schema, view.name))}) AS oid) r LEFT JOIN pg_class c ON c.oid = r.oid`);
     return state;
   }

@@ -6,6 +6,7 @@
  * explicitly a member of: a superuser's reach over every role does not count) and it has no
  * triggers, rules or row security. Anything else stops the sync with an error that says so.
  */
+import { PgViewsConfigurationError } from '../pgviews.errors.js';
 import { quoteLiteral } from '../sql/identifiers.js';
 
 /**
@@ -30,18 +31,15 @@ export interface TableGuard {
   readonly comment?: string;
 }
 
-/**
- * A JSON array describing the relation `qualified` (`"schema"."name"`), for a query that has
- * `own_roles` in scope (see GuardRow).
- */
+/** A JSON array (see GuardRow) describing the relation `qualified` (`"schema"."name"`), or null when there is none. */
 export function tableGuardSql(qualified: string): string {
-  return `(SELECT json_build_array(c.relkind::text, pg_get_userbyid(c.relowner), c.relowner IN (SELECT oid FROM own_roles),
+  return `(WITH RECURSIVE ${OWN_ROLES_CTE} SELECT json_build_array(c.relkind::text, pg_get_userbyid(c.relowner), c.relowner IN (SELECT oid FROM own_roles),
             EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = c.oid), EXISTS (SELECT FROM pg_rewrite r WHERE r.ev_class = c.oid),
             c.relrowsecurity, c.oid::bigint, obj_description(c.oid, 'pg_class'))
    FROM pg_class c WHERE c.oid = to_regclass(${quoteLiteral(qualified)}))`;
 }
 
-type GuardRow = [relkind: string, owner: string, ownedByUs: boolean, triggers: boolean, rules: boolean, rowSecurity: boolean, oid: number, comment: string | null];
+export type GuardRow = [relkind: string, owner: string, ownedByUs: boolean, triggers: boolean, rules: boolean, rowSecurity: boolean, oid: number, comment: string | null];
 
 export function parseTableGuard(row: GuardRow | null): TableGuard {
   if (!row) return { relkind: null, owner: null, ownedByUs: false, triggers: false, rules: false, rowSecurity: false };
@@ -60,4 +58,14 @@ export function untrustedReason(guard: TableGuard): string | undefined {
     ...(guard.rowSecurity ? ['it has row-level security enabled'] : []),
   ];
   return problems.length > 0 ? problems.join(', ') : undefined;
+}
+
+/** Throws when a table found under one of the library's names is not the library's (`reason` overrides the checks). */
+export function assertOwnTable(id: string, guard: TableGuard, reason = untrustedReason(guard)): void {
+  if (reason === undefined) return;
+  throw new PgViewsConfigurationError(
+    `${id} exists, but it is not a table nestjs-pgviews made: ${reason}. nestjs-pgviews never writes into, reads or drops a ` +
+      'table it did not create (its code could run as your role). Check who created it; drop or rename it, or move the ' +
+      "library's table elsewhere with the module option (`state` / `history`).",
+  );
 }

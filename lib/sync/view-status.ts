@@ -1,4 +1,6 @@
+import type { CatalogSnapshot } from '../catalog/catalog-snapshot.js';
 import type { SqlRunner } from '../database/sql-runner.js';
+import type { GuardRow } from '../state/ownership.js';
 import type { ViewKind } from '../definitions/view-definition.js';
 import { historyEntry, type HistoryRow, type RefreshHistory } from '../refresh/refresh-history.js';
 import type { RefreshHistoryEntry } from '../refresh/refresh-options.js';
@@ -29,6 +31,8 @@ export interface ViewStatus {
   /** PostgreSQL's estimate of its rows, from the last ANALYZE or VACUUM (materialized views). */
   readonly rowEstimate?: number;
   readonly lastRefresh?: RefreshHistoryEntry;
+  /** The definition in the database: the release that applied it, and since when (objects the library built). */
+  readonly live?: { readonly release: string; readonly since: Date };
 }
 
 function stateOf(action: string, declared: boolean): ViewState {
@@ -39,7 +43,7 @@ function stateOf(action: string, declared: boolean): ViewState {
 }
 
 /** The status of every declared view and every orphan: the plan's verdict, plus size, rows and last refresh. */
-export async function readViewStatus(tx: SqlRunner, plan: SyncPlan, history: RefreshHistory | undefined): Promise<ViewStatus[]> {
+export async function readViewStatus(tx: SqlRunner, plan: SyncPlan, snapshot: CatalogSnapshot, history: RefreshHistory | undefined): Promise<ViewStatus[]> {
   const views = plan.views.filter((view) => view.declared || view.action === 'kept' || view.action === 'dropped');
   const names = views.map((view) => view.view);
   const stats = await tx.query<{ id: string; populated: boolean; size: string; rows: string }>(`
@@ -49,8 +53,8 @@ JOIN pg_class c ON c.oid = to_regclass(v.id) AND c.relkind = 'm'`);
   const byId = new Map(stats.map((row) => [row.id, row]));
   const refreshed = new Map<string, RefreshHistoryEntry>();
   if (history) {
-    const [{ exists }] = await tx.query<{ exists: boolean }>(`SELECT ${history.existsCondition()} AS exists`);
-    if (exists) {
+    const [{ guard }] = await tx.query<{ guard: GuardRow | null }>(`SELECT ${history.guardSql()} AS guard`);
+    if (history.usable(guard)) {
       for (const row of await tx.query<HistoryRow>(history.latestQuery())) {
         const entry = historyEntry(row);
         refreshed.set(entry.view, entry);
@@ -60,6 +64,7 @@ JOIN pg_class c ON c.oid = to_regclass(v.id) AND c.relkind = 'm'`);
   return views.map((view) => {
     const row = byId.get(view.view);
     const rows = row ? Number(row.rows) : undefined;
+    const recorded = snapshot.get(view.view)?.recorded;
     return {
       view: view.view,
       kind: view.kind,
@@ -67,6 +72,7 @@ JOIN pg_class c ON c.oid = to_regclass(v.id) AND c.relkind = 'm'`);
       reason: view.reason,
       ...(row && { populated: row.populated, sizeBytes: Number(row.size), rowEstimate: rows !== undefined && rows >= 0 ? rows : undefined }),
       ...(refreshed.has(view.view) && { lastRefresh: refreshed.get(view.view) }),
+      ...(recorded && { live: { release: recorded.release, since: recorded.appliedAt } }),
     };
   });
 }

@@ -105,7 +105,13 @@ export class ViewSyncService {
    * estimate and last refresh for materialized views. Changes nothing.
    */
   async status(): Promise<ViewStatus[]> {
-    return this.database.transaction(async (tx) => readViewStatus(tx, await this.planOn(tx, await this.snapshot(tx), {}), this.context.history), { rollback: true });
+    return this.database.transaction(
+      async (tx) => {
+        const snapshot = await this.snapshot(tx);
+        return readViewStatus(tx, await this.planOn(tx, snapshot, {}), snapshot, this.context.history);
+      },
+      { rollback: true },
+    );
   }
 
   async sync(options: SyncOptions = {}): Promise<SyncReport> {

@@ -77,7 +77,7 @@ describe('pgviews refresh and status', () => {
   it('status shows state, population, size, rows and last refresh, as a table or JSON', async () => {
     const table = await pgviews(['status', ...APP]);
     expect(table.code).toBe(0);
-    expect(table.stdout.split('\n')[0]).toMatch(/^VIEW\s+KIND\s+STATE\s+POPULATED\s+SIZE\s+ROWS \(EST\.\)\s+LAST REFRESH\s+TOOK$/);
+    expect(table.stdout.split('\n')[0]).toMatch(/^VIEW\s+KIND\s+STATE\s+POPULATED\s+SIZE\s+ROWS \(EST\.\)\s+LAST REFRESH\s+TOOK\s+LIVE SINCE$/);
     expect(table.stdout).toMatch(/public\.cli_book_counts\s+materialized\s+in-sync\s+yes\s+\d+ kB\s+\d+\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+[\d.]+ ms/);
     const json = JSON.parse((await pgviews(['status', '--json', ...APP])).stdout);
     expect(json).toContainEqual(expect.objectContaining({ view: 'public.cli_book_counts', kind: 'materialized', state: 'in-sync', populated: true, lastRefresh: expect.objectContaining({ source: 'cli' }) }));

@@ -6,9 +6,11 @@ function stateLabel(out: Output, state: ViewState): string {
   return state === 'in-sync' ? out.green(state) : state === 'orphaned' ? out.yellow(state) : out.red(state);
 }
 
+const timestamp = (date: Date) => date.toISOString().replace('T', ' ').slice(0, 19);
+
 export const statusCommand: Command = {
   usage: 'status [--json]',
-  summary: 'every declared view: in sync or not, populated, size, rows, last refresh',
+  summary: 'every declared view: in sync or not, populated, size, rows, last refresh, which release applied it and when',
   options: ['json'],
   async run({ args, services, out }) {
     const status = await services.sync.status();
@@ -17,7 +19,7 @@ export const statusCommand: Command = {
       return EXIT.ok;
     }
     out.table(
-      ['VIEW', 'KIND', 'STATE', 'POPULATED', 'SIZE', 'ROWS (EST.)', 'LAST REFRESH', 'TOOK'],
+      ['VIEW', 'KIND', 'STATE', 'POPULATED', 'SIZE', 'ROWS (EST.)', 'LAST REFRESH', 'TOOK', 'LIVE SINCE'],
       status.map((view) => [
         view.view,
         view.kind,
@@ -25,8 +27,9 @@ export const statusCommand: Command = {
         view.populated === undefined ? '-' : view.populated ? 'yes' : out.yellow('no'),
         formatBytes(view.sizeBytes),
         view.rowEstimate === undefined ? '-' : String(view.rowEstimate),
-        view.lastRefresh ? view.lastRefresh.finishedAt.toISOString().replace('T', ' ').slice(0, 19) : view.kind === 'materialized' ? 'never' : '-',
+        view.lastRefresh ? timestamp(view.lastRefresh.finishedAt) : view.kind === 'materialized' ? 'never' : '-',
         formatDuration(view.lastRefresh?.durationMs),
+        view.live ? `${timestamp(view.live.since)} (release ${view.live.release})` : '-',
       ]),
     );
     return EXIT.ok;

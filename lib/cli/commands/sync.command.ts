@@ -2,11 +2,12 @@ import { EXIT, type Command } from './command.js';
 import { actionLabel } from './plan.command.js';
 
 export const syncCommand: Command = {
-  usage: 'sync [--force]',
-  summary: 'bring the database to the declarations, in one transaction (--force: rebuild everything)',
-  options: ['force'],
+  usage: 'sync [--force] [--rollback]',
+  summary:
+    'bring the database to the declarations, in one transaction (--force: rebuild everything; --rollback: apply them even though a newer release synced after this one)',
+  options: ['force', 'rollback'],
   async run({ args, services, out }) {
-    const report = await services.sync.sync({ force: args.options.has('force') });
+    const report = await services.sync.sync({ force: args.options.has('force'), rollback: args.options.has('rollback') || undefined });
     if (report.skipped === 'standby') {
       out.line(out.yellow('The database is a hot standby (read-only): nothing synced. Run it against the primary.'));
       return EXIT.failed;
