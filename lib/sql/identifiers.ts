@@ -60,6 +60,10 @@ const PLAIN_IDENTIFIER = /^[a-z_][a-z0-9_$]*$/;
  * `"order"."user"` where PostgreSQL needs the quotes.
  */
 export function displayName(schema: string, name: string): string {
-  const part = (value: string) => (PLAIN_IDENTIFIER.test(value) && !NON_IDENTIFIER_KEYWORDS.has(value) ? value : quoteIdent(value));
-  return `${part(schema)}.${part(name)}`;
+  return `${displayIdentifier(schema)}.${displayIdentifier(name)}`;
+}
+
+/** One name (a role, an index) as displayName writes each part: quoted only where PostgreSQL needs it. */
+export function displayIdentifier(value: string): string {
+  return PLAIN_IDENTIFIER.test(value) && !NON_IDENTIFIER_KEYWORDS.has(value) ? value : quoteIdent(value);
 }

@@ -10,7 +10,7 @@ import * as ddl from '../sql/statements.js';
 import { specFromCatalog, specFromDefinition, type ObjectSpec } from './object-spec.js';
 import type { SyncAnalysis, ViewAnalysis } from './sync.analysis.js';
 import type { PlanOptions } from './sync-options.js';
-import { planStatements, recordStrongest, type PlanStep, type SqlStatement, type SyncAction, type SyncPlan, type ViewChange } from './sync-plan.js';
+import { planStatements, recordStrongest, type PlanStep, type SqlStatement, type SyncAction, type SyncPlan, type TemporaryName, type ViewChange } from './sync-plan.js';
 
 /** A sync that materializedViewChange: 'error' forbids. */
 export class PgViewsChangeRefusedError extends PgViewsError {
@@ -58,6 +58,7 @@ class Planner {
   /** Declared views whose build must wait for the switch, because something they read changes in it. */
   private readonly afterSwitch = new Set<string>();
   private sequence = 0;
+  private readonly temporaryNames: TemporaryName[] = [];
   /** Above zero while planning the fallback branch of an attempt: steps that may not run. */
   private conditional = 0;
 
@@ -96,6 +97,7 @@ class Planner {
       changes: views.filter((change) => change.action !== 'unchanged' && change.action !== 'kept').length,
       warnings: this.warnings,
       notes,
+      temporaryNames: this.temporaryNames,
     };
   }
 
@@ -203,7 +205,7 @@ class Planner {
         phase.push(this.sql(id, ddl.dropIndex(definition.schema, index.name, true)), this.sql(id, ddl.createIndex(index, definition)), indexComment(index));
       } else {
         // Built under another name first (no lock that readers wait on), swapped in during the switch.
-        const temporary = this.temporaryName(index.name, 'new');
+        const temporary = this.temporaryName(index.name, 'new', `index ${index.name} of ${id}`);
         this.build.push(this.sql(id, ddl.createIndex(index, definition, temporary)));
         this.switched.push(this.sql(id, ddl.dropIndex(definition.schema, index.name)), this.sql(id, ddl.renameIndex(definition.schema, temporary, index.name)), indexComment(index));
       }
@@ -240,8 +242,8 @@ class Planner {
 
   /** The slow part of a swap, in the build phase: the new materialized view and its indexes under temporary names. */
   private prebuild(spec: ObjectSpec): Prebuilt {
-    const table = { schema: spec.schema, name: this.temporaryName(spec.name, 'new') };
-    const indexNames = new Map(spec.indexes.map((index) => [index.name, this.temporaryName(index.name, 'new')]));
+    const table = { schema: spec.schema, name: this.temporaryName(spec.name, 'new', spec.id) };
+    const indexNames = new Map(spec.indexes.map((index) => [index.name, this.temporaryName(index.name, 'new', `index ${index.name} of ${spec.id}`)]));
     this.build.push(...this.createObject(spec, table, indexNames));
     return { table, indexNames };
   }
@@ -253,7 +255,7 @@ class Planner {
    */
   private replaceByRename(old: CatalogObject, spec: ObjectSpec, prebuilt?: Prebuilt): PlanStep[] {
     const oldKind = old.kind as ViewKind;
-    const aside = this.temporaryName(old.name, 'old');
+    const aside = this.temporaryName(old.name, 'old', old.id);
     const steps: PlanStep[] = [
       this.sql(spec.id, ddl.renameRelation(oldKind, old, aside)),
       // Registered now so that it runs after the drops registered while re-pointing readers (deferred statements run last-first).
@@ -297,15 +299,15 @@ class Planner {
     if (dependent.kind === 'materialized') {
       // Only a rebuild on every path makes its own reconciliation moot.
       if (declared && this.conditional === 0) this.rebuilt.add(dependent.id);
-      return [this.effect(spec, 'recreated', `reads ${replacement.id}, which was rebuilt`, isDeclared), ...this.replaceByRename(dependent, spec)];
+      return [this.effect(spec, 'recreated', `reads ${replacement.id}, which was rebuilt`, isDeclared, replacement.id), ...this.replaceByRename(dependent, spec)];
     }
     return [
       {
         type: 'attempt',
         view: spec.id,
-        attempt: [this.effect(spec, 'replaced', `re-pointed at the new ${replacement.id}`, isDeclared), this.sql(spec.id, ddl.createView(spec, spec.sql, spec.options, true))],
+        attempt: [this.effect(spec, 'replaced', `re-pointed at the new ${replacement.id}`, isDeclared, replacement.id), this.sql(spec.id, ddl.createView(spec, spec.sql, spec.options, true))],
         otherwise: this.fallback(() => [
-          this.effect(spec, 'recreated', `reads ${replacement.id}, whose new columns change its own`, isDeclared),
+          this.effect(spec, 'recreated', `reads ${replacement.id}, whose new columns change its own`, isDeclared, replacement.id),
           ...this.replaceByRename(dependent, spec),
         ]),
       },
@@ -356,9 +358,11 @@ class Planner {
   }
 
   /** Names for objects that exist only during a sync; unique within the plan and within PostgreSQL's length limit. */
-  private temporaryName(name: string, role: 'new' | 'old'): string {
+  private temporaryName(name: string, role: 'new' | 'old', standsFor: string): string {
     this.sequence += 1;
-    return fitIdentifier(name, `_pgv_${role}${this.sequence}`);
+    const temporary = fitIdentifier(name, `_pgv_${role}${this.sequence}`);
+    this.temporaryNames.push({ name: temporary, role, standsFor });
+    return temporary;
   }
 
   private sql(view: string, sql: string): SqlStatement {
@@ -369,8 +373,8 @@ class Planner {
     return { view: definition.id, kind: definition.kind, action, reason, declared };
   }
 
-  private effect(spec: ObjectSpec, action: SyncAction, reason: string, declared: boolean): PlanStep {
-    return { type: 'effect', change: this.change(spec, action, reason, declared) };
+  private effect(spec: ObjectSpec, action: SyncAction, reason: string, declared: boolean, upstream?: string): PlanStep {
+    return { type: 'effect', change: this.change(spec, action, reason, declared), ...(upstream ? { upstream } : {}) };
   }
 
   /** One entry per object, in first-touched order, with the strongest action on the expected path. */
