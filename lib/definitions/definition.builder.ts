@@ -194,7 +194,7 @@ function collectIndexes(
     const include = (index.include ?? []).slice();
     const where = index.where?.trim() || undefined;
     const hash = contentHash({ unique, using, elements, include, where });
-    const name = indexName(tableName, index, unique, hash, context);
+    const name = indexName(tableName, index, unique, hash, context, fail);
     const existing = byName.get(name);
     if (existing && existing.hash !== hash) throw fail(`two different indexes are both named ${name}`);
     byName.set(name, { name, unique, using, elements, include, where, hash });
@@ -202,10 +202,10 @@ function collectIndexes(
   return [...byName.values()];
 }
 
-function indexName(tableName: string, index: MaterializedViewIndex, unique: boolean, hash: string, context: DefinitionContext): string {
+function indexName(tableName: string, index: MaterializedViewIndex, unique: boolean, hash: string, context: DefinitionContext, fail: Fail): string {
   if (index.name) {
     if (byteLength(index.name) > MAX_IDENTIFIER_BYTES) {
-      throw new PgViewsConfigurationError(`index name ${index.name} is longer than PostgreSQL's ${MAX_IDENTIFIER_BYTES}-byte limit`);
+      throw fail(`index name ${index.name} is longer than PostgreSQL's ${MAX_IDENTIFIER_BYTES}-byte limit`);
     }
     return index.name;
   }

@@ -73,6 +73,12 @@ class NulColumn {
   @PrimaryKey() id!: number;
 }
 
+@MaterializedView({ sql: 'SELECT id, name FROM author', indexes: [{ name: `by_name_${'x'.repeat(60)}`, columns: ['name'] }] })
+@Entity({ tableName: 'long_index_name_mv' })
+class LongIndexName {
+  @PrimaryKey() id!: number;
+}
+
 const db = useTestDatabase({ sql: LIBRARY_TABLES });
 const apps = useApps(db);
 const ddl = useDdlCounter(db);
@@ -126,6 +132,12 @@ describe('bad input gets a clear error and changes nothing', () => {
     const column = await bootFails([FineView, NulColumn]);
     expect(column).toBeInstanceOf(PgViewsConfigurationError);
     expect(column.message).toMatch(/^NulColumn \(public\.nul_column_mv\): an index contains a NUL character/);
+  });
+
+  it('an index name longer than PostgreSQL allows: the entity and the view', async () => {
+    const error = await bootFails([FineView, LongIndexName]);
+    expect(error).toBeInstanceOf(PgViewsConfigurationError);
+    expect(error.message).toBe(`LongIndexName (public.long_index_name_mv): index name by_name_${'x'.repeat(60)} is longer than PostgreSQL's 63-byte limit`);
   });
 
   it('columns that do not match the entity: a warning at sync naming them', async () => {
