@@ -39,16 +39,26 @@ export class PgViewsStatementError extends PgViewsError {
     readonly database: DatabaseErrorDetails,
     prefix: string,
     cause: unknown,
+    /** Lines of advice that the caller knows and PostgreSQL does not. */
+    advice: readonly string[] = [],
   ) {
-    super(`${prefix}: ${describeDatabaseError(view, statement, database)}`, { cause });
+    super(`${prefix}: ${[describeDatabaseError(view, statement, database), ...advice.map((line) => `  ${line}`)].join('\n')}`, { cause });
     this.code = database.code;
   }
 }
 
+/** What the sync was doing when a statement failed, beyond the statement itself. */
+export interface SyncFailureContext {
+  /** e.g. `while being re-pointed at the new public.author_names (definition changed)`. */
+  readonly during?: string;
+  readonly advice?: readonly string[];
+}
+
 /** A sync that failed and was rolled back: the database is as it was before. */
 export class PgViewsSyncError extends PgViewsStatementError {
-  constructor(view: string, statement: string, database: DatabaseErrorDetails, cause: unknown) {
-    super(view, statement, database, `Sync of ${view} failed and was rolled back`, cause);
+  constructor(view: string, statement: string, database: DatabaseErrorDetails, cause: unknown, context: SyncFailureContext = {}) {
+    const prefix = context.during ? `Sync failed and was rolled back: ${view} failed ${context.during}` : `Sync of ${view} failed and was rolled back`;
+    super(view, statement, database, prefix, cause, context.advice);
   }
 }
 
@@ -59,6 +69,8 @@ export const SqlState = {
   lockNotAvailable: '55P03',
   uniqueViolation: '23505',
   cardinalityViolation: '21000',
+  insufficientPrivilege: '42501',
+  dependentObjectsStillExist: '2BP01',
 } as const;
 
 /** Reads the fields of a `pg` DatabaseError (or MikroORM's DriverException, which copies them). */
@@ -70,7 +82,8 @@ export function databaseErrorDetails(error: unknown): DatabaseErrorDetails {
     code: typeof e.code === 'string' ? e.code : undefined,
     position: Number.isFinite(position) ? position : undefined,
     detail: typeof e.detail === 'string' ? e.detail : undefined,
-    hint: typeof e.hint === 'string' ? e.hint : undefined,
+    // "Use DROP ... CASCADE to drop the dependent objects too" is not advice this library gives (see describeDatabaseError).
+    hint: typeof e.hint === 'string' && !/\bCASCADE\b/.test(e.hint) ? e.hint : undefined,
   };
 }
 
@@ -92,6 +105,12 @@ function describeDatabaseError(view: string, statement: string, error: DatabaseE
   }
   if (error.code === SqlState.lockNotAvailable) {
     lines.push('  Another session held a lock on the view for longer than lockTimeout allows; long-running queries on it keep it busy.');
+  }
+  if (error.code === SqlState.dependentObjectsStillExist) {
+    lines.push(
+      '  Other objects depend on it (see the detail), and nestjs-pgviews never drops with CASCADE, which would drop them too: ' +
+        'change them so that they no longer depend on it, or drop them yourself, then try again.',
+    );
   }
   return lines.join('\n');
 }

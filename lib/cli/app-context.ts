@@ -62,13 +62,17 @@ export interface AppServices {
 /**
  * A Nest application context of the app, with the bootstrap sync and the schedules turned off (the
  * environment overrides that PgViewsModule reads): the CLI does what it is asked, nothing more.
+ * Its logs (all of them with `verbose`, errors only otherwise) carry colours only when `colors` says
+ * so: Nest's own logger colours whenever NO_COLOR is unset, even into a file.
  */
-export async function createAppContext(location: AppLocation, verbose: boolean): Promise<AppServices> {
+export async function createAppContext(location: AppLocation, { verbose, colors }: { verbose: boolean; colors: boolean }): Promise<AppServices> {
   process.env.PGVIEWS_SYNC = 'false';
   process.env.PGVIEWS_SCHEDULES = 'false';
   const module = await loadModule(location);
   const { NestFactory } = await import('@nestjs/core');
-  const logger: LogLevel[] = verbose ? ['log', 'warn', 'error', 'debug'] : ['error'];
+  const { ConsoleLogger } = await import('@nestjs/common');
+  const logLevels: LogLevel[] = verbose ? ['log', 'warn', 'error', 'debug'] : ['error'];
+  const logger = new ConsoleLogger({ logLevels, colors });
   const app = await NestFactory.createApplicationContext(module as any, { logger, abortOnError: false });
   const get = <T>(token: unknown, what: string): T => {
     try {

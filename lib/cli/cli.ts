@@ -8,7 +8,7 @@ import { planCommand } from './commands/plan.command.js';
 import { refreshCommand } from './commands/refresh.command.js';
 import { statusCommand } from './commands/status.command.js';
 import { syncCommand } from './commands/sync.command.js';
-import { Output } from './output.js';
+import { colorsWanted, Output } from './output.js';
 
 const COMMANDS: Record<string, Command> = {
   plan: planCommand,
@@ -55,7 +55,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const command = COMMANDS[args.command];
     if (!command) throw new UsageError(`unknown command ${args.command} (commands: ${Object.keys(COMMANDS).join(', ')})`);
     expectOptions(args, command.options);
-    const services = await createAppContext(await locateApp(args, io.cwd), verbose);
+    // The app's logger writes to both streams: colours only when both are terminals.
+    const colors = colorsWanted(io.stdout, io.env) && colorsWanted(io.stderr, io.env);
+    const services = await createAppContext(await locateApp(args, io.cwd), { verbose, colors });
     try {
       return await command.run({ args, services, out, cwd: io.cwd });
     } finally {

@@ -1,3 +1,8 @@
+/** Whether text written to `stream` may carry colours: only on a terminal, and never with NO_COLOR or TERM=dumb. */
+export function colorsWanted(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(stream.isTTY) && env.NO_COLOR === undefined && env.TERM !== 'dumb';
+}
+
 /** Writes to a terminal (with colours) or a log (without): colours only on a TTY, and never with NO_COLOR. */
 export class Output {
   private readonly colors: boolean;
@@ -6,7 +11,7 @@ export class Output {
     private readonly stream: NodeJS.WritableStream & { isTTY?: boolean },
     env: NodeJS.ProcessEnv = process.env,
   ) {
-    this.colors = Boolean(stream.isTTY) && env.NO_COLOR === undefined && env.TERM !== 'dumb';
+    this.colors = colorsWanted(stream, env);
   }
 
   line(text = ''): void {

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { EntitySchema } from '@mikro-orm/core';
 import { PGVIEWS_VIEW_METADATA } from '../pgviews.constants.js';
+import { PgViewsConfigurationError } from '../pgviews.errors.js';
 import type { MaterializedViewOptions, ViewDeclaration, ViewEntity, ViewOptions } from './view-options.js';
 
 /**
@@ -12,7 +13,7 @@ export type ViewDecorator = (target: any, context?: ClassDecoratorContext) => vo
 function declare(declaration: ViewDeclaration): ViewDecorator {
   return (target) => {
     if (typeof target !== 'function' && !EntitySchema.is(target)) {
-      throw new TypeError(`@${declaration.kind === 'view' ? 'View' : 'MaterializedView'}() decorates an entity class or an EntitySchema`);
+      throw new PgViewsConfigurationError(`@${declaration.kind === 'view' ? 'View' : 'MaterializedView'}() decorates an entity class or an EntitySchema`);
     }
     Reflect.defineMetadata(PGVIEWS_VIEW_METADATA, declaration, target);
     // defineEntity() generates a class that MikroORM keys its metadata by: mark it too.

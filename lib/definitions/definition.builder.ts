@@ -29,12 +29,16 @@ export function buildViewDefinition(
 ): UnlinkedDefinition {
   const schema = meta.schema && meta.schema !== '*' ? meta.schema : context.defaultSchema;
   const name = meta.tableName;
+  if (`${schema}${name}`.includes('\0')) {
+    throw new PgViewsConfigurationError(`${meta.className} (${withVisibleNul(schema)}.${withVisibleNul(name)}): the name contains a NUL character (\\0), which PostgreSQL does not allow in names`);
+  }
   const id = displayName(schema, name);
-  const fail = (problem: string) => new PgViewsConfigurationError(`${meta.className} (${id}): ${problem}`);
+  const fail = (problem: string, cause?: unknown) => new PgViewsConfigurationError(`${meta.className} (${id}): ${problem}`, { cause });
   if (byteLength(name) > MAX_IDENTIFIER_BYTES) throw fail(`the name is longer than PostgreSQL's ${MAX_IDENTIFIER_BYTES}-byte limit`);
 
   const sql = resolveSql(declaration, context, fail);
   const { options } = declaration;
+  rejectNul(fail, 'the comment', options.comment);
   const viewOptions: PlainViewOptions =
     declaration.kind === 'view'
       ? {
@@ -81,10 +85,20 @@ export function buildViewDefinition(
   };
 }
 
-function resolveSql(declaration: ViewDeclaration, context: DefinitionContext, fail: (problem: string) => Error): string {
+type Fail = (problem: string, cause?: unknown) => Error;
+
+function resolveSql(declaration: ViewDeclaration, context: DefinitionContext, fail: Fail): string {
   const source = declaration.options.sql;
-  const text = typeof source === 'function' ? source(context.tableNameOf) : source;
+  let text: unknown = source;
+  if (typeof source === 'function') {
+    try {
+      text = source(context.tableNameOf);
+    } catch (error) {
+      throw fail(`its \`sql\` function threw: ${error instanceof Error ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}` : String(error)}`, error);
+    }
+  }
   if (typeof text !== 'string' || trimStatement(text) === '') throw fail('`sql` must be a non-empty SQL query');
+  rejectNul(fail, '`sql`', text);
   const sql = trimStatement(text);
   try {
     if (hasSeveralStatements(sql)) throw fail('`sql` must hold a single query; it contains several statements separated by ";"');
@@ -95,6 +109,16 @@ function resolveSql(declaration: ViewDeclaration, context: DefinitionContext, fa
   return sql;
 }
 
+/** PostgreSQL takes no NUL character in a query, a name or a string: say which part of the declaration has one. */
+function rejectNul(fail: Fail, what: string, value: string | undefined): void {
+  if (value?.includes('\0')) throw fail(`${what} contains a NUL character (\\0), which PostgreSQL does not accept: ${JSON.stringify(value)}`);
+}
+
+/** The name as written, its NUL characters shown as \0. */
+function withVisibleNul(name: string): string {
+  return name.replaceAll('\0', '\\0');
+}
+
 /** Column names of the entity's persisted properties, in declaration order. */
 function entityColumns(meta: EntityMetadata): string[] {
   return Object.values(meta.properties).flatMap((prop: any) =>
@@ -103,12 +127,13 @@ function entityColumns(meta: EntityMetadata): string[] {
 }
 
 /** Indexes declared with MikroORM's @Index / @Unique (class or property level) or `index`/`unique` property options. */
-function ormIndexes(meta: EntityMetadata, columnOf: (name: string) => string, fail: (problem: string) => Error): MaterializedViewIndex[] {
+function ormIndexes(meta: EntityMetadata, columnOf: (name: string) => string, fail: Fail): MaterializedViewIndex[] {
   const fromOptions = (entries: EntityMetadata['indexes'] | EntityMetadata['uniques'], unique: boolean) =>
     (entries ?? []).map((index): MaterializedViewIndex => {
       if (index.expression) throw fail(`@${unique ? 'Unique' : 'Index'}({ expression }) is not supported on views: use the \`indexes\` option of @MaterializedView`);
       if (index.where !== undefined && typeof index.where !== 'string') throw fail('index `where` must be an SQL string on views');
       const properties = index.properties === undefined ? [] : ([] as string[]).concat(index.properties as string | string[]);
+      for (const column of index.columns ?? []) rejectNul(fail, 'an index column', column.name);
       const columns = index.columns?.length
         ? index.columns.map((column) =>
             [
@@ -145,10 +170,11 @@ function collectIndexes(
   tableName: string,
   declared: MaterializedViewIndex[],
   context: DefinitionContext,
-  fail: (problem: string) => Error,
+  fail: Fail,
 ): IndexDefinition[] {
   const byName = new Map<string, IndexDefinition>();
   for (const index of declared) {
+    for (const text of [index.name, index.expression, index.where, ...(index.columns ?? []), ...(index.include ?? [])]) rejectNul(fail, 'an index', text);
     const hasColumns = (index.columns?.length ?? 0) > 0;
     if (hasColumns === Boolean(index.expression)) throw fail('an index needs either `columns` or `expression`');
     const unique = index.unique ?? false;
@@ -168,7 +194,7 @@ function collectIndexes(
     const include = (index.include ?? []).slice();
     const where = index.where?.trim() || undefined;
     const hash = contentHash({ unique, using, elements, include, where });
-    const name = indexName(tableName, index, unique, hash, context);
+    const name = indexName(tableName, index, unique, hash, context, fail);
     const existing = byName.get(name);
     if (existing && existing.hash !== hash) throw fail(`two different indexes are both named ${name}`);
     byName.set(name, { name, unique, using, elements, include, where, hash });
@@ -176,10 +202,10 @@ function collectIndexes(
   return [...byName.values()];
 }
 
-function indexName(tableName: string, index: MaterializedViewIndex, unique: boolean, hash: string, context: DefinitionContext): string {
+function indexName(tableName: string, index: MaterializedViewIndex, unique: boolean, hash: string, context: DefinitionContext, fail: Fail): string {
   if (index.name) {
     if (byteLength(index.name) > MAX_IDENTIFIER_BYTES) {
-      throw new PgViewsConfigurationError(`index name ${index.name} is longer than PostgreSQL's ${MAX_IDENTIFIER_BYTES}-byte limit`);
+      throw fail(`index name ${index.name} is longer than PostgreSQL's ${MAX_IDENTIFIER_BYTES}-byte limit`);
     }
     return index.name;
   }

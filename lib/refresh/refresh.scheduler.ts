@@ -78,7 +78,7 @@ export class RefreshScheduler {
     for (const { name, job, schedule, definition } of this.jobs) {
       this.schedulerRegistry!.addCronJob(name, job);
       job.start();
-      this.logger.log(`${definition.id}: refreshed on schedule '${schedule.cron}' (job ${name})`);
+      this.logger.log(`${definition.id}: scheduled '${schedule.cron}' (job ${name})`);
     }
   }
 

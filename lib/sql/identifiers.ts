@@ -1,3 +1,4 @@
+import { PgViewsConfigurationError } from '../pgviews.errors.js';
 import { NON_IDENTIFIER_KEYWORDS } from './keywords.js';
 
 /** PostgreSQL's limit on identifier length, in bytes (NAMEDATALEN - 1). Longer names are silently truncated by the server. */
@@ -8,8 +9,8 @@ export const MAX_IDENTIFIER_BYTES = 63;
  * its case, spaces, quotes or reserved words, and nothing in it can end the identifier.
  */
 export function quoteIdent(name: string): string {
-  if (name.length === 0) throw new Error('an SQL identifier cannot be empty');
-  if (name.includes('\0')) throw new Error(`an SQL identifier cannot contain a NUL character: ${JSON.stringify(name)}`);
+  if (name.length === 0) throw new PgViewsConfigurationError('an SQL identifier cannot be empty');
+  if (name.includes('\0')) throw new PgViewsConfigurationError(`an SQL identifier cannot contain a NUL character: ${JSON.stringify(name)}`);
   return `"${name.replaceAll('"', '""')}"`;
 }
 
@@ -23,7 +24,7 @@ export function qualifiedName(schema: string, name: string): string {
  * doubled, so the result means the same whatever `standard_conforming_strings` says.
  */
 export function quoteLiteral(value: string): string {
-  if (value.includes('\0')) throw new Error('an SQL string cannot contain a NUL character');
+  if (value.includes('\0')) throw new PgViewsConfigurationError(`an SQL string cannot contain a NUL character: ${JSON.stringify(value)}`);
   const quoted = `'${value.replaceAll("'", "''")}'`;
   return value.includes('\\') ? `E${quoted.replaceAll('\\', '\\\\')}` : quoted;
 }
@@ -59,6 +60,10 @@ const PLAIN_IDENTIFIER = /^[a-z_][a-z0-9_$]*$/;
  * `"order"."user"` where PostgreSQL needs the quotes.
  */
 export function displayName(schema: string, name: string): string {
-  const part = (value: string) => (PLAIN_IDENTIFIER.test(value) && !NON_IDENTIFIER_KEYWORDS.has(value) ? value : quoteIdent(value));
-  return `${part(schema)}.${part(name)}`;
+  return `${displayIdentifier(schema)}.${displayIdentifier(name)}`;
+}
+
+/** One name (a role, an index) as displayName writes each part: quoted only where PostgreSQL needs it. */
+export function displayIdentifier(value: string): string {
+  return PLAIN_IDENTIFIER.test(value) && !NON_IDENTIFIER_KEYWORDS.has(value) ? value : quoteIdent(value);
 }

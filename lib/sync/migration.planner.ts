@@ -4,6 +4,7 @@ import { compareColumns, type ColumnVerdict } from '../catalog/column-probe.js';
 import { contentHash } from '../definitions/content-hash.js';
 import { orderByDependencies } from '../definitions/dependency-graph.js';
 import type { IndexDefinition, PlainViewOptions, ViewDefinition } from '../definitions/view-definition.js';
+import { PgViewsError } from '../pgviews.errors.js';
 import type { RefreshHistory } from '../refresh/refresh-history.js';
 import type { StateTable } from '../state/state-table.js';
 import { normalizeSql, trimStatement } from '../sql/sql-text.js';
@@ -74,7 +75,7 @@ export function planMigration(input: MigrationInput): MigrationSql {
 
 /** A view as the catalog describes it, as if it were declared so. */
 function definitionFromCatalog(object: CatalogObject, details: ObjectDetails | undefined): ViewDefinition {
-  if (!details) throw new Error(`internal error: no catalog details were read for ${object.id}`);
+  if (!details) throw new PgViewsError(`internal error: no catalog details were read for ${object.id}`);
   const kind = object.kind as 'view' | 'materialized';
   const sql = trimStatement(details.definition);
   const viewOptions: PlainViewOptions = kind === 'view' ? parseViewOptions(details.options) : {};

@@ -83,6 +83,8 @@ export interface SqlAttempt {
 export interface ChangeEffect {
   readonly type: 'effect';
   readonly change: ViewChange;
+  /** For an object re-pointed or rebuilt because something it reads was replaced: that object's id. */
+  readonly upstream?: string;
 }
 
 /** A statement held back until the end of the switch (dropping an old object once nothing reads it). */
@@ -92,6 +94,19 @@ export interface DeferredStatement {
 }
 
 export type PlanStep = SqlStatement | SqlAttempt | ChangeEffect | DeferredStatement;
+
+/**
+ * A name that an object carries only during a sync: the old version renamed aside until the new one
+ * has taken its name, or a new version (or index) built beside the old one. Errors that mention it
+ * say what it stands for.
+ */
+export interface TemporaryName {
+  /** e.g. `author_mv_pgv_old3`, in the schema of the object it stands for. */
+  readonly name: string;
+  readonly role: 'old' | 'new';
+  /** What it stands for: `public.author_mv`, or `index author_mv_id_unique of public.author_mv`. */
+  readonly standsFor: string;
+}
 
 /**
  * What a sync will do: the slow part (`build`: new objects and indexes, which takes no lock that
@@ -109,6 +124,8 @@ export interface SyncPlan {
   readonly warnings: readonly string[];
   /** What the plan does besides views: schemas and the refresh history table it creates. */
   readonly notes: readonly string[];
+  /** The temporary names the plan gives to objects, with what each stands for. */
+  readonly temporaryNames: readonly TemporaryName[];
 }
 
 /** The statements of a plan's expected path, in execution order (deferred ones at the end of the switch). */

@@ -1,6 +1,8 @@
+import type { CatalogSnapshot } from '../catalog/catalog-snapshot.js';
 import type { SqlRunner } from '../database/sql-runner.js';
 import { databaseErrorDetails, isSqlState, PgViewsSyncError, SqlState } from '../pgviews.errors.js';
-import type { PlanStep, SqlStatement, SyncPlan, ViewChange } from './sync-plan.js';
+import { explainFailure } from './sync-failure.js';
+import type { ChangeEffect, PlanStep, SqlStatement, SyncPlan, ViewChange } from './sync-plan.js';
 
 export interface ExecutionOptions {
   /** `lock_timeout` for every statement, in ms (0: wait forever). */
@@ -10,6 +12,8 @@ export interface ExecutionOptions {
   /** Wait before the first retry, in ms; doubled each time. */
   readonly retryDelay: number;
   readonly onRetry?: (retry: { phase: string; attempt: number; delayMs: number; error: PgViewsSyncError }) => void;
+  /** The catalog the plan was made from: errors name the owner of an object the sync may not change. */
+  readonly catalog?: Pick<CatalogSnapshot, 'get' | 'currentUser'>;
 }
 
 export interface ExecutionResult {
@@ -30,7 +34,7 @@ const BATCH_SIZE = 200;
  * Any other failure propagates (the caller rolls the whole transaction back).
  */
 export async function executePlan(tx: SqlRunner, plan: SyncPlan, options: ExecutionOptions): Promise<ExecutionResult> {
-  const execution = new PlanExecution(tx, options);
+  const execution = new PlanExecution(tx, plan, options);
   await tx.query(`SET LOCAL lock_timeout = ${Math.max(0, Math.round(options.lockTimeout))}`);
   await execution.phase('build', plan.build);
   await execution.phase('switch', plan.switch);
@@ -50,9 +54,14 @@ class PlanExecution {
   statements = 0;
   retries = 0;
   private savepoints = 0;
+  /** The last effect seen for each object: what is being done to it when its statements run. */
+  private readonly effects = new Map<string, ChangeEffect>();
+  /** For error messages: the effect in force when each statement was reached. */
+  private readonly effectOf = new Map<SqlStatement, ChangeEffect>();
 
   constructor(
     private readonly tx: SqlRunner,
+    private readonly plan: SyncPlan,
     private readonly options: ExecutionOptions,
   ) {}
 
@@ -87,13 +96,16 @@ class PlanExecution {
     for (const step of steps) {
       switch (step.type) {
         case 'sql':
+          this.reached(step);
           batch.push(step);
           if (batch.length >= BATCH_SIZE) await flush();
           break;
         case 'effect':
+          this.effects.set(step.change.view, step);
           scope.changes.push(step.change);
           break;
         case 'deferred':
+          this.reached(step.statement);
           scope.deferred.push(step.statement);
           break;
         case 'attempt': {
@@ -142,12 +154,27 @@ class PlanExecution {
     }
   }
 
+  private reached(statement: SqlStatement): void {
+    const effect = this.effects.get(statement.view);
+    if (effect) this.effectOf.set(statement, effect);
+  }
+
   private async statement(step: SqlStatement): Promise<void> {
     try {
       await this.tx.query(step.sql);
       this.statements += 1;
     } catch (error) {
-      throw new PgViewsSyncError(step.view, step.sql, databaseErrorDetails(error), error);
+      const details = databaseErrorDetails(error);
+      const effect = this.effectOf.get(step);
+      const context = explainFailure({
+        statement: step,
+        error: details,
+        effect,
+        upstream: effect?.upstream ? this.effects.get(effect.upstream)?.change : undefined,
+        temporaryNames: this.plan.temporaryNames,
+        catalog: this.options.catalog,
+      });
+      throw new PgViewsSyncError(step.view, step.sql, details, error, context);
     }
   }
 }

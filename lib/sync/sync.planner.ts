@@ -11,7 +11,7 @@ import type { SyncAnalysis, ViewAnalysis } from './sync.analysis.js';
 import type { StateTable } from '../state/state-table.js';
 import type { PlanOptions } from './sync-options.js';
 import { stateEntries } from './state-entries.js';
-import { planStatements, recordStrongest, type PlanStep, type SqlStatement, type SyncAction, type SyncPlan, type ViewChange } from './sync-plan.js';
+import { planStatements, recordStrongest, type PlanStep, type SqlStatement, type SyncAction, type SyncPlan, type TemporaryName, type ViewChange } from './sync-plan.js';
 
 /** A sync that materializedViewChange: 'error' forbids. */
 export class PgViewsChangeRefusedError extends PgViewsError {
@@ -61,6 +61,7 @@ class Planner {
   /** Declared views whose build must wait for the switch, because something they read changes in it. */
   private readonly afterSwitch = new Set<string>();
   private sequence = 0;
+  private readonly temporaryNames: TemporaryName[] = [];
   /** Above zero while planning the fallback branch of an attempt: steps that may not run. */
   private conditional = 0;
 
@@ -109,6 +110,7 @@ class Planner {
       changes: views.filter((change) => change.action !== 'unchanged' && change.action !== 'kept').length,
       warnings: this.warnings,
       notes,
+      temporaryNames: this.temporaryNames,
     };
   }
 
@@ -222,7 +224,7 @@ class Planner {
         phase.push(this.sql(id, ddl.dropIndex(definition.schema, index.name, true)), this.sql(id, ddl.createIndex(index, definition)));
       } else {
         // Built under another name first (no lock that readers wait on), swapped in during the switch.
-        const temporary = this.temporaryName(index.name, 'new');
+        const temporary = this.temporaryName(index.name, 'new', `index ${index.name} of ${id}`);
         this.build.push(this.sql(id, ddl.createIndex(index, definition, temporary)));
         this.switched.push(this.sql(id, ddl.dropIndex(definition.schema, index.name)), this.sql(id, ddl.renameIndex(definition.schema, temporary, index.name)));
       }
@@ -259,8 +261,8 @@ class Planner {
 
   /** The slow part of a swap, in the build phase: the new materialized view and its indexes under temporary names. */
   private prebuild(spec: ObjectSpec): Prebuilt {
-    const table = { schema: spec.schema, name: this.temporaryName(spec.name, 'new') };
-    const indexNames = new Map(spec.indexes.map((index) => [index.name, this.temporaryName(index.name, 'new')]));
+    const table = { schema: spec.schema, name: this.temporaryName(spec.name, 'new', spec.id) };
+    const indexNames = new Map(spec.indexes.map((index) => [index.name, this.temporaryName(index.name, 'new', `index ${index.name} of ${spec.id}`)]));
     this.build.push(...this.createObject(spec, table, indexNames));
     return { table, indexNames };
   }
@@ -272,7 +274,7 @@ class Planner {
    */
   private replaceByRename(old: CatalogObject, spec: ObjectSpec, prebuilt?: Prebuilt): PlanStep[] {
     const oldKind = old.kind as ViewKind;
-    const aside = this.temporaryName(old.name, 'old');
+    const aside = this.temporaryName(old.name, 'old', old.id);
     const steps: PlanStep[] = [
       this.sql(spec.id, ddl.renameRelation(oldKind, old, aside)),
       // Registered now so that it runs after the drops registered while re-pointing readers (deferred statements run last-first).
@@ -316,15 +318,15 @@ class Planner {
     if (dependent.kind === 'materialized') {
       // Only a rebuild on every path makes its own reconciliation moot.
       if (declared && this.conditional === 0) this.rebuilt.add(dependent.id);
-      return [this.effect(spec, 'recreated', `reads ${replacement.id}, which was rebuilt`, isDeclared), ...this.replaceByRename(dependent, spec)];
+      return [this.effect(spec, 'recreated', `reads ${replacement.id}, which was rebuilt`, isDeclared, replacement.id), ...this.replaceByRename(dependent, spec)];
     }
     return [
       {
         type: 'attempt',
         view: spec.id,
-        attempt: [this.effect(spec, 'replaced', `re-pointed at the new ${replacement.id}`, isDeclared), this.sql(spec.id, ddl.createView(spec, spec.sql, spec.options, true))],
+        attempt: [this.effect(spec, 'replaced', `re-pointed at the new ${replacement.id}`, isDeclared, replacement.id), this.sql(spec.id, ddl.createView(spec, spec.sql, spec.options, true))],
         otherwise: this.fallback(() => [
-          this.effect(spec, 'recreated', `reads ${replacement.id}, whose new columns change its own`, isDeclared),
+          this.effect(spec, 'recreated', `reads ${replacement.id}, whose new columns change its own`, isDeclared, replacement.id),
           ...this.replaceByRename(dependent, spec),
         ]),
       },
@@ -383,9 +385,11 @@ class Planner {
   }
 
   /** Names for objects that exist only during a sync; unique within the plan and within PostgreSQL's length limit. */
-  private temporaryName(name: string, role: 'new' | 'old'): string {
+  private temporaryName(name: string, role: 'new' | 'old', standsFor: string): string {
     this.sequence += 1;
-    return fitIdentifier(name, `_pgv_${role}${this.sequence}`);
+    const temporary = fitIdentifier(name, `_pgv_${role}${this.sequence}`);
+    this.temporaryNames.push({ name: temporary, role, standsFor });
+    return temporary;
   }
 
   private sql(view: string, sql: string): SqlStatement {
@@ -396,8 +400,8 @@ class Planner {
     return { view: definition.id, kind: definition.kind, action, reason, declared };
   }
 
-  private effect(spec: ObjectSpec, action: SyncAction, reason: string, declared: boolean): PlanStep {
-    return { type: 'effect', change: this.change(spec, action, reason, declared) };
+  private effect(spec: ObjectSpec, action: SyncAction, reason: string, declared: boolean, upstream?: string): PlanStep {
+    return { type: 'effect', change: this.change(spec, action, reason, declared), ...(upstream ? { upstream } : {}) };
   }
 
   /** One entry per object, in first-touched order, with the strongest action on the expected path. */

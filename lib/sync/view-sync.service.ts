@@ -131,9 +131,11 @@ export class ViewSyncService {
       const { plan, execution } = await this.database.transaction(async (tx) => {
         await this.acquireSyncLock(tx);
         // Another instance may have synced while this one waited: plan again from what is there now.
-        const plan = await this.planOn(tx, await this.snapshot(tx), options);
+        const catalog = await this.snapshot(tx);
+        const plan = await this.planOn(tx, catalog, options);
         if (plan.build.length + plan.switch.length === 0) return { plan, execution: undefined };
         const execution = await executePlan(tx, plan, {
+          catalog,
           lockTimeout: this.options.lockTimeout,
           lockRetries: this.options.lockRetries,
           retryDelay: this.options.lockRetryDelay,

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
-import { buildLibrary, ROOT, runNode } from '../support/cli.js';
+import { buildLibrary, ROOT, runNode, runNodeToFiles } from '../support/cli.js';
 import { useTestDatabase } from '../support/test-database.js';
 
 const db = useTestDatabase();
@@ -93,6 +93,12 @@ describe('pgviews errors', () => {
     expect(broken.stderr).toContain('(--verbose shows the stack trace)');
     const verbose = await pgviews(['sync', '--verbose', ...APP], 'broken');
     expect(verbose.stderr).toMatch(/\n\s+at /);
+    // Written to files (a deploy log), the app's log lines and the stack trace carry no colour codes.
+    const logged = await runNodeToFiles(['dist/cli/main.js', 'sync', '--verbose', ...APP], { DATABASE_URL: db.url, CLI_APP_VERSION: 'broken' });
+    expect(logged.code).toBe(1);
+    expect(logged.stdout).toMatch(/\[Nest\] \d+ +- .* LOG \[NestFactory\] Starting Nest application/);
+    expect(logged.stderr).toMatch(/\n\s+at /);
+    expect(logged.stdout + logged.stderr).not.toContain('\u001b[');
     const usage = await pgviews(['plan', '--frobnicate', ...APP]);
     expect(usage.code).toBe(1);
     expect(usage.stderr).toContain('pgviews: unknown option --frobnicate for `pgviews plan`');

@@ -59,8 +59,9 @@ const boot = (options: ViewsAppOptions) => apps.boot({ ...options, imports: [Sch
 const views = async () => (await db.query(`SELECT relname FROM pg_class WHERE relkind = 'm' ORDER BY 1`)).map((row) => row.relname);
 
 describe('@RefreshSchedule', () => {
-  it('becomes cron jobs in SchedulerRegistry, named after the view or as asked', async () => {
-    const app = await boot({ entities: [Ticking, Nightly], schedules: true });
+  it('becomes cron jobs in SchedulerRegistry, named after the view or as asked, each logged at boot', async () => {
+    const logger = new RecordingLogger();
+    const app = await boot({ entities: [Ticking, Nightly], schedules: true, logger });
     const registry = app.get(SchedulerRegistry);
     const jobs = Object.fromEntries([...registry.getCronJobs()].map(([name, job]) => [name, String(job.cronTime.source)]));
     expect(jobs).toEqual({
@@ -70,6 +71,12 @@ describe('@RefreshSchedule', () => {
     });
     expect(registry.getCronJob('nightly-stats').cronTime.timeZone).toBe('Europe/Paris');
     expect(registry.getCronJob('nightly-stats').isActive).toBe(true);
+    // Booting schedules a refresh; it does not run one.
+    expect(logger.lines.filter((line) => line.includes('(job '))).toEqual([
+      "log: public.ticking_mv: scheduled '* * * * * *' (job pgviews:refresh:public.ticking_mv)",
+      "log: stats.nightly_mv: scheduled '*/5 * * * *' (job pgviews:refresh:stats.nightly_mv)",
+      "log: stats.nightly_mv: scheduled '0 3 * * *' (job nightly-stats)",
+    ]);
   });
 
   it('adds no job with schedules: false', async () => {

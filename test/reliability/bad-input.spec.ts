@@ -45,6 +45,40 @@ class BadDependency {
   @PrimaryKey() id!: number;
 }
 
+@View({
+  sql: () => {
+    throw new RangeError('no tenant configured');
+  },
+})
+@Entity({ tableName: 'throwing_sql_view' })
+class ThrowingSql {
+  @PrimaryKey() id!: number;
+}
+
+@View({ sql: 'SELECT 1 AS id' })
+@Entity({ tableName: 'nul\0view' })
+class NulName {
+  @PrimaryKey() id!: number;
+}
+
+@MaterializedView({ sql: 'SELECT id, name FROM author', comment: 'half\0a comment', uniqueKey: ['id'] })
+@Entity({ tableName: 'nul_comment_mv' })
+class NulComment {
+  @PrimaryKey() id!: number;
+}
+
+@MaterializedView({ sql: 'SELECT id, name FROM author', indexes: [{ columns: ['na\0me'] }] })
+@Entity({ tableName: 'nul_column_mv' })
+class NulColumn {
+  @PrimaryKey() id!: number;
+}
+
+@MaterializedView({ sql: 'SELECT id, name FROM author', indexes: [{ name: `by_name_${'x'.repeat(60)}`, columns: ['name'] }] })
+@Entity({ tableName: 'long_index_name_mv' })
+class LongIndexName {
+  @PrimaryKey() id!: number;
+}
+
 const db = useTestDatabase({ sql: LIBRARY_TABLES });
 const apps = useApps(db);
 const ddl = useDdlCounter(db);
@@ -79,6 +113,31 @@ describe('bad input gets a clear error and changes nothing', () => {
     const error = await bootFails([FineView, JustATable, BadDependency]);
     expect(error).toBeInstanceOf(PgViewsConfigurationError);
     expect(error.message).toMatch(/BadDependency \(public\.bad_dependency_view\) lists JustATable in its dependencies, but JustATable is not a view entity/);
+  });
+
+  it('a `sql` function that throws: the entity, the view and what it threw', async () => {
+    const error = await bootFails([FineView, ThrowingSql]);
+    expect(error).toBeInstanceOf(PgViewsConfigurationError);
+    expect(error.message).toBe('ThrowingSql (public.throwing_sql_view): its `sql` function threw: RangeError: no tenant configured');
+    expect(error.cause).toBeInstanceOf(RangeError);
+  });
+
+  it('a NUL character in a name, a comment or an index column: the entity and the view', async () => {
+    const name = await bootFails([FineView, NulName]);
+    expect(name).toBeInstanceOf(PgViewsConfigurationError);
+    expect(name.message).toBe('NulName (public.nul\\0view): the name contains a NUL character (\\0), which PostgreSQL does not allow in names');
+    const comment = await bootFails([FineView, NulComment]);
+    expect(comment).toBeInstanceOf(PgViewsConfigurationError);
+    expect(comment.message).toBe('NulComment (public.nul_comment_mv): the comment contains a NUL character (\\0), which PostgreSQL does not accept: "half\\u0000a comment"');
+    const column = await bootFails([FineView, NulColumn]);
+    expect(column).toBeInstanceOf(PgViewsConfigurationError);
+    expect(column.message).toMatch(/^NulColumn \(public\.nul_column_mv\): an index contains a NUL character/);
+  });
+
+  it('an index name longer than PostgreSQL allows: the entity and the view', async () => {
+    const error = await bootFails([FineView, LongIndexName]);
+    expect(error).toBeInstanceOf(PgViewsConfigurationError);
+    expect(error.message).toBe(`LongIndexName (public.long_index_name_mv): index name by_name_${'x'.repeat(60)} is longer than PostgreSQL's 63-byte limit`);
   });
 
   it('columns that do not match the entity: a warning at sync naming them', async () => {

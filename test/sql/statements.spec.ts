@@ -2,15 +2,16 @@ import { describe, expect, it } from '@jest/globals';
 import { displayName, fitIdentifier, quoteIdent, quoteLiteral, textArray } from '../../lib/sql/identifiers.js';
 import { markComment, parseComment } from '../../lib/sql/marker.js';
 import * as ddl from '../../lib/sql/statements.js';
-import { pointAt } from '../../lib/pgviews.errors.js';
+import { PgViewsConfigurationError, pointAt } from '../../lib/pgviews.errors.js';
 
 describe('identifiers and literals', () => {
   it('quotes anything into one identifier or one string', () => {
     expect(quoteIdent('Order "Lines"; DROP')).toBe('"Order ""Lines""; DROP"');
     expect(quoteLiteral("it's")).toBe("'it''s'");
     expect(quoteLiteral('a\\b')).toBe("E'a\\\\b'");
-    expect(() => quoteIdent('')).toThrow();
-    expect(() => quoteLiteral('nul\0')).toThrow();
+    expect(() => quoteIdent('')).toThrow(PgViewsConfigurationError);
+    expect(() => quoteIdent('nul\0')).toThrow(new PgViewsConfigurationError('an SQL identifier cannot contain a NUL character: "nul\\u0000"'));
+    expect(() => quoteLiteral('nul\0')).toThrow(PgViewsConfigurationError);
   });
 
   it('writes a text[] as one array literal, escaping quotes and backslashes', () => {

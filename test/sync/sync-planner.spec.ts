@@ -110,6 +110,17 @@ describe('sync planner', () => {
       ['stats.ids_view', 'replaced', 're-pointed at the new stats.names_mv'],
       ['stats.count_mv', 'unchanged', 'unchanged'],
     ]);
+    // What errors need to say what a temporary name stands for, and which change a re-pointed reader follows.
+    expect(result.temporaryNames).toEqual([
+      { name: 'names_mv_pgv_new1', role: 'new', standsFor: 'stats.names_mv' },
+      { name: 'names_mv_id_unique_pgv_new2', role: 'new', standsFor: 'index names_mv_id_unique of stats.names_mv' },
+      { name: 'names_mv_pgv_old3', role: 'old', standsFor: 'stats.names_mv' },
+      // In the fallback (a rebuild of the readers, should CREATE OR REPLACE refuse their new columns).
+      { name: 'ids_view_pgv_old4', role: 'old', standsFor: 'stats.ids_view' },
+      { name: 'count_mv_pgv_old5', role: 'old', standsFor: 'stats.count_mv' },
+    ]);
+    const repointed = JSON.stringify(result.switch).match(/\{"type":"effect","change":\{"view":"stats\.ids_view"[^}]*\}(,"upstream":"[^"]*")?\}/)?.[0];
+    expect(repointed && JSON.parse(repointed).upstream).toBe('stats.names_mv');
   });
 
   it("builds in the switch what reads a view that changes in the same sync, and keeps 'recreate' in the switch", () => {
