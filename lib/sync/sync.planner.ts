@@ -8,6 +8,7 @@ import { fitIdentifier } from '../sql/identifiers.js';
 import { markComment } from '../sql/marker.js';
 import * as ddl from '../sql/statements.js';
 import { specFromCatalog, specFromDefinition, type ObjectSpec } from './object-spec.js';
+import { indexName, relationName, type NameChange, type NameContext } from './plan-names.js';
 import type { SyncAnalysis, ViewAnalysis } from './sync.analysis.js';
 import type { PlanOptions } from './sync-options.js';
 import { planStatements, recordStrongest, type PlanStep, type SqlStatement, type SyncAction, type SyncPlan, type ViewChange } from './sync-plan.js';
@@ -30,6 +31,8 @@ export interface PlanInput {
   /** For changed plain views: whether CREATE OR REPLACE can take the new columns (probed), when known. */
   readonly columns?: ReadonlyMap<string, ColumnVerdict>;
   readonly options: PlanOptions;
+  /** The catalog's names, once checked: temporary names avoid taken ones, and indexes in the way are renamed first. */
+  readonly names?: NameContext;
 }
 
 /**
@@ -76,12 +79,22 @@ class Planner {
     this.markWaitingViews(replacing.map((view) => view.definition.id));
 
     const notes: string[] = [];
+    for (const eviction of this.input.names?.evictions ?? []) {
+      const { holder, index, newName } = eviction;
+      const change: ViewChange = { view: holder.id, kind: holder.kind, action: 'updated', reason: `index ${index} renamed to ${newName}: ${eviction.for} needs its name`, declared: eviction.declared };
+      this.build.push({ type: 'effect', change }, this.sql(holder.id, ddl.renameIndex(holder.schema, index, newName), {
+        frees: [indexName(holder.schema, index, holder.name)],
+        takes: [indexName(holder.schema, newName, holder.name, true)],
+      }));
+    }
     for (const schema of analysis.missingSchemas) {
       this.build.push(this.sql(schema, ddl.createSchema(schema)));
       notes.push(`schema ${schema} created`);
     }
     if (analysis.createHistory) {
-      for (const statement of analysis.createHistory.createStatements()) this.build.push(this.sql(analysis.createHistory.id, statement));
+      const history = analysis.createHistory;
+      const names = { takes: [relationName(history.schema, history.name), indexName(history.schema, history.indexName, history.name)] };
+      history.createStatements().forEach((statement, n) => this.build.push(this.sql(history.id, statement, n === 0 ? names : undefined)));
       notes.push(`refresh history table ${analysis.createHistory.id} created`);
     }
     for (const view of analysis.views) this.planView(view);
@@ -195,37 +208,48 @@ class Planner {
     }
     for (const index of indexChanges.create) {
       reasons.push(`index ${index.name} added`);
-      phase.push(this.sql(id, ddl.createIndex(index, definition, index.name, inSwitch)), indexComment(index));
+      phase.push(this.sql(id, ddl.createIndex(index, definition, index.name, inSwitch), { takes: [indexName(definition.schema, index.name, definition.name)] }), indexComment(index));
     }
     for (const index of indexChanges.rebuild) {
       reasons.push(`index ${index.name} changed`);
       if (inSwitch) {
-        phase.push(this.sql(id, ddl.dropIndex(definition.schema, index.name, true)), this.sql(id, ddl.createIndex(index, definition)), indexComment(index));
+        const name = indexName(definition.schema, index.name, definition.name);
+        phase.push(this.sql(id, ddl.dropIndex(definition.schema, index.name, true), { frees: [name] }), this.sql(id, ddl.createIndex(index, definition), { takes: [name] }), indexComment(index));
       } else {
         // Built under another name first (no lock that readers wait on), swapped in during the switch.
-        const temporary = this.temporaryName(index.name, 'new');
-        this.build.push(this.sql(id, ddl.createIndex(index, definition, temporary)));
-        this.switched.push(this.sql(id, ddl.dropIndex(definition.schema, index.name)), this.sql(id, ddl.renameIndex(definition.schema, temporary, index.name)), indexComment(index));
+        const temporary = this.temporaryName(definition.schema, index.name, 'new');
+        const [name, built] = [indexName(definition.schema, index.name, definition.name), indexName(definition.schema, temporary, definition.name, true)];
+        this.build.push(this.sql(id, ddl.createIndex(index, definition, temporary), { takes: [built] }));
+        this.switched.push(
+          this.sql(id, ddl.dropIndex(definition.schema, index.name), { frees: [name] }),
+          this.sql(id, ddl.renameIndex(definition.schema, temporary, index.name), { frees: [built], takes: [name] }),
+          indexComment(index),
+        );
       }
     }
     for (const index of indexChanges.drop) {
       reasons.push(`index ${index.name} no longer declared`);
-      this.switched.push(this.sql(id, ddl.dropIndex(definition.schema, index.name, inSwitch)));
+      this.switched.push(this.sql(id, ddl.dropIndex(definition.schema, index.name, inSwitch), { frees: [indexName(definition.schema, index.name, definition.name)] }));
     }
     this.changes.push(this.change(definition, reasons.length > 0 ? 'updated' : 'unchanged', reasons.join(', ') || 'unchanged', true));
   }
 
   /** Builds an object and its indexes under `target` (its own name, or a temporary one). */
   private createObject(spec: ObjectSpec, target: { schema: string; name: string }, indexNames?: ReadonlyMap<string, string>): PlanStep[] {
+    const temporary = target.name !== spec.name;
     const steps: PlanStep[] = [
       this.sql(
         spec.id,
         spec.kind === 'view'
           ? ddl.createView(target, spec.sql, spec.options)
           : ddl.createMaterializedView(target, spec.sql, spec.withData, spec.options),
+        { takes: [relationName(target.schema, target.name, temporary)] },
       ),
     ];
-    for (const index of spec.indexes) steps.push(this.sql(spec.id, index.create(target, indexNames?.get(index.name) ?? index.name)));
+    for (const index of spec.indexes) {
+      const name = indexNames?.get(index.name) ?? index.name;
+      steps.push(this.sql(spec.id, index.create(target, name), { takes: [indexName(target.schema, name, target.name, indexNames !== undefined)] }));
+    }
     return steps;
   }
 
@@ -240,8 +264,8 @@ class Planner {
 
   /** The slow part of a swap, in the build phase: the new materialized view and its indexes under temporary names. */
   private prebuild(spec: ObjectSpec): Prebuilt {
-    const table = { schema: spec.schema, name: this.temporaryName(spec.name, 'new') };
-    const indexNames = new Map(spec.indexes.map((index) => [index.name, this.temporaryName(index.name, 'new')]));
+    const table = { schema: spec.schema, name: this.temporaryName(spec.schema, spec.name, 'new') };
+    const indexNames = new Map(spec.indexes.map((index) => [index.name, this.temporaryName(spec.schema, index.name, 'new')]));
     this.build.push(...this.createObject(spec, table, indexNames));
     return { table, indexNames };
   }
@@ -253,16 +277,25 @@ class Planner {
    */
   private replaceByRename(old: CatalogObject, spec: ObjectSpec, prebuilt?: Prebuilt): PlanStep[] {
     const oldKind = old.kind as ViewKind;
-    const aside = this.temporaryName(old.name, 'old');
+    const aside = this.temporaryName(old.schema, old.name, 'old');
+    const asideName = relationName(old.schema, aside, true);
     const steps: PlanStep[] = [
-      this.sql(spec.id, ddl.renameRelation(oldKind, old, aside)),
+      this.sql(spec.id, ddl.renameRelation(oldKind, old, aside), { frees: [relationName(old.schema, old.name)], takes: [asideName] }),
       // Registered now so that it runs after the drops registered while re-pointing readers (deferred statements run last-first).
-      { type: 'deferred', statement: this.sql(spec.id, ddl.dropRelation(oldKind, { schema: old.schema, name: aside })) },
+      { type: 'deferred', statement: this.sql(spec.id, ddl.dropRelation(oldKind, { schema: old.schema, name: aside }), { frees: [asideName] }) },
     ];
-    for (const index of old.indexes) steps.push(this.sql(spec.id, ddl.dropIndex(old.schema, index.name)));
+    for (const index of old.indexes) steps.push(this.sql(spec.id, ddl.dropIndex(old.schema, index.name), { frees: [indexName(old.schema, index.name, aside)] }));
     if (prebuilt) {
-      steps.push(this.sql(spec.id, ddl.renameRelation('materialized', prebuilt.table, spec.name)));
-      for (const [name, temporary] of prebuilt.indexNames) steps.push(this.sql(spec.id, ddl.renameIndex(spec.schema, temporary, name)));
+      steps.push(this.sql(spec.id, ddl.renameRelation('materialized', prebuilt.table, spec.name), {
+        frees: [relationName(spec.schema, prebuilt.table.name, true)],
+        takes: [relationName(spec.schema, spec.name)],
+      }));
+      for (const [name, temporary] of prebuilt.indexNames) {
+        steps.push(this.sql(spec.id, ddl.renameIndex(spec.schema, temporary, name), {
+          frees: [indexName(spec.schema, temporary, spec.name, true)],
+          takes: [indexName(spec.schema, name, spec.name)],
+        }));
+      }
     } else {
       steps.push(...this.createObject(spec, { schema: spec.schema, name: spec.name }));
     }
@@ -330,7 +363,8 @@ class Planner {
         this.warnings.push(`${id} is no longer declared but was kept: ${readers.map((r) => r.id).join(', ')} read it`);
       } else {
         this.switched.push({ type: 'effect', change: { ...label, action: 'dropped', reason: 'no longer declared' } });
-        this.switched.push(this.sql(id, ddl.dropRelation(kind, orphan)));
+        // Its index names are freed too, but an index in the way of the build was renamed aside before: not listed.
+        this.switched.push(this.sql(id, ddl.dropRelation(kind, orphan), { frees: [relationName(orphan.schema, orphan.name)] }));
       }
     }
   }
@@ -355,14 +389,21 @@ class Planner {
     return details;
   }
 
-  /** Names for objects that exist only during a sync; unique within the plan and within PostgreSQL's length limit. */
-  private temporaryName(name: string, role: 'new' | 'old'): string {
-    this.sequence += 1;
-    return fitIdentifier(name, `_pgv_${role}${this.sequence}`);
+  /**
+   * Names for objects that exist only during a sync: unique within the plan, within PostgreSQL's
+   * length limit, and, once the catalog's names are known, not taken in the schema.
+   */
+  private temporaryName(schema: string, name: string, role: 'new' | 'old'): string {
+    let candidate: string;
+    do {
+      this.sequence += 1;
+      candidate = fitIdentifier(name, `_pgv_${role}${this.sequence}`);
+    } while (this.input.names?.isTaken(schema, candidate));
+    return candidate;
   }
 
-  private sql(view: string, sql: string): SqlStatement {
-    return { type: 'sql', view, sql };
+  private sql(view: string, sql: string, names?: NameChange): SqlStatement {
+    return names ? { type: 'sql', view, sql, names } : { type: 'sql', view, sql };
   }
 
   private change(definition: ViewDefinition | ObjectSpec, action: SyncAction, reason: string, declared: boolean): ViewChange {
