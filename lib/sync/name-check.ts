@@ -107,11 +107,9 @@ export function findNameProblems(plan: Pick<SyncPlan, 'build' | 'switch'>, holde
     walk(phase, state, deferred);
     for (const statement of deferred.reverse()) state.apply(statement, problems);
   }
-  const seen = new Set<string>();
-  return problems.filter((problem) => {
-    const key = JSON.stringify([problem.type, problem.view, problem.name.schema, problem.name.name]);
-    return !seen.has(key) && seen.add(key) !== undefined;
-  });
+  // A fallback branch and its attempt may meet the same problem: once each.
+  const unique = new Map(problems.map((problem) => [JSON.stringify([problem.type, problem.view, problem.name.schema, problem.name.name]), problem]));
+  return [...unique.values()];
 }
 
 /** An index to move out of the way, before its new name is picked. */
@@ -207,7 +205,7 @@ function describeHolder(holder: NameHolder): string {
 
 function advice(name: PlannedName, view: string, holder: NameHolder): string {
   const fix = name.kind === 'index' ? `Declare another \`name\` for that index of ${view}` : `Map ${view} to another name`;
-  return `${fix}, or rename or drop ${describeHolder(holder).replace(/^the /, 'the ')}.`;
+  return `${fix}, or rename or drop ${describeHolder(holder)}.`;
 }
 
 /** Rounds of "plan, look the new names up, resolve" before giving up; one is the rule, two when something was in the way. */

@@ -1,10 +1,17 @@
 import { describe, expect, it } from '@jest/globals';
+import { Entity, PrimaryKey } from '@mikro-orm/decorators/legacy';
+import { MaterializedView, planStatements, View, ViewRegistry } from 'nestjs-pgviews';
 import { CatalogSnapshot, type CatalogObject } from '../../lib/catalog/catalog-snapshot.js';
 import type { NameHolder } from '../../lib/catalog/name-holders.js';
 import type { ViewDefinition } from '../../lib/definitions/view-definition.js';
 import { evictionName, findNameProblems, PgViewsNameConflictError, plannedNames, resolveNameProblems } from '../../lib/sync/name-check.js';
-import { indexName, relationName, type NameChange } from '../../lib/sync/plan-names.js';
+import { indexName, relationName, type NameChange, type NameContext } from '../../lib/sync/plan-names.js';
+import { analyzeSync } from '../../lib/sync/sync.analysis.js';
+import type { PlanOptions } from '../../lib/sync/sync-options.js';
+import { planSync } from '../../lib/sync/sync.planner.js';
 import type { PlanStep } from '../../lib/sync/sync-plan.js';
+import { RefreshHistory } from '../../lib/refresh/refresh-history.js';
+import { offlineOrm } from '../support/offline-orm.js';
 
 const sql = (view: string, names: NameChange): PlanStep => ({ type: 'sql', view, sql: '-- statement', names });
 const plan = (build: PlanStep[], switched: PlanStep[] = []) => ({ build, switch: switched });
@@ -99,5 +106,65 @@ describe('resolving name problems', () => {
     const long = evictionName(`${'😀'.repeat(14)}_backup`, `${'😀'.repeat(14)}_id_unique`, '😀'.repeat(14), free);
     expect(Buffer.byteLength(long)).toBeLessThanOrEqual(63);
     expect(long).toMatch(/^(😀)+_[0-9a-f]{8}$/u);
+  });
+});
+
+@MaterializedView({ sql: 'SELECT id FROM author', uniqueKey: ['id'] })
+@Entity({ tableName: 'names_mv' })
+class NamesMv {
+  @PrimaryKey() id!: number;
+}
+
+@MaterializedView({ sql: 'SELECT id FROM author', uniqueKey: ['id'] })
+@Entity({ tableName: `${'x'.repeat(56)}_first` })
+class LongFirst {
+  @PrimaryKey() id!: number;
+}
+
+@MaterializedView({ sql: 'SELECT id FROM author', uniqueKey: ['id'] })
+@Entity({ tableName: `${'x'.repeat(56)}_second` })
+class LongSecond {
+  @PrimaryKey() id!: number;
+}
+
+@View({ sql: 'SELECT 1 AS id' })
+@Entity({ tableName: 'half_\ud83d' })
+class LoneSurrogate {
+  @PrimaryKey() id!: number;
+}
+
+describe('the planner and the names', () => {
+  const OPTIONS: PlanOptions = { materializedViewChange: 'swap', dropOrphans: false, force: false, indexes: 'declared' };
+  const registry = ViewRegistry.fromOrm(offlineOrm([NamesMv]));
+  const existing = object({ oid: 1, name: 'names_mv', marker: 'f'.repeat(32), indexes: [{ name: 'names_mv_id_unique', unique: true, concurrentKey: true, marker: 'e'.repeat(32) }] });
+  const snapshot = new CatalogSnapshot([existing], new Set(['public']), false, 180004, 'app');
+  const analysis = analyzeSync(registry.definitions, snapshot, OPTIONS);
+  const swap = (names?: NameContext) => planSync({ analysis, snapshot, details: new Map([[1, { oid: 1, definition: 'SELECT 1', options: [], grants: [], indexes: [] }]]), options: OPTIONS, names });
+  const statements = (names?: NameContext) => planStatements(swap(names)).map((statement) => statement.sql.split('\n')[0]);
+
+  it('picks temporary names that are not taken', () => {
+    expect(statements()).toContain('ALTER MATERIALIZED VIEW "public"."names_mv" RENAME TO "names_mv_pgv_old3"');
+    const taken = new Set(['names_mv_pgv_new1', 'names_mv_id_unique_pgv_new3', 'names_mv_pgv_old4']);
+    const names = statements({ isTaken: (_schema, name) => taken.has(name), evictions: [] });
+    expect(names).toContain('CREATE MATERIALIZED VIEW "public"."names_mv_pgv_new2" AS');
+    expect(names).toContain('CREATE UNIQUE INDEX "names_mv_id_unique_pgv_new4" ON "public"."names_mv_pgv_new2" USING btree ("id")');
+    expect(names).toContain('ALTER MATERIALIZED VIEW "public"."names_mv" RENAME TO "names_mv_pgv_old5"');
+    expect(findNameProblems(swap(), [{ schema: 'public', name: 'names_mv_pgv_old3', source: 'type', kind: 'composite type' }]).map((problem) => problem.name.name)).toEqual(['names_mv_pgv_old3']);
+  });
+
+  it('renames an index in the way before anything else, and reports it on its object', () => {
+    const eviction = { holder: { id: 'public.copy_mv', schema: 'public', name: 'copy_mv', kind: 'materialized' as const }, declared: false, index: 'names_mv_id_unique', newName: 'copy_mv_id_unique', for: 'public.names_mv' };
+    const plan = swap({ isTaken: () => false, evictions: [eviction] });
+    expect(planStatements(plan)[0].sql).toBe('ALTER INDEX "public"."names_mv_id_unique" RENAME TO "copy_mv_id_unique"');
+    expect(plan.views.find((view) => view.view === 'public.copy_mv')).toMatchObject({ action: 'updated', reason: 'index names_mv_id_unique renamed to copy_mv_id_unique: public.names_mv needs its name' });
+  });
+
+  it('derives index names unique per view, and refuses names PostgreSQL would store differently', () => {
+    const [first, second] = ViewRegistry.fromOrm(offlineOrm([LongFirst, LongSecond])).definitions.map((definition) => definition.indexes[0].name);
+    expect(first).not.toBe(second);
+    expect([Buffer.byteLength(first), Buffer.byteLength(second)]).toEqual([63, 63]);
+    expect(() => ViewRegistry.fromOrm(offlineOrm([LoneSurrogate]))).toThrow(/lone UTF-16 surrogate/);
+    expect(new RefreshHistory('public', { table: `${'h'.repeat(51)}😀` }).indexName).toBe(`${'h'.repeat(51)}_view_idx`);
+    expect(() => new RefreshHistory('public', { table: 'h'.repeat(64) })).toThrow(/not a name PostgreSQL keeps as it is/);
   });
 });
