@@ -124,10 +124,11 @@ export interface ResolutionContext {
 
 /**
  * Decides what to do about each problem, or throws the error that explains why the sync cannot
- * run. A name the plan picked itself is picked again (the planner now knows it is taken). A
- * declared index name held by an index of an object nestjs-pgviews made, that its holder does not
- * declare under that name and that the plan does not drop itself, is moved out of the way: renamed
- * after the object that has it now. Anything else is a conflict. Pure.
+ * run. A name the plan picked itself is picked again (the planner now knows it is taken, in the
+ * catalog or by a name the plan needs). A name held by an index of an object nestjs-pgviews made
+ * (its managed status says so), that its holder does not declare under that name and that the
+ * plan does not drop by name itself, is moved out of the way: renamed after the object that has it
+ * now. Anything else is a conflict. Pure.
  */
 export function resolveNameProblems(problems: readonly NameProblem[], context: ResolutionContext): IndexInTheWay[] {
   const managed = new Map(context.snapshot.managed().map((object) => [object.oid, object]));
@@ -137,6 +138,8 @@ export function resolveNameProblems(problems: readonly NameProblem[], context: R
     const { name, view } = problem;
     const shown = displayName(name.schema, name.name);
     if (problem.type === 'twice') {
+      // A name the plan picked itself is picked again, now that the planner knows the other one needs it.
+      if (name.chosen || problem.first.name.chosen) continue;
       throw new PgViewsNameConflictError(
         view,
         shown,
@@ -222,11 +225,12 @@ export async function checkPlanNames(runner: SqlRunner, context: Omit<Resolution
   const inTheWay: IndexInTheWay[] = [];
   /** The names the plan needs (not those it picks): never a name to move an index to. */
   const planned = new Set<string>();
-  const isTaken = (schema: string, name: string) => (known.get(nameKey(schema, name))?.length ?? 0) > 0;
+  const inCatalog = (schema: string, name: string) => (known.get(nameKey(schema, name))?.length ?? 0) > 0;
+  const isTaken = (schema: string, name: string) => inCatalog(schema, name) || planned.has(nameKey(schema, name));
   for (let round = 1; ; round += 1) {
     const picked = new Set<string>();
     const evictions = inTheWay.map(({ neededOn, ...index }): IndexEviction => {
-      const isFree = (name: string) => !isTaken(index.holder.schema, name) && !planned.has(nameKey(index.holder.schema, name)) && !picked.has(nameKey(index.holder.schema, name));
+      const isFree = (name: string) => !isTaken(index.holder.schema, name) && !picked.has(nameKey(index.holder.schema, name));
       const newName = evictionName(index.holder.name, index.index, neededOn, isFree);
       picked.add(nameKey(index.holder.schema, newName));
       return { ...index, newName };

@@ -5,6 +5,8 @@
  * creates, even for a moment, must be free there when it is created. The planner says, statement
  * by statement, which names each one takes and frees; name-check.ts verifies them before any DDL.
  */
+import { renameIndex } from '../sql/statements.js';
+import type { PlanStep } from './sync-plan.js';
 
 /** A name in a schema, as a statement of the plan uses it. */
 export interface PlannedName {
@@ -52,4 +54,20 @@ export interface IndexEviction {
 export interface NameContext {
   isTaken(schema: string, name: string): boolean;
   readonly evictions: readonly IndexEviction[];
+}
+
+/** The renames that move indexes out of the way, first thing in the build, each reported on the object that has the index. */
+export function evictionSteps(evictions: readonly IndexEviction[]): PlanStep[] {
+  return evictions.flatMap(({ holder, index, newName, ...eviction }): PlanStep[] => [
+    {
+      type: 'effect',
+      change: { view: holder.id, kind: holder.kind, action: 'updated', reason: `index ${index} renamed to ${newName}: ${eviction.for} needs its name`, declared: eviction.declared },
+    },
+    {
+      type: 'sql',
+      view: holder.id,
+      sql: renameIndex(holder.schema, index, newName),
+      names: { frees: [indexName(holder.schema, index, holder.name)], takes: [indexName(holder.schema, newName, holder.name, true)] },
+    },
+  ]);
 }

@@ -8,7 +8,7 @@ import { fitIdentifier } from '../sql/identifiers.js';
 import { markComment } from '../sql/marker.js';
 import * as ddl from '../sql/statements.js';
 import { specFromCatalog, specFromDefinition, type ObjectSpec } from './object-spec.js';
-import { indexName, relationName, type NameChange, type NameContext } from './plan-names.js';
+import { evictionSteps, indexName, relationName, type NameChange, type NameContext } from './plan-names.js';
 import type { SyncAnalysis, ViewAnalysis } from './sync.analysis.js';
 import type { PlanOptions } from './sync-options.js';
 import { planStatements, recordStrongest, type PlanStep, type SqlStatement, type SyncAction, type SyncPlan, type ViewChange } from './sync-plan.js';
@@ -79,14 +79,7 @@ class Planner {
     this.markWaitingViews(replacing.map((view) => view.definition.id));
 
     const notes: string[] = [];
-    for (const eviction of this.input.names?.evictions ?? []) {
-      const { holder, index, newName } = eviction;
-      const change: ViewChange = { view: holder.id, kind: holder.kind, action: 'updated', reason: `index ${index} renamed to ${newName}: ${eviction.for} needs its name`, declared: eviction.declared };
-      this.build.push({ type: 'effect', change }, this.sql(holder.id, ddl.renameIndex(holder.schema, index, newName), {
-        frees: [indexName(holder.schema, index, holder.name)],
-        takes: [indexName(holder.schema, newName, holder.name, true)],
-      }));
-    }
+    this.build.push(...evictionSteps(this.input.names?.evictions ?? []));
     for (const schema of analysis.missingSchemas) {
       this.build.push(this.sql(schema, ddl.createSchema(schema)));
       notes.push(`schema ${schema} created`);

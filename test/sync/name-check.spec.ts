@@ -89,6 +89,8 @@ describe('resolving name problems', () => {
   it('picks a name again when the plan picked it: nothing to move', () => {
     const taken: NameHolder = { schema: 'public', name: 'dba_mv_pgv_new1', source: 'relation', kind: 'table' };
     expect(resolve(taken, relationName('public', 'dba_mv_pgv_new1', true))).toEqual([]);
+    const twice = findNameProblems(plan([sql('public.a', { takes: [index('a_idx_pgv_new1', 'a')] }), sql('public.b', { takes: [indexName('public', 'a_idx_pgv_new1', 'b', true)] })]), []);
+    expect(resolveNameProblems(twice, { snapshot, definitions, freed: new Set() })).toEqual([]);
   });
 
   it('refuses names held by what nestjs-pgviews did not make, declared by their holder, or dropped only later', () => {
