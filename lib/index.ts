@@ -28,6 +28,7 @@ export {
   PgViewsSyncError,
 } from './pgviews.errors.js';
 export { PgViewsChangeRefusedError } from './sync/sync.planner.js';
+export { PgViewsNameConflictError } from './sync/name-check.js';
 export type { MaterializedViewChange } from './sync/sync-options.js';
 export type { PlannedView, PlanStep, SqlStatement, SyncAction, SyncPlan, ViewChange } from './sync/sync-plan.js';
 export { planStatements } from './sync/sync-plan.js';

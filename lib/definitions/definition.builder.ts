@@ -1,7 +1,7 @@
 import type { EntityMetadata, NamingStrategy } from '@mikro-orm/core';
 import type { MaterializedViewIndex, ViewDeclaration, ViewEntity } from '../decorators/view-options.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
-import { byteLength, displayName, fitIdentifier, MAX_IDENTIFIER_BYTES, quoteIdent } from '../sql/identifiers.js';
+import { byteLength, displayName, fitIdentifier, hasLoneSurrogate, MAX_IDENTIFIER_BYTES, quoteIdent } from '../sql/identifiers.js';
 import { hasSemicolon, hasSeveralStatements, normalizeSql, SqlSyntaxError, trimStatement } from '../sql/sql-text.js';
 import { contentHash } from './content-hash.js';
 import type { IndexDefinition, PlainViewOptions, ViewDefinition } from './view-definition.js';
@@ -35,6 +35,7 @@ export function buildViewDefinition(
   const id = displayName(schema, name);
   const fail = (problem: string, cause?: unknown) => new PgViewsConfigurationError(`${meta.className} (${id}): ${problem}`, { cause });
   if (byteLength(name) > MAX_IDENTIFIER_BYTES) throw fail(`the name is longer than PostgreSQL's ${MAX_IDENTIFIER_BYTES}-byte limit`);
+  if (hasLoneSurrogate(schema) || hasLoneSurrogate(name)) throw fail('the name holds a lone UTF-16 surrogate, which has no UTF-8 form');
 
   const sql = resolveSql(declaration, context, fail);
   const { options } = declaration;
@@ -207,11 +208,14 @@ function indexName(tableName: string, index: MaterializedViewIndex, unique: bool
     if (byteLength(index.name) > MAX_IDENTIFIER_BYTES) {
       throw fail(`index name ${index.name} is longer than PostgreSQL's ${MAX_IDENTIFIER_BYTES}-byte limit`);
     }
+    if (hasLoneSurrogate(index.name)) throw new PgViewsConfigurationError(`index name ${JSON.stringify(index.name)} holds a lone UTF-16 surrogate, which has no UTF-8 form`);
     return index.name;
   }
   const base = index.columns?.length
     ? context.namingStrategy.indexName(tableName, index.columns, unique ? 'unique' : 'index')
     : `${tableName}_${hash.slice(0, 8)}_${unique ? 'unique' : 'index'}`;
-  // A longer name would be truncated by PostgreSQL and never match again: shorten it with a hash suffix.
-  return byteLength(base) <= MAX_IDENTIFIER_BYTES ? base : fitIdentifier(base, `_${hash.slice(0, 8)}`);
+  // A longer name would be truncated by PostgreSQL and never match again: shorten it with a hash
+  // suffix. The hash covers the view's name too: views whose names share the first 54 bytes and that
+  // have the same index must still get different index names (index names are schema-wide).
+  return byteLength(base) <= MAX_IDENTIFIER_BYTES ? base : fitIdentifier(base, `_${contentHash({ table: tableName, index: hash }).slice(0, 8)}`);
 }

@@ -1,5 +1,6 @@
 import type { RelationName } from '../definitions/view-definition.js';
-import { displayName, qualifiedName, quoteIdent, quoteLiteral } from '../sql/identifiers.js';
+import { byteLength, displayName, fitIdentifier, hasLoneSurrogate, MAX_IDENTIFIER_BYTES, qualifiedName, quoteIdent, quoteLiteral } from '../sql/identifiers.js';
+import { PgViewsConfigurationError } from '../pgviews.errors.js';
 import { assertOwnTable, parseTableGuard, tableGuardSql, type GuardRow } from '../state/ownership.js';
 import type { RefreshHistoryEntry, RefreshSource } from './refresh-options.js';
 
@@ -56,6 +57,17 @@ export class RefreshHistory implements RelationName {
     this.schema = options.schema ?? defaultSchema;
     this.name = options.table ?? DEFAULT_HISTORY_TABLE;
     this.keep = Math.max(1, Math.floor(options.keep ?? 100));
+    for (const part of [this.schema, this.name]) {
+      // PostgreSQL would store another name than the one looked for: every boot would create the table again.
+      if (byteLength(part) > MAX_IDENTIFIER_BYTES || hasLoneSurrogate(part)) {
+        throw new PgViewsConfigurationError(`history: ${JSON.stringify(part)} is not a name PostgreSQL keeps as it is (at most ${MAX_IDENTIFIER_BYTES} bytes of UTF-8)`);
+      }
+    }
+  }
+
+  /** Its index on (view, id), named after the table and within PostgreSQL's length limit. */
+  get indexName(): string {
+    return fitIdentifier(this.name, '_view_idx');
   }
 
   get id(): string {
@@ -100,7 +112,7 @@ export class RefreshHistory implements RelationName {
   source text NOT NULL,
   tick timestamptz
 )`,
-      `CREATE INDEX ${quoteIdent(`${this.name}_view_idx`)} ON ${this.table} (view_schema, view_name, id DESC)`,
+      `CREATE INDEX ${quoteIdent(this.indexName)} ON ${this.table} (view_schema, view_name, id DESC)`,
       `COMMENT ON TABLE ${this.table} IS ${quoteLiteral(HISTORY_COMMENT)}`,
     ];
   }

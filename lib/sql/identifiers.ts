@@ -42,14 +42,25 @@ export function byteLength(name: string): number {
   return Buffer.byteLength(name, 'utf8');
 }
 
+/** True when `name` holds a lone UTF-16 surrogate: it has no UTF-8 form, so PostgreSQL would store another name. */
+export function hasLoneSurrogate(name: string): boolean {
+  return /\p{Surrogate}/u.test(name);
+}
+
 /**
- * Shortens `base` so that `base + suffix` fits PostgreSQL's identifier limit, cutting on character
- * boundaries. Used for generated names (temporary objects, conventional index names).
+ * Shortens `base` so that `base + suffix` fits PostgreSQL's identifier limit, cutting between
+ * characters (code points, never inside a surrogate pair or a UTF-8 sequence), so that the name
+ * PostgreSQL stores, and gives back, is exactly the one returned. Used for generated names
+ * (temporary objects, conventional index names).
  */
 export function fitIdentifier(base: string, suffix = ''): string {
-  const budget = MAX_IDENTIFIER_BYTES - byteLength(suffix);
-  let fitted = base;
-  while (byteLength(fitted) > budget) fitted = fitted.slice(0, -1);
+  let budget = MAX_IDENTIFIER_BYTES - byteLength(suffix);
+  let fitted = '';
+  for (const character of base) {
+    budget -= byteLength(character);
+    if (budget < 0) break;
+    fitted += character;
+  }
   return fitted + suffix;
 }
 

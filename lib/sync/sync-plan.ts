@@ -1,4 +1,5 @@
 import type { ViewKind } from '../definitions/view-definition.js';
+import type { NameChange } from './plan-names.js';
 
 /** What a sync does, or did, to one object. */
 export type SyncAction =
@@ -66,6 +67,8 @@ export interface SqlStatement {
   readonly type: 'sql';
   readonly view: string;
   readonly sql: string;
+  /** The relation and index names it takes and frees, checked against each other and the catalog before a sync. */
+  readonly names?: NameChange;
 }
 
 /**

@@ -7,6 +7,7 @@ import { PgViewsError } from '../pgviews.errors.js';
 import { fitIdentifier } from '../sql/identifiers.js';
 import * as ddl from '../sql/statements.js';
 import { specFromCatalog, specFromDefinition, type ObjectSpec } from './object-spec.js';
+import { evictionSteps, indexName, relationName, type NameChange, type NameContext } from './plan-names.js';
 import type { SyncAnalysis, ViewAnalysis } from './sync.analysis.js';
 import type { StateTable } from '../state/state-table.js';
 import type { PlanOptions } from './sync-options.js';
@@ -33,6 +34,8 @@ export interface PlanInput {
   readonly options: PlanOptions;
   /** Where the sync records what it built; without it (pure planning tests), nothing is recorded. */
   readonly state?: StateTable;
+  /** The catalog's names, once checked: temporary names avoid taken ones, and indexes in the way are renamed first. */
+  readonly names?: NameContext;
 }
 
 /**
@@ -80,6 +83,7 @@ class Planner {
     this.markWaitingViews(replacing.map((view) => view.definition.id));
 
     const notes: string[] = [];
+    this.build.push(...evictionSteps(this.input.names?.evictions ?? []));
     for (const schema of analysis.missingSchemas) {
       this.build.push(this.sql(schema, ddl.createSchema(schema)));
       notes.push(`schema ${schema} created`);
@@ -95,7 +99,9 @@ class Planner {
       for (const statement of record.reverse()) this.switched.push({ type: 'deferred', statement: this.sql(state.id, statement) });
     }
     if (analysis.createHistory) {
-      for (const statement of analysis.createHistory.createStatements()) this.build.push(this.sql(analysis.createHistory.id, statement));
+      const history = analysis.createHistory;
+      const names = { takes: [relationName(history.schema, history.name), indexName(history.schema, history.indexName, history.name)] };
+      history.createStatements().forEach((statement, n) => this.build.push(this.sql(history.id, statement, n === 0 ? names : undefined)));
       notes.push(`refresh history table ${analysis.createHistory.id} created`);
     }
     for (const view of analysis.views) this.planView(view);
@@ -216,37 +222,47 @@ class Planner {
     }
     for (const index of indexChanges.create) {
       reasons.push(`index ${index.name} added`);
-      phase.push(this.sql(id, ddl.createIndex(index, definition, index.name, inSwitch)));
+      phase.push(this.sql(id, ddl.createIndex(index, definition, index.name, inSwitch), { takes: [indexName(definition.schema, index.name, definition.name)] }));
     }
     for (const index of indexChanges.rebuild) {
       reasons.push(`index ${index.name} changed`);
       if (inSwitch) {
-        phase.push(this.sql(id, ddl.dropIndex(definition.schema, index.name, true)), this.sql(id, ddl.createIndex(index, definition)));
+        const name = indexName(definition.schema, index.name, definition.name);
+        phase.push(this.sql(id, ddl.dropIndex(definition.schema, index.name, true), { frees: [name] }), this.sql(id, ddl.createIndex(index, definition), { takes: [name] }));
       } else {
         // Built under another name first (no lock that readers wait on), swapped in during the switch.
-        const temporary = this.temporaryName(index.name, 'new', `index ${index.name} of ${id}`);
-        this.build.push(this.sql(id, ddl.createIndex(index, definition, temporary)));
-        this.switched.push(this.sql(id, ddl.dropIndex(definition.schema, index.name)), this.sql(id, ddl.renameIndex(definition.schema, temporary, index.name)));
+        const temporary = this.temporaryName(definition.schema, index.name, 'new', `index ${index.name} of ${id}`);
+        const [name, built] = [indexName(definition.schema, index.name, definition.name), indexName(definition.schema, temporary, definition.name, true)];
+        this.build.push(this.sql(id, ddl.createIndex(index, definition, temporary), { takes: [built] }));
+        this.switched.push(
+          this.sql(id, ddl.dropIndex(definition.schema, index.name), { frees: [name] }),
+          this.sql(id, ddl.renameIndex(definition.schema, temporary, index.name), { frees: [built], takes: [name] }),
+        );
       }
     }
     for (const index of indexChanges.drop) {
       reasons.push(`index ${index.name} no longer declared`);
-      this.switched.push(this.sql(id, ddl.dropIndex(definition.schema, index.name, inSwitch)));
+      this.switched.push(this.sql(id, ddl.dropIndex(definition.schema, index.name, inSwitch), { frees: [indexName(definition.schema, index.name, definition.name)] }));
     }
     this.changes.push(this.change(definition, reasons.length > 0 ? 'updated' : 'unchanged', reasons.join(', ') || 'unchanged', true));
   }
 
   /** Builds an object and its indexes under `target` (its own name, or a temporary one). */
   private createObject(spec: ObjectSpec, target: { schema: string; name: string }, indexNames?: ReadonlyMap<string, string>): PlanStep[] {
+    const temporary = target.name !== spec.name;
     const steps: PlanStep[] = [
       this.sql(
         spec.id,
         spec.kind === 'view'
           ? ddl.createView(target, spec.sql, spec.options)
           : ddl.createMaterializedView(target, spec.sql, spec.withData, spec.options),
+        { takes: [relationName(target.schema, target.name, temporary)] },
       ),
     ];
-    for (const index of spec.indexes) steps.push(this.sql(spec.id, index.create(target, indexNames?.get(index.name) ?? index.name)));
+    for (const index of spec.indexes) {
+      const name = indexNames?.get(index.name) ?? index.name;
+      steps.push(this.sql(spec.id, index.create(target, name), { takes: [indexName(target.schema, name, target.name, indexNames !== undefined)] }));
+    }
     return steps;
   }
 
@@ -261,8 +277,8 @@ class Planner {
 
   /** The slow part of a swap, in the build phase: the new materialized view and its indexes under temporary names. */
   private prebuild(spec: ObjectSpec): Prebuilt {
-    const table = { schema: spec.schema, name: this.temporaryName(spec.name, 'new', spec.id) };
-    const indexNames = new Map(spec.indexes.map((index) => [index.name, this.temporaryName(index.name, 'new', `index ${index.name} of ${spec.id}`)]));
+    const table = { schema: spec.schema, name: this.temporaryName(spec.schema, spec.name, 'new', spec.id) };
+    const indexNames = new Map(spec.indexes.map((index) => [index.name, this.temporaryName(spec.schema, index.name, 'new', `index ${index.name} of ${spec.id}`)]));
     this.build.push(...this.createObject(spec, table, indexNames));
     return { table, indexNames };
   }
@@ -274,16 +290,25 @@ class Planner {
    */
   private replaceByRename(old: CatalogObject, spec: ObjectSpec, prebuilt?: Prebuilt): PlanStep[] {
     const oldKind = old.kind as ViewKind;
-    const aside = this.temporaryName(old.name, 'old', old.id);
+    const aside = this.temporaryName(old.schema, old.name, 'old', old.id);
+    const asideName = relationName(old.schema, aside, true);
     const steps: PlanStep[] = [
-      this.sql(spec.id, ddl.renameRelation(oldKind, old, aside)),
+      this.sql(spec.id, ddl.renameRelation(oldKind, old, aside), { frees: [relationName(old.schema, old.name)], takes: [asideName] }),
       // Registered now so that it runs after the drops registered while re-pointing readers (deferred statements run last-first).
-      { type: 'deferred', statement: this.sql(spec.id, ddl.dropRelation(oldKind, { schema: old.schema, name: aside })) },
+      { type: 'deferred', statement: this.sql(spec.id, ddl.dropRelation(oldKind, { schema: old.schema, name: aside }), { frees: [asideName] }) },
     ];
-    for (const index of old.indexes) steps.push(this.sql(spec.id, ddl.dropIndex(old.schema, index.name)));
+    for (const index of old.indexes) steps.push(this.sql(spec.id, ddl.dropIndex(old.schema, index.name), { frees: [indexName(old.schema, index.name, aside)] }));
     if (prebuilt) {
-      steps.push(this.sql(spec.id, ddl.renameRelation('materialized', prebuilt.table, spec.name)));
-      for (const [name, temporary] of prebuilt.indexNames) steps.push(this.sql(spec.id, ddl.renameIndex(spec.schema, temporary, name)));
+      steps.push(this.sql(spec.id, ddl.renameRelation('materialized', prebuilt.table, spec.name), {
+        frees: [relationName(spec.schema, prebuilt.table.name, true)],
+        takes: [relationName(spec.schema, spec.name)],
+      }));
+      for (const [name, temporary] of prebuilt.indexNames) {
+        steps.push(this.sql(spec.id, ddl.renameIndex(spec.schema, temporary, name), {
+          frees: [indexName(spec.schema, temporary, spec.name, true)],
+          takes: [indexName(spec.schema, name, spec.name)],
+        }));
+      }
     } else {
       steps.push(...this.createObject(spec, { schema: spec.schema, name: spec.name }));
     }
@@ -359,7 +384,8 @@ class Planner {
         this.warnings.push(`${id} is no longer declared but was kept: ${readers.map((r) => r.id).join(', ')} read it`);
       } else {
         this.switched.push({ type: 'effect', change: { ...label, action: 'dropped', reason: 'no longer declared' } });
-        this.switched.push(this.sql(id, ddl.dropRelation(kind, orphan)));
+        // Its index names are freed too, but an index in the way of the build was renamed aside before: not listed.
+        this.switched.push(this.sql(id, ddl.dropRelation(kind, orphan), { frees: [relationName(orphan.schema, orphan.name)] }));
       }
     }
   }
@@ -384,16 +410,22 @@ class Planner {
     return details;
   }
 
-  /** Names for objects that exist only during a sync; unique within the plan and within PostgreSQL's length limit. */
-  private temporaryName(name: string, role: 'new' | 'old', standsFor: string): string {
-    this.sequence += 1;
-    const temporary = fitIdentifier(name, `_pgv_${role}${this.sequence}`);
-    this.temporaryNames.push({ name: temporary, role, standsFor });
-    return temporary;
+  /**
+   * Names for objects that exist only during a sync: unique within the plan, within PostgreSQL's
+   * length limit, and, once the catalog's names are known, not taken in the schema.
+   */
+  private temporaryName(schema: string, name: string, role: 'new' | 'old', standsFor: string): string {
+    let candidate: string;
+    do {
+      this.sequence += 1;
+      candidate = fitIdentifier(name, `_pgv_${role}${this.sequence}`);
+    } while (this.input.names?.isTaken(schema, candidate));
+    this.temporaryNames.push({ name: candidate, role, standsFor });
+    return candidate;
   }
 
-  private sql(view: string, sql: string): SqlStatement {
-    return { type: 'sql', view, sql };
+  private sql(view: string, sql: string, names?: NameChange): SqlStatement {
+    return names ? { type: 'sql', view, sql, names } : { type: 'sql', view, sql };
   }
 
   private change(definition: ViewDefinition | ObjectSpec, action: SyncAction, reason: string, declared: boolean): ViewChange {

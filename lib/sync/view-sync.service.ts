@@ -14,6 +14,8 @@ import type { RefreshHistory } from '../refresh/refresh-history.js';
 import { analyzeSync, columnWarnings, objectsNeedingDetails, type SyncAnalysis } from './sync.analysis.js';
 import { executePlan, type ExecutionResult } from './sync.executor.js';
 import { planMigration, type MigrationSql } from './migration.planner.js';
+import { checkPlanNames } from './name-check.js';
+import type { NameContext } from './plan-names.js';
 import { planSync } from './sync.planner.js';
 import { readViewStatus, type ViewStatus } from './view-status.js';
 import { releaseFingerprint, releaseStanding } from '../state/release.js';
@@ -90,7 +92,7 @@ export class ViewSyncService {
     return this.database.transaction(
       async (tx) => {
         const snapshot = await this.snapshot(tx);
-        const plan = await this.planOn(tx, snapshot, options);
+        const plan = await this.planOn(tx, snapshot, options, { checkNames: true });
         // Column warnings about the views that stay as they are: a rebuilt view's columns are known once it is rebuilt.
         const staying = new Set(plan.views.filter((view) => view.action === 'unchanged' || view.action === 'kept').map((view) => view.view));
         const columnProblems = columnWarnings(this.registry.definitions.filter((definition) => staying.has(definition.id)), snapshot);
@@ -132,7 +134,7 @@ export class ViewSyncService {
         await this.acquireSyncLock(tx);
         // Another instance may have synced while this one waited: plan again from what is there now.
         const catalog = await this.snapshot(tx);
-        const plan = await this.planOn(tx, catalog, options);
+        const plan = await this.planOn(tx, catalog, options, { checkNames: true });
         if (plan.build.length + plan.switch.length === 0) return { plan, execution: undefined };
         const execution = await executePlan(tx, plan, {
           catalog,
@@ -203,11 +205,20 @@ export class ViewSyncService {
     return analyzeSync(this.registry.definitions, snapshot, this.planOptions(options), this.context.history);
   }
 
-  /** Plans inside a transaction (`tx`): changed plain views are compiled there to learn whether CREATE OR REPLACE will take them. */
-  private async planOn(tx: SqlRunner, snapshot: CatalogSnapshot, options: SyncOptions): Promise<SyncPlan> {
+  /**
+   * Plans inside a transaction (`tx`): changed plain views are compiled there to learn whether CREATE OR REPLACE will take them.
+   * With `checkNames`, a plan with changes has its names checked against each other and the catalog (one more query).
+   */
+  private async planOn(tx: SqlRunner, snapshot: CatalogSnapshot, options: SyncOptions, { checkNames = false } = {}): Promise<SyncPlan> {
     const analysis = this.analyze(snapshot, options);
     const details = await readObjectDetails(tx, objectsNeedingDetails(analysis, snapshot));
-    return planSync({ analysis, snapshot, details, columns: await this.probeChangedViews(tx, analysis), options: this.planOptions(options), state: this.context.state });
+    const columns = await this.probeChangedViews(tx, analysis);
+    const plan = (names?: NameContext) => planSync({ analysis, snapshot, details, columns, options: this.planOptions(options), names, state: this.context.state });
+    return checkNames && analysis.hasChanges ? this.checkNames(tx, snapshot, plan) : plan();
+  }
+
+  private checkNames(tx: SqlRunner, snapshot: CatalogSnapshot, plan: (names: NameContext) => SyncPlan): Promise<SyncPlan> {
+    return checkPlanNames(tx, { snapshot, definitions: this.registry.definitions }, plan);
   }
 
   private async probeChangedViews(tx: SqlRunner, analysis: SyncAnalysis): Promise<Map<string, ColumnVerdict>> {
@@ -235,7 +246,8 @@ export class ViewSyncService {
         const needed = new Set([...objectsNeedingDetails(analysis, snapshot), ...existing, ...snapshot.managed().map((object) => object.oid)]);
         const details = await readObjectDetails(tx, [...needed]);
         const columns = await this.probeChangedViews(tx, analysis);
-        const plan = planSync({ analysis, snapshot, details, columns, options: planOptions, state: this.context.state });
+        const planWith = (names?: NameContext) => planSync({ analysis, snapshot, details, columns, options: planOptions, names, state: this.context.state });
+        const plan = analysis.hasChanges ? await this.checkNames(tx, snapshot, planWith) : planWith();
         const sql = planMigration({ definitions: this.registry.definitions, snapshot, details, columns, plan, options: planOptions, history: this.context.history, state: this.context.state });
         return { ...sql, plan };
       },

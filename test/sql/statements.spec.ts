@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { displayName, fitIdentifier, quoteIdent, quoteLiteral, textArray } from '../../lib/sql/identifiers.js';
+import { displayName, fitIdentifier, hasLoneSurrogate, quoteIdent, quoteLiteral, textArray } from '../../lib/sql/identifiers.js';
 import { markComment, parseComment } from '../../lib/sql/marker.js';
 import * as ddl from '../../lib/sql/statements.js';
 import { PgViewsConfigurationError, pointAt } from '../../lib/pgviews.errors.js';
@@ -29,6 +29,24 @@ describe('identifiers and literals', () => {
     const fitted = fitIdentifier('é'.repeat(40), '_pgv_new1');
     expect(Buffer.byteLength(fitted)).toBeLessThanOrEqual(63);
     expect(fitted.endsWith('_pgv_new1')).toBe(true);
+  });
+
+  it('cuts generated names between characters, never inside a surrogate pair or a UTF-8 sequence', () => {
+    // 51 + 4 bytes: a cut at 54 bytes used to keep half of the emoji, which PostgreSQL stored as U+FFFD.
+    expect(fitIdentifier(`${'e'.repeat(51)}😀_id_unique`, '_6df52be1')).toBe(`${'e'.repeat(51)}_6df52be1`);
+    expect(fitIdentifier(`${'e'.repeat(50)}😀_id_unique`, '_6df52be1')).toBe(`${'e'.repeat(50)}😀_6df52be1`);
+    for (const base of ['あ'.repeat(30), '😀'.repeat(20), `x${'😀'.repeat(20)}`, `é${'😀'.repeat(20)}`]) {
+      for (const suffix of ['', '_pgv_old12', '_😀']) {
+        const fitted = fitIdentifier(base, suffix);
+        expect(Buffer.byteLength(fitted)).toBeLessThanOrEqual(63);
+        expect(Buffer.byteLength(fitted)).toBeGreaterThan(63 - 4); // no more cut than one character needs
+        expect(Buffer.from(fitted, 'utf8').toString('utf8')).toBe(fitted); // no lone surrogate
+        expect(fitted.endsWith(suffix)).toBe(true);
+      }
+    }
+    expect(fitIdentifier('short', '_idx')).toBe('short_idx');
+    expect(hasLoneSurrogate('a\ud83d')).toBe(true);
+    expect(hasLoneSurrogate('a😀')).toBe(false);
   });
 });
 
