@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { Entity, PrimaryKey } from '@mikro-orm/decorators/legacy';
+import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { MaterializedView, View, ViewSyncService } from 'nestjs-pgviews';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
 import { relationStates, type RelationState } from '../support/catalog-state.js';
@@ -43,7 +43,14 @@ class NamesV2 {
   @PrimaryKey() id!: number;
 }
 
-const OBJECTS = ['public.books_by_author', 'public.top_authors', 'public.author_names', 'public.hand_names', 'public.hand_mv'];
+/** Reads author_names: its name column changes type along, so it is rebuilt too. */
+@View({ sql: 'SELECT id, name FROM author_names' })
+@Entity({ tableName: 'author_labels' })
+class AuthorLabels {
+  @PrimaryKey() id!: number;
+}
+
+const OBJECTS = ['public.books_by_author', 'public.top_authors', 'public.author_names', 'public.author_labels', 'public.hand_names', 'public.hand_mv'];
 
 /** Column grants, comments, statistics targets, options and CLUSTER marks, on declared and hand-made objects. */
 async function setColumnMetadata(db: TestDatabase, auditor: string, analyst: string): Promise<void> {
@@ -67,6 +74,10 @@ async function setColumnMetadata(db: TestDatabase, auditor: string, analyst: str
 
     GRANT SELECT (name) ON author_names TO ${auditor};
     COMMENT ON COLUMN author_names.id IS 'author id';
+
+    GRANT SELECT (name) ON author_labels TO ${auditor};
+    GRANT SELECT (id) ON author_labels TO ${analyst} WITH GRANT OPTION;
+    COMMENT ON COLUMN author_labels.name IS 'label';
 
     GRANT SELECT (name) ON hand_names TO ${auditor};
     COMMENT ON COLUMN hand_names.name IS 'made by hand';
@@ -102,6 +113,8 @@ async function auditorAccess(db: TestDatabase, auditor: string): Promise<Record<
     'top_authors.id': 'SELECT id FROM top_authors',
     'author_names.name': 'SELECT name FROM author_names',
     'author_names.id': 'SELECT id FROM author_names',
+    'author_labels.name': 'SELECT name FROM author_labels',
+    'author_labels.id': 'SELECT id FROM author_labels',
     'hand_names.name': 'SELECT name FROM hand_names',
     'hand_names.id': 'SELECT id FROM hand_names',
     'hand_mv.books': 'SELECT books FROM hand_mv',
@@ -120,6 +133,8 @@ const EXPECTED_ACCESS = {
   'top_authors.id': DENIED('top_authors'),
   'author_names.name': 'ok',
   'author_names.id': 'permission denied for view author_names',
+  'author_labels.name': 'ok',
+  'author_labels.id': 'permission denied for view author_labels',
   'hand_names.name': 'ok',
   'hand_names.id': 'permission denied for view hand_names',
   'hand_mv.books': 'ok',
@@ -131,7 +146,7 @@ describe.each(['swap', 'recreate'] as const)('column grants, comments, statistic
   const apps = useApps(db);
 
   it('survive the rebuild of the changed views and of every view that reads them, declared or not', async () => {
-    await apps.boot({ entities: [BooksV1, TopAuthors, NamesV1], materializedViewChange: mode });
+    await apps.boot({ entities: [BooksV1, TopAuthors, NamesV1, AuthorLabels], materializedViewChange: mode });
     await apps.closeAll();
     const auditor = await db.createRole('auditor');
     const analyst = await db.createRole('analyst');
@@ -139,7 +154,7 @@ describe.each(['swap', 'recreate'] as const)('column grants, comments, statistic
     expect(await auditorAccess(db, auditor)).toEqual(EXPECTED_ACCESS);
     const before = await relationStates(db, OBJECTS);
 
-    const app = await apps.boot({ entities: [BooksV2, TopAuthors, NamesV2], materializedViewChange: mode, sync: false });
+    const app = await apps.boot({ entities: [BooksV2, TopAuthors, NamesV2, AuthorLabels], materializedViewChange: mode, sync: false });
     const sync = app.get(ViewSyncService);
     const plan = await sync.plan();
     const books = plan.views.find((view) => view.view === 'public.books_by_author')!;
@@ -162,6 +177,7 @@ describe.each(['swap', 'recreate'] as const)('column grants, comments, statistic
       'public.books_by_author': mode === 'swap' ? 'swapped' : 'recreated',
       'public.top_authors': 'recreated',
       'public.author_names': 'recreated',
+      'public.author_labels': 'recreated', // declared, and its name column changes type along
       'public.hand_names': 'recreated', // its name column changes type along: CREATE OR REPLACE refused it
       'public.hand_mv': 'recreated',
     });
@@ -243,7 +259,7 @@ describe('a migration of the same change', () => {
   };
 
   it('carries the column settings over in up(), and down() gives back all of them, those of the dropped column too', async () => {
-    await apps.boot({ entities: [BooksV1, TopAuthors, NamesV1] });
+    await apps.boot({ entities: [BooksV1, TopAuthors, NamesV1, AuthorLabels] });
     await apps.closeAll();
     const auditor = await db.createRole('auditor');
     const analyst = await db.createRole('analyst');
@@ -251,7 +267,7 @@ describe('a migration of the same change', () => {
     const before = await relationStates(db, OBJECTS);
 
     // author_names stays: a migration re-points hand_names with CREATE OR REPLACE, which its type change would refuse (see README).
-    const app = await apps.boot({ entities: [BooksV2, TopAuthors, NamesV1], sync: false });
+    const app = await apps.boot({ entities: [BooksV2, TopAuthors, NamesV1, AuthorLabels], sync: false });
     const { up, down } = await app.get(ViewSyncService).migration();
     await apply(up);
     expect(await auditorAccess(db, auditor)).toEqual(EXPECTED_ACCESS);
@@ -263,5 +279,42 @@ describe('a migration of the same change', () => {
     expect(await auditorAccess(db, auditor)).toEqual(EXPECTED_ACCESS);
     expect(await readAs(db, auditor, 'SELECT first_year FROM books_by_author')).toBe('ok');
     expect(await relationStates(db, OBJECTS)).toEqual(before);
+  });
+});
+
+@View({ sql: BOOKS_V2 })
+@Entity({ tableName: 'books_by_author' })
+class BooksAsView {
+  @PrimaryKey() id!: number;
+  @Property() name!: string;
+  @Property() books!: number;
+  @Property() latestYear!: number;
+}
+
+describe('a materialized view declared as a plain view instead', () => {
+  const db = useTestDatabase({ sql: LIBRARY_TABLES });
+  const apps = useApps(db);
+
+  it('keeps its column grants and comments, and warns about the statistics, options and CLUSTER a view cannot have', async () => {
+    await apps.boot({ entities: [BooksV1] });
+    await apps.closeAll();
+    const auditor = await db.createRole('auditor');
+    await db.query(`
+      GRANT SELECT (name) ON books_by_author TO ${auditor};
+      COMMENT ON COLUMN books_by_author.name IS 'as the author signs';
+      ALTER MATERIALIZED VIEW books_by_author ALTER COLUMN name SET STATISTICS 500;
+      ALTER MATERIALIZED VIEW books_by_author CLUSTER ON books_by_author_name_index;`);
+
+    const app = await apps.boot({ entities: [BooksAsView], sync: false });
+    const report = await app.get(ViewSyncService).sync();
+    expect(report.views.map((view) => [view.view, view.action])).toEqual([['public.books_by_author', 'recreated']]);
+    expect(report.warnings).toEqual([
+      'public.books_by_author: the statistics target and options of column name are dropped: a plain view cannot have them',
+      'public.books_by_author: it was clustered on index books_by_author_name_index, which the new view cannot have',
+    ]);
+    expect(await readAs(db, auditor, 'SELECT name FROM books_by_author')).toBe('ok');
+    expect(await readAs(db, auditor, 'SELECT id FROM books_by_author')).toBe('permission denied for view books_by_author');
+    const [state] = Object.values(await relationStates(db, ['public.books_by_author']));
+    expect(state).toMatchObject({ relkind: 'v', clustered: null, columns: [{ name: 'name', acl: [`${auditor}=r/${state.owner}`], comment: 'as the author signs', statistics: null, options: null }] });
   });
 });
