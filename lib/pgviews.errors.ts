@@ -55,7 +55,6 @@ export class PgViewsSyncError extends PgViewsStatementError {
 /** SQLSTATE codes this library reacts to. */
 export const SqlState = {
   undefinedTable: '42P01',
-  undefinedColumn: '42703',
   invalidTableDefinition: '42P16',
   lockNotAvailable: '55P03',
   uniqueViolation: '23505',

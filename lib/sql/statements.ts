@@ -171,3 +171,12 @@ export function setColumnOptions(target: RelationName, column: string, options: 
 export function clusterOn(target: RelationName, index: string): string {
   return `ALTER MATERIALIZED VIEW ${qualifiedName(target.schema, target.name)} CLUSTER ON ${quoteIdent(index)}`;
 }
+
+/**
+ * One statement that runs `statements` and, if one of them names a column the relation does not
+ * have, undoes them and carries on (a PL/pgSQL block: the same in a sync and in a migration file).
+ */
+export function unlessColumnMissing(statements: readonly string[]): string {
+  const body = ['BEGIN', ...statements.map((statement) => `  ${statement};`), 'EXCEPTION WHEN undefined_column THEN NULL;', 'END'].join('\n');
+  return `DO ${quoteLiteral(body)}`;
+}

@@ -70,14 +70,13 @@ export interface SqlStatement {
 
 /**
  * Run `attempt`; when PostgreSQL refuses it because a view's columns changed incompatibly (SQLSTATE
- * 42P16), or with the `fallbackOn` SQLSTATE when given, undo it (savepoint) and run `otherwise` instead.
+ * 42P16), undo it (savepoint) and run `otherwise` instead.
  */
 export interface SqlAttempt {
   readonly type: 'attempt';
   readonly view: string;
   readonly attempt: readonly PlanStep[];
   readonly otherwise: readonly PlanStep[];
-  readonly fallbackOn?: string;
 }
 
 /** Records what happens to an object when execution reaches this point. */

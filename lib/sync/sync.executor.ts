@@ -104,8 +104,8 @@ class PlanExecution {
           try {
             await this.run(step.attempt, inner);
           } catch (error) {
-            // Only "the new columns do not fit CREATE OR REPLACE" (or the attempt's own SQLSTATE) has a fallback; anything else fails the sync.
-            if (!isSqlState(error, step.fallbackOn ?? SqlState.invalidTableDefinition)) throw error;
+            // Only "the new columns do not fit CREATE OR REPLACE" has a fallback; anything else fails the sync.
+            if (!isSqlState(error, SqlState.invalidTableDefinition)) throw error;
             await this.tx.query(`ROLLBACK TO SAVEPOINT ${savepoint}`);
             inner = newScope();
             await this.run(step.otherwise, inner);

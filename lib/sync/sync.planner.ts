@@ -3,7 +3,7 @@ import type { ObjectDetails } from '../catalog/catalog.reader.js';
 import type { ColumnVerdict } from '../catalog/column-probe.js';
 import { addTo, reachable } from '../definitions/dependency-graph.js';
 import type { IndexDefinition, ViewDefinition, ViewKind } from '../definitions/view-definition.js';
-import { PgViewsError, SqlState } from '../pgviews.errors.js';
+import { PgViewsError } from '../pgviews.errors.js';
 import { fitIdentifier } from '../sql/identifiers.js';
 import { markComment } from '../sql/marker.js';
 import * as ddl from '../sql/statements.js';
@@ -287,18 +287,12 @@ class Planner {
   private columnSettings(spec: ObjectSpec): PlanStep[] {
     const { columns, uncertain, clusterOn, dropped } = spec.columnSettings;
     for (const problem of dropped) this.warnings.push(`${spec.id}: ${problem}`);
-    const steps: PlanStep[] = uncertain
+    const statements = uncertain
       ? // Its new columns are unknown: each column on its own, skipped if the new query no longer has it.
-        columns.map((column) => ({
-          type: 'attempt',
-          view: spec.id,
-          attempt: columnSettingStatements(spec, [column]).map((sql) => this.sql(spec.id, sql)),
-          otherwise: [],
-          fallbackOn: SqlState.undefinedColumn,
-        }))
-      : columnSettingStatements(spec, columns).map((sql) => this.sql(spec.id, sql));
-    if (clusterOn) steps.push(this.sql(spec.id, ddl.clusterOn(spec, clusterOn)));
-    return steps;
+        columns.map((column) => ddl.unlessColumnMissing(columnSettingStatements(spec, [column])))
+      : columnSettingStatements(spec, columns);
+    if (clusterOn) statements.push(ddl.clusterOn(spec, clusterOn));
+    return statements.map((sql) => this.sql(spec.id, sql));
   }
 
   /** The columns of a changed declared view's new query, when it could be compiled beforehand (see PlanInput.columns). */

@@ -106,6 +106,19 @@ describe('statements', () => {
     expect(() => ddl.setColumnOptions(target, 'Total', ['n_distinct) ; DROP=1'])).toThrow('invalid storage option name');
     expect(ddl.clusterOn(target, 'Stats_pkey')).toBe('ALTER MATERIALIZED VIEW "reporting"."Stats" CLUSTER ON "Stats_pkey"');
   });
+
+  it('wraps statements in one block that skips them when a column they name is missing', () => {
+    const target = { schema: 'public', name: 'mv' };
+    expect(ddl.unlessColumnMissing([ddl.commentOnColumn(target, 'c', "it's a\\b"), 'GRANT SELECT ("c") ON "public"."mv" TO "aud"'])).toBe(
+      [
+        "DO E'BEGIN",
+        `  COMMENT ON COLUMN "public"."mv"."c" IS E''it''''s a\\\\\\\\b'';`,
+        '  GRANT SELECT ("c") ON "public"."mv" TO "aud";',
+        'EXCEPTION WHEN undefined_column THEN NULL;',
+        "END'",
+      ].join('\n'),
+    );
+  });
 });
 
 describe('error positions', () => {
