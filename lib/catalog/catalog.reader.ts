@@ -157,6 +157,8 @@ export interface ColumnDetails {
   readonly statistics: number | null;
   /** `attoptions`, e.g. `n_distinct=5`. */
   readonly options: readonly string[];
+  /** Plain views: the default an INSERT through the view gets (`pg_get_expr` of `pg_attrdef`). */
+  readonly default: string | null;
 }
 
 /** What it takes to recreate an object exactly as it is: fetched only when something must be rebuilt. */
@@ -198,11 +200,13 @@ SELECT c.oid::bigint AS oid, pg_get_viewdef(c.oid, true) AS definition, coalesce
    WHERE x.indrelid = c.oid) AS indexes,
   (SELECT coalesce(json_agg(json_build_object(
             'name', col.attname, 'grants', ${grantsJson('col.attacl')}, 'comment', col.comment,
-            'statistics', CASE WHEN col.attstattarget >= 0 THEN col.attstattarget END, 'options', coalesce(col.attoptions, '{}')
+            'statistics', CASE WHEN col.attstattarget >= 0 THEN col.attstattarget END, 'options', coalesce(col.attoptions, '{}'),
+            'default', col.default_expression
           ) ORDER BY col.attnum), '[]')
-   FROM (SELECT t.*, col_description(t.attrelid, t.attnum) AS comment FROM pg_attribute t
+   FROM (SELECT t.*, col_description(t.attrelid, t.attnum) AS comment, pg_get_expr(ad.adbin, ad.adrelid) AS default_expression
+         FROM pg_attribute t LEFT JOIN pg_attrdef ad ON ad.adrelid = t.attrelid AND ad.adnum = t.attnum
          WHERE t.attrelid = c.oid AND t.attnum > 0 AND NOT t.attisdropped) col
-   WHERE col.attacl IS NOT NULL OR col.attstattarget >= 0 OR col.attoptions IS NOT NULL OR col.comment IS NOT NULL) AS columns,
+   WHERE col.attacl IS NOT NULL OR col.attstattarget >= 0 OR col.attoptions IS NOT NULL OR col.comment IS NOT NULL OR col.default_expression IS NOT NULL) AS columns,
   (SELECT i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = c.oid AND x.indisclustered) AS "clusteredIndex"
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.oid = ANY (ARRAY[${oids.map((oid) => Number(oid)).join(', ')}]::oid[])`;

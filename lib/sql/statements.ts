@@ -167,6 +167,11 @@ export function setColumnOptions(target: RelationName, column: string, options: 
   return `ALTER MATERIALIZED VIEW ${qualifiedName(target.schema, target.name)} ALTER COLUMN ${quoteIdent(column)} SET ${optionList(options)}`;
 }
 
+/** The default of a plain view's column (what an INSERT through the view gets); `expression` as `pg_get_expr` gives it. */
+export function setColumnDefault(target: RelationName, column: string, expression: string): string {
+  return `ALTER VIEW ${qualifiedName(target.schema, target.name)} ALTER COLUMN ${quoteIdent(column)} SET DEFAULT ${expression}`;
+}
+
 /** The index a plain `CLUSTER` of the materialized view uses. */
 export function clusterOn(target: RelationName, index: string): string {
   return `ALTER MATERIALIZED VIEW ${qualifiedName(target.schema, target.name)} CLUSTER ON ${quoteIdent(index)}`;

@@ -4,11 +4,11 @@ import * as ddl from '../sql/statements.js';
 
 /**
  * What a rebuilt object takes over from the one it replaces, column by column: grants on single
- * columns, comments, statistics targets and options, and the index its CLUSTER uses. A new object
+ * columns, comments, statistics targets, options and defaults, and the index its CLUSTER uses. A new object
  * starts without any of them, so they are set again, on the columns (matched by name) it still has.
  */
 export interface ColumnSettings {
-  /** Columns with something to set, as the old object had them (statistics and options only on materialized views). */
+  /** Columns with something to set, as the old object had them (statistics and options only on materialized views, defaults only on plain views). */
   readonly columns: readonly ColumnDetails[];
   /**
    * The new object's columns were not known when planning (its query could not be compiled
@@ -43,10 +43,13 @@ export function carryColumnSettings(details: ObjectDetails | undefined, shape: R
       if (what.length > 0) dropped.push(`column ${column.name} no longer exists, so its ${listed(what)} ${what.length > 1 ? 'are' : 'is'} dropped`);
       continue;
     }
+    // What PostgreSQL accepts depends on the kind: statistics and options on materialized views, defaults on plain views.
     if (shape.kind === 'view' && (column.statistics !== null || column.options.length > 0)) {
-      // PostgreSQL keeps neither on plain views.
       dropped.push(`the statistics target and options of column ${column.name} are dropped: a plain view cannot have them`);
       columns.push({ ...column, statistics: null, options: [] });
+    } else if (shape.kind === 'materialized' && column.default !== null) {
+      dropped.push(`the default of column ${column.name} is dropped: a materialized view cannot have one`);
+      columns.push({ ...column, default: null });
     } else {
       columns.push(column);
     }
@@ -70,6 +73,7 @@ function settingNames(column: ColumnDetails): string[] {
     ...(column.comment !== null ? ['comment'] : []),
     ...(column.statistics !== null ? ['statistics target'] : []),
     ...(column.options.length > 0 ? ['options'] : []),
+    ...(column.default !== null ? ['default'] : []),
   ];
 }
 
@@ -84,6 +88,7 @@ export function columnSettingStatements(target: RelationName, columns: readonly 
       ...(column.comment !== null ? [ddl.commentOnColumn(target, column.name, column.comment)] : []),
       ...(column.statistics !== null ? [ddl.setColumnStatistics(target, column.name, column.statistics)] : []),
       ...(column.options.length > 0 ? [ddl.setColumnOptions(target, column.name, column.options)] : []),
+      ...(column.default !== null ? [ddl.setColumnDefault(target, column.name, column.default)] : []),
     ]),
   ];
 }

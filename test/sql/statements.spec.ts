@@ -96,7 +96,7 @@ describe('statements', () => {
     expect(ddl.grantColumnPrivileges(target, [])).toEqual([]);
   });
 
-  it('writes column comments, statistics targets, attribute options and the CLUSTER index', () => {
+  it('writes column comments, statistics targets, attribute options, defaults and the CLUSTER index', () => {
     const target = { schema: 'reporting', name: 'Stats' };
     expect(ddl.commentOnColumn(target, 'Total', "it's in EUR")).toBe(`COMMENT ON COLUMN "reporting"."Stats"."Total" IS 'it''s in EUR'`);
     expect(ddl.setColumnStatistics(target, 'Total', 0)).toBe('ALTER MATERIALIZED VIEW "reporting"."Stats" ALTER COLUMN "Total" SET STATISTICS 0');
@@ -104,6 +104,7 @@ describe('statements', () => {
       `ALTER MATERIALIZED VIEW "reporting"."Stats" ALTER COLUMN "Total" SET (n_distinct='-0.5', n_distinct_inherited='20')`,
     );
     expect(() => ddl.setColumnOptions(target, 'Total', ['n_distinct) ; DROP=1'])).toThrow('invalid storage option name');
+    expect(ddl.setColumnDefault(target, 'Total', "'0'::numeric")).toBe(`ALTER VIEW "reporting"."Stats" ALTER COLUMN "Total" SET DEFAULT '0'::numeric`);
     expect(ddl.clusterOn(target, 'Stats_pkey')).toBe('ALTER MATERIALIZED VIEW "reporting"."Stats" CLUSTER ON "Stats_pkey"');
   });
 

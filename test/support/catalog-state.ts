@@ -24,6 +24,7 @@ export interface ColumnState {
   /** null for the default (PostgreSQL 17+ stores NULL, older versions -1). */
   statistics: number | null;
   options: string[] | null;
+  default: string | null;
 }
 
 /** State of the named relations (`schema.name`), read from the catalog. */
@@ -38,10 +39,12 @@ export async function relationStates(db: TestDatabase, names: string[]): Promise
               (SELECT x.indexrelid::regclass::text FROM pg_index x WHERE x.indrelid = c.oid AND x.indisclustered) AS clustered,
               (SELECT coalesce(json_agg(json_build_object(
                         'name', a.attname, 'acl', a.attacl::text[], 'comment', col_description(c.oid, a.attnum),
-                        'statistics', CASE WHEN a.attstattarget >= 0 THEN a.attstattarget END, 'options', a.attoptions
+                        'statistics', CASE WHEN a.attstattarget >= 0 THEN a.attstattarget END, 'options', a.attoptions,
+                        'default', pg_get_expr(ad.adbin, ad.adrelid)
                       ) ORDER BY a.attnum), '[]')
-               FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-                 AND (a.attacl IS NOT NULL OR a.attstattarget >= 0 OR a.attoptions IS NOT NULL OR col_description(c.oid, a.attnum) IS NOT NULL)) AS columns
+               FROM pg_attribute a LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+               WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                 AND (a.attacl IS NOT NULL OR a.attstattarget >= 0 OR a.attoptions IS NOT NULL OR col_description(c.oid, a.attnum) IS NOT NULL OR ad.adbin IS NOT NULL)) AS columns
        FROM pg_class c WHERE c.oid = $1::regclass`,
       [name],
     );

@@ -52,7 +52,7 @@ class AuthorLabels {
 
 const OBJECTS = ['public.books_by_author', 'public.top_authors', 'public.author_names', 'public.author_labels', 'public.hand_names', 'public.hand_mv'];
 
-/** Column grants, comments, statistics targets, options and CLUSTER marks, on declared and hand-made objects. */
+/** Column grants, comments, statistics targets, options, defaults and CLUSTER marks, on declared and hand-made objects. */
 async function setColumnMetadata(db: TestDatabase, auditor: string, analyst: string): Promise<void> {
   await db.query(`
     CREATE VIEW hand_names AS SELECT * FROM author_names;
@@ -74,6 +74,7 @@ async function setColumnMetadata(db: TestDatabase, auditor: string, analyst: str
 
     GRANT SELECT (name) ON author_names TO ${auditor};
     COMMENT ON COLUMN author_names.id IS 'author id';
+    ALTER VIEW author_names ALTER COLUMN name SET DEFAULT 'unknown';
 
     GRANT SELECT (name) ON author_labels TO ${auditor};
     GRANT SELECT (id) ON author_labels TO ${analyst} WITH GRANT OPTION;
@@ -81,6 +82,7 @@ async function setColumnMetadata(db: TestDatabase, auditor: string, analyst: str
 
     GRANT SELECT (name) ON hand_names TO ${auditor};
     COMMENT ON COLUMN hand_names.name IS 'made by hand';
+    ALTER VIEW hand_names ALTER COLUMN id SET DEFAULT 0;
 
     GRANT SELECT (books), UPDATE (name) ON hand_mv TO ${auditor};
     COMMENT ON COLUMN hand_mv.books IS 'copied';

@@ -10,7 +10,7 @@ import { planSync } from '../../lib/sync/sync.planner.js';
 import type { PlanOptions } from '../../lib/sync/sync-options.js';
 import { offlineOrm } from '../support/offline-orm.js';
 
-const column = (name: string, settings: Partial<ColumnDetails>): ColumnDetails => ({ name, grants: [], comment: null, statistics: null, options: [], ...settings });
+const column = (name: string, settings: Partial<ColumnDetails>): ColumnDetails => ({ name, grants: [], comment: null, statistics: null, options: [], default: null, ...settings });
 const auditor = { grantee: 'auditor', privilege: 'SELECT', grantable: false };
 
 const details = (settings: Partial<ObjectDetails> = {}): ObjectDetails => ({ oid: 1, definition: ' SELECT 1;', options: [], grants: [], indexes: [], ...settings });
@@ -50,6 +50,20 @@ describe('column settings carried over to a rebuilt object', () => {
         'it was clustered on index books_name_index, which the new view cannot have',
       ],
     });
+  });
+
+  it('drops the default of a plain view column when it becomes a materialized view, which cannot have one', () => {
+    const view = details({ columns: [column('name', { grants: [auditor], default: "'anonymous'::text" })] });
+    expect(carryColumnSettings(view, { kind: 'materialized', columns: 'same', indexes: [] })).toEqual({
+      columns: [column('name', { grants: [auditor] })],
+      uncertain: false,
+      clusterOn: undefined,
+      dropped: ['the default of column name is dropped: a materialized view cannot have one'],
+    });
+    expect(columnSettingStatements({ schema: 'public', name: 'names' }, view.columns!)).toEqual([
+      'GRANT SELECT ("name") ON "public"."names" TO "auditor"',
+      `ALTER VIEW "public"."names" ALTER COLUMN "name" SET DEFAULT 'anonymous'::text`,
+    ]);
   });
 
   it('drops the CLUSTER mark when its index is not rebuilt, and has nothing to carry without details', () => {
