@@ -4,11 +4,12 @@ import * as ddl from '../sql/statements.js';
 
 /**
  * What a rebuilt object takes over from the one it replaces, column by column: grants on single
- * columns, comments, statistics targets, options and defaults, and the index its CLUSTER uses. A new object
- * starts without any of them, so they are set again, on the columns (matched by name) it still has.
+ * columns, comments, statistics targets, options and defaults, and the index its CLUSTER uses. A
+ * new object starts without any of them, so they are set again, on the columns (matched by name)
+ * it still has.
  */
 export interface ColumnSettings {
-  /** Columns with something to set, as the old object had them (statistics and options only on materialized views, defaults only on plain views). */
+  /** Columns with something to set, as the old object had them (statistics and options on materialized views only, defaults on plain views only). */
   readonly columns: readonly ColumnDetails[];
   /**
    * The new object's columns were not known when planning (its query could not be compiled
@@ -32,6 +33,7 @@ export interface RebuiltShape {
   readonly indexes: readonly string[];
 }
 
+/** The old object's column settings that `shape` can take, and, in words, those it cannot. */
 export function carryColumnSettings(details: ObjectDetails | undefined, shape: RebuiltShape): ColumnSettings {
   if (!details) return NO_COLUMN_SETTINGS;
   const dropped: string[] = [];

@@ -33,7 +33,7 @@ export interface ObjectSpec extends RelationName {
   /** The privileges to restore and the owner to give back, when an object is rebuilt. */
   readonly grants: readonly Privilege[];
   readonly owner?: string;
-  /** Column grants, comments, statistics and options, and the CLUSTER index, carried over from the object it replaces. */
+  /** Column grants, comments, statistics, options and defaults, and the CLUSTER index, carried over from the object it replaces. */
   readonly columnSettings: ColumnSettings;
 }
 

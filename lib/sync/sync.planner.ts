@@ -283,7 +283,7 @@ class Planner {
     return steps;
   }
 
-  /** Column grants, comments, statistics and options, and CLUSTER: after privileges(), whose REVOKEs would take column grants too. */
+  /** Column grants, comments, statistics, options and defaults, and CLUSTER: after privileges(), whose REVOKEs would take column grants too. */
   private columnSettings(spec: ObjectSpec): PlanStep[] {
     const { columns, uncertain, clusterOn, dropped } = spec.columnSettings;
     for (const problem of dropped) this.warnings.push(`${spec.id}: ${problem}`);
