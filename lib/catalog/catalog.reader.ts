@@ -187,6 +187,20 @@ export interface IndexDetails {
   readonly comment?: string;
 }
 
+/** What a user or a DBA set on one column of a view or materialized view. */
+export interface ColumnDetails {
+  readonly name: string;
+  /** `aclexplode(attacl)`: privileges granted on this column alone (`GRANT SELECT (name) ON ...`). */
+  readonly grants: readonly Grant[];
+  readonly comment: string | null;
+  /** `attstattarget` when set; the default is NULL from PostgreSQL 17 and -1 before, both read as null. */
+  readonly statistics: number | null;
+  /** `attoptions`, e.g. `n_distinct=5`. */
+  readonly options: readonly string[];
+  /** Plain views: the default an INSERT through the view gets (`pg_get_expr` of `pg_attrdef`). */
+  readonly default: string | null;
+}
+
 /** What it takes to recreate an object exactly as it is: fetched only when something must be rebuilt. */
 export interface ObjectDetails {
   readonly oid: number;
@@ -196,15 +210,24 @@ export interface ObjectDetails {
   readonly options: readonly string[];
   readonly grants: readonly Grant[];
   readonly indexes: readonly IndexDetails[];
+  /** Only the columns that carry a grant, comment, statistics target or options, in column order. */
+  readonly columns?: readonly ColumnDetails[];
+  /** The index its `CLUSTER` uses (`pg_index.indisclustered`). */
+  readonly clusteredIndex?: string | null;
+}
+
+/** `aclexplode()` of an aclitem[] as a JSON array of Grant. */
+function grantsJson(acl: string): string {
+  return `(SELECT coalesce(json_agg(json_build_object(
+            'grantee', CASE WHEN a.grantee = 0 THEN NULL ELSE pg_get_userbyid(a.grantee) END,
+            'privilege', a.privilege_type, 'grantable', a.is_grantable) ORDER BY a.grantee, a.privilege_type), '[]')
+   FROM aclexplode(${acl}) a)`;
 }
 
 export function detailsQuery(oids: readonly number[]): string {
   return `
 SELECT c.oid::bigint AS oid, pg_get_viewdef(c.oid, true) AS definition, coalesce(c.reloptions, '{}') AS options,
-  (SELECT coalesce(json_agg(json_build_object(
-            'grantee', CASE WHEN a.grantee = 0 THEN NULL ELSE pg_get_userbyid(a.grantee) END,
-            'privilege', a.privilege_type, 'grantable', a.is_grantable) ORDER BY a.grantee, a.privilege_type), '[]')
-   FROM aclexplode(c.relacl) a) AS grants,
+  ${grantsJson('c.relacl')} AS grants,
   (SELECT coalesce(json_agg(json_build_object(
             'name', i.relname, 'unique', x.indisunique, 'comment', obj_description(i.oid, 'pg_class'),
             'definition', CASE WHEN left(d.def, length(d.prefix)) = d.prefix THEN substr(d.def, length(d.prefix) + 1) END
@@ -214,7 +237,17 @@ SELECT c.oid::bigint AS oid, pg_get_viewdef(c.oid, true) AS definition, coalesce
    CROSS JOIN LATERAL (SELECT pg_get_indexdef(x.indexrelid) AS def,
        'CREATE ' || CASE WHEN x.indisunique THEN 'UNIQUE ' ELSE '' END || 'INDEX ' || quote_ident(i.relname) || ' ON '
        || quote_ident(n.nspname) || '.' || quote_ident(c.relname) || ' USING ' AS prefix) d
-   WHERE x.indrelid = c.oid) AS indexes
+   WHERE x.indrelid = c.oid) AS indexes,
+  (SELECT coalesce(json_agg(json_build_object(
+            'name', col.attname, 'grants', ${grantsJson('col.attacl')}, 'comment', col.comment,
+            'statistics', CASE WHEN col.attstattarget >= 0 THEN col.attstattarget END, 'options', coalesce(col.attoptions, '{}'),
+            'default', col.default_expression
+          ) ORDER BY col.attnum), '[]')
+   FROM (SELECT t.*, col_description(t.attrelid, t.attnum) AS comment, pg_get_expr(ad.adbin, ad.adrelid) AS default_expression
+         FROM pg_attribute t LEFT JOIN pg_attrdef ad ON ad.adrelid = t.attrelid AND ad.adnum = t.attnum
+         WHERE t.attrelid = c.oid AND t.attnum > 0 AND NOT t.attisdropped) col
+   WHERE col.attacl IS NOT NULL OR col.attstattarget >= 0 OR col.attoptions IS NOT NULL OR col.comment IS NOT NULL OR col.default_expression IS NOT NULL) AS columns,
+  (SELECT i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = c.oid AND x.indisclustered) AS "clusteredIndex"
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.oid = ANY (ARRAY[${oids.map((oid) => Number(oid)).join(', ')}]::oid[])`;
 }

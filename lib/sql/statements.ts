@@ -32,16 +32,20 @@ export function viewOptionEntries(options: PlainViewOptions): string[] {
   return entries;
 }
 
-/** Renders `key=value` entries (as `pg_class.reloptions` holds them) as a WITH clause. */
-function withClause(entries: readonly string[]): string {
-  if (entries.length === 0) return '';
+/** Renders `key=value` entries (as `pg_class.reloptions` and `pg_attribute.attoptions` hold them) as an option list. */
+function optionList(entries: readonly string[]): string {
   const rendered = entries.map((entry) => {
     const at = entry.indexOf('=');
     const key = at === -1 ? entry : entry.slice(0, at);
     if (!/^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/i.test(key)) throw new Error(`invalid storage option name ${JSON.stringify(key)}`);
     return at === -1 ? key : `${key}=${quoteLiteral(entry.slice(at + 1))}`;
   });
-  return ` WITH (${rendered.join(', ')})`;
+  return `(${rendered.join(', ')})`;
+}
+
+/** Renders `key=value` entries as a WITH clause. */
+function withClause(entries: readonly string[]): string {
+  return entries.length === 0 ? '' : ` WITH ${optionList(entries)}`;
 }
 
 export function createView(target: RelationName, sql: string, options: readonly string[] = [], orReplace = false): string {
@@ -128,4 +132,56 @@ export function restorePrivileges(target: RelationName, grants: readonly Privile
   const given = ownerPrivileges(serverVersion).filter((privilege) => !kept.has(privilege));
   if (given.length > 0) statements.push(`REVOKE ${given.join(', ')} ON ${on} FROM ${quoteIdent(owner)}`);
   return statements;
+}
+
+/** GRANTs of privileges held on single columns (`aclexplode(attacl)` per column): one per grantee and grant option. */
+export function grantColumnPrivileges(target: RelationName, columns: readonly { name: string; grants: readonly Privilege[] }[]): string[] {
+  const groups = new Map<string, { grantee: string | null; grantable: boolean; columnsByPrivilege: Map<string, string[]> }>();
+  for (const column of columns) {
+    for (const grant of column.grants) {
+      const key = JSON.stringify([grant.grantee, grant.grantable]);
+      const group = groups.get(key) ?? { grantee: grant.grantee, grantable: grant.grantable, columnsByPrivilege: new Map<string, string[]>() };
+      group.columnsByPrivilege.set(grant.privilege, [...(group.columnsByPrivilege.get(grant.privilege) ?? []), column.name]);
+      groups.set(key, group);
+    }
+  }
+  const on = qualifiedName(target.schema, target.name);
+  return [...groups.values()].map(({ grantee, grantable, columnsByPrivilege }) => {
+    const privileges = [...columnsByPrivilege].map(([privilege, names]) => `${privilege} (${names.map(quoteIdent).join(', ')})`);
+    return `GRANT ${privileges.join(', ')} ON ${on} TO ${grantee === null ? 'PUBLIC' : quoteIdent(grantee)}${grantable ? ' WITH GRANT OPTION' : ''}`;
+  });
+}
+
+/** Views and materialized views alike. */
+export function commentOnColumn(target: RelationName, column: string, comment: string | undefined): string {
+  return `COMMENT ON COLUMN ${qualifiedName(target.schema, target.name)}.${quoteIdent(column)} IS ${comment === undefined ? 'NULL' : quoteLiteral(comment)}`;
+}
+
+/** Materialized views only: PostgreSQL keeps no statistics on plain views. */
+export function setColumnStatistics(target: RelationName, column: string, statistics: number): string {
+  return `ALTER MATERIALIZED VIEW ${qualifiedName(target.schema, target.name)} ALTER COLUMN ${quoteIdent(column)} SET STATISTICS ${Math.trunc(statistics)}`;
+}
+
+/** Attribute options (`n_distinct=...`), materialized views only. */
+export function setColumnOptions(target: RelationName, column: string, options: readonly string[]): string {
+  return `ALTER MATERIALIZED VIEW ${qualifiedName(target.schema, target.name)} ALTER COLUMN ${quoteIdent(column)} SET ${optionList(options)}`;
+}
+
+/** The default of a plain view's column (what an INSERT through the view gets); `expression` as `pg_get_expr` gives it. */
+export function setColumnDefault(target: RelationName, column: string, expression: string): string {
+  return `ALTER VIEW ${qualifiedName(target.schema, target.name)} ALTER COLUMN ${quoteIdent(column)} SET DEFAULT ${expression}`;
+}
+
+/** The index a plain `CLUSTER` of the materialized view uses. */
+export function clusterOn(target: RelationName, index: string): string {
+  return `ALTER MATERIALIZED VIEW ${qualifiedName(target.schema, target.name)} CLUSTER ON ${quoteIdent(index)}`;
+}
+
+/**
+ * One statement that runs `statements` and, if one of them names a column the relation does not
+ * have, undoes them and carries on (a PL/pgSQL block: the same in a sync and in a migration file).
+ */
+export function unlessColumnMissing(statements: readonly string[]): string {
+  const body = ['BEGIN', ...statements.map((statement) => `  ${statement};`), 'EXCEPTION WHEN undefined_column THEN NULL;', 'END'].join('\n');
+  return `DO ${quoteLiteral(body)}`;
 }

@@ -67,7 +67,9 @@ export function planMigration(input: MigrationInput): MigrationSql {
   // CREATE OR REPLACE back to the old query works only if the new columns are exactly the old ones.
   const columns = new Map<string, ColumnVerdict>();
   for (const [id, verdict] of input.columns) {
-    if (verdict.columns) columns.set(id, compareColumns(verdict.columns.next, verdict.columns.old).compatible && verdict.columns.next.length === verdict.columns.old.length ? { compatible: true } : { compatible: false, reason: 'its columns go back to what they were' });
+    if (!verdict.columns) continue;
+    const back = { old: verdict.columns.next, next: verdict.columns.old };
+    columns.set(id, compareColumns(back.old, back.next).compatible && back.old.length === back.next.length ? { compatible: true, columns: back } : { compatible: false, reason: 'its columns go back to what they were', columns: back });
   }
   const down = planSync({ analysis, snapshot: after, details: input.details, columns, options: downOptions, state: input.state });
   return { up: planStatements(plan).map((statement) => statement.sql), down: planStatements(down).map((statement) => statement.sql) };

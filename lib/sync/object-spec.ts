@@ -4,6 +4,7 @@ import type { RelationName, ViewDefinition, ViewKind } from '../definitions/view
 import { PgViewsError } from '../pgviews.errors.js';
 import { trimStatement } from '../sql/sql-text.js';
 import { createIndex, createIndexLike, viewOptionEntries, type Privilege } from '../sql/statements.js';
+import { carryColumnSettings, type ColumnSettings, type RebuiltShape } from './column-settings.js';
 
 /** An index to build on a (re)created materialized view. */
 export interface IndexSpec {
@@ -31,6 +32,13 @@ export interface ObjectSpec extends RelationName {
   /** The privileges to restore and the owner to give back, when an object is rebuilt. */
   readonly grants: readonly Privilege[];
   readonly owner?: string;
+  /** Column grants, comments, statistics, options and defaults, and the CLUSTER index, carried over from the object it replaces. */
+  readonly columnSettings: ColumnSettings;
+}
+
+/** `spec` with what it carries over of the old object's column settings, given its columns (see RebuiltShape). */
+function withColumnSettings(details: ObjectDetails | undefined, columns: RebuiltShape['columns'], spec: Omit<ObjectSpec, 'columnSettings'>): ObjectSpec {
+  return { ...spec, columnSettings: carryColumnSettings(details, { kind: spec.kind, columns, indexes: spec.indexes.map((index) => index.name) }) };
 }
 
 function capturedIndexes(object: CatalogObject, details: ObjectDetails, keep: (name: string) => boolean): IndexSpec[] {
@@ -50,11 +58,12 @@ function capturedIndexes(object: CatalogObject, details: ObjectDetails, keep: (n
 
 /**
  * A declared view as it must be built. When it replaces an existing object, that object's owner,
- * privileges, storage options and hand-made indexes (unless `exactIndexes`) are carried over.
+ * privileges, column settings, storage options and hand-made indexes (unless `exactIndexes`) are
+ * carried over. `columns`: the new query's column names, when its definition changed and they are known.
  */
 export function specFromDefinition(
   definition: ViewDefinition,
-  existing?: { object: CatalogObject; details?: ObjectDetails; definitionChanged: boolean },
+  existing?: { object: CatalogObject; details?: ObjectDetails; definitionChanged: boolean; columns?: readonly string[] },
   exactIndexes = false,
 ): ObjectSpec {
   const declaredNames = new Set(definition.indexes.map((index) => index.name));
@@ -62,7 +71,7 @@ export function specFromDefinition(
   const details = existing?.details;
   const keepStorage = definition.kind === 'materialized' && old?.kind === 'materialized';
   const markers = new Map(old?.indexes.map((index) => [index.name, index.marker]) ?? []);
-  return {
+  return withColumnSettings(details, existing?.definitionChanged ? existing.columns : 'same', {
     id: definition.id,
     schema: definition.schema,
     name: definition.name,
@@ -84,13 +93,14 @@ export function specFromDefinition(
     comment: definition.comment ?? old?.userComment,
     grants: details?.grants ?? [],
     owner: old?.owner,
-  };
+  });
 }
 
 /** An object nobody declared, rebuilt exactly as the catalog describes it. */
 export function specFromCatalog(object: CatalogObject, details: ObjectDetails): ObjectSpec {
   if (object.kind !== 'view' && object.kind !== 'materialized') throw new PgViewsError(`${object.id} is not a view`);
-  return {
+  // Its own query again: the same column names.
+  return withColumnSettings(details, 'same', {
     id: object.id,
     schema: object.schema,
     name: object.name,
@@ -102,5 +112,5 @@ export function specFromCatalog(object: CatalogObject, details: ObjectDetails): 
     comment: object.comment,
     grants: details.grants,
     owner: object.owner,
-  };
+  });
 }

@@ -6,6 +6,7 @@ import type { IndexDefinition, ViewDefinition, ViewKind } from '../definitions/v
 import { PgViewsError } from '../pgviews.errors.js';
 import { fitIdentifier } from '../sql/identifiers.js';
 import * as ddl from '../sql/statements.js';
+import { columnSettingStatements } from './column-settings.js';
 import { specFromCatalog, specFromDefinition, type ObjectSpec } from './object-spec.js';
 import { evictionSteps, indexName, relationName, type NameChange, type NameContext } from './plan-names.js';
 import type { SyncAnalysis, ViewAnalysis } from './sync.analysis.js';
@@ -29,7 +30,10 @@ export interface PlanInput {
   readonly snapshot: CatalogSnapshot;
   /** Details of every object in objectsNeedingDetails(analysis). */
   readonly details: ReadonlyMap<number, ObjectDetails>;
-  /** For changed plain views: whether CREATE OR REPLACE can take the new columns (probed), when known. */
+  /**
+   * For changed declared views, when known (probed): whether CREATE OR REPLACE can take the new
+   * columns (plain views), and the new columns, on which column settings are carried over.
+   */
   readonly columns?: ReadonlyMap<string, ColumnVerdict>;
   readonly options: PlanOptions;
   /** Where the sync records what it built; without it (pure planning tests), nothing is recorded. */
@@ -145,7 +149,7 @@ class Planner {
       case 'swap':
       case 'recreate': {
         this.pending.delete(definition.id);
-        const spec = specFromDefinition(definition, { object: existing!, details: this.details(existing!), definitionChanged: true }, this.exact);
+        const spec = specFromDefinition(definition, { object: existing!, details: this.details(existing!), definitionChanged: true, columns: this.newColumns(definition.id) }, this.exact);
         if (view.strategy === 'swap' && !this.afterSwitch.has(definition.id)) {
           const prebuilt = this.prebuild(spec);
           this.switched.push(this.effect(spec, 'swapped', `${view.reason}: built beside the old one, then switched`, true));
@@ -173,7 +177,7 @@ class Planner {
    * allow it, as probed beforehand; unprobed, the rebuild is the fallback if PostgreSQL refuses.
    */
   private replaceInPlace(definition: ViewDefinition, existing: CatalogObject, reason: string): PlanStep[] {
-    const spec = specFromDefinition(definition, { object: existing, details: this.details(existing), definitionChanged: true }, this.exact);
+    const spec = specFromDefinition(definition, { object: existing, details: this.details(existing), definitionChanged: true, columns: this.newColumns(definition.id) }, this.exact);
     const verdict = this.input.columns?.get(definition.id);
     if (verdict && !verdict.compatible) {
       return [this.effect(spec, 'recreated', `${reason}; ${verdict.reason}, which CREATE OR REPLACE cannot do`, true), ...this.replaceByRename(existing, spec)];
@@ -312,7 +316,7 @@ class Planner {
     } else {
       steps.push(...this.createObject(spec, { schema: spec.schema, name: spec.name }));
     }
-    steps.push(...this.comments(spec), ...this.privileges(spec));
+    steps.push(...this.comments(spec), ...this.privileges(spec), ...this.columnSettings(spec));
     steps.push(...this.repointDependents(old, spec));
     return steps;
   }
@@ -323,6 +327,23 @@ class Planner {
     const owner = spec.owner ?? this.input.snapshot.currentUser;
     for (const statement of ddl.restorePrivileges(spec, spec.grants, owner, this.input.snapshot.serverVersion)) steps.push(this.sql(spec.id, statement));
     return steps;
+  }
+
+  /** Column grants, comments, statistics, options and defaults, and CLUSTER: after privileges(), whose REVOKEs would take column grants too. */
+  private columnSettings(spec: ObjectSpec): PlanStep[] {
+    const { columns, uncertain, clusterOn, dropped } = spec.columnSettings;
+    for (const problem of dropped) this.warnings.push(`${spec.id}: ${problem}`);
+    const statements = uncertain
+      ? // Its new columns are unknown: each column on its own, skipped if the new query no longer has it.
+        columns.map((column) => ddl.unlessColumnMissing(columnSettingStatements(spec, [column])))
+      : columnSettingStatements(spec, columns);
+    if (clusterOn) statements.push(ddl.clusterOn(spec, clusterOn));
+    return statements.map((sql) => this.sql(spec.id, sql));
+  }
+
+  /** The columns of a changed declared view's new query, when it could be compiled beforehand (see PlanInput.columns). */
+  private newColumns(id: string): readonly string[] | undefined {
+    return this.input.columns?.get(id)?.columns?.next.map((column) => column.name);
   }
 
   /** Points what read `old` at the object now under its name; declared views with a change still to come are left to it. */

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { CatalogObject, CatalogSnapshot } from '../catalog/catalog-snapshot.js';
-import { readCatalogSnapshot, readObjectDetails } from '../catalog/catalog.reader.js';
+import { readCatalogSnapshot, readObjectDetails, type ObjectDetails } from '../catalog/catalog.reader.js';
 import { probeColumns, type ColumnVerdict } from '../catalog/column-probe.js';
 import type { OrmDatabase } from '../database/orm-database.js';
 import type { SqlRunner } from '../database/sql-runner.js';
@@ -212,7 +212,7 @@ export class ViewSyncService {
   private async planOn(tx: SqlRunner, snapshot: CatalogSnapshot, options: SyncOptions, { checkNames = false } = {}): Promise<SyncPlan> {
     const analysis = this.analyze(snapshot, options);
     const details = await readObjectDetails(tx, objectsNeedingDetails(analysis, snapshot));
-    const columns = await this.probeChangedViews(tx, analysis);
+    const columns = await this.probeChangedViews(tx, analysis, details);
     const plan = (names?: NameContext) => planSync({ analysis, snapshot, details, columns, options: this.planOptions(options), names, state: this.context.state });
     return checkNames && analysis.hasChanges ? this.checkNames(tx, snapshot, plan) : plan();
   }
@@ -221,10 +221,15 @@ export class ViewSyncService {
     return checkPlanNames(tx, { snapshot, definitions: this.registry.definitions }, plan);
   }
 
-  private async probeChangedViews(tx: SqlRunner, analysis: SyncAnalysis): Promise<Map<string, ColumnVerdict>> {
+  /**
+   * Compiles the new queries of changed declared views: plain views, to know whether CREATE OR
+   * REPLACE will take them; rebuilt ones whose columns carry settings, to know which columns remain.
+   */
+  private async probeChangedViews(tx: SqlRunner, analysis: SyncAnalysis, details: ReadonlyMap<number, ObjectDetails>): Promise<Map<string, ColumnVerdict>> {
     const columns = new Map<string, ColumnVerdict>();
     for (const view of analysis.views) {
-      if (view.strategy !== 'replace') continue;
+      const hasColumnSettings = view.existing !== undefined && (details.get(view.existing.oid)?.columns?.length ?? 0) > 0;
+      if (view.strategy !== 'replace' && !(hasColumnSettings && (view.strategy === 'swap' || view.strategy === 'recreate'))) continue;
       const verdict = await probeColumns(tx, view.definition.sql, view.existing!.oid);
       if (verdict) columns.set(view.definition.id, verdict);
     }
@@ -245,7 +250,7 @@ export class ViewSyncService {
         const existing = this.registry.definitions.map((definition) => snapshot.get(definition.id)?.oid).filter((oid): oid is number => oid !== undefined);
         const needed = new Set([...objectsNeedingDetails(analysis, snapshot), ...existing, ...snapshot.managed().map((object) => object.oid)]);
         const details = await readObjectDetails(tx, [...needed]);
-        const columns = await this.probeChangedViews(tx, analysis);
+        const columns = await this.probeChangedViews(tx, analysis, details);
         const planWith = (names?: NameContext) => planSync({ analysis, snapshot, details, columns, options: planOptions, names, state: this.context.state });
         const plan = analysis.hasChanges ? await this.checkNames(tx, snapshot, planWith) : planWith();
         const sql = planMigration({ definitions: this.registry.definitions, snapshot, details, columns, plan, options: planOptions, history: this.context.history, state: this.context.state });

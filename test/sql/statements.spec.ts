@@ -97,6 +97,48 @@ describe('statements', () => {
     ]);
     expect(ddl.restorePrivileges(target, [], 'owner', 180000)).toEqual([]);
   });
+
+  it("grants column privileges per grantee and grant option, naming each privilege's columns", () => {
+    const target = { schema: 'reporting', name: 'Stats' };
+    const reader = { grantee: 'reader', grantable: false };
+    expect(
+      ddl.grantColumnPrivileges(target, [
+        { name: 'id', grants: [{ ...reader, privilege: 'SELECT' }, { grantee: 'admin', privilege: 'SELECT', grantable: true }] },
+        { name: 'Total "EUR"', grants: [{ ...reader, privilege: 'SELECT' }, { ...reader, privilege: 'UPDATE' }, { grantee: null, privilege: 'SELECT', grantable: false }] },
+        { name: 'unused', grants: [] },
+      ]),
+    ).toEqual([
+      'GRANT SELECT ("id", "Total ""EUR"""), UPDATE ("Total ""EUR""") ON "reporting"."Stats" TO "reader"',
+      'GRANT SELECT ("id") ON "reporting"."Stats" TO "admin" WITH GRANT OPTION',
+      'GRANT SELECT ("Total ""EUR""") ON "reporting"."Stats" TO PUBLIC',
+    ]);
+    expect(ddl.grantColumnPrivileges(target, [])).toEqual([]);
+  });
+
+  it('writes column comments, statistics targets, attribute options, defaults and the CLUSTER index', () => {
+    const target = { schema: 'reporting', name: 'Stats' };
+    expect(ddl.commentOnColumn(target, 'Total', "it's in EUR")).toBe(`COMMENT ON COLUMN "reporting"."Stats"."Total" IS 'it''s in EUR'`);
+    expect(ddl.setColumnStatistics(target, 'Total', 0)).toBe('ALTER MATERIALIZED VIEW "reporting"."Stats" ALTER COLUMN "Total" SET STATISTICS 0');
+    expect(ddl.setColumnOptions(target, 'Total', ['n_distinct=-0.5', 'n_distinct_inherited=20'])).toBe(
+      `ALTER MATERIALIZED VIEW "reporting"."Stats" ALTER COLUMN "Total" SET (n_distinct='-0.5', n_distinct_inherited='20')`,
+    );
+    expect(() => ddl.setColumnOptions(target, 'Total', ['n_distinct) ; DROP=1'])).toThrow('invalid storage option name');
+    expect(ddl.setColumnDefault(target, 'Total', "'0'::numeric")).toBe(`ALTER VIEW "reporting"."Stats" ALTER COLUMN "Total" SET DEFAULT '0'::numeric`);
+    expect(ddl.clusterOn(target, 'Stats_pkey')).toBe('ALTER MATERIALIZED VIEW "reporting"."Stats" CLUSTER ON "Stats_pkey"');
+  });
+
+  it('wraps statements in one block that skips them when a column they name is missing', () => {
+    const target = { schema: 'public', name: 'mv' };
+    expect(ddl.unlessColumnMissing([ddl.commentOnColumn(target, 'c', "it's a\\b"), 'GRANT SELECT ("c") ON "public"."mv" TO "aud"'])).toBe(
+      [
+        "DO E'BEGIN",
+        `  COMMENT ON COLUMN "public"."mv"."c" IS E''it''''s a\\\\\\\\b'';`,
+        '  GRANT SELECT ("c") ON "public"."mv" TO "aud";',
+        'EXCEPTION WHEN undefined_column THEN NULL;',
+        "END'",
+      ].join('\n'),
+    );
+  });
 });
 
 describe('error positions', () => {
