@@ -23,9 +23,11 @@ export {
   PgViewsConfigurationError,
   PgViewsError,
   PgViewsReadOnlyError,
+  PgViewsRefreshAllError,
   PgViewsRefreshError,
   PgViewsStatementError,
   PgViewsSyncError,
+  type RefreshFailure,
 } from './pgviews.errors.js';
 export { PgViewsChangeRefusedError } from './sync/sync.planner.js';
 export type { MaterializedViewChange } from './sync/sync-options.js';

@@ -1,3 +1,5 @@
+import type { RefreshResult } from './refresh/refresh-options.js';
+
 /**
  * Every error that nestjs-pgviews throws, with its message. Messages name the view, say what was
  * wrong and what to do about it.
@@ -118,5 +120,32 @@ function indent(text: string, prefix: string): string {
 export class PgViewsRefreshError extends PgViewsStatementError {
   constructor(view: string, statement: string, database: DatabaseErrorDetails, cause: unknown, prefix = `Refresh of ${view} failed; it keeps its previous data`) {
     super(view, statement, database, prefix, cause);
+  }
+}
+
+/** A materialized view that refreshAll() could not refresh. */
+export interface RefreshFailure {
+  /** Display name of the view, e.g. `reporting.author_book_count_mv`. */
+  readonly view: string;
+  /** Why: the refresh's own error, or, when `blockedBy` is set, that a view it reads was not refreshed. */
+  readonly error: Error;
+  /** Set when the view was not tried because a view it reads (directly or through others) was not refreshed. */
+  readonly blockedBy?: string;
+}
+
+/**
+ * refreshAll() refreshed every materialized view it could and some failed: `failures` lists each one
+ * (views whose dependencies failed are not tried), `results` the refreshes that succeeded.
+ */
+export class PgViewsRefreshAllError extends PgViewsError {
+  constructor(
+    readonly results: readonly RefreshResult[],
+    readonly failures: readonly RefreshFailure[],
+  ) {
+    const total = results.length + failures.length;
+    super(
+      `${failures.length} of ${total} materialized views could not be refreshed (${results.length} refreshed); the others keep their previous data:\n` +
+        failures.map((failure) => indent(`${failure.view}: ${failure.error.message}`, '  ')).join('\n'),
+    );
   }
 }

@@ -2,7 +2,7 @@ import type { OrmDatabase } from '../database/orm-database.js';
 import type { ViewEntity } from '../decorators/view-options.js';
 import type { ViewDefinition } from '../definitions/view-definition.js';
 import type { ViewRegistry } from '../definitions/view.registry.js';
-import { PgViewsConfigurationError } from '../pgviews.errors.js';
+import { PgViewsConfigurationError, PgViewsError, PgViewsRefreshAllError, type RefreshFailure } from '../pgviews.errors.js';
 import { historyEntry, type HistoryRow, type RefreshHistory } from './refresh-history.js';
 import type { RefreshHistoryEntry, RefreshOptions, RefreshResult, RefreshSource } from './refresh-options.js';
 import type { ViewRefresher } from './view.refresher.js';
@@ -34,12 +34,31 @@ export class ViewRefreshService {
     return options.withDependencies || options.withDependents ? results : results[0];
   }
 
-  /** Refreshes every registered materialized view, dependencies first. */
+  /**
+   * Refreshes every registered materialized view, dependencies first. One that fails does not stop the
+   * others: the views that read it (directly or not) are not tried, since they would copy its stale
+   * data, and every other one is refreshed. Then, if any failed, throws a PgViewsRefreshAllError that
+   * lists each failure and carries the refreshes that succeeded.
+   */
   async refreshAll(options: Omit<RefreshOptions, 'withDependencies' | 'withDependents'> = {}, source: RefreshSource = 'code'): Promise<RefreshResult[]> {
     const results: RefreshResult[] = [];
+    const failures: RefreshFailure[] = [];
+    const failed = new Set<string>();
     for (const definition of this.registry.definitions) {
-      if (definition.kind === 'materialized') results.push(await this.refresher.refresh(definition, options, { source }));
+      if (definition.kind !== 'materialized') continue;
+      const blocker = this.registry.dependenciesOf(definition.id).find((dependency) => failed.has(dependency.id));
+      if (blocker) {
+        failures.push({ view: definition.id, blockedBy: blocker.id, error: new PgViewsError(`not refreshed: it reads ${blocker.id}, whose refresh failed`) });
+        continue;
+      }
+      try {
+        results.push(await this.refresher.refresh(definition, options, { source }));
+      } catch (error) {
+        failed.add(definition.id);
+        failures.push({ view: definition.id, error: error as Error });
+      }
     }
+    if (failures.length > 0) throw new PgViewsRefreshAllError(results, failures);
     return results;
   }
 
