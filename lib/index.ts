@@ -22,6 +22,7 @@ export { ViewRefreshService } from './refresh/view-refresh.service.js';
 export {
   PgViewsConfigurationError,
   PgViewsError,
+  PgViewsLockTimeoutError,
   PgViewsReadOnlyError,
   PgViewsRefreshAllError,
   PgViewsRefreshError,

@@ -19,6 +19,24 @@ export class PgViewsConfigurationError extends PgViewsError {}
 /** Persisting or removing a view entity through the EntityManager. */
 export class PgViewsReadOnlyError extends PgViewsError {}
 
+/**
+ * A wait for one of the library's advisory locks (the sync lock) that ran out: another session held it
+ * for longer than the wait allowed. Nothing was changed. `holders` says who held it, as far as
+ * pg_stat_activity shows it.
+ */
+export class PgViewsLockTimeoutError extends PgViewsError {
+  constructor(
+    /** Which lock, e.g. `the sync lock (advisory lock hashtextextended('nestjs-pgviews:sync', 0))`. */
+    readonly lock: string,
+    /** The sessions that held it when the wait ended (none when it was released just then). */
+    readonly holders: readonly { readonly pid: number }[],
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** What PostgreSQL said about a failed statement (the fields of its ErrorResponse). */
 export interface DatabaseErrorDetails {
   readonly message: string;
