@@ -84,6 +84,7 @@ export class ViewSyncService {
   async plan(options: SyncOptions = {}): Promise<SyncPlan> {
     return this.database.transaction(
       async (tx) => {
+        await this.boundLockWaits(tx);
         const snapshot = await this.snapshot(tx);
         const plan = await this.planOn(tx, snapshot, options);
         // Column warnings about the views that stay as they are: a rebuilt view's columns are known once it is rebuilt.
@@ -201,6 +202,7 @@ export class ViewSyncService {
   async migration(options: SyncOptions = {}): Promise<MigrationSql & { readonly plan: SyncPlan }> {
     return this.database.transaction(
       async (tx) => {
+        await this.boundLockWaits(tx);
         const snapshot = await this.snapshot(tx);
         const planOptions = this.planOptions(options);
         const analysis = this.analyze(snapshot, options);
@@ -248,7 +250,12 @@ export class ViewSyncService {
       },
       this.logger,
     );
-    await tx.query(`SET LOCAL lock_timeout = ${lockTimeout}`);
+    await this.boundLockWaits(tx);
+  }
+
+  /** Every later statement of the transaction waits at most lockTimeout for a lock (compiling a changed query reads its tables). */
+  private async boundLockWaits(tx: SqlRunner): Promise<void> {
+    await tx.query(`SET LOCAL lock_timeout = ${Math.max(0, Math.round(this.options.lockTimeout))}`);
   }
 
   private report(plan: SyncPlan, execution: ExecutionResult | undefined, started: number, columnProblems: readonly string[] = []): SyncReport {

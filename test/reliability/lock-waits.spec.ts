@@ -93,6 +93,23 @@ describe('clear()', () => {
   });
 });
 
+describe('plan()', () => {
+  it('waits at most lockTimeout for a table that a changed query reads', async () => {
+    await apps.boot({ entities: [WaitsV1] });
+    const app = await apps.boot({ entities: [WaitsV2], sync: false, ...LOCKS });
+    const holder = await db.connect();
+    await holder.query('BEGIN; LOCK TABLE author IN ACCESS EXCLUSIVE MODE');
+    try {
+      const error = await app.get(ViewSyncService).plan().catch((e) => e);
+      expect(error.code).toBe('55P03');
+      expect(error.message).toContain('canceling statement due to lock timeout');
+    } finally {
+      await holder.query('ROLLBACK');
+    }
+    expect((await app.get(ViewSyncService).plan()).views.map((view) => view.action)).toEqual(['replaced']);
+  });
+});
+
 describe('refreshes', () => {
   it("wait at most the module's lockTimeout for the view's lock when they do not say otherwise", async () => {
     const app = await apps.boot({ entities: [WaitsScheduled], schedules: false, lockTimeout: 150 });
