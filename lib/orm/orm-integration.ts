@@ -18,7 +18,7 @@ export function integrateWithOrm(orm: MikroORM, adoptMikroOrmViews = true): Mana
   if (!integrated.has(orm)) {
     integrated.add(orm);
     orm.em.getEventManager().registerSubscriber(new ReadOnlyViewsSubscriber(adoptMikroOrmViews));
-    guardViewWrites(orm.em.getDriver() as never, (meta) => viewDeclarationOf(meta, adoptMikroOrmViews) !== undefined);
+    guardViewWrites(orm.em.getDriver(), (meta) => viewDeclarationOf(meta, adoptMikroOrmViews) !== undefined);
     if (adoptMikroOrmViews) {
       // MikroORM silently ignores changes to its read-only view entities; adopted ones get the read-only error instead.
       for (const meta of orm.getMetadata()) if (isNativeView(meta)) meta.readonly = false;

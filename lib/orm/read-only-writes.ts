@@ -1,4 +1,4 @@
-import type { EntityMetadata, EntityName, MetadataStorage } from '@mikro-orm/core';
+import type { EntityMetadata, EntityName, IDatabaseDriver, MetadataStorage } from '@mikro-orm/core';
 import { readOnlyError } from './read-only.subscriber.js';
 
 /** The driver methods that write, and the word an error uses for each. */
@@ -34,7 +34,8 @@ interface QueryBuilderLike {
  * simple view into the table it reads. Every one of these goes through the driver: its writing
  * methods, or a QueryBuilder it created (and the clones of that QueryBuilder).
  */
-export function guardViewWrites(driver: SqlDriverLike, isView: (meta: EntityMetadata) => boolean): void {
+export function guardViewWrites(ormDriver: IDatabaseDriver, isView: (meta: EntityMetadata) => boolean): void {
+  const driver = ormDriver as unknown as SqlDriverLike; // PostgreSqlDriver: an AbstractSqlDriver
   const refusal = (meta: EntityMetadata | undefined, verb: string) => (meta && isView(meta) ? readOnlyError(meta, verb) : undefined);
   const methods = driver as unknown as Record<string, (entityName: unknown, ...rest: unknown[]) => unknown>;
   for (const [method, verb] of Object.entries(WRITING_METHODS)) {

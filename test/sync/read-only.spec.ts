@@ -67,6 +67,7 @@ describe('view entities', () => {
       ['em.nativeDelete', 'delete', (em) => em.nativeDelete(AuthorName, { id: 3 })],
       ['em.upsert', 'upsert', (em) => em.upsert(AuthorName, { id: 1, name: 'Upserted' })],
       ['em.upsertMany', 'upsert', (em) => em.upsertMany(AuthorName, [{ id: 1, name: 'Upserted' }, { id: 60, name: 'New' }])],
+      ['em.clone', 'clone', (em) => em.clone(AuthorName, { id: 1 }, { id: 61 })],
       ['qb.insert', 'insert', (em) => em.createQueryBuilder(AuthorName).insert({ id: 53, name: 'Built' }).execute()],
       ['qb.update', 'update', (em) => em.createQueryBuilder(AuthorName).update({ name: 'Built' }).where({ id: 1 }).execute()],
       ['qb.delete', 'delete', (em) => em.createQueryBuilder(AuthorName).delete({ id: 3 }).execute()],
