@@ -36,16 +36,35 @@ export class ViewRefreshService {
 
   /**
    * Refreshes every registered materialized view, dependencies first. One that fails does not stop the
-   * others: the views that read it (directly or not) are not tried, since they would copy its stale
-   * data, and every other one is refreshed. Then, if any failed, throws a PgViewsRefreshAllError that
-   * lists each failure and carries the refreshes that succeeded.
+   * others (see refreshEach()); then, if any failed, throws a PgViewsRefreshAllError that lists each
+   * failure and carries the refreshes that succeeded.
    */
   async refreshAll(options: Omit<RefreshOptions, 'withDependencies' | 'withDependents'> = {}, source: RefreshSource = 'code'): Promise<RefreshResult[]> {
+    return this.refreshEach(this.registry.definitions, options, source);
+  }
+
+  /** The last refresh of a view, as any instance recorded it; undefined when it was never refreshed. */
+  async lastRefresh(view: ViewEntity | string): Promise<RefreshHistoryEntry | undefined> {
+    const definition = this.registry.get(view);
+    if (!this.history) throw new PgViewsConfigurationError('The refresh history is disabled (PgViewsModule option `history: false`)');
+    const [row] = await this.database.query<HistoryRow>(this.history.lastQuery(definition));
+    return row && historyEntry(row);
+  }
+
+  /**
+   * Refreshes the materialized views among `definitions`, in registry order (dependencies first). One
+   * that fails does not stop the others: the views that read it (directly or not) are not tried, since
+   * they would copy its stale data, and every other one is refreshed. Then, if any failed, throws a
+   * PgViewsRefreshAllError listing each failure.
+   * @internal
+   */
+  async refreshEach(definitions: readonly ViewDefinition[], options: RefreshOptions, source: RefreshSource): Promise<RefreshResult[]> {
+    const wanted = new Set(definitions.map((definition) => definition.id));
     const results: RefreshResult[] = [];
     const failures: RefreshFailure[] = [];
     const failed = new Set<string>();
     for (const definition of this.registry.definitions) {
-      if (definition.kind !== 'materialized') continue;
+      if (definition.kind !== 'materialized' || !wanted.has(definition.id)) continue;
       const blocker = this.registry.dependenciesOf(definition.id).find((dependency) => failed.has(dependency.id));
       if (blocker) {
         failures.push({ view: definition.id, blockedBy: blocker.id, error: new PgViewsError(`not refreshed: it reads ${blocker.id}, whose refresh failed`) });
@@ -62,12 +81,22 @@ export class ViewRefreshService {
     return results;
   }
 
-  /** The last refresh of a view, as any instance recorded it; undefined when it was never refreshed. */
-  async lastRefresh(view: ViewEntity | string): Promise<RefreshHistoryEntry | undefined> {
-    const definition = this.registry.get(view);
-    if (!this.history) throw new PgViewsConfigurationError('The refresh history is disabled (PgViewsModule option `history: false`)');
-    const [row] = await this.database.query<HistoryRow>(this.history.lastQuery(definition));
-    return row && historyEntry(row);
+  /**
+   * The materialized views a refresh of `definition` with these options covers, in the order they
+   * are refreshed; an error for a plain view.
+   * @internal
+   */
+  chainOf(definition: ViewDefinition, options: Pick<RefreshOptions, 'withDependencies' | 'withDependents'>): ViewDefinition[] {
+    if (definition.kind !== 'materialized') {
+      throw new PgViewsConfigurationError(
+        `${definition.id} is a plain view: only materialized views can be refreshed. A plain view runs its query on every read, so it is always current.`,
+      );
+    }
+    return [
+      ...(options.withDependencies ? this.registry.dependenciesOf(definition.id) : []),
+      definition,
+      ...(options.withDependents ? this.registry.dependentsOf(definition.id) : []),
+    ].filter((each) => each.kind === 'materialized');
   }
 
   /**
@@ -76,18 +105,8 @@ export class ViewRefreshService {
    * @internal
    */
   async refreshAs(source: RefreshSource, definition: ViewDefinition, options: RefreshOptions, tick?: Date): Promise<RefreshResult[]> {
-    if (definition.kind !== 'materialized') {
-      throw new PgViewsConfigurationError(
-        `${definition.id} is a plain view: only materialized views can be refreshed. A plain view runs its query on every read, so it is always current.`,
-      );
-    }
-    const chain = [
-      ...(options.withDependencies ? this.registry.dependenciesOf(definition.id) : []),
-      definition,
-      ...(options.withDependents ? this.registry.dependentsOf(definition.id) : []),
-    ].filter((each) => each.kind === 'materialized');
     const results: RefreshResult[] = [];
-    for (const each of chain) {
+    for (const each of this.chainOf(definition, options)) {
       const result = await this.refresher.refresh(each, options, { source, tick });
       results.push(result);
       if (result.skipped && each === definition) break;

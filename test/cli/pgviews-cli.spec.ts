@@ -87,6 +87,8 @@ describe('pgviews refresh and status', () => {
       expect(run.stderr).toContain('2 of 2 materialized views could not be refreshed (0 refreshed); the others keep their previous data:');
       expect(run.stderr).toContain('  public.cli_book_counts: public.cli_book_counts cannot be refreshed while it has open queries: the refresh waited 200 ms (lockTimeout)');
       expect(run.stderr).toContain('  public.cli_book_totals: not refreshed: it reads public.cli_book_counts, whose refresh failed');
+      const named = await pgviews(['refresh', 'cli_book_counts', '--with-dependents', ...APP], '1', { CLI_APP_LOCK_TIMEOUT: '200' });
+      expect({ code: named.code, stdout: named.stdout }).toEqual({ code: 1, stdout: run.stdout });
     } finally {
       await holder.query('ROLLBACK');
     }
