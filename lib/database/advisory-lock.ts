@@ -51,7 +51,7 @@ export function describeHolder(holder: LockHolder): string {
 }
 
 export function describeHolders(holders: readonly LockHolder[]): string {
-  return holders.length > 0 ? holders.map(describeHolder).join('; ') : 'a session that released it just then';
+  return holders.length > 0 ? holders.map(describeHolder).join('; ') : 'a session that was gone from pg_locks when looked up';
 }
 
 export interface AdvisoryLockWait {

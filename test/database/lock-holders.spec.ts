@@ -25,11 +25,11 @@ describe('describeHolder', () => {
     expect(describeHolder({ ...holder, application: null, client: null, since: null, state: null, query: null })).toBe('pid 4242');
   });
 
-  it('lists several holders, and none as a lock released just then', () => {
+  it('lists several holders, and says when none was left to see', () => {
     expect(describeHolders([holder, { ...holder, pid: 7, application: null, client: null, since: null, state: null }])).toBe(
       'pid 4242 (application "psql", client 10.0.0.7:51234, idle in transaction, in a transaction since 2026-01-01T10:00:00.000Z); pid 7',
     );
-    expect(describeHolders([])).toBe('a session that released it just then');
+    expect(describeHolders([])).toBe('a session that was gone from pg_locks when looked up');
   });
 });
 
