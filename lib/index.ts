@@ -22,10 +22,13 @@ export { ViewRefreshService } from './refresh/view-refresh.service.js';
 export {
   PgViewsConfigurationError,
   PgViewsError,
+  PgViewsLockTimeoutError,
   PgViewsReadOnlyError,
+  PgViewsRefreshAllError,
   PgViewsRefreshError,
   PgViewsStatementError,
   PgViewsSyncError,
+  type RefreshFailure,
 } from './pgviews.errors.js';
 export { PgViewsChangeRefusedError } from './sync/sync.planner.js';
 export { PgViewsNameConflictError } from './sync/name-check.js';

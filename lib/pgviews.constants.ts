@@ -10,6 +10,13 @@ export const PGVIEWS_MODULE_OPTIONS = Symbol('PGVIEWS_MODULE_OPTIONS');
 /** Seed of the advisory-lock key that serialises syncs of one database. */
 export const SYNC_LOCK_NAME = 'nestjs-pgviews:sync';
 
+/**
+ * With `lockTimeout: 0` (statements wait for table locks as long as it takes), how long one attempt
+ * at the sync lock still waits, in ms: any role that can connect can take that advisory lock, and a
+ * boot must not wait on it forever.
+ */
+export const SYNC_LOCK_ATTEMPT_CAP_MS = 60_000;
+
 /** Metadata key under which `@RefreshSchedule` stores its schedules. */
 export const PGVIEWS_SCHEDULE_METADATA = 'pgviews:refresh-schedules';
 

@@ -1,3 +1,5 @@
+import type { RefreshResult } from './refresh/refresh-options.js';
+
 /**
  * Every error that nestjs-pgviews throws, with its message. Messages name the view, say what was
  * wrong and what to do about it.
@@ -16,6 +18,24 @@ export class PgViewsConfigurationError extends PgViewsError {}
 
 /** Persisting or removing a view entity through the EntityManager. */
 export class PgViewsReadOnlyError extends PgViewsError {}
+
+/**
+ * A wait for one of the library's advisory locks (the sync lock) that ran out: another session held it
+ * for longer than the wait allowed. Nothing was changed. `holders` says who held it, as far as
+ * pg_stat_activity shows it.
+ */
+export class PgViewsLockTimeoutError extends PgViewsError {
+  constructor(
+    /** Which lock, e.g. `the sync lock (advisory lock hashtextextended('nestjs-pgviews:sync', 0))`. */
+    readonly lock: string,
+    /** The sessions that held it when the wait ended (none when it was released just then). */
+    readonly holders: readonly { readonly pid: number }[],
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
 
 /** What PostgreSQL said about a failed statement (the fields of its ErrorResponse). */
 export interface DatabaseErrorDetails {
@@ -137,5 +157,32 @@ function indent(text: string, prefix: string): string {
 export class PgViewsRefreshError extends PgViewsStatementError {
   constructor(view: string, statement: string, database: DatabaseErrorDetails, cause: unknown, prefix = `Refresh of ${view} failed; it keeps its previous data`) {
     super(view, statement, database, prefix, cause);
+  }
+}
+
+/** A materialized view that refreshAll() could not refresh. */
+export interface RefreshFailure {
+  /** Display name of the view, e.g. `reporting.author_book_count_mv`. */
+  readonly view: string;
+  /** Why: the refresh's own error, or, when `blockedBy` is set, that a view it reads was not refreshed. */
+  readonly error: Error;
+  /** Set when the view was not tried because a view it reads (directly or through others) was not refreshed. */
+  readonly blockedBy?: string;
+}
+
+/**
+ * refreshAll() refreshed every materialized view it could and some failed: `failures` lists each one
+ * (views whose dependencies failed are not tried), `results` the refreshes that succeeded.
+ */
+export class PgViewsRefreshAllError extends PgViewsError {
+  constructor(
+    readonly results: readonly RefreshResult[],
+    readonly failures: readonly RefreshFailure[],
+  ) {
+    const total = results.length + failures.length;
+    super(
+      `${failures.length} of ${total} materialized views could not be refreshed (${results.length} refreshed); the others keep their previous data:\n` +
+        failures.map((failure) => indent(`${failure.view}: ${failure.error.message}`, '  ')).join('\n'),
+    );
   }
 }

@@ -123,9 +123,9 @@ export class PgViewsModule {
         },
         {
           provide: refreshToken,
-          useFactory: (registry: ViewRegistry, database: OrmDatabase, history: RefreshHistory | undefined, events: PgViewsEvents) =>
-            new ViewRefreshService(registry, new ViewRefresher(database, history, events), database, history),
-          inject: [ViewRegistry, PGVIEWS_DATABASE, PGVIEWS_HISTORY, eventsToken],
+          useFactory: (registry: ViewRegistry, database: OrmDatabase, history: RefreshHistory | undefined, events: PgViewsEvents, options: ResolvedPgViewsOptions) =>
+            new ViewRefreshService(registry, new ViewRefresher(database, history, events, options.lockTimeout), database, history),
+          inject: [ViewRegistry, PGVIEWS_DATABASE, PGVIEWS_HISTORY, eventsToken, PGVIEWS_OPTIONS],
         },
         {
           provide: PgViewsLifecycle,

@@ -23,9 +23,14 @@ export interface PgViewsModuleOptions {
    * over when it is rebuilt. 'exact': every index that is not declared is dropped.
    */
   indexes?: 'declared' | 'exact';
-  /** How long a sync statement waits for a lock before giving up, in ms (default 3000; 0 waits forever). */
+  /**
+   * How long a statement waits for a lock before giving up, in ms (default 3000): the statements of a
+   * sync, plan(), migration() and clear(), and refreshes that do not set their own. Also how long one
+   * attempt at the sync lock waits, with `lockRetries` retries. 0: statements wait for locks as long
+   * as it takes, but an attempt at the sync lock still waits at most 60 s.
+   */
   lockTimeout?: number;
-  /** How many times a sync phase that timed out on a lock is retried, with backoff (default 5). */
+  /** How many times a sync phase, or the wait for the sync lock, that timed out is retried, with backoff (default 5). */
   lockRetries?: number;
   /** First backoff between those retries, in ms, doubled each time (default 500). */
   lockRetryDelay?: number;

@@ -1,4 +1,4 @@
-import type { EventSubscriber, FlushEventArgs } from '@mikro-orm/core';
+import type { EntityMetadata, EventSubscriber, FlushEventArgs } from '@mikro-orm/core';
 import { viewDeclarationOf } from '../definitions/view-entities.js';
 import { PgViewsReadOnlyError } from '../pgviews.errors.js';
 
@@ -16,11 +16,16 @@ export class ReadOnlyViewsSubscriber implements EventSubscriber {
     for (const changeSet of args.uow.getChangeSets()) {
       const meta = changeSet.meta;
       if (!viewDeclarationOf(meta, this.adoptMikroOrmViews)) continue;
-      const schema = meta.schema ? `${meta.schema}.` : '';
-      throw new PgViewsReadOnlyError(
-        `Cannot ${VERB[changeSet.type] ?? changeSet.type} ${meta.className}: it is mapped to the database view ${schema}${meta.tableName}, ` +
-          'and views are read-only. Change the tables the view reads instead.',
-      );
+      throw readOnlyError(meta, VERB[changeSet.type] ?? changeSet.type);
     }
   }
+}
+
+/** "Cannot <verb> <Entity>: it is mapped to the database view ..., and views are read-only." */
+export function readOnlyError(meta: Pick<EntityMetadata, 'className' | 'schema' | 'tableName'>, verb: string): PgViewsReadOnlyError {
+  const schema = meta.schema ? `${meta.schema}.` : '';
+  return new PgViewsReadOnlyError(
+    `Cannot ${verb} ${meta.className}: it is mapped to the database view ${schema}${meta.tableName}, ` +
+      'and views are read-only. Change the tables the view reads instead.',
+  );
 }

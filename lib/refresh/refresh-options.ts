@@ -14,7 +14,10 @@ export interface RefreshOptions {
   withDependencies?: boolean;
   /** Afterwards refresh the materialized views that read this one, transitively, in order. */
   withDependents?: boolean;
-  /** How long to wait for the view's lock, in ms, before failing (default: wait). */
+  /**
+   * How long to wait for the view's lock, in ms, before failing (default: the module's `lockTimeout`,
+   * 3000 ms unless configured; 0 waits as long as it takes).
+   */
   lockTimeout?: number;
 }
 

@@ -2,7 +2,7 @@ import type { OrmDatabase } from '../database/orm-database.js';
 import type { ViewEntity } from '../decorators/view-options.js';
 import type { ViewDefinition } from '../definitions/view-definition.js';
 import type { ViewRegistry } from '../definitions/view.registry.js';
-import { PgViewsConfigurationError } from '../pgviews.errors.js';
+import { PgViewsConfigurationError, PgViewsError, PgViewsRefreshAllError, type RefreshFailure } from '../pgviews.errors.js';
 import type { GuardRow } from '../state/ownership.js';
 import { historyEntry, type HistoryRow, type RefreshHistory } from './refresh-history.js';
 import type { RefreshHistoryEntry, RefreshOptions, RefreshResult, RefreshSource } from './refresh-options.js';
@@ -35,13 +35,13 @@ export class ViewRefreshService {
     return options.withDependencies || options.withDependents ? results : results[0];
   }
 
-  /** Refreshes every registered materialized view, dependencies first. */
+  /**
+   * Refreshes every registered materialized view, dependencies first. One that fails does not stop the
+   * others (see refreshEach()); then, if any failed, throws a PgViewsRefreshAllError that lists each
+   * failure and carries the refreshes that succeeded.
+   */
   async refreshAll(options: Omit<RefreshOptions, 'withDependencies' | 'withDependents'> = {}, source: RefreshSource = 'code'): Promise<RefreshResult[]> {
-    const results: RefreshResult[] = [];
-    for (const definition of this.registry.definitions) {
-      if (definition.kind === 'materialized') results.push(await this.refresher.refresh(definition, options, { source }));
-    }
-    return results;
+    return this.refreshEach(this.registry.definitions, options, source);
   }
 
   /** The last refresh of a view, as any instance recorded it; undefined when it was never refreshed. */
@@ -56,23 +56,61 @@ export class ViewRefreshService {
   }
 
   /**
-   * Refreshes `definition` (and its chain, as asked) on behalf of `source`. A scheduled refresh
-   * passes its tick; when another instance has it, the chain stops there (that instance does the rest).
+   * Refreshes the materialized views among `definitions`, in registry order (dependencies first). One
+   * that fails does not stop the others: the views that read it (directly or not) are not tried, since
+   * they would copy its stale data, and every other one is refreshed. Then, if any failed, throws a
+   * PgViewsRefreshAllError listing each failure.
    * @internal
    */
-  async refreshAs(source: RefreshSource, definition: ViewDefinition, options: RefreshOptions, tick?: Date): Promise<RefreshResult[]> {
+  async refreshEach(definitions: readonly ViewDefinition[], options: RefreshOptions, source: RefreshSource): Promise<RefreshResult[]> {
+    const wanted = new Set(definitions.map((definition) => definition.id));
+    const results: RefreshResult[] = [];
+    const failures: RefreshFailure[] = [];
+    const failed = new Set<string>();
+    for (const definition of this.registry.definitions) {
+      if (definition.kind !== 'materialized' || !wanted.has(definition.id)) continue;
+      const blocker = this.registry.dependenciesOf(definition.id).find((dependency) => failed.has(dependency.id));
+      if (blocker) {
+        failures.push({ view: definition.id, blockedBy: blocker.id, error: new PgViewsError(`not refreshed: it reads ${blocker.id}, whose refresh failed`) });
+        continue;
+      }
+      try {
+        results.push(await this.refresher.refresh(definition, options, { source }));
+      } catch (error) {
+        failed.add(definition.id);
+        failures.push({ view: definition.id, error: error as Error });
+      }
+    }
+    if (failures.length > 0) throw new PgViewsRefreshAllError(results, failures);
+    return results;
+  }
+
+  /**
+   * The materialized views a refresh of `definition` with these options covers, in the order they
+   * are refreshed; an error for a plain view.
+   * @internal
+   */
+  chainOf(definition: ViewDefinition, options: Pick<RefreshOptions, 'withDependencies' | 'withDependents'>): ViewDefinition[] {
     if (definition.kind !== 'materialized') {
       throw new PgViewsConfigurationError(
         `${definition.id} is a plain view: only materialized views can be refreshed. A plain view runs its query on every read, so it is always current.`,
       );
     }
-    const chain = [
+    return [
       ...(options.withDependencies ? this.registry.dependenciesOf(definition.id) : []),
       definition,
       ...(options.withDependents ? this.registry.dependentsOf(definition.id) : []),
     ].filter((each) => each.kind === 'materialized');
+  }
+
+  /**
+   * Refreshes `definition` (and its chain, as asked) on behalf of `source`. A scheduled refresh
+   * passes its tick; when another instance has it, the chain stops there (that instance does the rest).
+   * @internal
+   */
+  async refreshAs(source: RefreshSource, definition: ViewDefinition, options: RefreshOptions, tick?: Date): Promise<RefreshResult[]> {
     const results: RefreshResult[] = [];
-    for (const each of chain) {
+    for (const each of this.chainOf(definition, options)) {
       const result = await this.refresher.refresh(each, options, { source, tick });
       results.push(result);
       if (result.skipped && each === definition) break;

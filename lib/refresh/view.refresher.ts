@@ -4,7 +4,9 @@ import type { OrmDatabase } from '../database/orm-database.js';
 import type { SqlRunner } from '../database/sql-runner.js';
 import type { ViewDefinition } from '../definitions/view-definition.js';
 import type { PgViewsEvents } from '../events/pgviews.events.js';
+import { describeHolders, lockHolders } from '../database/advisory-lock.js';
 import { REFRESH_LOCK_PREFIX } from '../pgviews.constants.js';
+import { DEFAULT_OPTIONS } from '../pgviews.options.js';
 import { databaseErrorDetails, PgViewsConfigurationError, PgViewsError, PgViewsRefreshError, SqlState, type DatabaseErrorDetails } from '../pgviews.errors.js';
 import { qualifiedName, quoteLiteral } from '../sql/identifiers.js';
 import { advisoryLockKey, refreshMaterializedView as refreshStatement } from '../sql/statements.js';
@@ -31,6 +33,12 @@ interface ViewState {
 type RefreshTarget = Pick<ViewDefinition, 'id' | 'schema' | 'name' | 'kind' | 'uniqueKey'>;
 
 /**
+ * Starts every statement of a scheduled refresh's transaction, so that pg_stat_activity tells another
+ * instance's scheduled refresh (which holds the view's lock for its tick) from any other session.
+ */
+const SCHEDULED_REFRESH_TAG = '/* nestjs-pgviews scheduled refresh */';
+
+/**
  * Refreshes one materialized view: decides CONCURRENTLY, runs REFRESH, and records it in the
  * history, all or nothing. A scheduled refresh first takes a per-view advisory
  * lock (transaction-level, so it is pooler-safe) and checks that no instance served its tick yet.
@@ -42,6 +50,8 @@ export class ViewRefresher {
     private readonly database: OrmDatabase,
     private readonly history: RefreshHistory | undefined,
     private readonly events?: PgViewsEvents,
+    /** How long a refresh waits for its lock, in ms, when its options do not say (0: as long as it takes). */
+    private readonly lockTimeout: number = DEFAULT_OPTIONS.lockTimeout,
   ) {}
 
   async refresh(view: RefreshTarget, options: RefreshOptions, context: RefreshContext): Promise<RefreshResult> {
@@ -50,7 +60,7 @@ export class ViewRefresher {
       // A scheduled refresh takes its lock and checks its tick in a transaction. Any other needs none:
       // REFRESH and its record go in one multi-statement query, which PostgreSQL runs as one transaction.
       const result = context.tick
-        ? await this.database.transaction((tx) => this.refreshIn(tx, view, options, context))
+        ? await this.database.transaction((tx) => this.refreshIn({ query: (sql) => tx.query(`${SCHEDULED_REFRESH_TAG}\n${sql}`) }, view, options, context))
         : await this.refreshIn(this.database, view, options, context);
       if (result.skipped) this.events?.emit({ type: 'refresh-skipped', view: view.id, reason: result.skipped, source: context.source });
       else this.events?.emit({ type: 'view-refreshed', view: view.id, concurrently: result.concurrently, durationMs: result.durationMs, source: context.source });
@@ -62,11 +72,15 @@ export class ViewRefresher {
     }
   }
 
-  private async refreshIn(runner: SqlRunner, view: RefreshTarget, options: RefreshOptions, context: RefreshContext): Promise<RefreshResult> {
+  private async refreshIn(runner: SqlRunner, view: RefreshTarget, requested: RefreshOptions, context: RefreshContext): Promise<RefreshResult> {
+    const options = { ...requested, lockTimeout: requested.lockTimeout ?? this.lockTimeout };
     const skipped = (reason: 'locked' | 'standby'): RefreshResult => ({ view: view.id, concurrently: false, durationMs: 0, skipped: reason });
     if (context.tick) {
       const [{ locked }] = await runner.query<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock(${advisoryLockKey(REFRESH_LOCK_PREFIX + view.id)}) AS locked`);
-      if (!locked) return skipped('locked');
+      if (!locked) {
+        await this.reportForeignHolders(runner, view);
+        return skipped('locked');
+      }
     }
     const state = await this.state(runner, view);
     if (state.standby) {
@@ -84,9 +98,13 @@ export class ViewRefresher {
 
     const concurrently = this.chooseConcurrently(view, state, options);
     const statement = refreshStatement(view, concurrently);
+    // lock_timeout bounds the wait for the view's lock; the previous value comes back after it, for the
+    // rest of a transaction the refresh joined (em.transactional()).
     const batch = [
-      ...(options.lockTimeout === undefined ? [] : [`SET LOCAL lock_timeout = ${Math.max(0, Math.round(options.lockTimeout))}`]),
+      `SELECT set_config('pgviews.lock_timeout', current_setting('lock_timeout'), true)`,
+      `SET LOCAL lock_timeout = ${Math.max(0, Math.round(options.lockTimeout))}`,
       this.history && hasHistory ? this.history.refreshAndRecord(statement, view, { concurrently, source: context.source, tick: context.tick }) : statement,
+      `SELECT set_config('lock_timeout', current_setting('pgviews.lock_timeout'), true)`,
     ];
     const started = performance.now();
     try {
@@ -96,6 +114,21 @@ export class ViewRefresher {
       throw refreshError(view, statement, databaseErrorDetails(error), error, options);
     }
     return { view: view.id, concurrently, durationMs: Math.round((performance.now() - started) * 10) / 10 };
+  }
+
+  /**
+   * Another instance refreshing the view for this tick holds its lock: that is how a tick runs once,
+   * and is not worth more than a debug line. Any other session holding it keeps the view from being
+   * refreshed on schedule at all, which the log says, naming the session.
+   */
+  private async reportForeignHolders(runner: SqlRunner, view: RefreshTarget): Promise<void> {
+    const holders = await lockHolders(runner, REFRESH_LOCK_PREFIX + view.id);
+    const foreign = holders.filter((holder) => !holder.query?.startsWith(SCHEDULED_REFRESH_TAG));
+    if (foreign.length === 0) return;
+    this.logger.log(
+      `${view.id}: scheduled refresh skipped: its lock (advisory lock ${advisoryLockKey(REFRESH_LOCK_PREFIX + view.id)}) is held by ${describeHolders(foreign)}, ` +
+        'which is not a scheduled refresh of nestjs-pgviews',
+    );
   }
 
   private async state(runner: SqlRunner, view: RefreshTarget): Promise<ViewState> {

@@ -7,8 +7,10 @@ import type { SqlRunner } from '../database/sql-runner.js';
 import type { ViewRegistry } from '../definitions/view.registry.js';
 import { databaseErrorDetails, PgViewsConfigurationError, PgViewsError, PgViewsStatementError } from '../pgviews.errors.js';
 import type { ResolvedPgViewsOptions } from '../pgviews.options.js';
-import { SYNC_LOCK_NAME } from '../pgviews.constants.js';
-import { advisoryLockKey, dropRelation } from '../sql/statements.js';
+import { SYNC_LOCK_ATTEMPT_CAP_MS, SYNC_LOCK_NAME } from '../pgviews.constants.js';
+import { dropRelation } from '../sql/statements.js';
+import { takeAdvisoryXactLock } from '../database/advisory-lock.js';
+import { abortWhenClientIsGone } from '../database/client-check.js';
 import type { PgViewsEvents } from '../events/pgviews.events.js';
 import type { RefreshHistory } from '../refresh/refresh-history.js';
 import { analyzeSync, columnWarnings, objectsNeedingDetails, type SyncAnalysis } from './sync.analysis.js';
@@ -91,6 +93,7 @@ export class ViewSyncService {
   async plan(options: SyncOptions = {}): Promise<SyncPlan> {
     return this.database.transaction(
       async (tx) => {
+        await this.boundLockWaits(tx);
         const snapshot = await this.snapshot(tx);
         const plan = await this.planOn(tx, snapshot, options, { checkNames: true });
         // Column warnings about the views that stay as they are: a rebuilt view's columns are known once it is rebuilt.
@@ -131,7 +134,7 @@ export class ViewSyncService {
     }
     try {
       const { plan, execution } = await this.database.transaction(async (tx) => {
-        await this.acquireSyncLock(tx);
+        await this.acquireSyncLock(tx, 'View sync');
         // Another instance may have synced while this one waited: plan again from what is there now.
         const catalog = await this.snapshot(tx);
         const plan = await this.planOn(tx, catalog, options, { checkNames: true });
@@ -161,7 +164,7 @@ export class ViewSyncService {
   /** Drops every declared view (readers first). Refuses, changing nothing, when views nobody declared read them. */
   async clear(): Promise<void> {
     await this.database.transaction(async (tx) => {
-      await this.acquireSyncLock(tx);
+      await this.acquireSyncLock(tx, 'clear()');
       const snapshot = await this.snapshot(tx);
       const existing = this.registry.definitions.map((definition) => snapshot.get(definition.id)).filter((object) => object !== undefined);
       const ids = new Set(existing.map((object) => object.id));
@@ -244,6 +247,7 @@ export class ViewSyncService {
   async migration(options: SyncOptions = {}): Promise<MigrationSql & { readonly plan: SyncPlan }> {
     return this.database.transaction(
       async (tx) => {
+        await this.boundLockWaits(tx);
         const snapshot = await this.snapshot(tx);
         const planOptions = this.planOptions(options);
         const analysis = this.analyze(snapshot, options);
@@ -277,14 +281,33 @@ export class ViewSyncService {
 
   /**
    * One sync per database at a time, across every instance: a transaction-level advisory lock, so it
-   * is released at commit or rollback and stays correct behind a transaction-mode pooler.
+   * is released at commit or rollback and stays correct behind a transaction-mode pooler. Any role
+   * can take that lock, so the wait for it is bounded: lockTimeout per attempt (at most
+   * SYNC_LOCK_ATTEMPT_CAP_MS when lockTimeout is 0), with lockRetries retries. Then every statement
+   * of the transaction waits at most lockTimeout for a lock, and a client that dies mid-sync has its
+   * transaction aborted at once instead of holding its locks until its statement ends.
    */
-  private async acquireSyncLock(tx: SqlRunner): Promise<void> {
-    const key = advisoryLockKey(SYNC_LOCK_NAME);
-    const [{ locked }] = await tx.query<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock(${key}) AS locked`);
-    if (locked) return;
-    this.logger.log('Another instance is syncing the views; waiting for it to finish');
-    await tx.query(`SELECT pg_advisory_xact_lock(${key})`);
+  private async acquireSyncLock(tx: SqlRunner, purpose: string): Promise<void> {
+    const lockTimeout = Math.max(0, Math.round(this.options.lockTimeout));
+    await tx.query(abortWhenClientIsGone());
+    await takeAdvisoryXactLock(
+      tx,
+      {
+        label: 'the sync lock',
+        name: SYNC_LOCK_NAME,
+        attemptMs: lockTimeout > 0 ? lockTimeout : SYNC_LOCK_ATTEMPT_CAP_MS,
+        retries: this.options.lockRetries,
+        retryDelay: this.options.lockRetryDelay,
+        purpose,
+      },
+      this.logger,
+    );
+    await this.boundLockWaits(tx);
+  }
+
+  /** Every later statement of the transaction waits at most lockTimeout for a lock (compiling a changed query reads its tables). */
+  private async boundLockWaits(tx: SqlRunner): Promise<void> {
+    await tx.query(`SET LOCAL lock_timeout = ${Math.max(0, Math.round(this.options.lockTimeout))}`);
   }
 
   private report(plan: SyncPlan, execution: ExecutionResult | undefined, started: number, columnProblems: readonly string[] = []): SyncReport {

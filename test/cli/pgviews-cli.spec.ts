@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
 import { buildLibrary, ROOT, runNode, runNodeToFiles } from '../support/cli.js';
+import { waitFor } from '../support/system.js';
 import { useTestDatabase } from '../support/test-database.js';
 
 const db = useTestDatabase();
@@ -11,8 +13,8 @@ const migrations = join(ROOT, 'test', 'fixtures', 'cli-app', `migrations-${rando
 const APP = ['--app', 'test/fixtures/cli-app/app.module.mjs'];
 
 /** `pgviews <args>` with the fixture app at the given version of its views. */
-const pgviews = (args: string[], version = '1') =>
-  runNode(['dist/cli/main.js', ...args], { DATABASE_URL: db.url, CLI_APP_VERSION: version, CLI_APP_MIGRATIONS: migrations });
+const pgviews = (args: string[], version = '1', env: NodeJS.ProcessEnv = {}) =>
+  runNode(['dist/cli/main.js', ...args], { DATABASE_URL: db.url, CLI_APP_VERSION: version, CLI_APP_MIGRATIONS: migrations, ...env });
 const migrate = (direction: 'up' | 'down', version: string) =>
   runNode(['test/fixtures/cli-app/migrate.mjs', direction], { DATABASE_URL: db.url, CLI_APP_VERSION: version, CLI_APP_MIGRATIONS: migrations });
 
@@ -74,6 +76,24 @@ describe('pgviews refresh and status', () => {
     expect(plain.stderr).not.toMatch(/\n\s+at /); // no stack trace without --verbose
   });
 
+  it('refreshes every view it can when one fails, skips the ones that read it, and exits 1 with every failure', async () => {
+    // Another session's concurrent refresh of cli_book_counts, left open: a refresh of it must wait for its lock.
+    const holder = await db.connect();
+    await holder.query('BEGIN; REFRESH MATERIALIZED VIEW CONCURRENTLY cli_book_counts');
+    try {
+      const run = await pgviews(['refresh', ...APP], '1', { CLI_APP_LOCK_TIMEOUT: '200' });
+      expect(run.code).toBe(1);
+      expect(run.stdout.trim().split('\n')).toEqual(['public.cli_book_counts  failed', 'public.cli_book_totals  not refreshed (it reads public.cli_book_counts)']);
+      expect(run.stderr).toContain('2 of 2 materialized views could not be refreshed (0 refreshed); the others keep their previous data:');
+      expect(run.stderr).toContain('  public.cli_book_counts: public.cli_book_counts cannot be refreshed while it has open queries: the refresh waited 200 ms (lockTimeout)');
+      expect(run.stderr).toContain('  public.cli_book_totals: not refreshed: it reads public.cli_book_counts, whose refresh failed');
+      const named = await pgviews(['refresh', 'cli_book_counts', '--with-dependents', ...APP], '1', { CLI_APP_LOCK_TIMEOUT: '200' });
+      expect({ code: named.code, stdout: named.stdout }).toEqual({ code: 1, stdout: run.stdout });
+    } finally {
+      await holder.query('ROLLBACK');
+    }
+  });
+
   it('status shows state, population, size, rows and last refresh, as a table or JSON', async () => {
     const table = await pgviews(['status', ...APP]);
     expect(table.code).toBe(0);
@@ -111,6 +131,37 @@ describe('pgviews errors', () => {
     expect(refused.code).toBe(1);
     expect(refused.stdout).toContain('Run `pgviews clear --yes` to do it.');
     expect(await db.query(`SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE 'cli_%' AND relkind IN ('v', 'm')`)).toEqual([{ n: 3 }]);
+  });
+});
+
+describe('a sync whose process is killed', () => {
+  it('has its transaction aborted and its locks released promptly, instead of running on without a client', async () => {
+    // A reader in an open transaction: the sync's switch waits for its lock (for up to a minute, as configured).
+    const reader = await db.connect();
+    await reader.query('BEGIN');
+    const [{ pid: readerPid }] = (await reader.query('SELECT count(*), pg_backend_pid() AS pid FROM cli_author_names')).rows;
+    const child = spawn(process.execPath, ['dist/cli/main.js', 'sync', ...APP], {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: db.url, CLI_APP_VERSION: '2', CLI_APP_LOCK_TIMEOUT: '60000' },
+      stdio: 'ignore',
+    });
+    try {
+      let syncPid: number | undefined;
+      await waitFor(async () => {
+        const waiting = await db.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> $1`, [readerPid]);
+        syncPid = waiting[0]?.pid;
+        return syncPid !== undefined;
+      }, 'the sync to wait for the reader');
+      child.kill('SIGKILL');
+      // Its backend notices the client is gone and ends, releasing its locks, long before the lock wait would end.
+      await waitFor(async () => (await db.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [syncPid])).length === 0, 'the killed sync\'s backend to end', 2000, 50);
+      expect(await db.query(`SELECT locktype, mode FROM pg_locks WHERE pid = $1 OR NOT granted`, [syncPid])).toEqual([]);
+    } finally {
+      child.kill('SIGKILL');
+      await reader.query('ROLLBACK');
+    }
+    const plan = await pgviews(['plan', '--exit-code', ...APP]);
+    expect({ code: plan.code, out: plan.stdout }).toEqual({ code: 0, out: expect.stringContaining('No changes') }); // nothing of it was applied
   });
 });
 

@@ -4,6 +4,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import {
   PgViewsConfigurationError,
   PgViewsEvents,
+  PgViewsRefreshAllError,
   PgViewsRefreshError,
   refreshMaterializedView,
   ViewRefreshService,
@@ -123,6 +124,37 @@ describe('ViewRefreshService.refresh', () => {
       expect((await views.refresh(ChainA, { concurrently: true, lockTimeout: 200 })).concurrently).toBe(true);
     } finally {
       await reader.query('ROLLBACK');
+    }
+  });
+});
+
+describe('ViewRefreshService.refreshAll', () => {
+  it('refreshes every view it can when some fail, skips the views that read a failed one, then throws one error listing them all', async () => {
+    const reader = await db.connect();
+    await reader.query('BEGIN; SELECT count(*) FROM chain_a'); // chain_a cannot be refreshed plainly now
+    await db.query('INSERT INTO keyed_rows VALUES (1)'); // keyed_mv gets a duplicate key
+    await db.query(`INSERT INTO author (name) VALUES ('Iain M. Banks')`);
+    const chainB = await db.query('SELECT * FROM chain_b ORDER BY id');
+    try {
+      const error = await views.refreshAll({ concurrently: false, lockTimeout: 200 }).catch((e) => e);
+      expect(error).toBeInstanceOf(PgViewsRefreshAllError);
+      expect(error.results.map((result: { view: string }) => result.view)).toEqual(['public.empty_mv', 'public.no_key_mv', 'public.slow_mv']);
+      expect(error.failures).toEqual([
+        { view: 'public.chain_a', error: expect.any(PgViewsRefreshError) },
+        { view: 'public.chain_b', blockedBy: 'public.chain_a', error: expect.objectContaining({ message: 'not refreshed: it reads public.chain_a, whose refresh failed' }) },
+        { view: 'public.chain_c', blockedBy: 'public.chain_a', error: expect.objectContaining({ message: 'not refreshed: it reads public.chain_a, whose refresh failed' }) },
+        { view: 'public.keyed_mv', error: expect.any(PgViewsRefreshError) },
+      ]);
+      expect(error.message).toMatch(/^4 of 7 materialized views could not be refreshed \(3 refreshed\); the others keep their previous data:\n {2}public\.chain_a: public\.chain_a cannot be refreshed while it has open queries/);
+      expect(error.message).toContain('\n  public.chain_b: not refreshed: it reads public.chain_a, whose refresh failed\n');
+      expect(error.message).toContain('\n  public.keyed_mv: Refresh of public.keyed_mv failed: its new data has duplicate rows under its unique key (key)');
+      // The views after the failures were refreshed; the ones that read a failed view were left alone.
+      expect(await db.query(`SELECT name FROM no_key_mv WHERE name = 'Iain M. Banks'`)).toEqual([{ name: 'Iain M. Banks' }]);
+      expect(await db.query(`SELECT count(*)::int AS n FROM slow_mv`)).toEqual([{ n: 4 }]);
+      expect(await db.query('SELECT * FROM chain_b ORDER BY id')).toEqual(chainB);
+    } finally {
+      await reader.query('ROLLBACK');
+      await db.query(`DELETE FROM keyed_rows; INSERT INTO keyed_rows VALUES (1), (2); DELETE FROM author WHERE name = 'Iain M. Banks'`);
     }
   });
 });

@@ -1,3 +1,4 @@
+import { PgViewsRefreshAllError } from '../../pgviews.errors.js';
 import type { RefreshResult } from '../../refresh/refresh-options.js';
 import { formatDuration } from '../output.js';
 import { EXIT, type Command } from './command.js';
@@ -10,14 +11,24 @@ export const refreshCommand: Command = {
     const concurrently = args.options.has('concurrently') ? true : 'auto';
     const print = (result: RefreshResult) =>
       out.line(`${result.view}  ${result.skipped ? out.yellow(`skipped (${result.skipped})`) : out.green(result.concurrently ? 'refreshed concurrently' : 'refreshed')}  ${formatDuration(result.durationMs)}`);
-    if (args.positionals.length === 0) {
-      for (const result of await services.refresh.refreshAll({ concurrently }, 'cli')) print(result);
-      return EXIT.ok;
-    }
     const registry = services.sync.registry;
-    for (const name of args.positionals) {
-      const options = { concurrently, withDependencies: args.options.has('with-dependencies'), withDependents: args.options.has('with-dependents') } as const;
-      for (const result of await services.refresh.refreshAs('cli', registry.get(name), options)) print(result);
+    const chainOptions = { withDependencies: args.options.has('with-dependencies'), withDependents: args.options.has('with-dependents') };
+    // Every named view with its chain (every view when none is named), refreshed once each, dependencies first.
+    const views = args.positionals.length === 0 ? registry.definitions : args.positionals.flatMap((name) => services.refresh.chainOf(registry.get(name), chainOptions));
+    try {
+      for (const result of await services.refresh.refreshEach(views, { concurrently }, 'cli')) print(result);
+    } catch (error) {
+      if (!(error instanceof PgViewsRefreshAllError)) throw error;
+      // A line per view, in the order they were tried; the error (exit 1) then says what went wrong with each.
+      const results = new Map(error.results.map((result) => [result.view, result]));
+      const failures = new Map(error.failures.map((failure) => [failure.view, failure]));
+      for (const { id } of registry.definitions) {
+        const result = results.get(id);
+        const failure = failures.get(id);
+        if (result) print(result);
+        else if (failure) out.line(`${id}  ${out.red(failure.blockedBy ? `not refreshed (it reads ${failure.blockedBy})` : 'failed')}`);
+      }
+      throw error;
     }
     return EXIT.ok;
   },
