@@ -306,18 +306,33 @@ export function trimStatement(sql: string): string {
 
 /**
  * True when the text holds more than one statement: a `;` (outside strings, quoted names and
- * comments) with something other than `;` on both sides. It must hold with
- * `standard_conforming_strings` off as well, where a backslash in a plain string escapes the quote.
+ * comments) with something other than `;` on both sides. Without `options`, true when it does with
+ * either setting of `standard_conforming_strings` (off, a backslash in a plain string escapes the
+ * quote): the text will run on a server whose setting is not known here.
  */
-export function hasSeveralStatements(sql: string): boolean {
-  const several = (options: LexOptions) => statementTokens(tokenize(sql, options)).some((token) => token.text === ';');
-  return several({ standardConformingStrings: true }) || (sql.includes('\\') && several({ standardConformingStrings: false }));
+export function hasSeveralStatements(sql: string, options?: LexOptions): boolean {
+  const several = (tokens: readonly Token[]) => statementTokens(tokens).some((token) => token.text === ';');
+  if (options) return several(tokenize(sql, options));
+  return several(tokenize(sql)) || (sql.includes('\\') && several(tokensWithBackslashEscapes(sql)));
+}
+
+/**
+ * The tokens with `standard_conforming_strings` off; none when the text cannot be read so (the
+ * server would refuse it whole).
+ */
+function tokensWithBackslashEscapes(sql: string): Token[] {
+  try {
+    return tokenize(sql, { standardConformingStrings: false });
+  } catch (error) {
+    if (error instanceof SqlSyntaxError) return [];
+    throw error;
+  }
 }
 
 /** True when a fragment (an index expression or predicate) holds a `;` outside strings and comments, with either string setting. */
 export function hasSemicolon(fragment: string): boolean {
-  const semicolon = (options: LexOptions) => tokenize(fragment, options).some((token) => token.text === ';');
-  return semicolon({ standardConformingStrings: true }) || (fragment.includes('\\') && semicolon({ standardConformingStrings: false }));
+  const semicolon = (tokens: readonly Token[]) => tokens.some((token) => token.text === ';');
+  return semicolon(tokenize(fragment)) || (fragment.includes('\\') && semicolon(tokensWithBackslashEscapes(fragment)));
 }
 
 /** A name the SQL refers to: `name`, `schema.name` (the last two parts of a dotted name). */
