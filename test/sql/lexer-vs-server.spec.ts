@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { hasSeveralStatements, normalizeSql, SqlSyntaxError, type LexOptions } from '../../lib/sql/sql-text.js';
+import { hasSeveralStatements, normalizeSql, SqlSyntaxError, trimStatement, type LexOptions } from '../../lib/sql/sql-text.js';
 import { randomSqlParts, renderSql, seededRandom } from '../support/sql-soup.js';
 import { useTestDatabase } from '../support/test-database.js';
 
@@ -16,7 +16,7 @@ const BATCH = 500;
 
 const db = useTestDatabase({
   sql: `
-    CREATE FUNCTION server_reading(texts text[], conforming text) RETURNS text[] LANGUAGE plpgsql AS $fn$
+    CREATE FUNCTION server_reading(texts text[], conforming text, materialized boolean) RETURNS text[] LANGUAGE plpgsql AS $fn$
     DECLARE
       text_ text;
       cursor_ refcursor;
@@ -29,9 +29,16 @@ const db = useTestDatabase({
           OPEN cursor_ FOR EXECUTE text_;
           CLOSE cursor_;
           BEGIN
-            EXECUTE 'CREATE TEMPORARY VIEW server_reading_view AS ' || text_;
-            reading := 'one: ' || pg_get_viewdef('server_reading_view'::regclass);
-            DROP VIEW server_reading_view;
+            IF materialized THEN
+              -- As the library writes it: the query, then a line with WITH [NO] DATA.
+              EXECUTE 'CREATE MATERIALIZED VIEW server_reading_mv AS ' || text_ || E'\nWITH NO DATA';
+              reading := 'one: ' || pg_get_viewdef('server_reading_mv'::regclass);
+              DROP MATERIALIZED VIEW server_reading_mv;
+            ELSE
+              EXECUTE 'CREATE TEMPORARY VIEW server_reading_view AS ' || text_;
+              reading := 'one: ' || pg_get_viewdef('server_reading_view'::regclass);
+              DROP VIEW server_reading_view;
+            END IF;
           EXCEPTION WHEN others THEN
             reading := 'one, no view: ' || SQLERRM;
           END;
@@ -46,14 +53,16 @@ const db = useTestDatabase({
 
 /**
  * The server's reading of each text: `several`, `one: <view definition>`, `one, no view: ...` or
- * `error: ...`, with standard_conforming_strings on (the default) or off.
+ * `error: ...`, with standard_conforming_strings on (the default) or off; the view is a materialized
+ * one, written as the library writes it, with `materialized`.
  */
-async function serverReadings(texts: readonly string[], conforming = true): Promise<string[]> {
+async function serverReadings(texts: readonly string[], { conforming = true, materialized = false } = {}): Promise<string[]> {
   const readings: string[] = [];
   for (let at = 0; at < texts.length; at += BATCH) {
-    const [{ readings: batch }] = await db.query<{ readings: string[] }>('SELECT server_reading($1::text[], $2) AS readings', [
+    const [{ readings: batch }] = await db.query<{ readings: string[] }>('SELECT server_reading($1::text[], $2, $3) AS readings', [
       texts.slice(at, at + BATCH),
       conforming ? 'on' : 'off',
+      materialized,
     ]);
     readings.push(...batch);
   }
@@ -82,9 +91,11 @@ describe('the SQL lexer agrees with PostgreSQL', () => {
     });
     const lexed = texts.map((text) => lexerReading(text));
     const normals = lexed.map((reading, index) => reading?.normal ?? texts[index]);
+    const trimmed = texts.map((text) => trimStatement(text));
     const pairTexts = pairs.flat();
     const readings = await serverReadings([...texts, ...normals, ...pairTexts]);
     const [byServer, normalsByServer, pairsByServer] = [readings.slice(0, TEXTS), readings.slice(TEXTS, 2 * TEXTS), readings.slice(2 * TEXTS)];
+    const trimmedByServer = await serverReadings(trimmed, { materialized: true });
 
     const failures: string[] = [];
     texts.forEach((text, index) => {
@@ -102,6 +113,10 @@ describe('the SQL lexer agrees with PostgreSQL', () => {
       if ((server === 'several' || server.startsWith('one: ')) && normalsByServer[index] !== server) {
         failures.push(`${show(text)}: its normal form ${show(lexer.normal)} reads ${normalsByServer[index]} instead of ${server}`);
       }
+      // Trimmed, and followed by WITH NO DATA on the next line as in CREATE MATERIALIZED VIEW, it is the same query.
+      if ((server === 'several' || server.startsWith('one: ')) && trimmedByServer[index] !== server) {
+        failures.push(`${show(text)}: trimmed to ${show(trimmed[index])}, it reads ${trimmedByServer[index]} instead of ${server}`);
+      }
     });
     pairs.forEach(([a, b], index) => {
       const [serverA, serverB] = [pairsByServer[2 * index], pairsByServer[2 * index + 1]];
@@ -112,7 +127,7 @@ describe('the SQL lexer agrees with PostgreSQL', () => {
     });
     // With standard_conforming_strings off, a backslash in a plain string escapes the quote.
     const withBackslash = texts.filter((text) => text.includes('\\'));
-    const offReadings = await serverReadings(withBackslash, false);
+    const offReadings = await serverReadings(withBackslash, { conforming: false });
     withBackslash.forEach((text, index) => {
       const server = offReadings[index];
       const lexer = lexerReading(text, { standardConformingStrings: false });
