@@ -43,6 +43,12 @@ const isIdentCont = (c: string | undefined) => isIdentStart(c) || isDigit(c) || 
 const OPERATOR_CHARS = '~!@#^&|`?+-*/%<>=';
 /** Characters that let a multi-character operator end in `+` or `-`. */
 const NON_SQL_OPERATOR_CHARS = '~!@#^&|`?%';
+/** The prefixed integer forms. */
+const RADIXES: Record<string, { name: string; isDigit: (c: string | undefined) => boolean }> = {
+  x: { name: 'hexadecimal', isDigit: (c) => c !== undefined && /[0-9A-Fa-f]/.test(c) },
+  o: { name: 'octal', isDigit: (c) => c !== undefined && /[0-7]/.test(c) },
+  b: { name: 'binary', isDigit: (c) => c === '0' || c === '1' },
+};
 /** `{dolqdelim}`: `$tag$` or `$$`. */
 const DOLLAR_DELIMITER = /\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/y;
 
@@ -149,25 +155,22 @@ export function tokenize(sql: string, options: LexOptions = {}): Token[] {
       while (isDigitOf(sql[j]) || (sql[j] === '_' && isDigitOf(sql[j + 1]))) j += sql[j] === '_' ? 2 : 1;
       return j;
     };
-    let j = from;
-    const radix = sql[j] === '0' ? /[xXoObB]/.exec(sql[j + 1] ?? '')?.[0] : undefined;
+    const radix = sql[from] === '0' ? RADIXES[sql[from + 1]?.toLowerCase() ?? ''] : undefined;
     if (radix) {
-      const isDigitOf = { x: (c?: string) => c !== undefined && /[0-9A-Fa-f]/.test(c), o: (c?: string) => c !== undefined && /[0-7]/.test(c), b: (c?: string) => c === '0' || c === '1' }[radix.toLowerCase()]!;
-      let at = j + 2;
-      if (sql[at] === '_') at += 1;
-      const end = digits(at, isDigitOf);
-      if (end === at) throw new SqlSyntaxError(`invalid ${{ x: 'hexadecimal', o: 'octal', b: 'binary' }[radix.toLowerCase()]} integer`);
+      // {hexinteger}, {octinteger}, {bininteger}: 0x1F, 0o17, 0b101 (an underscore may follow the prefix)
+      const at = sql[from + 2] === '_' ? from + 3 : from + 2;
+      const end = digits(at, radix.isDigit);
+      if (end === at) throw new SqlSyntaxError(`invalid ${radix.name} integer`);
       if (isIdentCont(sql[end])) throw new SqlSyntaxError('trailing junk after numeric literal');
       return end;
-    } else {
-      j = digits(j, isDigit);
-      if (sql[j] === '.' && sql[j + 1] === '.') return j; // {numericfail}: 1..10 is 1, .., 10
-      if (sql[j] === '.') j = digits(j + 1, isDigit);
-      if ((sql[j] === 'e' || sql[j] === 'E') && (isDigit(sql[j + 1]) || (/[+-]/.test(sql[j + 1] ?? '') && isDigit(sql[j + 2])))) {
-        j = digits(j + (isDigit(sql[j + 1]) ? 1 : 2), isDigit);
-      } else if ((sql[j] === 'e' || sql[j] === 'E') && /[+-]/.test(sql[j + 1] ?? '')) {
-        throw new SqlSyntaxError('trailing junk after numeric literal');
-      }
+    }
+    let j = digits(from, isDigit);
+    if (sql[j] === '.' && sql[j + 1] === '.') return j; // {numericfail}: 1..10 is 1, .., 10
+    if (sql[j] === '.') j = digits(j + 1, isDigit);
+    if (sql[j] === 'e' || sql[j] === 'E') {
+      const sign = sql[j + 1] === '+' || sql[j + 1] === '-' ? 1 : 0;
+      if (isDigit(sql[j + 1 + sign])) j = digits(j + 1 + sign, isDigit);
+      else if (sign) throw new SqlSyntaxError('trailing junk after numeric literal'); // {realfail}
     }
     if (isIdentStart(sql[j])) throw new SqlSyntaxError('trailing junk after numeric literal');
     return j;
