@@ -43,6 +43,12 @@ class RelationFinder {
     return this.tokens[index]?.text === '(';
   }
 
+  /** True when a query starts at `index`, maybe in parentheses of its own (`(SELECT ...) UNION ...`). */
+  private startsQuery(index: number): boolean {
+    while (this.isOpen(index)) index += 1;
+    return QUERY_START.has(this.word(index) ?? '');
+  }
+
   /**
    * A query from `from` to `to` (exclusive): its WITH clause, FROM lists and `TABLE name`; every
    * parenthesised part is searched for subqueries. `scope` holds the WITH query names in force.
@@ -62,7 +68,7 @@ class RelationFinder {
   /** A parenthesised part from its `(`: a subquery, or an expression that may hold subqueries. Returns the index after its `)`. */
   private group(open: number, scope: ReadonlySet<string>): number {
     const close = this.closing.get(open)!;
-    if (QUERY_START.has(this.word(open + 1) ?? '')) {
+    if (this.startsQuery(open + 1)) {
       this.query(open + 1, close, scope);
     } else {
       for (let index = open + 1; index < close; ) index = this.isOpen(index) ? this.group(index, scope) : index + 1;
@@ -90,7 +96,7 @@ class RelationFinder {
           index += 2; // ROWS FROM (functions)
         } else if (this.isOpen(index)) {
           const close = this.closing.get(index)!;
-          if (QUERY_START.has(this.word(index + 1) ?? '')) this.query(index + 1, close, scope);
+          if (this.startsQuery(index + 1)) this.query(index + 1, close, scope);
           else this.fromList(index + 1, close, scope); // (a JOIN b ON ...)
           index = close + 1;
         } else {

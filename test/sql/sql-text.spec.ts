@@ -94,6 +94,7 @@ describe('relation references', () => {
     expect(names('WITH stats AS (SELECT * FROM stats), more AS (SELECT * FROM stats) SELECT * FROM stats, more, other')).toEqual(['stats', 'other']);
     expect(names('WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT * FROM r JOIN public.r USING (n)')).toEqual(['public.r']);
     expect(names(`SELECT 'FROM fake' AS "FROM", x::timestamp with time zone FROM real -- FROM commented`)).toEqual(['real']);
+    expect(names('SELECT * FROM ((SELECT 1 FROM a) UNION (SELECT 2 FROM b)) u, ((c JOIN d ON true) JOIN e ON true)')).toEqual(['a', 'b', 'c', 'd', 'e']);
   });
 });
 
