@@ -85,8 +85,8 @@ export function buildViewDefinition(
 function resolveSql(declaration: ViewDeclaration, context: DefinitionContext, fail: (problem: string) => Error): string {
   const source = declaration.options.sql;
   const text = typeof source === 'function' ? source(context.tableNameOf) : source;
-  if (typeof text !== 'string' || trimStatement(text) === '') throw fail('`sql` must be a non-empty SQL query');
-  const sql = trimStatement(text);
+  const sql = typeof text === 'string' ? trimStatement(text) : '';
+  if (sql === '') throw fail('`sql` must be a non-empty SQL query');
   try {
     if (hasSeveralStatements(sql)) throw fail('`sql` must hold a single query; it contains several statements separated by ";"');
   } catch (error) {

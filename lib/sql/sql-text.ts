@@ -36,13 +36,13 @@ const isSpace = (c: string | undefined) => c === ' ' || c === '\t' || c === '\n'
 const isNewline = (c: string | undefined) => c === '\n' || c === '\r';
 const isDigit = (c: string | undefined) => c !== undefined && c >= '0' && c <= '9';
 /** `{ident_start}`: ASCII letters, `_`, and every byte of a multi-byte character (here: every non-ASCII code unit). */
-const isIdentStart = (c: string | undefined) => c !== undefined && (/[A-Za-z_]/.test(c) || c.charCodeAt(0) >= 0x80);
+const isIdentStart = (c: string | undefined) => c !== undefined && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_' || c >= '\u0080');
 /** `{ident_cont}`. */
 const isIdentCont = (c: string | undefined) => isIdentStart(c) || isDigit(c) || c === '$';
 /** `{op_chars}`. */
-const OPERATOR_CHARS = '~!@#^&|`?+-*/%<>=';
+const OPERATOR_CHARS = new Set('~!@#^&|`?+-*/%<>=');
 /** Characters that let a multi-character operator end in `+` or `-`. */
-const NON_SQL_OPERATOR_CHARS = '~!@#^&|`?%';
+const NON_SQL_OPERATOR_CHARS = new Set('~!@#^&|`?%');
 /** The prefixed integer forms. */
 const RADIXES: Record<string, { name: string; isDigit: (c: string | undefined) => boolean }> = {
   x: { name: 'hexadecimal', isDigit: (c) => c !== undefined && /[0-9A-Fa-f]/.test(c) },
@@ -63,7 +63,15 @@ function dollarDelimiter(sql: string, at: number): string | undefined {
  * `Ärger`, unlike JavaScript's toLowerCase.
  */
 export function foldIdentifier(word: string): string {
-  return word.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
+  let upper = false;
+  let ascii = true;
+  for (let k = 0; k < word.length; k += 1) {
+    const code = word.charCodeAt(k);
+    if (code >= 65 && code <= 90) upper = true;
+    else if (code >= 0x80) ascii = false;
+  }
+  if (!upper) return word;
+  return ascii ? word.toLowerCase() : word.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
 }
 
 /** Splits SQL into tokens, dropping white space and comments, as PostgreSQL's scanner does. */
@@ -129,19 +137,14 @@ export function tokenize(sql: string, options: LexOptions = {}): Token[] {
   /** A double-quoted identifier from its opening quote: its end and the name it stands for. */
   const readQuotedIdentifier = (open: number): { end: number; name: string } => {
     let j = open + 1;
-    let name = '';
     for (;;) {
-      if (j >= n) throw new SqlSyntaxError('unterminated quoted identifier');
-      if (sql[j] === '"' && sql[j + 1] === '"') {
-        name += '"';
-        j += 2;
-      } else if (sql[j] === '"') {
-        if (name === '') throw new SqlSyntaxError('zero-length delimited identifier');
-        return { end: j + 1, name };
-      } else {
-        name += sql[j];
-        j += 1;
+      const quote = sql.indexOf('"', j);
+      if (quote === -1) throw new SqlSyntaxError('unterminated quoted identifier');
+      if (sql[quote + 1] !== '"') {
+        if (quote === open + 1) throw new SqlSyntaxError('zero-length delimited identifier');
+        return { end: quote + 1, name: sql.slice(open + 1, quote).replaceAll('""', '"') };
       }
+      j = quote + 2;
     }
   };
 
@@ -179,13 +182,13 @@ export function tokenize(sql: string, options: LexOptions = {}): Token[] {
   /** The operator at `from` (`{operator}`): cut before a comment start, trailing + and - dropped unless the operator cannot be SQL's. */
   const operatorEnd = (from: number): number => {
     let j = from;
-    while (j < n && OPERATOR_CHARS.includes(sql[j])) {
+    while (j < n && OPERATOR_CHARS.has(sql[j])) {
       if (j > from && ((sql[j] === '-' && sql[j + 1] === '-') || (sql[j] === '/' && sql[j + 1] === '*'))) break;
       j += 1;
     }
     if (j - from > 1 && (sql[j - 1] === '+' || sql[j - 1] === '-')) {
       let special = false;
-      for (let k = from; k < j - 1; k += 1) if (NON_SQL_OPERATOR_CHARS.includes(sql[k])) special = true;
+      for (let k = from; k < j - 1; k += 1) if (NON_SQL_OPERATOR_CHARS.has(sql[k])) special = true;
       if (!special) while (j - from > 1 && (sql[j - 1] === '+' || sql[j - 1] === '-')) j -= 1;
     }
     return j;
@@ -255,7 +258,7 @@ export function tokenize(sql: string, options: LexOptions = {}): Token[] {
       push('number', i, readNumber(i));
     } else if ((c === ':' && (next === ':' || next === '=')) || (c === '.' && next === '.')) {
       push('punct', i, i + 2);
-    } else if (OPERATOR_CHARS.includes(c)) {
+    } else if (OPERATOR_CHARS.has(c)) {
       push('operator', i, operatorEnd(i));
     } else {
       push('punct', i, i + 1);
