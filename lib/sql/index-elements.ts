@@ -7,7 +7,10 @@
  */
 import { tokenize, type Token } from './sql-text.js';
 
-/** The expression as index elements, comments around each element dropped. */
+/**
+ * The expression as index elements: as written, from its first token to its last (a trailing
+ * `--` comment would swallow the parenthesis that closes the list), with parentheses added where needed.
+ */
 export function indexElements(expression: string): string {
   const tokens = tokenize(expression);
   const elements: Token[][] = [[]];
@@ -18,13 +21,15 @@ export function indexElements(expression: string): string {
     if (token.text === ',' && depth === 0) elements.push([]);
     else elements[elements.length - 1].push(token);
   }
-  return elements
-    .filter((element) => element.length > 0)
-    .map((element) => {
-      const text = expression.slice(element[0].start, element[element.length - 1].end);
-      return standsAlone(element) ? text : `(${text})`;
-    })
-    .join(', ');
+  let written = '';
+  let at = tokens[0]?.start ?? 0;
+  for (const element of elements.filter((tokens) => tokens.length > 0)) {
+    const [start, end] = [element[0].start, element[element.length - 1].end];
+    const text = expression.slice(start, end);
+    written += expression.slice(at, start) + (standsAlone(element) ? text : `(${text})`);
+    at = end;
+  }
+  return written;
 }
 
 /** The index after the `)` that closes the `(` at `open`. */

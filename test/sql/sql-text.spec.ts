@@ -101,9 +101,10 @@ describe('relation references', () => {
 describe('index elements', () => {
   it('puts an expression in parentheses unless it is a column, a call or already parenthesised', () => {
     expect(indexElements('lower(author_name)')).toBe('lower(author_name)');
+    expect(indexElements(' lower(a),b DESC ')).toBe('lower(a),b DESC'); // valid as it was: written (and hashed) the same
     expect(indexElements('author_name || title')).toBe('(author_name || title)');
-    expect(indexElements(' created::date , lower(a) DESC NULLS LAST, "b" COLLATE "C" text_pattern_ops, (a + b) ASC -- note')).toBe(
-      '(created::date), lower(a) DESC NULLS LAST, "b" COLLATE "C" text_pattern_ops, (a + b) ASC',
+    expect(indexElements(' created::date , lower(a) DESC NULLS LAST,"b" COLLATE "C" text_pattern_ops, /* sum */ (a + b) ASC -- note')).toBe(
+      '(created::date) , lower(a) DESC NULLS LAST,"b" COLLATE "C" text_pattern_ops, /* sum */ (a + b) ASC',
     );
     expect(indexElements('ts AT TIME ZONE \'UTC\'')).toBe("(ts AT TIME ZONE 'UTC')");
   });
