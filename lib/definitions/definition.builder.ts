@@ -2,6 +2,7 @@ import type { EntityMetadata, NamingStrategy } from '@mikro-orm/core';
 import type { MaterializedViewIndex, ViewDeclaration, ViewEntity } from '../decorators/view-options.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
 import { byteLength, displayName, fitIdentifier, hasLoneSurrogate, MAX_IDENTIFIER_BYTES, quoteIdent } from '../sql/identifiers.js';
+import { indexElements } from '../sql/index-elements.js';
 import { hasSemicolon, hasSeveralStatements, normalizeSql, SqlSyntaxError, trimStatement } from '../sql/sql-text.js';
 import { contentHash } from './content-hash.js';
 import type { IndexDefinition, PlainViewOptions, ViewDefinition } from './view-definition.js';
@@ -98,16 +99,17 @@ function resolveSql(declaration: ViewDeclaration, context: DefinitionContext, fa
       throw fail(`its \`sql\` function threw: ${error instanceof Error ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}` : String(error)}`, error);
     }
   }
-  if (typeof text !== 'string' || trimStatement(text) === '') throw fail('`sql` must be a non-empty SQL query');
+  if (typeof text !== 'string') throw fail('`sql` must be a non-empty SQL query');
   rejectNul(fail, '`sql`', text);
-  const sql = trimStatement(text);
   try {
+    const sql = trimStatement(text);
+    if (sql === '') throw fail('`sql` must be a non-empty SQL query');
     if (hasSeveralStatements(sql)) throw fail('`sql` must hold a single query; it contains several statements separated by ";"');
+    return sql;
   } catch (error) {
     if (error instanceof SqlSyntaxError) throw fail(`\`sql\` cannot be read: ${error.message}`);
     throw error;
   }
-  return sql;
 }
 
 /** PostgreSQL takes no NUL character in a query, a name or a string: say which part of the declaration has one. */
@@ -181,17 +183,18 @@ function collectIndexes(
     const unique = index.unique ?? false;
     const using = (index.using ?? 'btree').toLowerCase();
     if (!/^[a-z_][a-z0-9_]*$/.test(using)) throw fail(`unknown index method ${JSON.stringify(index.using)}`);
-    for (const fragment of [index.expression, index.where]) {
-      let semicolon = false;
+    const readFragment = <T>(read: () => T, fragment: string): T => {
       try {
-        semicolon = fragment !== undefined && hasSemicolon(fragment);
+        return read();
       } catch (error) {
         if (error instanceof SqlSyntaxError) throw fail(`index SQL ${JSON.stringify(fragment)} cannot be read: ${error.message}`);
         throw error;
       }
-      if (semicolon) throw fail(`index SQL must not contain ";": ${JSON.stringify(fragment)}`);
+    };
+    for (const fragment of [index.expression, index.where]) {
+      if (fragment !== undefined && readFragment(() => hasSemicolon(fragment), fragment)) throw fail(`index SQL must not contain ";": ${JSON.stringify(fragment)}`);
     }
-    const elements = hasColumns ? index.columns!.map(quoteIdent).join(', ') : index.expression!.trim();
+    const elements = hasColumns ? index.columns!.map(quoteIdent).join(', ') : readFragment(() => indexElements(index.expression!), index.expression!);
     const include = (index.include ?? []).slice();
     const where = index.where?.trim() || undefined;
     const hash = contentHash({ unique, using, elements, include, where });

@@ -3,6 +3,7 @@ import { findViewDeclaration } from '../decorators/view.decorator.js';
 import type { ViewDeclaration, ViewEntity } from '../decorators/view-options.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
 import { displayName, qualifiedName } from '../sql/identifiers.js';
+import { relationReferences } from '../sql/relation-references.js';
 import { nameReferences, type NameReference } from '../sql/sql-text.js';
 import { buildViewDefinition, type DefinitionContext, type UnlinkedDefinition } from './definition.builder.js';
 import { addTo, DependencyCycleError, orderByDependencies, reachable } from './dependency-graph.js';
@@ -113,7 +114,7 @@ export class ViewRegistry {
     }
   }
 
-  /** Declared dependencies plus registered views whose names appear in the SQL. */
+  /** Declared dependencies plus registered views that the SQL reads by name (in FROM, JOIN, TABLE). */
   private static dependenciesOf(
     definition: UnlinkedDefinition,
     declaration: ViewDeclaration,
@@ -142,7 +143,7 @@ export class ViewRegistry {
     }
     const byName = new Map<string, UnlinkedDefinition[]>();
     for (const other of all.values()) addTo(byName, other.name, other);
-    for (const reference of nameReferences(definition.sql)) {
+    for (const reference of relationReferences(definition.sql)) {
       for (const other of byName.get(reference.name) ?? []) {
         const schemaMatches = reference.schema === undefined ? other.schema === defaultSchema : other.schema === reference.schema;
         if (schemaMatches && other.id !== definition.id) found.add(other.id);

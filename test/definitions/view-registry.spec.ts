@@ -36,6 +36,25 @@ class CycleTwo {
   @PrimaryKey() id!: number;
 }
 
+// Names that are no relation references: column aliases, a WITH query's own name, a function.
+@View({ sql: 'SELECT 1 AS id, 2 AS customers_summary' })
+@Entity({ tableName: 'orders_summary' })
+class OrdersSummary {
+  @PrimaryKey() id!: number;
+}
+
+@View({ sql: `WITH orders_summary AS (SELECT 3 AS id) SELECT id, orders_summary.id AS orders_summary FROM orders_summary, a_view(1)` })
+@Entity({ tableName: 'customers_summary' })
+class CustomersSummary {
+  @PrimaryKey() id!: number;
+}
+
+@View({ sql: 'SELECT o.id FROM public.orders_summary o JOIN LATERAL (SELECT * FROM customers_summary c WHERE c.id = o.id) c ON true' })
+@Entity({ tableName: 'both_summaries' })
+class BothSummaries {
+  @PrimaryKey() id!: number;
+}
+
 @Entity({ tableName: 'plain_table' })
 class NotAView {
   @PrimaryKey() id!: number;
@@ -78,6 +97,13 @@ describe('ViewRegistry', () => {
     expect(registry.get(C).dependencies).toEqual([]);
     expect(registry.dependentsOf('public.c_view').map((d) => d.id)).toEqual(['public.a_view', 'public.b_view']);
     expect(registry.dependenciesOf('public.b_view').map((d) => d.id)).toEqual(['public.c_view', 'public.a_view']);
+  });
+
+  it('counts only names in relation positions: no false cycle from column aliases or WITH query names', () => {
+    const registry = ViewRegistry.fromOrm(offlineOrm([A, C, OrdersSummary, CustomersSummary, BothSummaries]));
+    expect(registry.get(OrdersSummary).dependencies).toEqual([]);
+    expect(registry.get(CustomersSummary).dependencies).toEqual([]);
+    expect([...registry.get(BothSummaries).dependencies].sort()).toEqual(['public.customers_summary', 'public.orders_summary']);
   });
 
   it('refuses a cycle, naming it', () => {
