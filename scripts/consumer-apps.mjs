@@ -13,6 +13,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +43,15 @@ function expectExit(result, code = 0) {
 
 function check(condition, message) {
   if (!condition) throw new Error(message);
+}
+
+/** A server on a free port (all interfaces), keeping that port taken. */
+function holdPort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, () => resolve(server));
+  });
 }
 
 const SEED = `
@@ -78,7 +88,11 @@ async function runApp(name, tarball, work, serverUrl) {
     const checked = expectExit(await run(process.execPath, ['dist/check.js'], app, { DATABASE_URL: url.href }));
     process.stdout.write(`  ${checked.stdout}`);
 
-    const status = expectExit(await run(join(app, 'node_modules', '.bin', 'pgviews'), ['status', '--json', '--app', 'dist/main.js'], app, { DATABASE_URL: url.href }));
+    // `--app dist/main.js` must not run main.js: were it run, its listen() on this taken port would fail.
+    const taken = await holdPort();
+    const status = await run(join(app, 'node_modules', '.bin', 'pgviews'), ['status', '--json', '--app', 'dist/main.js'], app, { DATABASE_URL: url.href, PORT: String(taken.address().port) });
+    await new Promise((resolve) => taken.close(resolve));
+    expectExit(status);
     const views = JSON.parse(status.stdout);
     const view = views.find((row) => row.view === 'public.author_book_count_view');
     const snapshot = views.find((row) => row.view === 'reporting.author_book_count_mv');

@@ -29,20 +29,21 @@ const NEIGHBOURS = ['app.module.js', 'app.module.cjs', 'app.module.mjs'];
 export function moduleBootstrappedBy(mainFile: string, source: string): BootstrappedModule | undefined {
   const directory = dirname(mainFile);
   const imported = importOfBootstrappedModule(source);
-  const file = imported && resolveRelative(directory, imported.specifier);
+  const file = imported?.specifier && resolveRelative(directory, imported.specifier);
   if (imported && file) return { file, export: imported.export };
   const neighbour = NEIGHBOURS.map((name) => resolve(directory, name)).find((path) => existsSync(path));
   return neighbour ? { file: neighbour, export: imported?.export ?? 'AppModule' } : undefined;
 }
 
-function importOfBootstrappedModule(source: string): { specifier: string; export: string } | undefined {
+/** The module passed to NestFactory.create: its export name, and the file it comes from when that can be followed. */
+function importOfBootstrappedModule(source: string): { specifier?: string; export: string } | undefined {
   const call = /\bNestFactory\s*\.\s*create\w*\s*\(\s*([\w$]+)(?:\s*\.\s*([\w$]+))?/.exec(source);
   if (!call) return undefined;
   const [, first, member] = call;
   if (member) {
     // CommonJS: `const app_module_1 = require("./app.module"); NestFactory.create(app_module_1.AppModule)`
     const required = new RegExp(`\\b${escape(first)}\\s*=\\s*(?:__importDefault\\()?require\\(\\s*["'](\\.[^"']*)["']`).exec(source);
-    return required ? { specifier: required[1], export: member } : undefined;
+    return { specifier: required?.[1], export: member };
   }
   // ESM: `import { AppModule } from './app.module.js'` (or `{ Root as AppModule }`, or a default import)
   for (const [, names, specifier] of source.matchAll(/\bimport\s*([^'";]*?)\s*from\s*["'](\.[^"']*)["']/g)) {
@@ -51,7 +52,7 @@ function importOfBootstrappedModule(source: string): { specifier: string; export
     if (match) return { specifier, export: match[0] };
     if (names.replace(/\{[^}]*\}/, '').split(',').map((part) => part.trim()).includes(first)) return { specifier, export: 'default' };
   }
-  return undefined;
+  return { export: first };
 }
 
 function resolveRelative(directory: string, specifier: string): string | undefined {
