@@ -140,10 +140,10 @@ try {
 
   const common = ['@mikro-orm/core@^7', '@mikro-orm/postgresql@^7', '@mikro-orm/nestjs@^7', 'reflect-metadata', 'rxjs'];
   await test('clean install with the latest NestJS 12', () =>
-    cleanInstall('nest12', tarball, work, [...common, '@nestjs/common@^12', '@nestjs/core@^12', '@nestjs/schedule@^12', '@nestjs/terminus@^12']),
+    cleanInstall('nest12', tarball, work, [...common, '@nestjs/common@^12', '@nestjs/core@^12', '@nestjs/platform-express@^12', '@nestjs/schedule@^12', '@nestjs/terminus@^12']),
   );
   await test('clean install with the latest NestJS 11', () =>
-    cleanInstall('nest11', tarball, work, [...common, '@nestjs/common@^11', '@nestjs/core@^11', '@nestjs/schedule@^6', '@nestjs/terminus@^11']),
+    cleanInstall('nest11', tarball, work, [...common, '@nestjs/common@^11', '@nestjs/core@^11', '@nestjs/platform-express@^11', '@nestjs/schedule@^6', '@nestjs/terminus@^11']),
   );
   const apps = (await readdir(consumers, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
   for (const name of apps) await test(`app ${name}`, () => runApp(name, tarball, work, serverUrl));
