@@ -22,6 +22,7 @@ export default {
     '^nestjs-pgviews$': '<rootDir>/lib/index.ts',
     '^nestjs-pgviews/terminus$': '<rootDir>/lib/health/index.ts',
   },
+  reporters: ['default', '<rootDir>/test/setup/skipped-reporter.mjs'],
   globalSetup: '<rootDir>/test/setup/global-setup.mjs',
   globalTeardown: '<rootDir>/test/setup/global-teardown.mjs',
   testTimeout: 60_000,

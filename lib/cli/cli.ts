@@ -20,12 +20,13 @@ const COMMANDS: Record<string, Command> = {
 };
 
 function help(out: Output): void {
-  out.line('Usage: pgviews <command> --app <compiled root module file> [options]');
+  out.line('Usage: pgviews <command> --app <compiled root module file, or main file> [options]');
   out.line();
   for (const command of Object.values(COMMANDS)) out.line(`  pgviews ${command.usage}\n      ${out.dim(command.summary)}`);
   out.line();
   out.line('Options for every command:');
-  out.line('  --app <file>        the compiled file that exports the root module (or a pgviews.config.json: {"app": "..."})');
+  out.line('  --app <file>        the compiled file that exports the root module, or the main file that bootstraps it');
+  out.line('                      (it is read, not run: the module it imports is loaded); or a pgviews.config.json: {"app": "..."}');
   out.line('  --export <name>     its export, when it is not the default export or AppModule');
   out.line('  --context <name>    the MikroORM context, for apps with several databases');
   out.line('  --verbose           show the app\'s logs and stack traces');
@@ -57,7 +58,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     expectOptions(args, command.options);
     // The app's logger writes to both streams: colours only when both are terminals.
     const colors = colorsWanted(io.stdout, io.env) && colorsWanted(io.stderr, io.env);
-    const services = await createAppContext(await locateApp(args, io.cwd), { verbose, colors });
+    const services = await createAppContext(await locateApp(args, io.cwd), { verbose, colors, cwd: io.cwd });
     try {
       return await command.run({ args, services, out, cwd: io.cwd });
     } finally {

@@ -171,7 +171,8 @@ function compareIndexes(declared: readonly IndexDefinition[], existing: readonly
 
 /**
  * Warnings for declared views whose columns and entity properties disagree: the entity maps a
- * column the view does not have (reading it fails) or the view has columns nothing maps.
+ * column the view does not have (MikroORM's em.find() selects `*` and leaves the property unset, but a
+ * query that filters, sorts or selects by it fails) or the view has columns nothing maps.
  */
 export function columnWarnings(definitions: readonly ViewDefinition[], snapshot: CatalogSnapshot): string[] {
   const warnings: string[] = [];
@@ -185,7 +186,7 @@ export function columnWarnings(definitions: readonly ViewDefinition[], snapshot:
     const unmapped = object.columns.filter((column) => !mapped.has(column));
     if (missing.length === 0 && unmapped.length === 0) continue;
     const problems = [
-      ...(missing.length ? [`${definition.className} maps ${missing.join(', ')}, which the view does not have (reading them will fail)`] : []),
+      ...(missing.length ? [`${definition.className} maps ${missing.join(', ')}, which the view does not have (em.find() returns the entities without them; filtering, sorting or selecting by them fails)`] : []),
       ...(unmapped.length ? [`the view has ${unmapped.join(', ')}, which ${definition.className} does not map`] : []),
     ];
     warnings.push(`${definition.id}: ${problems.join('; ')}`);

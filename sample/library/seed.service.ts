@@ -19,7 +19,9 @@ const AUTHORS: Record<string, Array<[title: string, year: number]>> = {
 
 /**
  * Creates the sample's tables and seeds a few rows on first start. A real app would use
- * migrations; the sample keeps to one command.
+ * migrations; the sample keeps to one command. The database may be someone's own (DATABASE_URL):
+ * the update is MikroORM's safe one, which creates what is missing and drops nothing (a plain
+ * update would drop every table, view, schema and function that the sample's entities do not name).
  */
 @Injectable()
 export class SeedService implements OnModuleInit {
@@ -31,7 +33,7 @@ export class SeedService implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    await this.orm.schema.update();
+    await this.orm.schema.update({ safe: true });
     const em = this.em.fork();
     if ((await em.count(Author)) > 0) return;
     for (const [name, books] of Object.entries(AUTHORS)) {

@@ -49,6 +49,15 @@ describe('pgviews plan and sync', () => {
     expect(run.stdout).toContain('3 of 3 to change.');
   });
 
+  it("finds the root module that an app's main file bootstraps, without running the main file (ES module and CommonJS)", async () => {
+    for (const main of ['main.mjs', 'main.cjs']) {
+      const plan = await pgviews(['plan', '--app', `test/fixtures/cli-app/${main}`]);
+      expect({ main, code: plan.code, stderr: plan.stderr }).toEqual({ main, code: 0, stderr: '' });
+      expect(plan.stdout).toContain('3 of 3 to change.');
+      expect(plan.stdout).not.toContain(`${main} ran`);
+    }
+  });
+
   it('sync applies the plan and prints the report; plan --exit-code then exits 0', async () => {
     const sync = await pgviews(['sync', ...APP]);
     expect(sync.code).toBe(0);
@@ -123,7 +132,16 @@ describe('pgviews errors', () => {
     expect(usage.code).toBe(1);
     expect(usage.stderr).toContain('pgviews: unknown option --frobnicate for `pgviews plan`');
     const noApp = await pgviews(['plan']);
-    expect(noApp.stderr).toContain('tell pgviews where your app is: --app <compiled root module file>');
+    expect(noApp.stderr).toContain('tell pgviews where your app is: --app <compiled root module file, or the main file that bootstraps it>');
+  });
+
+  it('says what to pass when a main file defines its root module itself', async () => {
+    const run = await pgviews(['plan', '--app', 'test/fixtures/cli-main-only/main.mjs']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).not.toContain('main.mjs ran');
+    expect(run.stderr).toContain(
+      'pgviews: test/fixtures/cli-main-only/main.mjs starts the app (it calls NestFactory.create), so pgviews does not run it, and cannot tell which file holds the root module it bootstraps: pass that file, e.g. --app test/fixtures/cli-main-only/app.module.js --export AppModule',
+    );
   });
 
   it('clear asks for --yes', async () => {
@@ -191,5 +209,13 @@ describe('pgviews migration', () => {
     const cleared = await pgviews(['clear', '--yes', ...APP]);
     expect(cleared.code).toBe(0);
     expect(await db.query(`SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE 'cli_%' AND relkind IN ('v', 'm')`)).toEqual([{ n: 0 }]);
+  });
+});
+
+describe('the package in a CommonJS app', () => {
+  it('loads with require(), the terminus entry point too, as the same copy that import() gets', async () => {
+    const run = await runNode(['test/fixtures/require-package.cjs']);
+    expect(run.stderr).toBe('');
+    expect(JSON.parse(run.stdout)).toEqual({ module: 'function', healthIndicator: 'function', sameModule: true, sameToken: true });
   });
 });

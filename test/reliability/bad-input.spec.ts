@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import type { INestApplicationContext } from '@nestjs/common';
+import { MikroORM } from '@mikro-orm/postgresql';
 import { MaterializedView, PgViewsConfigurationError, PgViewsSyncError, View, ViewSyncService } from 'nestjs-pgviews';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
 import { useDdlCounter } from '../support/ddl-counter.js';
@@ -140,15 +141,25 @@ describe('bad input gets a clear error and changes nothing', () => {
     expect(error.message).toBe(`LongIndexName (public.long_index_name_mv): index name by_name_${'x'.repeat(60)} is longer than PostgreSQL's 63-byte limit`);
   });
 
+  it('a mapped column that the view lacks: what the warning says is what MikroORM does', async () => {
+    app = await apps.boot({ entities: [Mismatched] });
+    const em = app.get(MikroORM).em.fork();
+    expect(await em.find(Mismatched, {}, { orderBy: { id: 'asc' } })).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }].map((row) => expect.objectContaining(row)));
+    expect((await em.findOne(Mismatched, 1))?.title).toBeUndefined();
+    await expect(em.find(Mismatched, { title: 'x' })).rejects.toThrow('column m0.title does not exist');
+    await expect(em.find(Mismatched, {}, { orderBy: { title: 'asc' } })).rejects.toThrow('column m0.title does not exist');
+    await expect(em.find(Mismatched, {}, { fields: ['title'] })).rejects.toThrow('column m0.title does not exist');
+  });
+
   it('columns that do not match the entity: a warning at sync naming them', async () => {
     const logger = new RecordingLogger();
     app = await apps.boot({ entities: [Mismatched], logger });
     expect(logger.lines).toContain(
-      'warn: public.mismatched_view: Mismatched maps title, which the view does not have (reading them will fail); the view has name, which Mismatched does not map',
+      'warn: public.mismatched_view: Mismatched maps title, which the view does not have (em.find() returns the entities without them; filtering, sorting or selecting by them fails); the view has name, which Mismatched does not map',
     );
     // plan() (and `pgviews plan`) says so too, for a view that stays as it is.
     expect((await app.get(ViewSyncService).plan()).warnings).toEqual([
-      'public.mismatched_view: Mismatched maps title, which the view does not have (reading them will fail); the view has name, which Mismatched does not map',
+      'public.mismatched_view: Mismatched maps title, which the view does not have (em.find() returns the entities without them; filtering, sorting or selecting by them fails); the view has name, which Mismatched does not map',
     ]);
   });
 });

@@ -13,6 +13,13 @@ describe('sample app', () => {
   let get: (path: string) => Promise<any>;
 
   beforeAll(async () => {
+    // Someone else's objects in the database the sample is pointed at (DATABASE_URL).
+    await db.query(`
+      CREATE TABLE someone_elses_table (id int);
+      CREATE SCHEMA someone_else;
+      CREATE TABLE someone_else.orders (id int);
+      CREATE VIEW someone_elses_view AS SELECT 1 AS one;
+      CREATE FUNCTION someone_elses_function() RETURNS int LANGUAGE sql AS 'SELECT 1';`);
     process.env.DATABASE_URL = db.url;
     const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
     app = moduleRef.createNestApplication({ logger: false });
@@ -26,6 +33,13 @@ describe('sample app', () => {
   it('creates its tables and seeds them once', async () => {
     expect(await db.query('SELECT count(*)::int AS n FROM author')).toEqual([{ n: 4 }]);
     expect(await db.query('SELECT count(*)::int AS n FROM book')).toEqual([{ n: 6 }]);
+  });
+
+  it("leaves alone what it did not create in the database it is pointed at", async () => {
+    expect(
+      await db.query(`SELECT to_regclass('someone_elses_table')::text AS t, to_regclass('someone_else.orders')::text AS s,
+                             to_regclass('someone_elses_view')::text AS v, to_regprocedure('someone_elses_function()')::text AS f`),
+    ).toEqual([{ t: 'someone_elses_table', s: 'someone_else.orders', v: 'someone_elses_view', f: 'someone_elses_function()' }]);
   });
 
   it('serves authors and books read from PostgreSQL', async () => {

@@ -15,8 +15,11 @@ export const migrationCommand: Command = {
     let generators: typeof import('@mikro-orm/migrations');
     try {
       generators = await import('@mikro-orm/migrations');
-    } catch {
-      out.line('pgviews migration writes MikroORM migrations: install @mikro-orm/migrations.');
+    } catch (error) {
+      // Loaded on demand (not a peer dependency): only this command needs it. Other load errors are not hidden.
+      const missing = (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes("'@mikro-orm/migrations'");
+      if (!missing) throw error;
+      out.line('pgviews migration writes MikroORM migrations with @mikro-orm/migrations, which is not installed: npm install @mikro-orm/migrations (the version of your @mikro-orm/core).');
       return EXIT.failed;
     }
     const { orm } = services;
