@@ -17,6 +17,14 @@ export const SYNC_LOCK_NAME = 'nestjs-pgviews:sync';
  */
 export const SYNC_LOCK_ATTEMPT_CAP_MS = 60_000;
 
+/**
+ * While it holds the sync lock, a sync's session shows this prefix in application_name, so that an
+ * instance waiting for the lock can tell another instance's sync (a slow swap is worth waiting for,
+ * up to SYNC_PEER_WAIT_CAP_MS) from some other session (given lockTimeout × lockRetries).
+ */
+export const SYNC_APPLICATION_PREFIX = 'nestjs-pgviews sync';
+export const SYNC_PEER_WAIT_CAP_MS = 15 * 60_000;
+
 /** Metadata key under which `@RefreshSchedule` stores its schedules. */
 export const PGVIEWS_SCHEDULE_METADATA = 'pgviews:refresh-schedules';
 

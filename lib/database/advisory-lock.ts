@@ -67,6 +67,17 @@ export interface AdvisoryLockWait {
   readonly retryDelay: number;
   /** What the waiting is for, for the log lines ("view sync"). */
   readonly purpose: string;
+  /**
+   * Holders whose application_name starts with this are peers doing the same work (another
+   * instance's sync): waiting for them spends no attempt, only the overall `peerCapMs`.
+   */
+  readonly peer?: { readonly applicationPrefix: string; readonly capMs: number };
+}
+
+/** True when every holder is a peer (and there is one): the wait is for work that will end. */
+function heldByPeers(holders: readonly LockHolder[], wait: AdvisoryLockWait): boolean {
+  const prefix = wait.peer?.applicationPrefix;
+  return prefix !== undefined && holders.length > 0 && holders.every((holder) => holder.application?.startsWith(prefix));
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -85,6 +96,7 @@ export async function takeAdvisoryXactLock(tx: SqlRunner, wait: AdvisoryLockWait
   const lock = `${wait.label} (advisory lock ${key})`;
   const attempts = wait.retries + 1;
   logger.log(`${wait.purpose}: ${lock} is held by ${describeHolders(await lockHolders(tx, wait.name))}; waiting for it, at most ${attempts} × ${wait.attemptMs} ms`);
+  const started = performance.now();
   for (let attempt = 1; ; attempt += 1) {
     await tx.query('SAVEPOINT pgviews_lock_wait');
     try {
@@ -96,6 +108,12 @@ export async function takeAdvisoryXactLock(tx: SqlRunner, wait: AdvisoryLockWait
       await tx.query('ROLLBACK TO SAVEPOINT pgviews_lock_wait');
       await tx.query('RELEASE SAVEPOINT pgviews_lock_wait');
       const holders = await lockHolders(tx, wait.name);
+      if (heldByPeers(holders, wait) && performance.now() - started < wait.peer!.capMs) {
+        // Another instance applying a change: its work ends, so this wait spends no attempt.
+        logger.log(`${wait.purpose}: ${lock} is held by another instance's sync, ${describeHolders(holders)}; still waiting for it`);
+        attempt -= 1;
+        continue;
+      }
       if (attempt >= attempts) {
         throw new PgViewsLockTimeoutError(
           lock,

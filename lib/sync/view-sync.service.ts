@@ -7,7 +7,8 @@ import type { SqlRunner } from '../database/sql-runner.js';
 import type { ViewRegistry } from '../definitions/view.registry.js';
 import { databaseErrorDetails, PgViewsConfigurationError, PgViewsError, PgViewsStatementError } from '../pgviews.errors.js';
 import type { ResolvedPgViewsOptions } from '../pgviews.options.js';
-import { SYNC_LOCK_ATTEMPT_CAP_MS, SYNC_LOCK_NAME } from '../pgviews.constants.js';
+import { SYNC_APPLICATION_PREFIX, SYNC_LOCK_ATTEMPT_CAP_MS, SYNC_LOCK_NAME, SYNC_PEER_WAIT_CAP_MS } from '../pgviews.constants.js';
+import { quoteLiteral } from '../sql/identifiers.js';
 import { dropRelation } from '../sql/statements.js';
 import { takeAdvisoryXactLock } from '../database/advisory-lock.js';
 import { abortWhenClientIsGone } from '../database/client-check.js';
@@ -283,7 +284,8 @@ export class ViewSyncService {
    * One sync per database at a time, across every instance: a transaction-level advisory lock, so it
    * is released at commit or rollback and stays correct behind a transaction-mode pooler. Any role
    * can take that lock, so the wait for it is bounded: lockTimeout per attempt (at most
-   * SYNC_LOCK_ATTEMPT_CAP_MS when lockTimeout is 0), with lockRetries retries. Then every statement
+   * SYNC_LOCK_ATTEMPT_CAP_MS when lockTimeout is 0), with lockRetries retries; waiting for another
+   * instance's sync (told by its application_name) spends no attempt, up to SYNC_PEER_WAIT_CAP_MS. Then every statement
    * of the transaction waits at most lockTimeout for a lock, and a client that dies mid-sync has its
    * transaction aborted at once instead of holding its locks until its statement ends.
    */
@@ -299,9 +301,12 @@ export class ViewSyncService {
         retries: this.options.lockRetries,
         retryDelay: this.options.lockRetryDelay,
         purpose,
+        peer: { applicationPrefix: SYNC_APPLICATION_PREFIX, capMs: SYNC_PEER_WAIT_CAP_MS },
       },
       this.logger,
     );
+    // Until the transaction ends, other instances waiting for the lock can see that a sync holds it.
+    await tx.query(`SELECT set_config('application_name', ${quoteLiteral(`${SYNC_APPLICATION_PREFIX}: `)} || current_setting('application_name'), true)`);
     await this.boundLockWaits(tx);
   }
 

@@ -32,9 +32,9 @@ const apps = useApps(db);
 const LOCKS = { lockTimeout: 100, lockRetries: 2, lockRetryDelay: 50 };
 
 /** A session of some other role or tool that takes one of the library's advisory locks and keeps it. */
-async function squatter(lockName: string) {
+async function squatter(lockName: string, application = 'lock-squatter') {
   const client = await db.connect();
-  await client.query(`SET application_name = 'lock-squatter'`);
+  await client.query(`SET application_name = '${application}'`);
   const [{ pid }] = (await client.query(`SELECT pg_backend_pid() AS pid, pg_advisory_lock(hashtextextended($1, 0))`, [lockName])).rows;
   return { pid: pid as number, release: () => client.query(`SELECT pg_advisory_unlock_all()`) };
 }
@@ -73,6 +73,23 @@ describe('the sync lock', () => {
     await waitFor(async () => (await db.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`)).length > 0, 'the sync to wait for its lock');
     await holder.release();
     expect((await sync).views.map((view) => view.action)).toEqual(['replaced']);
+  });
+
+  it("is waited for past the retries while another instance's sync holds it (a slow change is worth waiting for)", async () => {
+    // What a sync's session shows while it holds the lock (see SYNC_APPLICATION_PREFIX).
+    const holder = await squatter('nestjs-pgviews:sync', 'nestjs-pgviews sync: other-replica');
+    const logger = new RecordingLogger();
+    // Back to V1 (an intended rollback), so that the sync has something to do.
+    const app = await apps.boot({ entities: [WaitsV1], sync: false, logger, ...LOCKS, rollback: true });
+    const sync = app.get(ViewSyncService).sync();
+    try {
+      // Longer than the 3 attempts of 100 ms (and their backoff) that any other holder gets.
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+    } finally {
+      await holder.release();
+    }
+    expect((await sync).views.map((view) => view.action)).toEqual(['recreated']);
+    expect(logger.lines).toContainEqual(expect.stringMatching(new RegExp(`^log: View sync: the sync lock .* is held by another instance's sync, pid ${holder.pid} `)));
   });
 });
 
