@@ -90,16 +90,26 @@ export class StateTable implements RelationName {
     ];
   }
 
-  /** Every recorded object (with whether its stored query is still the one built) and where `release` stands. */
+  /**
+   * Every recorded object that is still the one built (with whether its stored query is still the
+   * one recorded) and where `release` stands. An OID alone does not say that: after a dump and
+   * restore, or once PostgreSQL reuses the OID of an object dropped by hand, it names another
+   * object. A row stands for the object holding its OID only while that object still has the
+   * recorded name (edited by hand in place) or the recorded stored query (renamed by hand).
+   */
   readQuery(release: string): string {
     const table = this.qualified;
+    const sameQuery = `s.server_major = ${SERVER_MAJOR} AND s.fingerprint = ${QUERY_FINGERPRINT}`;
     return `
 SELECT json_build_object(
   'objects', (SELECT coalesce(json_agg(json_build_array(s.oid::bigint, s.kind, s.hash,
                 s.fingerprint IS NULL OR r.oid IS NULL OR s.server_major IS DISTINCT FROM ${SERVER_MAJOR} OR s.fingerprint = ${QUERY_FINGERPRINT},
                 s.release, s.applied_at)), '[]')
-              FROM ${table} s LEFT JOIN pg_rewrite r ON r.ev_class = s.oid AND r.rulename = '_RETURN'
-              WHERE s.oid IS NOT NULL),
+              FROM ${table} s
+              JOIN pg_class c ON c.oid = s.oid
+              JOIN pg_namespace n ON n.oid = c.relnamespace
+              LEFT JOIN pg_rewrite r ON r.ev_class = s.oid AND r.rulename = '_RETURN'
+              WHERE (n.nspname = s.schema_name AND c.relname = s.object_name) OR (${sameQuery})),
   'ours', (SELECT seq FROM ${table} WHERE kind = 'release' AND hash = ${quoteLiteral(release)}),
   'latest', (SELECT json_build_array(seq, hash, applied_at) FROM ${table} WHERE kind = 'release' ORDER BY seq DESC LIMIT 1)
 ) AS state`;

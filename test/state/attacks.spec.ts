@@ -1,0 +1,92 @@
+import { describe, expect, it } from '@jest/globals';
+import { Entity, PrimaryKey } from '@mikro-orm/decorators/legacy';
+import { MaterializedView, View, ViewSyncService } from 'nestjs-pgviews';
+import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
+import { useDdlCounter } from '../support/ddl-counter.js';
+import { useTestDatabase } from '../support/test-database.js';
+import { useApps } from '../support/views-app.js';
+
+@MaterializedView({ sql: 'SELECT id, name FROM author', uniqueKey: ['id'] })
+@Entity({ tableName: 'attacked_mv' })
+class AttackedMv {
+  @PrimaryKey() id!: number;
+}
+
+@View({ sql: 'SELECT id FROM author' })
+@Entity({ tableName: 'attacked_v' })
+class AttackedView {
+  @PrimaryKey() id!: number;
+}
+
+const db = useTestDatabase({ sql: `${LIBRARY_TABLES}; CREATE TABLE secret (value text); INSERT INTO secret VALUES ('s3cr3t');` });
+const ddl = useDdlCounter(db);
+const apps = useApps(db);
+
+const relations = async () =>
+  (await db.query(`SELECT relname FROM pg_class WHERE relkind IN ('v', 'm', 'i') AND relnamespace = 'public'::regnamespace AND relname NOT LIKE 'pgviews%' AND relname NOT LIKE '%_pkey' ORDER BY 1`)).map((row) => row.relname);
+
+/** Hand-made objects next to the managed ones: a view nobody declared and an extra index on the managed materialized view. */
+const HAND_MADE = `CREATE VIEW precious AS SELECT name FROM author; CREATE INDEX attacked_mv_by_hand ON attacked_mv (name);`;
+const DROP_HAND_MADE = 'DROP VIEW IF EXISTS precious; DROP INDEX IF EXISTS attacked_mv_by_hand;';
+
+describe('what the state table records stands for the object that was built, not for an OID', () => {
+  it('after a restore (rows whose OIDs now name other objects), drops no view and no index it did not build', async () => {
+    await apps.boot({ entities: [AttackedMv, AttackedView] });
+    await apps.closeAll();
+    await db.query(HAND_MADE);
+    // What pg_dump and a restore leave: the rows as they were, the OIDs those of whatever has them now.
+    await db.query(`
+      UPDATE pgviews_state SET oid = 'precious'::regclass WHERE kind = 'view';
+      UPDATE pgviews_state SET oid = 'attacked_mv_by_hand'::regclass WHERE kind = 'index';`);
+    try {
+      await apps.boot({ entities: [AttackedMv, AttackedView], dropOrphans: true });
+      expect(await relations()).toEqual(['attacked_mv', 'attacked_mv_by_hand', 'attacked_mv_id_unique', 'attacked_v', 'precious']);
+    } finally {
+      await db.query(DROP_HAND_MADE);
+    }
+  });
+
+  it('a managed view renamed by hand stays its own (same stored query), and an edit after a rename makes it a stranger', async () => {
+    await apps.boot({ entities: [AttackedMv, AttackedView] });
+    await apps.closeAll();
+    await db.query('ALTER VIEW attacked_v RENAME TO attacked_v_renamed');
+    const app = await apps.boot({ entities: [AttackedMv, AttackedView], sync: false });
+    const plan = await app.get(ViewSyncService).plan();
+    expect(plan.views.map((view) => [view.view, view.action])).toEqual([
+      ['public.attacked_mv', 'unchanged'],
+      ['public.attacked_v', 'created'],
+      ['public.attacked_v_renamed', 'kept'],
+    ]);
+    await db.query('CREATE OR REPLACE VIEW attacked_v_renamed AS SELECT id FROM author WHERE id > 1');
+    expect((await app.get(ViewSyncService).plan()).views.map((view) => view.view)).toEqual(['public.attacked_mv', 'public.attacked_v']);
+    await db.query('DROP VIEW attacked_v_renamed');
+  });
+});
+
+describe("the library's tables are written by the library only", () => {
+  it('refuses a state table that other roles were granted to write into, before reading it', async () => {
+    await apps.boot({ entities: [AttackedMv, AttackedView] });
+    await apps.closeAll();
+    await db.query(HAND_MADE);
+    const mallory = await db.createRole('mallory_writer');
+    await db.query(`GRANT INSERT, UPDATE (hash) ON pgviews_state TO ${mallory}; GRANT USAGE ON SEQUENCE pgviews_state_seq_seq TO ${mallory};`);
+    await db.query(`
+      SET ROLE ${mallory};
+      INSERT INTO pgviews_state (kind, oid, schema_name, object_name, hash, release) VALUES ('view', 'precious'::regclass, 'public', 'precious', 'x', 'x');
+      RESET ROLE;`);
+    try {
+      await ddl.reset();
+      await expect(apps.boot({ entities: [AttackedMv, AttackedView], dropOrphans: true })).rejects.toThrow(
+        `public.pgviews_state exists, but it is not a table nestjs-pgviews made: other roles can write into it (${mallory}).`,
+      );
+      expect(await ddl.commands()).toEqual([]);
+      expect(await relations()).toContain('precious');
+      // Taking the grant back is enough.
+      await db.query(`REVOKE ALL ON pgviews_state FROM ${mallory}; REVOKE ALL ON SEQUENCE pgviews_state_seq_seq FROM ${mallory}; DELETE FROM pgviews_state WHERE hash = 'x'`);
+      await apps.boot({ entities: [AttackedMv, AttackedView], dropOrphans: true });
+      expect(await relations()).toContain('precious');
+    } finally {
+      await db.query(DROP_HAND_MADE);
+    }
+  });
+});
