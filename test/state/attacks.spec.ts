@@ -63,6 +63,27 @@ describe('what the state table records stands for the object that was built, not
   });
 });
 
+describe('the fingerprint of a stored query', () => {
+  it('is left alone by routine operations: after REFRESH, GRANT, COMMENT, a change of owner, VACUUM FULL and FREEZE of the catalog, a boot sends no DDL', async () => {
+    await apps.boot({ entities: [AttackedMv, AttackedView] });
+    await apps.closeAll();
+    const reader = await db.createRole('fingerprint_reader');
+    await db.query(`
+      REFRESH MATERIALIZED VIEW CONCURRENTLY attacked_mv;
+      GRANT SELECT ON attacked_v, attacked_mv TO ${reader};
+      COMMENT ON VIEW attacked_v IS 'by a DBA';
+      ALTER VIEW attacked_v OWNER TO ${reader};
+      ALTER VIEW attacked_v OWNER TO CURRENT_USER;`);
+    await db.query('VACUUM FULL pg_rewrite');
+    await db.query('VACUUM FREEZE pg_rewrite');
+    await ddl.reset();
+    await apps.boot({ entities: [AttackedMv, AttackedView] });
+    expect(await ddl.commands()).toEqual([]);
+    await apps.closeAll();
+    await db.query(`REVOKE ALL ON attacked_v, attacked_mv FROM ${reader}`);
+  });
+});
+
 describe("the library's tables are written by the library only", () => {
   it('refuses a state table that other roles were granted to write into, before reading it', async () => {
     await apps.boot({ entities: [AttackedMv, AttackedView] });
