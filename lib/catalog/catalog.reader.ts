@@ -1,4 +1,5 @@
 import type { RelationName } from '../definitions/view-definition.js';
+import { withCatalogSearchPath } from '../database/catalog-search-path.js';
 import type { SqlRunner } from '../database/sql-runner.js';
 import { displayName, textArray } from '../sql/identifiers.js';
 import { assertOwnTable, OWN_ROLES_CTE, parseTableGuard, tableGuardSql, type GuardRow } from '../state/ownership.js';
@@ -143,8 +144,13 @@ export interface SnapshotOptions {
 /**
  * Reads the catalog, then (a second query, only once the state table is known to be the library's
  * own: reading a table planted by someone else could run their code) what the library recorded.
+ * `tx` is a transaction: both queries run with only pg_catalog on the search_path.
  */
-export async function readCatalogSnapshot(runner: SqlRunner, declared: readonly DeclaredName[], { dependencies = true, library }: SnapshotOptions = {}): Promise<CatalogSnapshot> {
+export function readCatalogSnapshot(tx: SqlRunner, declared: readonly DeclaredName[], options: SnapshotOptions = {}): Promise<CatalogSnapshot> {
+  return withCatalogSearchPath(tx, () => readSnapshot(tx, declared, options));
+}
+
+async function readSnapshot(runner: SqlRunner, declared: readonly DeclaredName[], { dependencies = true, library }: SnapshotOptions): Promise<CatalogSnapshot> {
   const tables = library ? [library.state.qualified, ...(library.history ? [library.history.qualified] : [])] : [];
   const [{ snapshot }] = await runner.query<{ snapshot: RawSnapshot }>(snapshotQuery(declared, dependencies, tables));
   const [stateGuard, historyGuard] = snapshot.guards.map(parseTableGuard);
@@ -252,8 +258,9 @@ FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.oid = ANY (ARRAY[${oids.map((oid) => Number(oid)).join(', ')}]::oid[])`;
 }
 
-export async function readObjectDetails(runner: SqlRunner, oids: readonly number[]): Promise<Map<number, ObjectDetails>> {
+/** `tx` is a transaction (see withCatalogSearchPath). */
+export async function readObjectDetails(tx: SqlRunner, oids: readonly number[]): Promise<Map<number, ObjectDetails>> {
   if (oids.length === 0) return new Map();
-  const rows = await runner.query<ObjectDetails & { oid: string | number }>(detailsQuery(oids));
+  const rows = await withCatalogSearchPath(tx, () => tx.query<ObjectDetails & { oid: string | number }>(detailsQuery(oids)));
   return new Map(rows.map((row) => [Number(row.oid), { ...row, oid: Number(row.oid) }]));
 }

@@ -1,3 +1,4 @@
+import { PIN_CATALOG_SEARCH_PATH, UNPIN_CATALOG_SEARCH_PATH } from '../database/catalog-search-path.js';
 import type { RelationName } from '../definitions/view-definition.js';
 import { displayName, fitIdentifier, qualifiedName, quoteIdent, quoteLiteral, textArray } from '../sql/identifiers.js';
 
@@ -127,7 +128,7 @@ SELECT json_build_object(
    */
   recordStatements(entries: readonly StateEntry[], release: string, { rollback = false } = {}): string[] {
     const table = this.qualified;
-    const statements: string[] = [];
+    const statements: string[] = [PIN_CATALOG_SEARCH_PATH];
     if (entries.length > 0) {
       statements.push(`INSERT INTO ${table} AS s (kind, oid, schema_name, object_name, hash, fingerprint, server_major, release, applied_at)
 SELECT e.kind, c.oid, n.nspname, c.relname, e.hash, ${QUERY_FINGERPRINT}, ${SERVER_MAJOR}, ${quoteLiteral(release)},
@@ -142,7 +143,7 @@ ON CONFLICT (oid) WHERE oid IS NOT NULL DO UPDATE SET
   applied_at = CASE WHEN s.hash = excluded.hash THEN s.applied_at ELSE excluded.applied_at END`);
     }
     statements.push(`DELETE FROM ${table} s WHERE s.oid IS NOT NULL AND NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = s.oid)`);
-    statements.push(this.releaseStatement(release, { rollback }));
+    statements.push(this.releaseStatement(release, { rollback }), UNPIN_CATALOG_SEARCH_PATH);
     return statements;
   }
 

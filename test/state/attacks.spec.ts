@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey } from '@mikro-orm/decorators/legacy';
-import { MaterializedView, View, ViewSyncService } from 'nestjs-pgviews';
+import { MaterializedView, View, ViewRefreshService, ViewSyncService } from 'nestjs-pgviews';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
 import { useDdlCounter } from '../support/ddl-counter.js';
 import { useTestDatabase } from '../support/test-database.js';
@@ -15,6 +15,12 @@ class AttackedMv {
 @View({ sql: 'SELECT id FROM author' })
 @Entity({ tableName: 'attacked_v' })
 class AttackedView {
+  @PrimaryKey() id!: number;
+}
+
+@View({ sql: 'SELECT id, name FROM author WHERE id > 1' })
+@Entity({ tableName: 'path_v' })
+class PathView {
   @PrimaryKey() id!: number;
 }
 
@@ -108,6 +114,60 @@ describe("the library's tables are written by the library only", () => {
       expect(await relations()).toContain('precious');
     } finally {
       await db.query(DROP_HAND_MADE);
+    }
+  });
+});
+
+/**
+ * Functions and an operator of exact types, in a schema on the app's search_path, that PostgreSQL
+ * prefers to pg_catalog's own ("any", polymorphic, or taking a literal of unknown type): created by a
+ * role with CREATE on `public` (PUBLIC has it before PostgreSQL 15), they would run as the app's role.
+ */
+async function plantFunctions(): Promise<string> {
+  const mallory = await db.createRole('mallory_functions');
+  await db.query(`
+    GRANT CREATE ON SCHEMA public TO ${mallory};
+    CREATE TABLE loot (what text, value text);
+    GRANT INSERT ON loot TO PUBLIC;
+    GRANT INSERT ON test_ddl_log TO ${mallory}; GRANT USAGE ON SEQUENCE test_ddl_log_id_seq TO ${mallory};
+    SET ROLE ${mallory};
+    CREATE FUNCTION json_build_array(text, name, boolean, boolean, boolean, boolean, bigint, text, json) RETURNS json LANGUAGE plpgsql AS $$
+      BEGIN INSERT INTO public.loot SELECT 'json_build_array', value FROM public.secret;
+      RETURN pg_catalog.json_build_array($1, $2, $3, $4, $5, $6, $7, $8, $9); END $$;
+    CREATE FUNCTION obj_description(oid, text) RETURNS text LANGUAGE plpgsql AS $$
+      BEGIN INSERT INTO public.loot SELECT 'obj_description', value FROM public.secret; RETURN pg_catalog.obj_description($1, $2::name); END $$;
+    CREATE FUNCTION unnest(text[]) RETURNS SETOF text LANGUAGE plpgsql AS $$
+      BEGIN INSERT INTO public.loot SELECT 'unnest', value FROM public.secret; RETURN QUERY SELECT pg_catalog.unnest($1); END $$;
+    CREATE FUNCTION name_like(name, name) RETURNS boolean LANGUAGE plpgsql AS $$
+      BEGIN INSERT INTO public.loot SELECT 'LIKE', value FROM public.secret; RETURN $1::text OPERATOR(pg_catalog.~~) $2::text; END $$;
+    CREATE OPERATOR ~~ (LEFTARG = name, RIGHTARG = name, FUNCTION = name_like);
+    RESET ROLE;`);
+  return mallory;
+}
+
+describe("the library's catalog queries", () => {
+  it("never call a function or operator planted in a schema of the app's search_path: sync, unchanged boot, refresh, status", async () => {
+    const mallory = await plantFunctions();
+    try {
+      const app = await apps.boot({ entities: [AttackedMv, AttackedView, PathView] });
+      expect(await relations()).toContain('path_v');
+      await app.get(ViewRefreshService).refresh(AttackedMv);
+      await app.get(ViewRefreshService).lastRefresh(AttackedMv);
+      await app.get(ViewSyncService).status();
+      await app.get(ViewSyncService).plan();
+      await apps.closeAll();
+      await apps.boot({ entities: [AttackedMv, AttackedView, PathView], dropOrphans: true });
+      await apps.closeAll();
+      // An earlier release now: dropping what the newer one added is a rollback.
+      await apps.boot({ entities: [AttackedMv, AttackedView], dropOrphans: true, rollback: true });
+      expect(await relations()).not.toContain('path_v');
+      expect(await db.query('SELECT * FROM loot')).toEqual([]);
+    } finally {
+      await db.query(`
+        DROP OPERATOR ~~ (name, name); DROP FUNCTION name_like(name, name), unnest(text[]), obj_description(oid, text),
+          json_build_array(text, name, boolean, boolean, boolean, boolean, bigint, text, json);
+        DROP TABLE loot; REVOKE CREATE ON SCHEMA public FROM ${mallory};
+        REVOKE ALL ON test_ddl_log FROM ${mallory}; REVOKE ALL ON SEQUENCE test_ddl_log_id_seq FROM ${mallory};`);
     }
   });
 });
