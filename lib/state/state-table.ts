@@ -39,6 +39,8 @@ export interface ReleaseLog {
 export interface RecordedState {
   readonly objects: readonly RecordedObject[];
   readonly releases: ReleaseLog;
+  /** Some fingerprints were taken by an earlier major version of the server (see adoptFingerprintsStatement). */
+  readonly stale?: boolean;
 }
 
 /**
@@ -118,8 +120,19 @@ SELECT json_build_object(
               LEFT JOIN pg_rewrite r ON r.ev_class = s.oid AND r.rulename = '_RETURN'
               WHERE (n.nspname = s.schema_name AND c.relname = s.object_name) OR (${sameQuery})),
   'ours', (SELECT seq FROM ${table} WHERE kind = 'release' AND hash = ${quoteLiteral(release)}),
-  'latest', (SELECT json_build_array(seq, hash, applied_at) FROM ${table} WHERE kind = 'release' ORDER BY seq DESC LIMIT 1)
+  'latest', (SELECT json_build_array(seq, hash, applied_at) FROM ${table} WHERE kind = 'release' ORDER BY seq DESC LIMIT 1),
+  'stale', EXISTS (SELECT FROM ${table} s WHERE s.fingerprint IS NOT NULL AND s.server_major IS DISTINCT FROM ${SERVER_MAJOR})
 ) AS state`;
+  }
+
+  /**
+   * After a major upgrade, which writes every stored query again: the fingerprints of the objects
+   * still under their recorded names, as they are now, so that a later hand edit shows again.
+   */
+  adoptFingerprintsStatement(): string {
+    return `UPDATE ${this.qualified} s SET fingerprint = ${QUERY_FINGERPRINT}, server_major = ${SERVER_MAJOR}
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_rewrite r ON r.ev_class = c.oid AND r.rulename = '_RETURN'
+WHERE c.oid = s.oid AND n.nspname = s.schema_name AND c.relname = s.object_name AND s.fingerprint IS NOT NULL AND s.server_major IS DISTINCT FROM ${SERVER_MAJOR}`;
   }
 
   /**
@@ -143,6 +156,7 @@ ON CONFLICT (oid) WHERE oid IS NOT NULL DO UPDATE SET
   applied_at = CASE WHEN s.hash = excluded.hash THEN s.applied_at ELSE excluded.applied_at END`);
     }
     statements.push(`DELETE FROM ${table} s WHERE s.oid IS NOT NULL AND NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = s.oid)`);
+    statements.push(this.adoptFingerprintsStatement());
     statements.push(this.releaseStatement(release, { rollback }), UNPIN_CATALOG_SEARCH_PATH);
     return statements;
   }
@@ -163,6 +177,7 @@ export interface RawState {
   objects: ObjectRow[];
   ours: number | string | null;
   latest: [seq: number | string, release: string, since: string] | null;
+  stale?: boolean;
 }
 
 export function parseState(raw: RawState): RecordedState {
@@ -172,5 +187,6 @@ export function parseState(raw: RawState): RecordedState {
       ours: raw.ours === null ? undefined : Number(raw.ours),
       latest: raw.latest ? { seq: Number(raw.latest[0]), release: raw.latest[1], since: new Date(raw.latest[2]) } : undefined,
     },
+    stale: raw.stale === true,
   };
 }

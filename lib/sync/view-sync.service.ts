@@ -184,14 +184,19 @@ export class ViewSyncService {
 
   /**
    * A release that finds every view as it declares them changes nothing, but is logged the first
-   * time it boots, so that it counts as older once a newer release has synced after it.
+   * time it boots, so that it counts as older once a newer release has synced after it. After a
+   * major upgrade of the server, the stored queries' fingerprints are taken again.
    */
   private async logRelease(snapshot: CatalogSnapshot, options: SyncOptions): Promise<void> {
     const recorded = snapshot.recorded;
     if (!recorded) return; // no state table yet: nothing was built, nothing to protect
     const rollingBack = (options.rollback ?? this.options.rollback) && releaseStanding(recorded, false).older;
-    if (recorded.releases.ours !== undefined && !rollingBack) return;
-    await this.database.query([PIN_CATALOG_SEARCH_PATH, this.context.state.releaseStatement(this.release, { rollback: rollingBack }), UNPIN_CATALOG_SEARCH_PATH].join(';\n'));
+    const statements = [
+      ...(recorded.releases.ours === undefined || rollingBack ? [this.context.state.releaseStatement(this.release, { rollback: rollingBack })] : []),
+      ...(recorded.stale ? [this.context.state.adoptFingerprintsStatement()] : []),
+    ];
+    if (statements.length === 0) return;
+    await this.database.query([PIN_CATALOG_SEARCH_PATH, ...statements, UNPIN_CATALOG_SEARCH_PATH].join(';\n'));
   }
 
   /** A snapshot without dependencies, read in a transaction of its own (see withCatalogSearchPath). */

@@ -90,6 +90,26 @@ describe('the fingerprint of a stored query', () => {
   });
 });
 
+describe('after a major upgrade (rows recorded under another server version)', () => {
+  it('an unchanged boot sends no DDL, and a hand edit made afterwards is still seen', async () => {
+    await apps.boot({ entities: [AttackedMv, AttackedView] });
+    await apps.closeAll();
+    // What pg_upgrade leaves: the same OIDs, every stored query written again by the new server.
+    await db.query(`UPDATE pgviews_state SET server_major = server_major - 1, fingerprint = 'from the old server' WHERE fingerprint IS NOT NULL`);
+    await ddl.reset();
+    await apps.boot({ entities: [AttackedMv, AttackedView] });
+    expect(await ddl.commands()).toEqual([]);
+    await apps.closeAll();
+    await db.query('CREATE OR REPLACE VIEW attacked_v AS SELECT id FROM author WHERE id = 1');
+    const app = await apps.boot({ entities: [AttackedMv, AttackedView], sync: false });
+    expect((await app.get(ViewSyncService).plan()).views.find((view) => view.view === 'public.attacked_v')).toMatchObject({
+      action: 'replaced',
+      reason: 'its query was changed by hand since nestjs-pgviews built it: restored to the declaration',
+    });
+    await app.get(ViewSyncService).sync();
+  });
+});
+
 describe("the library's tables are written by the library only", () => {
   it('refuses a state table that other roles were granted to write into, before reading it', async () => {
     await apps.boot({ entities: [AttackedMv, AttackedView] });
