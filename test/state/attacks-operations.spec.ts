@@ -75,6 +75,24 @@ describe("a view planted under the state table's name", () => {
   });
 });
 
+describe("the library's own state table, changed by a DBA", () => {
+  it.each([
+    ['a row-level trigger', 'CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$; CREATE TRIGGER noop BEFORE INSERT ON fresh.pgviews_state FOR EACH ROW EXECUTE FUNCTION noop()', 'it has triggers', 'DROP TRIGGER noop ON fresh.pgviews_state; DROP FUNCTION noop()'],
+    ['row-level security', 'ALTER TABLE fresh.pgviews_state ENABLE ROW LEVEL SECURITY', 'it has row-level security enabled', 'ALTER TABLE fresh.pgviews_state DISABLE ROW LEVEL SECURITY'],
+    ['a rule', 'CREATE RULE keep AS ON DELETE TO fresh.pgviews_state DO INSTEAD NOTHING', 'it has rules', 'DROP RULE keep ON fresh.pgviews_state'],
+  ])('with %s is refused, naming it', async (_, change, reason, undo) => {
+    await db.query(change);
+    try {
+      await expect(apps.boot({ entities: [FreshV1], history: false, state: { schema: 'fresh' } })).rejects.toThrow(
+        `fresh.pgviews_state exists, but it is not a table nestjs-pgviews made: ${reason}.`,
+      );
+    } finally {
+      await db.query(undo);
+    }
+    await apps.boot({ entities: [FreshV1], history: false, state: { schema: 'fresh' }, rollback: true });
+  });
+});
+
 describe('the refresh history', () => {
   it('dropped by hand: refreshes go on unrecorded, and the next boot makes it again', async () => {
     const app = await apps.boot({ entities: [CommentedMv] });
