@@ -3,7 +3,8 @@ import { withCatalogSearchPath } from '../database/catalog-search-path.js';
 import type { SqlRunner } from '../database/sql-runner.js';
 import { displayName, textArray } from '../sql/identifiers.js';
 import { assertOwnTable, OWN_ROLES_CTE, parseTableGuard, tableGuardSql, type GuardRow } from '../state/ownership.js';
-import { parseState, type RawState, type RecordedState, type StateTable } from '../state/state-table.js';
+import { PgViewsConfigurationError } from '../pgviews.errors.js';
+import { parseState, StateTable, type RawState, type RecordedState } from '../state/state-table.js';
 import { CatalogSnapshot, parseCatalogObject, type RawCatalogObject } from './catalog-snapshot.js';
 
 /**
@@ -160,6 +161,8 @@ async function readSnapshot(runner: SqlRunner, declared: readonly DeclaredName[]
     if (stateGuard.relkind !== null) {
       const [{ state }] = await runner.query<{ state: RawState }>(library.state.readQuery(library.release));
       recorded = parseState(state);
+    } else {
+      await assertNoStrayState(runner, library.state, declared, snapshot.objects.map(parseRow));
     }
     if (library.history && historyGuard.relkind !== null) {
       assertOwnTable(library.history.id, historyGuard);
@@ -174,6 +177,25 @@ async function readSnapshot(runner: SqlRunner, declared: readonly DeclaredName[]
   catalog.dependencies = dependencies;
   catalog.recorded = recorded;
   return catalog;
+}
+
+/**
+ * With no state table where the `state` option says, views that exist under declared names would be
+ * rebuilt as if made by hand. When nestjs-pgviews has a state table elsewhere (the option changed,
+ * or another app keeps its own), that is almost certainly a mistake: stop before any change.
+ */
+async function assertNoStrayState(runner: SqlRunner, state: StateTable, declared: readonly DeclaredName[], objects: readonly RawCatalogObject[]): Promise<void> {
+  const names = new Set(declared.map((name) => displayName(name.schema, name.name)));
+  const existing = objects.filter((object) => names.has(object.id) && (object.relkind === 'v' || object.relkind === 'm'));
+  if (existing.length === 0) return;
+  const others = await runner.query<{ schema: string; name: string }>(StateTable.otherTablesQuery());
+  if (others.length === 0) return; // the first sync, or an upgrade from markers in comments
+  throw new PgViewsConfigurationError(
+    `No state table at ${state.id} (the \`state\` option), but nestjs-pgviews made ${others.map((other) => displayName(other.schema, other.name)).join(', ')}, ` +
+      `and these declared views exist: ${existing.map((object) => object.id).join(', ')}. Without a record of them, they would be rebuilt as if made by hand. ` +
+      "If you changed the `state` option, move the old state table there first (ALTER TABLE ... SET SCHEMA, RENAME TO); if they belong to another app, " +
+      "declare this app's views under other names.",
+  );
 }
 
 /** A privilege on a relation, from `aclexplode(relacl)`. */

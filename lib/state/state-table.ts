@@ -4,6 +4,9 @@ import { displayName, fitIdentifier, qualifiedName, quoteIdent, quoteLiteral, te
 
 export const DEFAULT_STATE_TABLE = 'pgviews_state';
 
+/** The state table's comment: how a state table is found when the `state` option points elsewhere. */
+export const STATE_COMMENT = 'What nestjs-pgviews built: declaration hashes and releases. Written by nestjs-pgviews only.';
+
 /** What the state table records about one object nestjs-pgviews built. */
 export type StateKind = 'view' | 'materialized' | 'index' | 'history';
 
@@ -95,7 +98,7 @@ export class StateTable implements RelationName {
 )`,
       `CREATE UNIQUE INDEX ${index('oid_key')} ON ${this.qualified} (oid) WHERE oid IS NOT NULL`,
       `CREATE UNIQUE INDEX ${index('release_key')} ON ${this.qualified} (hash) WHERE kind = 'release'`,
-      `COMMENT ON TABLE ${this.qualified} IS ${quoteLiteral('What nestjs-pgviews built: declaration hashes and releases. Written by nestjs-pgviews only.')}`,
+      `COMMENT ON TABLE ${this.qualified} IS ${quoteLiteral(STATE_COMMENT)}`,
     ];
   }
 
@@ -123,6 +126,14 @@ SELECT json_build_object(
   'latest', (SELECT json_build_array(seq, hash, applied_at) FROM ${table} WHERE kind = 'release' ORDER BY seq DESC LIMIT 1),
   'stale', EXISTS (SELECT FROM ${table} s WHERE s.fingerprint IS NOT NULL AND s.server_major IS DISTINCT FROM ${SERVER_MAJOR})
 ) AS state`;
+  }
+
+  /** Plain tables anywhere that carry the state table's comment (rows: schema, name), read only when this one is missing. */
+  static otherTablesQuery(): string {
+    return `SELECT n.nspname AS schema, c.relname AS name
+FROM pg_description d JOIN pg_class c ON c.oid = d.objoid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE d.classoid = 'pg_class'::regclass AND d.objsubid = 0 AND c.relkind = 'r' AND d.description = ${quoteLiteral(STATE_COMMENT)}
+ORDER BY 1, 2`;
   }
 
   /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey } from '@mikro-orm/decorators/legacy';
-import { MaterializedView, View, ViewRefreshService } from 'nestjs-pgviews';
+import { MaterializedView, View, ViewRefreshService, ViewSyncService } from 'nestjs-pgviews';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
 import { useTestDatabase } from '../support/test-database.js';
 import { createViewsApp, useApps } from '../support/views-app.js';
@@ -117,5 +117,24 @@ describe("a DBA's comment on an index of a managed materialized view", () => {
     await apps.boot({ entities: [CommentedMvNewQuery] });
     await apps.closeAll();
     expect(await comment('commented_mv_by_name')).toBe('used by the nightly report');
+  });
+});
+
+describe('the `state` option pointed elsewhere while the old state table exists', () => {
+  it('stops the sync before it rebuilds, as if made by hand, the views that the old table records, naming the tables', async () => {
+    await apps.boot({ entities: [CommentedMv] });
+    await apps.closeAll();
+    const moved = { entities: [CommentedMv], state: { table: 'moved_state' } };
+    await expect(apps.boot(moved)).rejects.toThrow(
+      'No state table at public.moved_state (the `state` option), but nestjs-pgviews made fresh.pgviews_state, public.pgviews_state, ' +
+        'and these declared views exist: public.commented_mv. Without a record of them, they would be rebuilt as if made by hand. ' +
+        'If you changed the `state` option, move the old state table there first (ALTER TABLE ... SET SCHEMA, RENAME TO); ' +
+        "if they belong to another app, declare this app's views under other names.",
+    );
+    expect(await db.query(`SELECT to_regclass('public.moved_state') AS state`)).toEqual([{ state: null }]);
+    await db.query('ALTER TABLE public.pgviews_state RENAME TO moved_state');
+    const app = await apps.boot(moved);
+    expect((await app.get(ViewSyncService).plan()).changes).toBe(0);
+    await db.query('ALTER TABLE public.moved_state RENAME TO pgviews_state');
   });
 });
