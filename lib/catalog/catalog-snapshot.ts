@@ -16,6 +16,8 @@ export interface CatalogIndex {
   readonly concurrentKey: boolean;
   /** Its comment is the marker of versions before the state table, to be removed. */
   readonly legacyMarker?: boolean;
+  /** Its comment without that marker (a DBA's): kept when the index is rebuilt. */
+  readonly userComment?: string;
 }
 
 /** A view, materialized view, or a relation in the way of a declared name. */
@@ -113,7 +115,7 @@ export interface RawCatalogObject
   extends Omit<CatalogObject, 'marker' | 'userComment' | 'legacyMarker' | 'drifted' | 'recorded' | 'indexes' | 'kind' | 'comment'> {
   readonly comment?: string;
   readonly relkind: string;
-  readonly indexes: ReadonlyArray<Omit<CatalogIndex, 'marker' | 'legacyMarker'> & { comment?: string | null }>;
+  readonly indexes: ReadonlyArray<Omit<CatalogIndex, 'marker' | 'legacyMarker' | 'userComment'> & { comment?: string | null }>;
 }
 
 const KINDS: Record<string, RelationKind> = { v: 'view', m: 'materialized', r: 'table', p: 'table', f: 'table' };
@@ -141,9 +143,9 @@ export function parseCatalogObject(raw: RawCatalogObject, recorded?: ReadonlyMap
     recorded: own && { release: own.release, appliedAt: own.appliedAt },
     indexes: indexes.map(({ comment: indexComment, ...index }) => {
       const recordedIndex = recorded?.get(index.oid);
-      const legacyHash = parseComment(indexComment).hash;
+      const { hash: legacyHash, userComment: indexUserComment } = parseComment(indexComment);
       const legacyIndex = legacyMarkers && raw.ownedByUs ? legacyHash : undefined;
-      return { ...index, marker: recordedIndex?.kind === 'index' ? recordedIndex.hash : legacyIndex, legacyMarker: legacyHash !== undefined };
+      return { ...index, marker: recordedIndex?.kind === 'index' ? recordedIndex.hash : legacyIndex, legacyMarker: legacyHash !== undefined, userComment: indexUserComment };
     }),
   };
 }

@@ -1,8 +1,10 @@
 import type { RelationName } from '../definitions/view-definition.js';
+import { withCatalogSearchPath } from '../database/catalog-search-path.js';
 import type { SqlRunner } from '../database/sql-runner.js';
 import { displayName, textArray } from '../sql/identifiers.js';
 import { assertOwnTable, OWN_ROLES_CTE, parseTableGuard, tableGuardSql, type GuardRow } from '../state/ownership.js';
-import { parseState, type RawState, type RecordedState, type StateTable } from '../state/state-table.js';
+import { PgViewsConfigurationError } from '../pgviews.errors.js';
+import { parseState, StateTable, type RawState, type RecordedState } from '../state/state-table.js';
 import { CatalogSnapshot, parseCatalogObject, type RawCatalogObject } from './catalog-snapshot.js';
 
 /**
@@ -143,8 +145,13 @@ export interface SnapshotOptions {
 /**
  * Reads the catalog, then (a second query, only once the state table is known to be the library's
  * own: reading a table planted by someone else could run their code) what the library recorded.
+ * `tx` is a transaction: both queries run with only pg_catalog on the search_path.
  */
-export async function readCatalogSnapshot(runner: SqlRunner, declared: readonly DeclaredName[], { dependencies = true, library }: SnapshotOptions = {}): Promise<CatalogSnapshot> {
+export function readCatalogSnapshot(tx: SqlRunner, declared: readonly DeclaredName[], options: SnapshotOptions = {}): Promise<CatalogSnapshot> {
+  return withCatalogSearchPath(tx, () => readSnapshot(tx, declared, options));
+}
+
+async function readSnapshot(runner: SqlRunner, declared: readonly DeclaredName[], { dependencies = true, library }: SnapshotOptions): Promise<CatalogSnapshot> {
   const tables = library ? [library.state.qualified, ...(library.history ? [library.history.qualified] : [])] : [];
   const [{ snapshot }] = await runner.query<{ snapshot: RawSnapshot }>(snapshotQuery(declared, dependencies, tables));
   const [stateGuard, historyGuard] = snapshot.guards.map(parseTableGuard);
@@ -154,6 +161,8 @@ export async function readCatalogSnapshot(runner: SqlRunner, declared: readonly 
     if (stateGuard.relkind !== null) {
       const [{ state }] = await runner.query<{ state: RawState }>(library.state.readQuery(library.release));
       recorded = parseState(state);
+    } else {
+      await assertNoStrayState(runner, library.state, declared, snapshot.objects.map(parseRow));
     }
     if (library.history && historyGuard.relkind !== null) {
       assertOwnTable(library.history.id, historyGuard);
@@ -168,6 +177,25 @@ export async function readCatalogSnapshot(runner: SqlRunner, declared: readonly 
   catalog.dependencies = dependencies;
   catalog.recorded = recorded;
   return catalog;
+}
+
+/**
+ * With no state table where the `state` option says, views that exist under declared names would be
+ * rebuilt as if made by hand. When nestjs-pgviews has a state table elsewhere (the option changed,
+ * or another app keeps its own), that is almost certainly a mistake: stop before any change.
+ */
+async function assertNoStrayState(runner: SqlRunner, state: StateTable, declared: readonly DeclaredName[], objects: readonly RawCatalogObject[]): Promise<void> {
+  const names = new Set(declared.map((name) => displayName(name.schema, name.name)));
+  const existing = objects.filter((object) => names.has(object.id) && (object.relkind === 'v' || object.relkind === 'm'));
+  if (existing.length === 0) return;
+  const others = await runner.query<{ schema: string; name: string }>(StateTable.otherTablesQuery());
+  if (others.length === 0) return; // the first sync, or an upgrade from markers in comments
+  throw new PgViewsConfigurationError(
+    `No state table at ${state.id} (the \`state\` option), but nestjs-pgviews made ${others.map((other) => displayName(other.schema, other.name)).join(', ')}, ` +
+      `and these declared views exist: ${existing.map((object) => object.id).join(', ')}. Without a record of them, they would be rebuilt as if made by hand. ` +
+      "If you changed the `state` option, move the old state table there first (ALTER TABLE ... SET SCHEMA, RENAME TO); if they belong to another app, " +
+      "declare this app's views under other names.",
+  );
 }
 
 /** A privilege on a relation, from `aclexplode(relacl)`. */
@@ -252,8 +280,9 @@ FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.oid = ANY (ARRAY[${oids.map((oid) => Number(oid)).join(', ')}]::oid[])`;
 }
 
-export async function readObjectDetails(runner: SqlRunner, oids: readonly number[]): Promise<Map<number, ObjectDetails>> {
+/** `tx` is a transaction (see withCatalogSearchPath). */
+export async function readObjectDetails(tx: SqlRunner, oids: readonly number[]): Promise<Map<number, ObjectDetails>> {
   if (oids.length === 0) return new Map();
-  const rows = await runner.query<ObjectDetails & { oid: string | number }>(detailsQuery(oids));
+  const rows = await withCatalogSearchPath(tx, () => tx.query<ObjectDetails & { oid: string | number }>(detailsQuery(oids)));
   return new Map(rows.map((row) => [Number(row.oid), { ...row, oid: Number(row.oid) }]));
 }

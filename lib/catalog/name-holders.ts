@@ -1,3 +1,4 @@
+import { withCatalogSearchPath } from '../database/catalog-search-path.js';
 import type { SqlRunner } from '../database/sql-runner.js';
 import { displayName, textArray } from '../sql/identifiers.js';
 
@@ -65,9 +66,10 @@ interface HolderRow {
   table_kind: string | null;
 }
 
-export async function readNameHolders(runner: SqlRunner, names: ReadonlyArray<{ schema: string; name: string }>): Promise<NameHolder[]> {
+/** `tx` is a transaction (see withCatalogSearchPath). */
+export async function readNameHolders(tx: SqlRunner, names: ReadonlyArray<{ schema: string; name: string }>): Promise<NameHolder[]> {
   if (names.length === 0) return [];
-  const rows = await runner.query<HolderRow>(nameHoldersQuery(names));
+  const rows = await withCatalogSearchPath(tx, () => tx.query<HolderRow>(nameHoldersQuery(names)));
   return rows.map((row) => ({
     schema: row.schema,
     name: row.name,

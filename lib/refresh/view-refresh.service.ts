@@ -1,3 +1,4 @@
+import { withCatalogSearchPath } from '../database/catalog-search-path.js';
 import type { OrmDatabase } from '../database/orm-database.js';
 import type { ViewEntity } from '../decorators/view-options.js';
 import type { ViewDefinition } from '../definitions/view-definition.js';
@@ -48,10 +49,16 @@ export class ViewRefreshService {
   async lastRefresh(view: ViewEntity | string): Promise<RefreshHistoryEntry | undefined> {
     const definition = this.registry.get(view);
     if (!this.history) throw new PgViewsConfigurationError('The refresh history is disabled (PgViewsModule option `history: false`)');
-    // Checked first, in its own round trip: reading a table that is not the library's could run someone else's code.
-    const [{ guard }] = await this.database.query<{ guard: GuardRow | null }>(`SELECT ${this.history.guardSql()} AS guard`);
-    if (!this.history.usable(guard)) return undefined;
-    const [row] = await this.database.query<HistoryRow>(this.history.lastQuery(definition));
+    const history = this.history;
+    const [row] = await this.database.transaction(
+      (tx) =>
+        withCatalogSearchPath(tx, async () => {
+          // Checked first, in its own round trip: reading a table that is not the library's could run someone else's code.
+          const [{ guard }] = await tx.query<{ guard: GuardRow | null }>(`SELECT ${history.guardSql()} AS guard`);
+          return history.usable(guard) ? tx.query<HistoryRow>(history.lastQuery(definition)) : [];
+        }),
+      { rollback: true },
+    );
     return row && historyEntry(row);
   }
 

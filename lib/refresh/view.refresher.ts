@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { withCatalogSearchPath } from '../database/catalog-search-path.js';
 import { concurrentKeyCondition } from '../catalog/catalog.reader.js';
 import type { OrmDatabase } from '../database/orm-database.js';
 import type { SqlRunner } from '../database/sql-runner.js';
@@ -82,7 +83,9 @@ export class ViewRefresher {
         return skipped('locked');
       }
     }
-    const state = await this.state(runner, view);
+    // Read in a transaction (the scheduled refresh's, or one of its own), with only pg_catalog on the search_path.
+    const read = (tx: SqlRunner) => withCatalogSearchPath(tx, () => this.state(tx, view));
+    const state = context.tick ? await read(runner) : await this.database.transaction(read, { rollback: true });
     if (state.standby) {
       if (context.source === 'schedule') return skipped('standby');
       throw new PgViewsError(`Cannot refresh ${view.id}: the database is a hot standby (read-only); refresh it on the primary`);

@@ -3,8 +3,10 @@
  * history). A role with CREATE on a schema (PUBLIC on `public` before PostgreSQL 15) could create a
  * table under the same name first, with a trigger or a row-security policy that would then run as
  * the app's role. So a table is used only when the app's role owns it (itself or a role it is
- * explicitly a member of: a superuser's reach over every role does not count) and it has no
- * triggers, rules or row security. Anything else stops the sync with an error that says so.
+ * explicitly a member of: a superuser's reach over every role does not count), it has no
+ * triggers, rules or row security, and no other role may write into it (a careless GRANT would let
+ * that role forge what the library believes it built). Anything else stops the sync with an error
+ * that says so.
  */
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
 import { quoteLiteral } from '../sql/identifiers.js';
@@ -29,22 +31,27 @@ export interface TableGuard {
   readonly rowSecurity: boolean;
   readonly oid?: number;
   readonly comment?: string;
+  /** Roles other than its owner and the current role's own that may INSERT, UPDATE, DELETE or TRUNCATE (the table or a column). */
+  readonly writers?: readonly string[];
 }
 
 /** A JSON array (see GuardRow) describing the relation `qualified` (`"schema"."name"`), or null when there is none. */
 export function tableGuardSql(qualified: string): string {
   return `(WITH RECURSIVE ${OWN_ROLES_CTE} SELECT json_build_array(c.relkind::text, pg_get_userbyid(c.relowner), c.relowner IN (SELECT oid FROM own_roles),
             EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = c.oid), EXISTS (SELECT FROM pg_rewrite r WHERE r.ev_class = c.oid),
-            c.relrowsecurity, c.oid::bigint, obj_description(c.oid, 'pg_class'))
+            c.relrowsecurity, c.oid::bigint, obj_description(c.oid, 'pg_class'),
+            (SELECT json_agg(DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee)::text END)
+             FROM (SELECT (aclexplode(c.relacl)).* UNION ALL SELECT (aclexplode(t.attacl)).* FROM pg_attribute t WHERE t.attrelid = c.oid) a
+             WHERE a.privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE') AND a.grantee <> c.relowner AND a.grantee NOT IN (SELECT oid FROM own_roles)))
    FROM pg_class c WHERE c.oid = to_regclass(${quoteLiteral(qualified)}))`;
 }
 
-export type GuardRow = [relkind: string, owner: string, ownedByUs: boolean, triggers: boolean, rules: boolean, rowSecurity: boolean, oid: number, comment: string | null];
+export type GuardRow = [relkind: string, owner: string, ownedByUs: boolean, triggers: boolean, rules: boolean, rowSecurity: boolean, oid: number, comment: string | null, writers: string[] | null];
 
 export function parseTableGuard(row: GuardRow | null): TableGuard {
   if (!row) return { relkind: null, owner: null, ownedByUs: false, triggers: false, rules: false, rowSecurity: false };
-  const [relkind, owner, ownedByUs, triggers, rules, rowSecurity, oid, comment] = row;
-  return { relkind, owner, ownedByUs, triggers, rules, rowSecurity, oid: Number(oid), comment: comment ?? undefined };
+  const [relkind, owner, ownedByUs, triggers, rules, rowSecurity, oid, comment, writers] = row;
+  return { relkind, owner, ownedByUs, triggers, rules, rowSecurity, oid: Number(oid), comment: comment ?? undefined, writers: writers ?? [] };
 }
 
 /** Why a table found under the library's name is not the library's, or undefined when it is (or is absent). */
@@ -56,6 +63,7 @@ export function untrustedReason(guard: TableGuard): string | undefined {
     ...(guard.triggers ? ['it has triggers'] : []),
     ...(guard.rules ? ['it has rules'] : []),
     ...(guard.rowSecurity ? ['it has row-level security enabled'] : []),
+    ...(guard.writers?.length ? [`other roles can write into it (${guard.writers.join(', ')})`] : []),
   ];
   return problems.length > 0 ? problems.join(', ') : undefined;
 }

@@ -11,7 +11,7 @@ export interface IndexSpec {
   readonly name: string;
   /** CREATE INDEX for this index on `table` under `name`. */
   readonly create: (table: RelationName, name: string) => string;
-  /** Comment to put on it: the old comment of a carried-over index; none for declared ones. */
+  /** Comment to put on it: the old comment of an index of that name (a DBA's, or a carried-over index's). */
   readonly comment?: string;
 }
 
@@ -84,6 +84,7 @@ export function specFromDefinition(
       ...definition.indexes.map((index) => ({
         name: index.name,
         create: (table: RelationName, name: string) => createIndex(index, table, name),
+        comment: old?.indexes.find((oldIndex) => oldIndex.name === index.name)?.userComment,
       })),
       ...(old && details && !exactIndexes && keepStorage
         ? capturedIndexes(old, details, (name) => !declaredNames.has(name) && markers.get(name) === undefined)

@@ -230,9 +230,12 @@ class Planner {
     }
     for (const index of indexChanges.rebuild) {
       reasons.push(`index ${index.name} changed`);
+      // A DBA's comment on the old index goes to the new one.
+      const comment = view.existing?.indexes.find((old) => old.name === index.name)?.userComment;
+      const keepComment = comment === undefined ? [] : [this.sql(id, ddl.commentOnIndex(definition.schema, index.name, comment))];
       if (inSwitch) {
         const name = indexName(definition.schema, index.name, definition.name);
-        phase.push(this.sql(id, ddl.dropIndex(definition.schema, index.name, true), { frees: [name] }), this.sql(id, ddl.createIndex(index, definition), { takes: [name] }));
+        phase.push(this.sql(id, ddl.dropIndex(definition.schema, index.name, true), { frees: [name] }), this.sql(id, ddl.createIndex(index, definition), { takes: [name] }), ...keepComment);
       } else {
         // Built under another name first (no lock that readers wait on), swapped in during the switch.
         const temporary = this.temporaryName(definition.schema, index.name, 'new', `index ${index.name} of ${id}`);
@@ -241,6 +244,7 @@ class Planner {
         this.switched.push(
           this.sql(id, ddl.dropIndex(definition.schema, index.name), { frees: [name] }),
           this.sql(id, ddl.renameIndex(definition.schema, temporary, index.name), { frees: [built], takes: [name] }),
+          ...keepComment,
         );
       }
     }

@@ -1,3 +1,4 @@
+import { withCatalogSearchPath } from '../database/catalog-search-path.js';
 import type { CatalogSnapshot } from '../catalog/catalog-snapshot.js';
 import type { SqlRunner } from '../database/sql-runner.js';
 import type { GuardRow } from '../state/ownership.js';
@@ -43,7 +44,11 @@ function stateOf(action: string, declared: boolean): ViewState {
 }
 
 /** The status of every declared view and every orphan: the plan's verdict, plus size, rows and last refresh. */
-export async function readViewStatus(tx: SqlRunner, plan: SyncPlan, snapshot: CatalogSnapshot, history: RefreshHistory | undefined): Promise<ViewStatus[]> {
+export function readViewStatus(tx: SqlRunner, plan: SyncPlan, snapshot: CatalogSnapshot, history: RefreshHistory | undefined): Promise<ViewStatus[]> {
+  return withCatalogSearchPath(tx, () => readStatus(tx, plan, snapshot, history));
+}
+
+async function readStatus(tx: SqlRunner, plan: SyncPlan, snapshot: CatalogSnapshot, history: RefreshHistory | undefined): Promise<ViewStatus[]> {
   const views = plan.views.filter((view) => view.declared || view.action === 'kept' || view.action === 'dropped');
   const names = views.map((view) => view.view);
   const stats = await tx.query<{ id: string; populated: boolean; size: string; rows: string }>(`

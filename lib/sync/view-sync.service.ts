@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { CatalogObject, CatalogSnapshot } from '../catalog/catalog-snapshot.js';
 import { readCatalogSnapshot, readObjectDetails, type ObjectDetails } from '../catalog/catalog.reader.js';
 import { probeColumns, type ColumnVerdict } from '../catalog/column-probe.js';
+import { PIN_CATALOG_SEARCH_PATH, UNPIN_CATALOG_SEARCH_PATH } from '../database/catalog-search-path.js';
 import type { OrmDatabase } from '../database/orm-database.js';
 import type { SqlRunner } from '../database/sql-runner.js';
 import type { ViewRegistry } from '../definitions/view.registry.js';
@@ -122,7 +123,7 @@ export class ViewSyncService {
 
   async sync(options: SyncOptions = {}): Promise<SyncReport> {
     const started = performance.now();
-    const snapshot = await this.snapshot(this.database, { dependencies: false });
+    const snapshot = await this.quickSnapshot();
     if (snapshot.inRecovery) {
       this.logger.log('PostgreSQL is a hot standby (read-only): view sync skipped; the primary holds the views');
       return { views: [], changes: 0, statements: 0, retries: 0, durationMs: elapsed(started), skipped: 'standby', warnings: [], notes: [] };
@@ -153,7 +154,7 @@ export class ViewSyncService {
         return { plan, execution };
       });
       // The columns as the sync left them.
-      const after = execution ? await this.snapshot(this.database, { dependencies: false }) : undefined;
+      const after = execution ? await this.quickSnapshot() : undefined;
       return this.report(plan, execution, started, after ? columnWarnings(this.registry.definitions, after) : []);
     } catch (error) {
       const failure = error instanceof PgViewsError ? error : new PgViewsError(`View sync failed and was rolled back: ${(error as Error)?.message ?? error}`, { cause: error });
@@ -187,20 +188,30 @@ export class ViewSyncService {
 
   /**
    * A release that finds every view as it declares them changes nothing, but is logged the first
-   * time it boots, so that it counts as older once a newer release has synced after it.
+   * time it boots, so that it counts as older once a newer release has synced after it. After a
+   * major upgrade of the server, the stored queries' fingerprints are taken again.
    */
   private async logRelease(snapshot: CatalogSnapshot, options: SyncOptions): Promise<void> {
     const recorded = snapshot.recorded;
     if (!recorded) return; // no state table yet: nothing was built, nothing to protect
     const rollingBack = (options.rollback ?? this.options.rollback) && releaseStanding(recorded, false).older;
-    if (recorded.releases.ours !== undefined && !rollingBack) return;
-    await this.database.query(this.context.state.releaseStatement(this.release, { rollback: rollingBack }));
+    const statements = [
+      ...(recorded.releases.ours === undefined || rollingBack ? [this.context.state.releaseStatement(this.release, { rollback: rollingBack })] : []),
+      ...(recorded.stale ? [this.context.state.adoptFingerprintsStatement()] : []),
+    ];
+    if (statements.length === 0) return;
+    await this.database.query([PIN_CATALOG_SEARCH_PATH, ...statements, UNPIN_CATALOG_SEARCH_PATH].join(';\n'));
   }
 
-  private async snapshot(runner: SqlRunner, { dependencies = true } = {}): Promise<CatalogSnapshot> {
+  /** A snapshot without dependencies, read in a transaction of its own (see withCatalogSearchPath). */
+  private quickSnapshot(): Promise<CatalogSnapshot> {
+    return this.database.transaction((tx) => this.snapshot(tx, { dependencies: false }), { rollback: true });
+  }
+
+  private async snapshot(tx: SqlRunner, { dependencies = true } = {}): Promise<CatalogSnapshot> {
     const { history, state } = this.context;
     const names = history ? [...this.registry.definitions, history] : this.registry.definitions;
-    const snapshot = await readCatalogSnapshot(runner, names, { dependencies, library: { state, history, release: this.release } });
+    const snapshot = await readCatalogSnapshot(tx, names, { dependencies, library: { state, history, release: this.release } });
     for (const object of snapshot.managed()) this.context.onManagedObject?.(object);
     return snapshot;
   }

@@ -51,7 +51,7 @@ describe('tables the library writes into', () => {
     const mallory = await plant('pgviews_refresh_history');
     try {
       await expect(apps.boot({ entities: [PlantedMv] })).rejects.toThrow(
-        `public.pgviews_refresh_history exists, but it is not a table nestjs-pgviews made: it is owned by role ${mallory}, which the current role is not a member of, it has triggers.`,
+        `public.pgviews_refresh_history exists, but it is not a table nestjs-pgviews made: it is owned by role ${mallory}, which the current role is not a member of, it has triggers, other roles can write into it (PUBLIC).`,
       );
       expect(await viewsIn()).toEqual([]);
       expect(await db.query('SELECT * FROM loot')).toEqual([]);

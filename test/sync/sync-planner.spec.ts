@@ -71,6 +71,20 @@ describe('sync planner', () => {
     expect(planStatements(result)).toEqual([]);
   });
 
+  it("gives a DBA's comment on a declared index to the index that replaces it", () => {
+    const { plan: result } = plan([
+      object({ oid: 1, name: 'names_mv', kind: 'materialized', marker: hash(NamesMv), indexes: [{ name: 'names_mv_id_unique', oid: 11, unique: true, concurrentKey: true, marker: 'e'.repeat(32), userComment: 'for the report' }] }),
+      object({ oid: 2, name: 'ids_view', kind: 'view', marker: hash(IdsView), reads: [1] }),
+      object({ oid: 3, name: 'count_mv', kind: 'materialized', marker: hash(CountMv), reads: [2] }),
+    ]);
+    expect(planStatements(result).map((statement) => statement.sql.split('\n')[0])).toEqual([
+      'CREATE UNIQUE INDEX "names_mv_id_unique_pgv_new1" ON "stats"."names_mv" USING btree ("id")',
+      'DROP INDEX "stats"."names_mv_id_unique"',
+      'ALTER INDEX "stats"."names_mv_id_unique_pgv_new1" RENAME TO "names_mv_id_unique"',
+      `COMMENT ON INDEX "stats"."names_mv_id_unique" IS 'for the report'`,
+    ]);
+  });
+
   it('swaps a changed materialized view: slow build first, then a short switch that re-points its readers', () => {
     const objects = [
       object({ oid: 1, name: 'names_mv', kind: 'materialized', marker: 'f'.repeat(32), owner: 'reports', indexes: [{ name: 'names_mv_id_unique', oid: 11, unique: true, concurrentKey: true, marker: 'e'.repeat(32) }] }),
