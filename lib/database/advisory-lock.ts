@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { isSqlState, PgViewsLockTimeoutError, SqlState } from '../pgviews.errors.js';
 import { advisoryLockKey } from '../sql/statements.js';
+import { withCatalogSearchPath } from './catalog-search-path.js';
 import type { SqlRunner } from './sql-runner.js';
 
 /** A session that holds an advisory lock, as pg_locks and pg_stat_activity show it. */
@@ -35,8 +36,9 @@ WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid()
 ORDER BY l.pid`;
 }
 
-export function lockHolders(runner: SqlRunner, name: string): Promise<LockHolder[]> {
-  return runner.query<LockHolder>(lockHoldersQuery(name));
+/** Run inside a transaction (both callers wait for a lock in one), with only pg_catalog on the path. */
+export function lockHolders(tx: SqlRunner, name: string): Promise<LockHolder[]> {
+  return withCatalogSearchPath(tx, () => tx.query<LockHolder>(lockHoldersQuery(name)));
 }
 
 /** `pid 4242 (application "psql", client 10.0.0.7:51234, idle in transaction, in a transaction since 2026-01-01T10:00:00.000Z)`. */

@@ -138,9 +138,11 @@ describe('the SQL lexer agrees with PostgreSQL', () => {
     });
     expect(failures.slice(0, 5)).toEqual([]);
 
-    // The texts reach what matters: most are read by the server, as one statement or several.
+    // The texts reach what matters: most are read by the server, as one statement or several. Before
+    // PostgreSQL 16 the server refuses more of them (no 0x/0o/0b literals, no underscores in numbers).
     const count = (prefix: string) => byServer.filter((reading) => reading.startsWith(prefix)).length;
-    expect(count('one: ')).toBeGreaterThan(TEXTS * 0.4);
+    const [{ version }] = await db.query<{ version: number }>(`SELECT current_setting('server_version_num')::int AS version`);
+    expect(count('one: ')).toBeGreaterThan(TEXTS * (version >= 160000 ? 0.4 : 0.2));
     expect(count('several')).toBeGreaterThan(TEXTS * 0.15);
   }, 120_000);
 });

@@ -129,7 +129,7 @@ describe('what a failed change says', () => {
     expect(error.view).toBe('public.hand_reader');
     expect(error.code).toBe('42703');
     expect(error.message).toMatch(
-      /^Sync failed and was rolled back: public\.hand_reader failed while being re-pointed at the new public\.upstream_view \(definition changed; [^)]*\): column "name" does not exist \(SQLSTATE 42703\)\n/,
+      /^Sync failed and was rolled back: public\.hand_reader failed while being re-pointed at the new public\.upstream_view \(definition changed; [^)]*\): column ("name"|upstream_view\.name) does not exist \(SQLSTATE 42703\)\n/,
     );
     expect(error.message).toContain('CREATE OR REPLACE VIEW "public"."hand_reader" AS');
     expect(error.message).toContain(
