@@ -18,6 +18,16 @@ export function concurrentKeyCondition(x: string): string {
 }
 
 export function snapshotQuery(declared: readonly DeclaredName[], dependencies = true): string {
+  // What each object reads. Without dependencies (the boot's fast path) an empty stand-in, rather than
+  // the same query filtered by a false condition: a catalog the text does not name is neither opened
+  // nor planned, which is what a new backend, with its caches still empty, pays for each one.
+  const reads = dependencies
+    ? `SELECT r.ev_class AS oid, json_agg(DISTINCT d.refobjid::bigint) AS reads
+  FROM pg_rewrite r
+  JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.ev_class
+  WHERE r.ev_class IN (SELECT oid FROM objects)
+  GROUP BY r.ev_class`
+    : 'SELECT NULL::oid AS oid, NULL::json AS reads WHERE false';
   // Set-based (one pass over pg_depend, pg_index and pg_description) rather than a subquery or an
   // obj_description() call per object: that keeps it in milliseconds for thousands of views.
   return `
@@ -34,11 +44,7 @@ WITH declared(schema, name, columns) AS (
 ), comments AS (
   SELECT objoid, description FROM pg_description WHERE classoid = 'pg_class'::regclass AND objsubid = 0
 ), reads AS (
-  SELECT r.ev_class AS oid, json_agg(DISTINCT d.refobjid::bigint) AS reads
-  FROM pg_rewrite r
-  JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.ev_class
-  WHERE ${dependencies} AND r.ev_class IN (SELECT oid FROM objects)
-  GROUP BY r.ev_class
+  ${reads}
 ), mismatched AS (
   -- Declared views whose columns are not the ones their entity maps (same count, all of them mapped).
   SELECT o.oid
