@@ -47,11 +47,13 @@ WITH declared(schema, name, columns) AS (
   ${reads}
 ), mismatched AS (
   -- Declared views whose columns are not the ones their entity maps (same count, all of them mapped).
+  -- A subquery per declared object, which reads its few pg_attribute rows by index: a join would scan
+  -- the columns of every relation in the database, tables and system catalogs included.
   SELECT o.oid
-  FROM objects o JOIN pg_attribute a ON a.attrelid = o.oid AND a.attnum > 0 AND NOT a.attisdropped
+  FROM objects o
   WHERE o.expected_columns IS NOT NULL
-  GROUP BY o.oid
-  HAVING count(*) <> max(cardinality(o.expected_columns)) OR NOT bool_and(a.attname = ANY (o.expected_columns))
+    AND (SELECT count(*) <> cardinality(o.expected_columns) OR NOT bool_and(a.attname = ANY (o.expected_columns))
+         FROM pg_attribute a WHERE a.attrelid = o.oid AND a.attnum > 0 AND NOT a.attisdropped)
 ), columns AS (
   -- Only their columns travel back.
   SELECT a.attrelid AS oid, json_agg(a.attname ORDER BY a.attnum) AS columns
