@@ -2,7 +2,9 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { MikroORM } from '@mikro-orm/core';
+import { snapshotQuery } from '../../lib/catalog/catalog.reader.js';
 import { ViewSyncService } from '../../lib/index.js';
+import { RefreshHistory } from '../../lib/refresh/refresh-history.js';
 import type { ColdSample, ColdSubject } from '../support/cold-boot.js';
 import type { BenchServer } from '../support/database.js';
 import { benchViews, libraryApp, libraryEntities, nativeEntities, ormOptions, perViewStatements, QueryCounter, SOURCE_TABLE } from '../support/library-app.js';
@@ -39,6 +41,7 @@ export async function bootUnchanged(server: BenchServer, scale: Scale): Promise<
 
     const { app, queries } = await libraryApp(db.url, libraryEntities(views)); // the first boot creates the views
     const warm: Partial<Record<ColdSubject, Run[]>> = {};
+    let fastPathQuery: string;
     try {
       const sync = app.get(ViewSyncService);
       // Warm-up, as for each approach below; and a check that this is the clean app it should be.
@@ -51,6 +54,8 @@ export async function bootUnchanged(server: BenchServer, scale: Scale): Promise<
           return { elapsed, queries: queries.count };
         });
       warm.library = await measure(() => sync.sync());
+      // The query of the sync's fast path, as it sends it (the declared views and the history table).
+      fastPathQuery = snapshotQuery([...sync.registry.definitions, new RefreshHistory(sync.registry.defaultSchema)], false);
 
       const connection = app.get(MikroORM).em.getConnection();
       warm.floor = await measure(() => connection.execute('SELECT 1'));
@@ -86,6 +91,18 @@ export async function bootUnchanged(server: BenchServer, scale: Scale): Promise<
       for (const subject of subjects) cold[subject].push(await coldSample(subject, subject === 'mikro-orm' ? native.url : db.url, views.length));
     });
 
+    // PostgreSQL's own share of the cold sync: planning and running the fast-path query on a new backend.
+    const explained = await repeat(scale.coldRuns, async () => {
+      const client = await db.connect();
+      try {
+        const { rows } = await client.query(`EXPLAIN (ANALYZE, SUMMARY, TIMING OFF) ${fastPathQuery}`);
+        const text = rows.map((row) => row['QUERY PLAN']).join('\n');
+        return { planning: Number(/Planning Time: ([\d.]+)/.exec(text)![1]), execution: Number(/Execution Time: ([\d.]+)/.exec(text)![1]) };
+      } finally {
+        await client.end();
+      }
+    });
+
     const warmMs = (subject: ColdSubject) => median(warm[subject]!.map((run) => run.elapsed));
     const coldMs = (subject: ColdSubject) => median(cold[subject].map((run) => run.elapsed));
     const range = (subject: ColdSubject) => {
@@ -102,6 +119,7 @@ export async function bootUnchanged(server: BenchServer, scale: Scale): Promise<
     ];
     const library = cold.library;
     const load = median(library.map((run) => run.load));
+    const connect = median(library.map((run) => run.connect));
     const init = median(library.map((run) => run.init));
     const speedups = [warmMs('mikro-orm') / warmMs('library'), warmMs('per-view') / warmMs('library')];
     return {
@@ -109,6 +127,7 @@ export async function bootUnchanged(server: BenchServer, scale: Scale): Promise<
       description: [
         `Warm: median of ${scale.runs} runs on an open connection, after a warm-up run.`,
         `Cold: median (and range) of ${scale.coldRuns} samples, each in a fresh Node process on a fresh connection (a new PostgreSQL backend, so empty catalog caches; the server keeps running, as when an app restarts), timed from the first query, which opens the connection, to the end of the sync.`,
+        `Of the cold sync, opening the connection (connect, authenticate, MikroORM's check query) took ${ms(connect)} ms and the sync on the new backend ${ms(median(library.map((run) => run.elapsed - run.connect)))} ms, in which PostgreSQL plans its query in ${ms(median(explained.map((run) => run.planning)))} ms and runs it in ${ms(median(explained.map((run) => run.execution)))} ms (EXPLAIN ANALYZE on a new connection, median of ${scale.coldRuns}); the rest is the transfer and JavaScript (building the query, parsing its JSON, comparing every declaration).`,
         `Not timed: before that, each of those processes spent ${ms(load)} ms loading modules and ${ms(init)} ms building the app (entity discovery), the same with or without a view sync.`,
         `"Round trips" counts queries sent to PostgreSQL; cold, the first is MikroORM's check of the new connection.`,
         `The floor is opening a connection and running SELECT 1 (warm: SELECT 1 alone). Speed-up: the baseline's time divided by nestjs-pgviews' time.`,

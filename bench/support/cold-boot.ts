@@ -9,7 +9,7 @@
  * reported apart: they are the app's start, the same with or without a view sync.
  */
 import 'reflect-metadata';
-import { MikroORM } from '@mikro-orm/core';
+import { MikroORM, type Connection } from '@mikro-orm/core';
 import { ViewSyncService } from '../../lib/index.js';
 import { benchViews, BenchSource, libraryApp, libraryEntities, nativeEntities, ormOptions, perViewStatements, QueryCounter } from './library-app.js';
 
@@ -24,12 +24,16 @@ export interface ColdSample {
   readonly init: number;
   /** The timed work, opening the connection included, in ms. */
   readonly elapsed: number;
+  /** Of which opening the connection: connect, authenticate, and MikroORM's check query. */
+  readonly connect: number;
   /** Round trips in the timed work. */
   readonly queries: number;
 }
 
 interface Subject {
   readonly queries: QueryCounter;
+  /** MikroORM's connection, opened by the first query (timed apart, by opening it first). */
+  readonly connection: Connection;
   readonly work: () => Promise<unknown>;
   readonly close: () => Promise<unknown>;
 }
@@ -43,7 +47,7 @@ async function build(subject: ColdSubject, url: string, count: number): Promise<
       const { changes, warnings } = await sync.sync();
       if (changes > 0 || warnings.length > 0) throw new Error(`the benchmark's views are not in sync: ${changes} changes; ${warnings.join('; ')}`);
     };
-    return { queries, work, close: () => app.close() };
+    return { queries, connection: app.get(MikroORM).em.getConnection(), work, close: () => app.close() };
   }
   const queries = new QueryCounter();
   const orm = await MikroORM.init(ormOptions(url, subject === 'mikro-orm' ? nativeEntities(views) : [BenchSource], queries));
@@ -56,17 +60,19 @@ async function build(subject: ColdSubject, url: string, count: number): Promise<
       for (const statement of statements) await connection.execute(statement, [], 'all');
     },
   }[subject];
-  return { queries, work, close: () => orm.close() };
+  return { queries, connection, work, close: () => orm.close() };
 }
 
 async function sample(subject: ColdSubject, url: string, count: number): Promise<ColdSample> {
   const load = performance.now(); // since the process started
-  const { queries, work, close } = await build(subject, url, count);
+  const { queries, connection, work, close } = await build(subject, url, count);
   const started = performance.now();
   queries.count = 0;
+  await connection.ensureConnection();
+  const connected = performance.now();
   await work();
   const elapsed = performance.now() - started;
-  const result = { load, init: started - load, elapsed, queries: queries.count };
+  const result = { load, init: started - load, elapsed, connect: connected - started, queries: queries.count };
   await close();
   return result;
 }

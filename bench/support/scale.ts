@@ -14,7 +14,7 @@ export interface Scale {
 }
 
 export function scaleFromEnv(value = process.env.BENCH_SCALE): Scale {
-  if (value === 'small') return { name: 'small', views: 100, rows: 50_000, runs: 3, coldRuns: 5, scheduleMs: 3_500 };
+  if (value === 'small') return { name: 'small', views: 100, rows: 50_000, runs: 3, coldRuns: 3, scheduleMs: 3_500 };
   if (value && value !== 'full') throw new Error(`BENCH_SCALE must be "full" or "small", not ${JSON.stringify(value)}`);
   return { name: 'full', views: 1_000, rows: 1_000_000, runs: 5, coldRuns: 15, scheduleMs: 10_500 };
 }
