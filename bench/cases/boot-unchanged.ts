@@ -36,6 +36,7 @@ async function coldSample(subject: ColdSubject, url: string, views: number, sett
  */
 export async function bootUnchanged(server: BenchServer, scale: Scale): Promise<CaseResult> {
   const views = benchViews(scale.views);
+  const warmRuns = scale.runs * 3; // a few milliseconds each for the library: more runs, a steadier median
   const db = await server.createDatabase(); // nestjs-pgviews' views, and the floor
   const native = await server.createDatabase(); // MikroORM's
   // The per-view statements rewrite catalog rows at every run (dead rows until a vacuum): in a database
@@ -60,7 +61,7 @@ export async function bootUnchanged(server: BenchServer, scale: Scale): Promise<
       for (const database of databases) await database.query('VACUUM (ANALYZE)');
 
       const measure = (counted: QueryCounter, work: () => Promise<unknown>) =>
-        repeat(scale.runs, async () => {
+        repeat(warmRuns, async () => {
           counted.count = 0;
           const elapsed = await time(work);
           return { elapsed, queries: counted.count };
@@ -136,7 +137,7 @@ export async function bootUnchanged(server: BenchServer, scale: Scale): Promise<
       title: `1. Boot sync, nothing changed (${views.length} views)`,
       description: [
         `Each approach has a database of its own, vacuumed and analyzed once its views exist.`,
-        `Warm: median of ${scale.runs} runs on an open connection, after a warm-up run.`,
+        `Warm: median of ${warmRuns} runs on an open connection, after a warm-up run.`,
         `Cold: median (and range) of ${scale.coldRuns} samples, each in a fresh Node process on a fresh connection (a new PostgreSQL backend, so empty catalog caches; the server keeps running, as when an app restarts), timed from the first query, which opens the connection, to the end of the sync, once the app's start has settled (a ${SETTLE_MS} ms pause: building an app of ${views.length} entities leaves V8 compiling and collecting garbage in background threads for a while, which slows whatever runs next; the last row is the sync timed without the pause).`,
         `Of the cold sync, opening the connection (connect, authenticate, MikroORM's check query) took ${ms(connect)} ms and the sync on the new backend ${ms(median(library.map((run) => run.elapsed - run.connect)))} ms, in which PostgreSQL plans its query in ${ms(median(explained.map((run) => run.planning)))} ms and runs it in ${ms(median(explained.map((run) => run.execution)))} ms (EXPLAIN ANALYZE on a new connection, median of ${scale.coldRuns}); the rest is the transfer and JavaScript (building the query, parsing its JSON, comparing every declaration).`,
         `Not timed: before that, each of those processes spent ${ms(load)} ms loading modules and ${ms(init)} ms building the app (entity discovery), the same with or without a view sync.`,
