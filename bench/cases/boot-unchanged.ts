@@ -60,32 +60,35 @@ export async function bootUnchanged(server: BenchServer, scale: Scale): Promise<
       // A settled catalog, as an app finds it at a restart, rather than the dead rows of the DDL that just ran.
       for (const database of databases) await database.query('VACUUM (ANALYZE)');
 
-      const measure = (counted: QueryCounter, work: () => Promise<unknown>) =>
-        repeat(warmRuns, async () => {
-          counted.count = 0;
-          const elapsed = await time(work);
-          return { elapsed, queries: counted.count };
-        });
       const sync = app.get(ViewSyncService);
-      // Warm-up, as for each approach below; and a check that this is the clean app it should be.
+      // A check that this is the clean app it should be.
       const { changes, warnings } = await sync.sync();
       if (changes > 0 || warnings.length > 0) throw new Error(`the benchmark's views are not in sync: ${changes} changes; ${warnings.join('; ')}`);
-      warm.library = await measure(queries, () => sync.sync());
       // The query of the sync's fast path, as it sends it (the declared views and the history table).
       fastPathQuery = snapshotQuery([...sync.registry.definitions, new RefreshHistory(sync.registry.defaultSchema)], false);
 
       const connection = app.get(MikroORM).em.getConnection();
-      warm.floor = await measure(queries, () => connection.execute('SELECT 1'));
-
-      await nativeOrm.schema.update();
-      warm['mikro-orm'] = await measure(counter, () => nativeOrm.schema.update());
-
       const statements = perViewStatements(views);
-      const perView = async () => {
-        for (const statement of statements) await perViewOrm.em.getConnection().execute(statement, [], 'all');
+      const work: Record<ColdSubject, [QueryCounter, () => Promise<unknown>]> = {
+        floor: [queries, () => connection.execute('SELECT 1')],
+        library: [queries, () => sync.sync()],
+        'mikro-orm': [counter, () => nativeOrm.schema.update()],
+        'per-view': [
+          perViewQueries,
+          async () => {
+            for (const statement of statements) await perViewOrm.em.getConnection().execute(statement, [], 'all');
+          },
+        ],
       };
-      await perView();
-      warm['per-view'] = await measure(perViewQueries, perView);
+      for (const [, run] of Object.values(work)) await run(); // warm-up
+      // The approaches take turns, so that a slow moment of the machine does not fall on one of them.
+      await repeat(warmRuns, async () => {
+        for (const [subject, [counted, run]] of Object.entries(work) as Array<[ColdSubject, [QueryCounter, () => Promise<unknown>]]>) {
+          counted.count = 0;
+          const elapsed = await time(run);
+          (warm[subject] ??= []).push({ elapsed, queries: counted.count });
+        }
+      });
     } finally {
       await app.close();
       await nativeOrm.close();
@@ -137,7 +140,7 @@ export async function bootUnchanged(server: BenchServer, scale: Scale): Promise<
       title: `1. Boot sync, nothing changed (${views.length} views)`,
       description: [
         `Each approach has a database of its own, vacuumed and analyzed once its views exist.`,
-        `Warm: median of ${warmRuns} runs on an open connection, after a warm-up run.`,
+        `Warm: median of ${warmRuns} runs on an open connection, after a warm-up run, the approaches taking turns.`,
         `Cold: median (and range) of ${scale.coldRuns} samples, each in a fresh Node process on a fresh connection (a new PostgreSQL backend, so empty catalog caches; the server keeps running, as when an app restarts), timed from the first query, which opens the connection, to the end of the sync, once the app's start has settled (a ${SETTLE_MS} ms pause: building an app of ${views.length} entities leaves V8 compiling and collecting garbage in background threads for a while, which slows whatever runs next; the last row is the sync timed without the pause).`,
         `Of the cold sync, opening the connection (connect, authenticate, MikroORM's check query) took ${ms(connect)} ms and the sync on the new backend ${ms(median(library.map((run) => run.elapsed - run.connect)))} ms, in which PostgreSQL plans its query in ${ms(median(explained.map((run) => run.planning)))} ms and runs it in ${ms(median(explained.map((run) => run.execution)))} ms (EXPLAIN ANALYZE on a new connection, median of ${scale.coldRuns}); the rest is the transfer and JavaScript (building the query, parsing its JSON, comparing every declaration).`,
         `Not timed: before that, each of those processes spent ${ms(load)} ms loading modules and ${ms(init)} ms building the app (entity discovery), the same with or without a view sync.`,
