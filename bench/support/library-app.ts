@@ -4,6 +4,7 @@ import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MaterializedView, PgViewsModule, View, type PgViewsModuleOptions } from '../../lib/index.js';
+import { quoteLiteral } from '../../lib/sql/identifiers.js';
 
 /** Counts the queries MikroORM sends (each round trip is logged once). */
 export class QueryCounter {
@@ -96,4 +97,17 @@ export function nativeEntities(views: readonly BenchView[]): EntitySchema<any, a
       properties: columns(view),
     }),
   )];
+}
+
+/**
+ * The baseline of apps that sync views by hand: one statement per view, each its own autocommit
+ * transaction (CREATE OR REPLACE VIEW for a plain view; for a materialized view, which has no OR
+ * REPLACE, a comparison of its stored definition with the declared query).
+ */
+export function perViewStatements(views: readonly BenchView[]): string[] {
+  return views.map((view) =>
+    view.kind === 'view'
+      ? `CREATE OR REPLACE VIEW ${view.name} AS ${view.sql}`
+      : `SELECT pg_get_viewdef('${view.name}'::regclass) = ${quoteLiteral(view.sql)} AS unchanged`,
+  );
 }

@@ -22,6 +22,16 @@ export function concurrentKeyCondition(x: string): string {
 }
 
 export function snapshotQuery(declared: readonly DeclaredName[], dependencies = true, libraryTables: readonly string[] = []): string {
+  // What each object reads. Without dependencies (the boot's fast path) an empty stand-in, rather than
+  // the same query filtered by a false condition: a catalog the text does not name is neither opened
+  // nor planned, which is what a new backend, with its caches still empty, pays for each one.
+  const reads = dependencies
+    ? `SELECT r.ev_class AS oid, json_agg(DISTINCT d.refobjid::bigint) AS reads
+  FROM pg_rewrite r
+  JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.ev_class
+  WHERE r.ev_class IN (SELECT oid FROM objects)
+  GROUP BY r.ev_class`
+    : 'SELECT NULL::oid AS oid, NULL::json AS reads WHERE false';
   // Set-based (one pass over pg_depend, pg_index and pg_description) rather than a subquery or an
   // obj_description() call per object: that keeps it in milliseconds for thousands of views.
   return `
@@ -39,18 +49,16 @@ WITH RECURSIVE ${OWN_ROLES_CTE}, declared(schema, name, columns) AS (
 ), comments AS (
   SELECT objoid, description FROM pg_description WHERE classoid = 'pg_class'::regclass AND objsubid = 0
 ), reads AS (
-  SELECT r.ev_class AS oid, json_agg(DISTINCT d.refobjid::bigint) AS reads
-  FROM pg_rewrite r
-  JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.ev_class
-  WHERE ${dependencies} AND r.ev_class IN (SELECT oid FROM objects)
-  GROUP BY r.ev_class
+  ${reads}
 ), mismatched AS (
   -- Declared views whose columns are not the ones their entity maps (same count, all of them mapped).
+  -- A subquery per declared object, which reads its few pg_attribute rows by index: a join would scan
+  -- the columns of every relation in the database, tables and system catalogs included.
   SELECT o.oid
-  FROM objects o JOIN pg_attribute a ON a.attrelid = o.oid AND a.attnum > 0 AND NOT a.attisdropped
+  FROM objects o
   WHERE o.expected_columns IS NOT NULL
-  GROUP BY o.oid
-  HAVING count(*) <> max(cardinality(o.expected_columns)) OR NOT bool_and(a.attname = ANY (o.expected_columns))
+    AND (SELECT count(*) <> cardinality(o.expected_columns) OR NOT bool_and(a.attname = ANY (o.expected_columns))
+         FROM pg_attribute a WHERE a.attrelid = o.oid AND a.attnum > 0 AND NOT a.attisdropped)
 ), columns AS (
   -- Only their columns travel back.
   SELECT a.attrelid AS oid, json_agg(a.attname ORDER BY a.attnum) AS columns
