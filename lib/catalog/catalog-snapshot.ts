@@ -104,7 +104,7 @@ export class CatalogSnapshot {
    * managed may be dropped as an orphan.
    */
   managed(): CatalogObject[] {
-    return this.objects.filter((object) => object.recorded !== undefined && (object.kind === 'view' || object.kind === 'materialized'));
+    return this.objects.filter((object) => object.recorded !== undefined && isView(object));
   }
 }
 
@@ -148,3 +148,8 @@ export function parseCatalogObject(raw: RawCatalogObject, recorded?: ReadonlyMap
   };
 }
 
+
+/** A view or materialized view (rather than a table or another relation holding a declared name). */
+export function isView<T extends { readonly kind: RelationKind }>(object: T): object is T & { readonly kind: ViewKind } {
+  return object.kind === 'view' || object.kind === 'materialized';
+}

@@ -19,7 +19,16 @@ export function concurrentKeyCondition(x: string): string {
   return `${x}.indisunique AND ${x}.indimmediate AND ${x}.indisvalid AND ${x}.indpred IS NULL AND ${x}.indexprs IS NULL`;
 }
 
-export function snapshotQuery(declared: readonly DeclaredName[], dependencies = true, libraryTables: readonly string[] = []): string {
+/** What the snapshot query reads besides the objects: what reads what (and owners), and the guards of the library's tables. */
+export interface SnapshotQueryOptions {
+  readonly dependencies?: boolean;
+  /** Qualified names of the library's own tables, whose ownership is checked. */
+  readonly libraryTables?: readonly string[];
+}
+
+export function snapshotQuery(declared: readonly DeclaredName[], { dependencies = true, libraryTables = [] }: SnapshotQueryOptions = {}): string {
+  // A quick snapshot leaves out what reads what and the owners: the conditions that read them are constant false.
+  const readDependencies = dependencies ? 'true' : 'false';
   // Set-based (one pass over pg_depend, pg_index and pg_description) rather than a subquery or an
   // obj_description() call per object: that keeps it in milliseconds for thousands of views.
   return `
@@ -40,7 +49,7 @@ WITH RECURSIVE ${OWN_ROLES_CTE}, declared(schema, name, columns) AS (
   SELECT r.ev_class AS oid, json_agg(DISTINCT d.refobjid::bigint) AS reads
   FROM pg_rewrite r
   JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.ev_class
-  WHERE ${dependencies} AND r.ev_class IN (SELECT oid FROM objects)
+  WHERE ${readDependencies} AND r.ev_class IN (SELECT oid FROM objects)
   GROUP BY r.ev_class
 ), mismatched AS (
   -- Declared views whose columns are not the ones their entity maps (same count, all of them mapped).
@@ -75,7 +84,7 @@ SELECT json_build_object(
   'schemas', (SELECT coalesce(json_agg(nspname), '[]') FROM pg_namespace WHERE nspname IN (SELECT schema FROM declared)),
   -- Arrays rather than objects: a third of the bytes to build, send and parse (see parseRow).
   'objects', (SELECT coalesce(json_agg(json_build_array(
-    o.oid::bigint, o.schema, o.name, o.relkind, CASE WHEN ${dependencies} THEN pg_get_userbyid(o.relowner) END,
+    o.oid::bigint, o.schema, o.name, o.relkind, CASE WHEN ${readDependencies} THEN pg_get_userbyid(o.relowner) END,
     oc.description, o.populated, r.reads, ix.indexes, col.columns, o.owned
   )), '[]')
   FROM objects o
@@ -146,7 +155,7 @@ export interface SnapshotOptions {
  */
 export async function readCatalogSnapshot(runner: SqlRunner, declared: readonly DeclaredName[], { dependencies = true, library }: SnapshotOptions = {}): Promise<CatalogSnapshot> {
   const tables = library ? [library.state.qualified, ...(library.history ? [library.history.qualified] : [])] : [];
-  const [{ snapshot }] = await runner.query<{ snapshot: RawSnapshot }>(snapshotQuery(declared, dependencies, tables));
+  const [{ snapshot }] = await runner.query<{ snapshot: RawSnapshot }>(snapshotQuery(declared, { dependencies, libraryTables: tables }));
   const [stateGuard, historyGuard] = snapshot.guards.map(parseTableGuard);
   let recorded: RecordedState | undefined;
   if (library) {

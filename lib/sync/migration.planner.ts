@@ -1,4 +1,4 @@
-import { CatalogSnapshot, type CatalogIndex, type CatalogObject } from '../catalog/catalog-snapshot.js';
+import { CatalogSnapshot, isView, type CatalogIndex, type CatalogObject } from '../catalog/catalog-snapshot.js';
 import type { ObjectDetails } from '../catalog/catalog.reader.js';
 import { compareColumns, type ColumnVerdict } from '../catalog/column-probe.js';
 import { contentHash } from '../definitions/content-hash.js';
@@ -11,7 +11,7 @@ import { normalizeSql, trimStatement } from '../sql/sql-text.js';
 import { analyzeSync } from './sync.analysis.js';
 import { planSync } from './sync.planner.js';
 import type { PlanOptions } from './sync-options.js';
-import { planStatements, type SyncPlan } from './sync-plan.js';
+import { changesSomething, planStatements, type SyncPlan } from './sync-plan.js';
 
 /** The statements of a migration: what a sync would do, and how to undo it. */
 export interface MigrationSql {
@@ -42,7 +42,7 @@ export interface MigrationInput {
  */
 export function planMigration(input: MigrationInput): MigrationSql {
   const { definitions, snapshot, plan, options } = input;
-  const touched = new Map(plan.views.filter((view) => view.action !== 'unchanged' && view.action !== 'kept').map((view) => [view.view, view]));
+  const touched = new Map(plan.views.filter((view) => changesSomething(view)).map((view) => [view.view, view]));
   const declared = new Map(definitions.map((definition) => [definition.id, definition]));
 
   // The previous state: untouched declared views as they are, others as the catalog had them.
@@ -51,7 +51,7 @@ export function planMigration(input: MigrationInput): MigrationSql {
     if (!touched.has(definition.id)) previous.set(definition.id, definition);
   }
   for (const object of snapshot.objects) {
-    if (object.kind !== 'view' && object.kind !== 'materialized') continue;
+    if (!isView(object)) continue;
     const wasManaged = declared.has(object.id) || object.marker !== undefined;
     if (wasManaged && !previous.has(object.id) && (touched.has(object.id) || !declared.has(object.id))) {
       previous.set(object.id, definitionFromCatalog(object, input.details.get(object.oid)));

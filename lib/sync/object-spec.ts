@@ -1,4 +1,4 @@
-import type { CatalogObject } from '../catalog/catalog-snapshot.js';
+import { isView, type CatalogObject } from '../catalog/catalog-snapshot.js';
 import type { ObjectDetails } from '../catalog/catalog.reader.js';
 import type { RelationName, ViewDefinition, ViewKind } from '../definitions/view-definition.js';
 import { PgViewsError } from '../pgviews.errors.js';
@@ -50,7 +50,7 @@ function capturedIndexes(object: CatalogObject, details: ObjectDetails, keep: (n
       }
       return {
         name: index.name,
-        create: (table, name) => createIndexLike(index.definition, index.unique, table, name),
+        create: (table, name) => createIndexLike(index.definition, index.unique, table, { name }),
         comment: index.comment ?? undefined,
       };
     });
@@ -83,7 +83,7 @@ export function specFromDefinition(
     indexes: [
       ...definition.indexes.map((index) => ({
         name: index.name,
-        create: (table: RelationName, name: string) => createIndex(index, table, name),
+        create: (table: RelationName, name: string) => createIndex(index, table, { name }),
       })),
       ...(old && details && !exactIndexes && keepStorage
         ? capturedIndexes(old, details, (name) => !declaredNames.has(name) && markers.get(name) === undefined)
@@ -98,7 +98,7 @@ export function specFromDefinition(
 
 /** An object nobody declared, rebuilt exactly as the catalog describes it. */
 export function specFromCatalog(object: CatalogObject, details: ObjectDetails): ObjectSpec {
-  if (object.kind !== 'view' && object.kind !== 'materialized') throw new PgViewsError(`${object.id} is not a view`);
+  if (!isView(object)) throw new PgViewsError(`${object.id} is not a view`);
   // Its own query again: the same column names.
   return withColumnSettings(details, 'same', {
     id: object.id,

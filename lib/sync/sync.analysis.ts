@@ -1,4 +1,4 @@
-import type { CatalogIndex, CatalogObject, CatalogSnapshot } from '../catalog/catalog-snapshot.js';
+import { isView, type CatalogIndex, type CatalogObject, type CatalogSnapshot } from '../catalog/catalog-snapshot.js';
 import { reachable } from '../definitions/dependency-graph.js';
 import { KIND_LABEL, type IndexDefinition, type ViewDefinition } from '../definitions/view-definition.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
@@ -114,7 +114,7 @@ function analyzeView(definition: ViewDefinition, existing: CatalogObject | undef
     }
   }
   if (!existing) return { ...base, strategy: 'create', reason: 'missing' };
-  if (existing.kind !== 'view' && existing.kind !== 'materialized') {
+  if (!isView(existing)) {
     throw new PgViewsConfigurationError(
       `${definition.className} is declared as the ${KIND_LABEL[definition.kind]} ${definition.id}, but ${definition.id} exists as a ${existing.kind}. ` +
         'nestjs-pgviews never drops tables: rename or drop it yourself, or map the view to another name.',

@@ -187,7 +187,7 @@ class Planner {
       view: spec.id,
       attempt: [
         this.effect(spec, 'replaced', reason, true),
-        this.sql(spec.id, ddl.createView(spec, spec.sql, spec.options, true)),
+        this.sql(spec.id, ddl.createView(spec, spec.sql, { options: spec.options, orReplace: true })),
         this.sql(spec.id, ddl.commentOnRelation(spec.kind, spec, spec.comment)),
       ],
       otherwise: this.fallback(() => [
@@ -226,18 +226,18 @@ class Planner {
     }
     for (const index of indexChanges.create) {
       reasons.push(`index ${index.name} added`);
-      phase.push(this.sql(id, ddl.createIndex(index, definition, index.name, inSwitch), { takes: [indexName(definition.schema, index.name, definition.name)] }));
+      phase.push(this.sql(id, ddl.createIndex(index, definition, { ifNotExists: inSwitch }), { takes: [indexName(definition.schema, index.name, definition.name)] }));
     }
     for (const index of indexChanges.rebuild) {
       reasons.push(`index ${index.name} changed`);
       if (inSwitch) {
         const name = indexName(definition.schema, index.name, definition.name);
-        phase.push(this.sql(id, ddl.dropIndex(definition.schema, index.name, true), { frees: [name] }), this.sql(id, ddl.createIndex(index, definition), { takes: [name] }));
+        phase.push(this.sql(id, ddl.dropIndex(definition.schema, index.name, { ifExists: true }), { frees: [name] }), this.sql(id, ddl.createIndex(index, definition), { takes: [name] }));
       } else {
         // Built under another name first (no lock that readers wait on), swapped in during the switch.
         const temporary = this.temporaryName(definition.schema, index.name, 'new', `index ${index.name} of ${id}`);
         const [name, built] = [indexName(definition.schema, index.name, definition.name), indexName(definition.schema, temporary, definition.name, true)];
-        this.build.push(this.sql(id, ddl.createIndex(index, definition, temporary), { takes: [built] }));
+        this.build.push(this.sql(id, ddl.createIndex(index, definition, { name: temporary }), { takes: [built] }));
         this.switched.push(
           this.sql(id, ddl.dropIndex(definition.schema, index.name), { frees: [name] }),
           this.sql(id, ddl.renameIndex(definition.schema, temporary, index.name), { frees: [built], takes: [name] }),
@@ -246,7 +246,7 @@ class Planner {
     }
     for (const index of indexChanges.drop) {
       reasons.push(`index ${index.name} no longer declared`);
-      this.switched.push(this.sql(id, ddl.dropIndex(definition.schema, index.name, inSwitch), { frees: [indexName(definition.schema, index.name, definition.name)] }));
+      this.switched.push(this.sql(id, ddl.dropIndex(definition.schema, index.name, { ifExists: inSwitch }), { frees: [indexName(definition.schema, index.name, definition.name)] }));
     }
     this.changes.push(this.change(definition, reasons.length > 0 ? 'updated' : 'unchanged', reasons.join(', ') || 'unchanged', true));
   }
@@ -258,7 +258,7 @@ class Planner {
       this.sql(
         spec.id,
         spec.kind === 'view'
-          ? ddl.createView(target, spec.sql, spec.options)
+          ? ddl.createView(target, spec.sql, { options: spec.options })
           : ddl.createMaterializedView(target, spec.sql, spec.withData, spec.options),
         { takes: [relationName(target.schema, target.name, temporary)] },
       ),
@@ -370,7 +370,7 @@ class Planner {
       {
         type: 'attempt',
         view: spec.id,
-        attempt: [this.effect(spec, 'replaced', `re-pointed at the new ${replacement.id}`, isDeclared, replacement.id), this.sql(spec.id, ddl.createView(spec, spec.sql, spec.options, true))],
+        attempt: [this.effect(spec, 'replaced', `re-pointed at the new ${replacement.id}`, isDeclared, replacement.id), this.sql(spec.id, ddl.createView(spec, spec.sql, { options: spec.options, orReplace: true }))],
         otherwise: this.fallback(() => [
           this.effect(spec, 'recreated', `reads ${replacement.id}, whose new columns change its own`, isDeclared, replacement.id),
           ...this.replaceByRename(dependent, spec),

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { CatalogObject, CatalogSnapshot } from '../catalog/catalog-snapshot.js';
+import { isView, type CatalogObject, type CatalogSnapshot } from '../catalog/catalog-snapshot.js';
 import { readCatalogSnapshot, readObjectDetails, type ObjectDetails } from '../catalog/catalog.reader.js';
 import { probeColumns, type ColumnVerdict } from '../catalog/column-probe.js';
 import type { OrmDatabase } from '../database/orm-database.js';
@@ -24,7 +24,7 @@ import { readViewStatus, type ViewStatus } from './view-status.js';
 import { releaseFingerprint, releaseStanding } from '../state/release.js';
 import type { StateTable } from '../state/state-table.js';
 import type { PlanOptions } from './sync-options.js';
-import { recordStrongest, type SyncAction, type SyncPlan, type ViewChange } from './sync-plan.js';
+import { changesSomething, recordStrongest, type SyncAction, type SyncPlan, type ViewChange } from './sync-plan.js';
 
 /** What a sync did. */
 export interface SyncReport {
@@ -175,7 +175,7 @@ export class ViewSyncService {
       }
       for (const object of snapshot.inDependencyOrder(existing).reverse()) {
         const id = object.id;
-        if (object.kind !== 'view' && object.kind !== 'materialized') continue;
+        if (!isView(object)) continue;
         const statement = dropRelation(object.kind, object);
         await tx.query(statement).catch((error) => {
           throw new PgViewsStatementError(id, statement, databaseErrorDetails(error), 'clear() failed and was rolled back', error);
@@ -323,7 +323,7 @@ export class ViewSyncService {
     for (const change of executed.values()) if (!planned.has(change.view)) views.push(change);
     const report: SyncReport = {
       views,
-      changes: views.filter((view) => view.action !== 'unchanged' && view.action !== 'kept').length,
+      changes: views.filter((view) => changesSomething(view)).length,
       statements: execution?.statements ?? 0,
       retries: execution?.retries ?? 0,
       durationMs: elapsed(started),
@@ -332,7 +332,7 @@ export class ViewSyncService {
     };
     this.log(report);
     for (const view of report.views) {
-      if (view.action !== 'unchanged' && view.action !== 'kept') this.context.events?.emit({ type: 'view-synced', view: view.view, action: view.action, reason: view.reason });
+      if (changesSomething(view)) this.context.events?.emit({ type: 'view-synced', view: view.view, action: view.action, reason: view.reason });
     }
     this.context.events?.emit({ type: 'sync-finished', changes: report.changes, durationMs: report.durationMs });
     return report;
@@ -344,7 +344,7 @@ export class ViewSyncService {
     const summary = [...counts].map(([action, count]) => `${count} ${action}`).join(', ') || 'no views';
     this.logger.log(`Views synced in ${report.durationMs} ms: ${summary}`);
     for (const view of report.views) {
-      if (view.action !== 'unchanged' && view.action !== 'kept') this.logger.log(`${view.view}: ${view.action} (${view.reason})`);
+      if (changesSomething(view)) this.logger.log(`${view.view}: ${view.action} (${view.reason})`);
     }
     for (const note of report.notes) this.logger.log(note);
     for (const warning of report.warnings) this.logger.warn(warning);
