@@ -1,4 +1,4 @@
-import { isView, type CatalogIndex, type CatalogObject, type CatalogSnapshot } from '../catalog/catalog-snapshot.js';
+import { isView, type CatalogIndex, type CatalogObject, type CatalogSnapshot, type ViewObject } from '../catalog/catalog-snapshot.js';
 import { reachable } from '../definitions/dependency-graph.js';
 import { KIND_LABEL, type IndexDefinition, type ViewDefinition } from '../definitions/view-definition.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
@@ -33,13 +33,46 @@ export interface IndexChanges {
   readonly drop: readonly CatalogIndex[];
 }
 
-export interface ViewAnalysis {
+interface AnalysedView {
   readonly definition: ViewDefinition;
-  readonly existing?: CatalogObject;
-  readonly strategy: Strategy;
   /** Why the definition is (re)applied, or why not. */
   readonly reason: string;
-  /** Only for strategy 'none'. */
+}
+
+/** Missing: built from its declaration. */
+export interface MissingView extends AnalysedView {
+  readonly strategy: 'create';
+  readonly existing?: undefined;
+}
+
+/** A plain view whose query changed: replaced in place (CREATE OR REPLACE), or rebuilt when its columns do not allow it. */
+export interface ReplacedView extends AnalysedView {
+  readonly strategy: 'replace';
+  readonly existing: ViewObject;
+}
+
+/** A changed materialized view, or a change of kind: rebuilt beside the old one ('swap') or under its name ('recreate'). */
+export interface RebuiltView extends AnalysedView {
+  readonly strategy: 'swap' | 'recreate';
+  readonly existing: ViewObject;
+}
+
+/** Changed, and materializedViewChange 'error' forbids changing it: the sync fails. */
+export interface RefusedView extends AnalysedView {
+  readonly strategy: 'refuse';
+  readonly existing: ViewObject;
+}
+
+/** Different from the declaration, and left as it is (or missing, left missing). */
+export interface KeptView extends AnalysedView {
+  readonly strategy: 'keep';
+  readonly existing?: CatalogObject;
+}
+
+/** Its definition is what the database holds: indexes, comment and data are brought in line. */
+export interface UnchangedView extends AnalysedView {
+  readonly strategy: 'none';
+  readonly existing: ViewObject;
   readonly indexChanges: IndexChanges;
   readonly commentChanged: boolean;
   /** Declared WITH DATA but found unpopulated. */
@@ -48,10 +81,26 @@ export interface ViewAnalysis {
   readonly legacyMarker: boolean;
 }
 
+/** A declared view compared with the catalog, by the strategy that brings it in line. */
+export type ViewAnalysis = MissingView | ReplacedView | RebuiltView | RefusedView | KeptView | UnchangedView;
+
+/** Whether the sync replaces the view's existing object in the switch. */
+export function replacesExisting(view: ViewAnalysis): view is ReplacedView | RebuiltView {
+  return view.strategy === 'replace' || view.strategy === 'swap' || view.strategy === 'recreate';
+}
+
+/** Whether syncing the view issues any statement for it. */
+function needsStatements(view: ViewAnalysis): boolean {
+  if (view.strategy === 'keep') return false;
+  if (view.strategy !== 'none') return true;
+  const { create, rebuild, drop } = view.indexChanges;
+  return view.commentChanged || view.populate || view.legacyMarker || create.length + rebuild.length + drop.length > 0;
+}
+
 export interface SyncAnalysis {
   readonly views: readonly ViewAnalysis[];
   /** Objects nestjs-pgviews built that nothing declares any more. */
-  readonly orphans: readonly CatalogObject[];
+  readonly orphans: readonly ViewObject[];
   /** This app's release, and whether a newer one synced after it. */
   readonly release: string;
   readonly standing: ReleaseStanding;
@@ -79,14 +128,7 @@ export function analyzeSync(definitions: readonly ViewDefinition[], snapshot: Ca
   const createHistory = history && !snapshot.get(history.id) && !standing.older ? history : undefined;
   const schemas = [...definitions.map((definition) => definition.schema), ...(createHistory ? [createHistory.schema] : [])];
   const missingSchemas = standing.older ? [] : [...new Set(schemas)].filter((schema) => !snapshot.schemas.has(schema));
-  const viewChanges = views.some(
-    (view) =>
-      !['none', 'keep'].includes(view.strategy) ||
-      view.commentChanged ||
-      view.populate ||
-      view.legacyMarker ||
-      view.indexChanges.create.length + view.indexChanges.rebuild.length + view.indexChanges.drop.length > 0,
-  );
+  const viewChanges = views.some(needsStatements);
   const hasChanges =
     missingSchemas.length > 0 ||
     createHistory !== undefined ||
@@ -98,13 +140,13 @@ export function analyzeSync(definitions: readonly ViewDefinition[], snapshot: Ca
 }
 
 function analyzeView(definition: ViewDefinition, existing: CatalogObject | undefined, options: PlanOptions, standing: ReleaseStanding): ViewAnalysis {
-  const base = { definition, existing, indexChanges: NO_INDEX_CHANGES, commentChanged: false, populate: false, legacyMarker: false };
   if (standing.older) {
     // A newer release synced after this one: whatever differs is its work, not something to undo.
     const differs = !existing || existing.marker !== definition.hash || existing.kind !== definition.kind;
     if (differs) {
       return {
-        ...base,
+        definition,
+        existing,
         strategy: 'keep',
         reason:
           `${existing ? 'its live definition' : 'it is missing; its absence'} comes from a newer release (${standing.latest}, ` +
@@ -113,7 +155,7 @@ function analyzeView(definition: ViewDefinition, existing: CatalogObject | undef
       };
     }
   }
-  if (!existing) return { ...base, strategy: 'create', reason: 'missing' };
+  if (!existing) return { definition, strategy: 'create', reason: 'missing' };
   if (!isView(existing)) {
     throw new PgViewsConfigurationError(
       `${definition.className} is declared as the ${KIND_LABEL[definition.kind]} ${definition.id}, but ${definition.id} exists as a ${existing.kind}. ` +
@@ -134,11 +176,13 @@ function analyzeView(definition: ViewDefinition, existing: CatalogObject | undef
               : undefined;
   if (reason) {
     const strategy = changeStrategy(definition, existing, options);
-    return { ...base, strategy, reason: strategy === 'keep' ? `${reason}, kept as it is because materializedViewChange is 'keep'` : reason };
+    if (strategy === 'keep') return { definition, existing, strategy, reason: `${reason}, kept as it is because materializedViewChange is 'keep'` };
+    return { definition, existing, strategy, reason };
   }
   const indexChanges = definition.kind === 'materialized' ? compareIndexes(definition.indexes, existing.indexes, options) : NO_INDEX_CHANGES;
   return {
-    ...base,
+    definition,
+    existing,
     strategy: 'none',
     reason: 'unchanged',
     indexChanges,
@@ -149,7 +193,7 @@ function analyzeView(definition: ViewDefinition, existing: CatalogObject | undef
   };
 }
 
-function changeStrategy(definition: ViewDefinition, existing: CatalogObject, options: PlanOptions): Strategy {
+function changeStrategy(definition: ViewDefinition, existing: CatalogObject, options: PlanOptions): Exclude<Strategy, 'create' | 'none'> {
   if (definition.kind === 'view' && existing.kind === 'view') return 'replace';
   if (!options.force) {
     if (options.materializedViewChange === 'keep') return 'keep';
@@ -199,9 +243,7 @@ export function columnWarnings(definitions: readonly ViewDefinition[], snapshot:
  * that may be rebuilt, and everything that reads it, directly or not.
  */
 export function objectsNeedingDetails(analysis: SyncAnalysis, snapshot: CatalogSnapshot): number[] {
-  const rebuilt = analysis.views
-    .filter((view) => view.existing && ['replace', 'swap', 'recreate'].includes(view.strategy))
-    .map((view) => view.existing!.oid);
+  const rebuilt = analysis.views.filter(replacesExisting).map((view) => view.existing.oid);
   const dependents = reachable(rebuilt, (oid) => {
     const object = snapshot.byObjectId(oid);
     return object ? snapshot.directDependents(object).map((dependent) => dependent.oid) : [];

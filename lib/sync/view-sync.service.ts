@@ -14,7 +14,7 @@ import { takeAdvisoryXactLock } from '../database/advisory-lock.js';
 import { abortWhenClientIsGone } from '../database/client-check.js';
 import type { PgViewsEvents } from '../events/pgviews.events.js';
 import type { RefreshHistory } from '../refresh/refresh-history.js';
-import { analyzeSync, columnWarnings, objectsNeedingDetails, type SyncAnalysis } from './sync.analysis.js';
+import { analyzeSync, columnWarnings, objectsNeedingDetails, replacesExisting, type SyncAnalysis } from './sync.analysis.js';
 import { executePlan, type ExecutionResult } from './sync.executor.js';
 import { planMigration, type MigrationSql } from './migration.planner.js';
 import { checkPlanNames } from './name-check.js';
@@ -232,9 +232,10 @@ export class ViewSyncService {
   private async probeChangedViews(tx: SqlRunner, analysis: SyncAnalysis, details: ReadonlyMap<number, ObjectDetails>): Promise<Map<string, ColumnVerdict>> {
     const columns = new Map<string, ColumnVerdict>();
     for (const view of analysis.views) {
-      const hasColumnSettings = view.existing !== undefined && (details.get(view.existing.oid)?.columns?.length ?? 0) > 0;
-      if (view.strategy !== 'replace' && !(hasColumnSettings && (view.strategy === 'swap' || view.strategy === 'recreate'))) continue;
-      const verdict = await probeColumns(tx, view.definition.sql, view.existing!.oid);
+      if (!replacesExisting(view)) continue;
+      const hasColumnSettings = (details.get(view.existing.oid)?.columns?.length ?? 0) > 0;
+      if (view.strategy !== 'replace' && !hasColumnSettings) continue;
+      const verdict = await probeColumns(tx, view.definition.sql, view.existing.oid);
       if (verdict) columns.set(view.definition.id, verdict);
     }
     return columns;
