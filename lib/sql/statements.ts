@@ -92,7 +92,6 @@ export interface CreateIndexOptions {
 
 /** An index from its definition, on `table`. */
 export function createIndex(index: IndexDefinition, table: RelationName, { name = index.name, ifNotExists = false }: CreateIndexOptions = {}): string {
-  if (index.definition) return createIndexLike(index.definition, index.unique, table, { name, ifNotExists });
   const include = index.include.length > 0 ? ` INCLUDE (${index.include.map(quoteIdent).join(', ')})` : '';
   const where = index.where ? ` WHERE ${index.where}` : '';
   return `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX ${ifNotExists ? 'IF NOT EXISTS ' : ''}${quoteIdent(name)} ON ${qualifiedName(table.schema, table.name)} USING ${index.using} (${index.elements})${include}${where}`;

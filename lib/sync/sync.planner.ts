@@ -61,11 +61,11 @@ export function planSync(input: PlanInput): SyncPlan {
   const { analysis } = input;
   if (analysis.hasChanges && !input.snapshot.dependencies) throw new PgViewsError('internal error: changes planned from a snapshot without dependencies');
   const refused = analysis.views.filter((view) => view.strategy === 'refuse');
-  if (refused.length > 0) throw new PgViewsChangeRefusedError(refused.map((view) => view.definition.id));
+  if (refused.length > 0) throw new PgViewsChangeRefusedError(refused.map((view) => view.target.id));
   const views = analysis.views.filter((view): view is PlannedView => view.strategy !== 'refuse');
 
   const context = new PlanContext(input);
-  const replacing = views.filter(replacesExisting).map((view) => view.definition.id);
+  const replacing = views.filter(replacesExisting).map((view) => view.target.id);
   for (const id of replacing) context.setPending(id, true);
   const waiting = waitingViews(analysis, replacing);
 
@@ -77,7 +77,7 @@ export function planSync(input: PlanInput): SyncPlan {
     steps.switch.push(...planned.switch);
   };
   for (const view of views) {
-    const planned = planView(view, context, waiting.has(view.definition.id) ? 'switch' : 'build');
+    const planned = planView(view, context, waiting.has(view.target.id) ? 'switch' : 'build');
     add(planned.steps);
     if (planned.change) changes.push(planned.change);
   }
@@ -102,31 +102,31 @@ export function planSync(input: PlanInput): SyncPlan {
 /** Views that read (transitively) a view replaced in the switch: built after it, in the switch. */
 function waitingViews(analysis: SyncAnalysis, replaced: readonly string[]): Set<string> {
   const readers = new Map<string, string[]>();
-  for (const { definition } of analysis.views) {
-    for (const dependency of definition.dependencies) addTo(readers, dependency, definition.id);
+  for (const { target } of analysis.views) {
+    for (const dependency of target.dependencies) addTo(readers, dependency, target.id);
   }
   return new Set(reachable(replaced, (id) => readers.get(id) ?? []));
 }
 
 /** The steps of one declared view, in `phase` unless its strategy says otherwise, and a change to report when no step says it. */
 function planView(view: PlannedView, context: PlanContext, phase: Phase): { steps: PhasedSteps; change?: ViewChange } {
-  const { definition } = view;
+  const { target } = view;
   switch (view.strategy) {
     case 'create':
       return { steps: planCreate(view, phase) };
     case 'replace':
-      context.setPending(definition.id, false);
+      context.setPending(target.id, false);
       return { steps: planReplaceInPlace(view, context) };
     case 'swap':
     case 'recreate':
-      context.setPending(definition.id, false);
+      context.setPending(target.id, false);
       return { steps: planSwap(view, context, { waitsForSwitch: phase === 'switch' }) };
     case 'keep':
-      context.warnings.push(`${definition.id}: ${view.reason}`);
-      return { steps: NO_STEPS, change: change(definition, 'kept', view.reason, true) };
+      context.warnings.push(`${target.id}: ${view.reason}`);
+      return { steps: NO_STEPS, change: change(target, 'kept', view.reason, true) };
     case 'none':
       // Rebuilt already, as a dependent of another change: its own reconciliation is moot.
-      return context.wasRebuilt(definition.id) ? { steps: NO_STEPS } : planReconcile(view, phase, context);
+      return context.wasRebuilt(target.id) ? { steps: NO_STEPS } : planReconcile(view, phase, context);
   }
 }
 
@@ -144,7 +144,7 @@ function mergedChanges(steps: PhasedSteps, changes: readonly ViewChange[], analy
   walk(steps.switch);
   for (const change of changes) record(change);
   // Declared views in registry order, then the others.
-  const rank = new Map(analysis.views.map((view, index) => [view.definition.id, index]));
+  const rank = new Map(analysis.views.map((view, index) => [view.target.id, index]));
   const last = rank.size;
   return [...merged.values()].sort((a, b) => (rank.get(a.view) ?? last) - (rank.get(b.view) ?? last));
 }

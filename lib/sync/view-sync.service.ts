@@ -235,8 +235,8 @@ export class ViewSyncService {
       if (!replacesExisting(view)) continue;
       const hasColumnSettings = (details.get(view.existing.oid)?.columns?.length ?? 0) > 0;
       if (view.strategy !== 'replace' && !hasColumnSettings) continue;
-      const verdict = await probeColumns(tx, view.definition.sql, view.existing.oid);
-      if (verdict) columns.set(view.definition.id, verdict);
+      const verdict = await probeColumns(tx, view.target.sql, view.existing.oid);
+      if (verdict) columns.set(view.target.id, verdict);
     }
     return columns;
   }

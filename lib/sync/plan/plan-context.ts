@@ -27,7 +27,7 @@ export class PlanContext {
   private conditional = 0;
 
   constructor(readonly input: PlanInput) {
-    for (const view of input.analysis.views) this.declared.set(view.definition.id, view);
+    for (const view of input.analysis.views) this.declared.set(view.target.id, view);
   }
 
   declaredView(id: string): ViewAnalysis | undefined {

@@ -1,5 +1,6 @@
 import * as ddl from '../../sql/statements.js';
 import { indexName } from '../plan-names.js';
+import { createTargetIndex } from '../target-view.js';
 import type { UnchangedView } from '../sync.analysis.js';
 import { inPhase, joinSteps, type Phase, type PhasedSteps } from './phases.js';
 import { sql, type PlanContext } from './plan-context.js';
@@ -12,32 +13,32 @@ import { sql, type PlanContext } from './plan-context.js';
  * rebuilt with them by a replacement earlier in the switch (when a reader's columns changed).
  */
 export function reconcileIndexes(view: UnchangedView, phase: Phase, context: PlanContext): { steps: PhasedSteps; reasons: string[] } {
-  const { definition, indexChanges } = view;
-  const { id, schema } = definition;
+  const { target, indexChanges } = view;
+  const { id, schema } = target;
   const inSwitch = phase === 'switch';
   const reasons: string[] = [];
   const parts: PhasedSteps[] = [];
   for (const index of indexChanges.create) {
     reasons.push(`index ${index.name} added`);
-    const create = sql(id, ddl.createIndex(index, definition, { ifNotExists: inSwitch }), { takes: [indexName(schema, index.name, definition.name)] });
+    const create = sql(id, createTargetIndex(index, target, { ifNotExists: inSwitch }), { takes: [indexName(schema, index.name, target.name)] });
     parts.push(inPhase(phase, [create]));
   }
   for (const index of indexChanges.rebuild) {
     reasons.push(`index ${index.name} changed`);
-    const name = indexName(schema, index.name, definition.name);
+    const name = indexName(schema, index.name, target.name);
     if (inSwitch) {
-      parts.push(inPhase('switch', [sql(id, ddl.dropIndex(schema, index.name, { ifExists: true }), { frees: [name] }), sql(id, ddl.createIndex(index, definition), { takes: [name] })]));
+      parts.push(inPhase('switch', [sql(id, ddl.dropIndex(schema, index.name, { ifExists: true }), { frees: [name] }), sql(id, createTargetIndex(index, target), { takes: [name] })]));
     } else {
       // Built under another name first (no lock that readers wait on), swapped in during the switch.
       const temporary = context.temporaryName(schema, index.name, 'new', `index ${index.name} of ${id}`);
-      const built = indexName(schema, temporary, definition.name, true);
-      parts.push(inPhase('build', [sql(id, ddl.createIndex(index, definition, { name: temporary }), { takes: [built] })]));
+      const built = indexName(schema, temporary, target.name, true);
+      parts.push(inPhase('build', [sql(id, createTargetIndex(index, target, { name: temporary }), { takes: [built] })]));
       parts.push(inPhase('switch', [sql(id, ddl.dropIndex(schema, index.name), { frees: [name] }), sql(id, ddl.renameIndex(schema, temporary, index.name), { frees: [built], takes: [name] })]));
     }
   }
   for (const index of indexChanges.drop) {
     reasons.push(`index ${index.name} no longer declared`);
-    parts.push(inPhase('switch', [sql(id, ddl.dropIndex(schema, index.name, { ifExists: inSwitch }), { frees: [indexName(schema, index.name, definition.name)] })]));
+    parts.push(inPhase('switch', [sql(id, ddl.dropIndex(schema, index.name, { ifExists: inSwitch }), { frees: [indexName(schema, index.name, target.name)] })]));
   }
   return { steps: joinSteps(...parts), reasons };
 }

@@ -22,30 +22,30 @@ export function planReconcile(view: UnchangedView, phase: Phase, context: PlanCo
   const reasons = [...own.reasons, ...indexes.reasons];
   return {
     steps: joinSteps(inPhase(phase, own.steps), indexes.steps),
-    change: change(view.definition, reasons.length > 0 ? 'updated' : 'unchanged', reasons.join(', ') || 'unchanged', true),
+    change: change(view.target, reasons.length > 0 ? 'updated' : 'unchanged', reasons.join(', ') || 'unchanged', true),
   };
 }
 
 /** Comment, the marker of versions before the state table, and data. */
 function reconcileObject(view: UnchangedView): { steps: PlanStep[]; reasons: string[] } {
-  const { definition, existing, indexChanges } = view;
-  const id = definition.id;
+  const { target, existing, indexChanges } = view;
+  const id = target.id;
   const steps: PlanStep[] = [];
   const reasons: string[] = [];
   if (view.commentChanged) {
     reasons.push('comment changed');
-    steps.push(sql(id, ddl.commentOnRelation(definition.kind, definition, definition.comment)));
+    steps.push(sql(id, ddl.commentOnRelation(target.kind, target, target.comment)));
   }
   if (view.legacyMarker) {
     reasons.push('marker moved from its comment to the state table');
-    if (!view.commentChanged) steps.push(sql(id, ddl.commentOnRelation(definition.kind, definition, existing.userComment)));
+    if (!view.commentChanged) steps.push(sql(id, ddl.commentOnRelation(target.kind, target, existing.userComment)));
     for (const index of existing.indexes) {
-      if (index.legacyMarker && !indexChanges.drop.includes(index)) steps.push(sql(id, ddl.commentOnIndex(definition.schema, index.name, undefined)));
+      if (index.legacyMarker && !indexChanges.drop.includes(index)) steps.push(sql(id, ddl.commentOnIndex(target.schema, index.name, undefined)));
     }
   }
   if (view.populate) {
     reasons.push('was not populated');
-    steps.push(sql(id, ddl.refreshMaterializedView(definition, false)));
+    steps.push(sql(id, ddl.refreshMaterializedView(target, false)));
   }
   return { steps, reasons };
 }

@@ -1,5 +1,5 @@
 import * as ddl from '../../sql/statements.js';
-import { specFromDefinition } from '../object-spec.js';
+import { specFromTarget } from '../object-spec.js';
 import type { ReplacedView } from '../sync.analysis.js';
 import type { PlanStep } from '../sync-plan.js';
 import { inPhase, type PhasedSteps } from './phases.js';
@@ -11,13 +11,12 @@ import { replaceByRename } from './repoint-dependent.strategy.js';
  * columns do not allow it, as probed beforehand; unprobed, the rebuild is the fallback if PostgreSQL refuses.
  */
 export function planReplaceInPlace(view: ReplacedView, context: PlanContext): PhasedSteps {
-  const { definition, existing, reason } = view;
-  const spec = specFromDefinition(
-    definition,
-    { object: existing, details: context.details(existing), definitionChanged: true, columns: context.newColumns(definition.id) },
-    context.exactIndexes,
+  const { target, existing, reason } = view;
+  const spec = specFromTarget(
+    target,
+    { object: existing, details: context.details(existing), definitionChanged: true, columns: context.newColumns(target.id), exactIndexes: context.exactIndexes },
   );
-  const verdict = context.input.columns?.get(definition.id);
+  const verdict = context.input.columns?.get(target.id);
   if (verdict && !verdict.compatible) {
     const why = `${reason}; ${verdict.reason}, which CREATE OR REPLACE cannot do`;
     return inPhase('switch', [effect(spec, 'recreated', why), ...replaceByRename(existing, spec, context)]);

@@ -1,7 +1,7 @@
 import { isView, type CatalogObject, type ViewObject } from '../../catalog/catalog-snapshot.js';
 import { PgViewsError } from '../../pgviews.errors.js';
 import * as ddl from '../../sql/statements.js';
-import { specFromCatalog, specFromDefinition, type ObjectSpec } from '../object-spec.js';
+import { specFromCatalog, specFromTarget, type ObjectSpec } from '../object-spec.js';
 import type { PlanStep } from '../sync-plan.js';
 import type { PlanContext } from './plan-context.js';
 import { effect, sql } from './plan-context.js';
@@ -32,7 +32,7 @@ function repoint(dependent: CatalogObject, replacement: ObjectSpec, context: Pla
   // A declared view kept at its old definition ('keep') is rebuilt as the catalog has it, not as declared.
   const spec =
     declared && declared.strategy !== 'keep'
-      ? specFromDefinition(declared.definition, { object: dependent, details, definitionChanged: false }, context.exactIndexes)
+      ? specFromTarget(declared.target, { object: dependent, details, definitionChanged: false, exactIndexes: context.exactIndexes })
       : specFromCatalog(dependent, details);
   const old = asView(dependent);
   const along = { declared: declared !== undefined, upstream: replacement.id };
