@@ -17,12 +17,12 @@ export function buildObject(spec: ObjectSpec, target: RelationName, indexNames?:
       spec.kind === 'view'
         ? ddl.createView(target, spec.sql, { options: spec.options })
         : ddl.createMaterializedView(target, spec.sql, spec.withData, spec.options),
-      { takes: [relationName(target.schema, target.name, temporary)] },
+      { takes: [relationName(target.schema, target.name, { chosen: temporary })] },
     ),
   ];
   for (const index of spec.indexes) {
     const name = indexNames?.get(index.name) ?? index.name;
-    steps.push(sql(spec.id, index.create(target, name), { takes: [indexName(target.schema, name, target.name, indexNames !== undefined)] }));
+    steps.push(sql(spec.id, index.create(target, name), { takes: [indexName(target.schema, name, target.name, { chosen: indexNames !== undefined })] }));
   }
   return steps;
 }

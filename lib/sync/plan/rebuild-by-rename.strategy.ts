@@ -29,7 +29,7 @@ export function prebuild(spec: ObjectSpec, context: PlanContext): { prebuilt: Pr
  */
 export function rebuildByRename(old: ViewObject, spec: ObjectSpec, context: PlanContext, prebuilt?: Prebuilt): PlanStep[] {
   const aside = context.temporaryName(old.schema, old.name, 'old', old.id);
-  const asideName = relationName(old.schema, aside, true);
+  const asideName = relationName(old.schema, aside, { chosen: true });
   const steps: PlanStep[] = [
     sql(spec.id, ddl.renameRelation(old.kind, old, aside), { frees: [relationName(old.schema, old.name)], takes: [asideName] }),
     // Registered now so that it runs after the drops registered while re-pointing readers (deferred statements run last-first).
@@ -45,13 +45,13 @@ export function rebuildByRename(old: ViewObject, spec: ObjectSpec, context: Plan
 function switchIn(spec: ObjectSpec, { table, indexNames }: Prebuilt): PlanStep[] {
   const steps: PlanStep[] = [
     sql(spec.id, ddl.renameRelation('materialized', table, spec.name), {
-      frees: [relationName(spec.schema, table.name, true)],
+      frees: [relationName(spec.schema, table.name, { chosen: true })],
       takes: [relationName(spec.schema, spec.name)],
     }),
   ];
   for (const [name, temporary] of indexNames) {
     steps.push(sql(spec.id, ddl.renameIndex(spec.schema, temporary, name), {
-      frees: [indexName(spec.schema, temporary, spec.name, true)],
+      frees: [indexName(spec.schema, temporary, spec.name, { chosen: true })],
       takes: [indexName(spec.schema, name, spec.name)],
     }));
   }
