@@ -66,7 +66,7 @@ export function planSync(input: PlanInput): SyncPlan {
 
   const context = new PlanContext(input);
   const replacing = views.filter(replacesExisting).map((view) => view.target.id);
-  for (const id of replacing) context.setPending(id, true);
+  for (const id of replacing) context.markPending(id);
   const waiting = waitingViews(analysis, replacing);
 
   const library = planLibraryTables(input);
@@ -95,7 +95,7 @@ export function planSync(input: PlanInput): SyncPlan {
     changes: planned.filter(changesSomething).length,
     warnings: context.warnings,
     notes: library.notes,
-    temporaryNames: context.temporaryNames,
+    temporaryNames: context.temporaryNames.given,
   };
 }
 
@@ -115,11 +115,11 @@ function planView(view: PlannedView, context: PlanContext, phase: Phase): { step
     case 'create':
       return { steps: planCreate(view, phase) };
     case 'replace':
-      context.setPending(target.id, false);
+      context.clearPending(target.id);
       return { steps: planReplaceInPlace(view, context) };
     case 'swap':
     case 'recreate':
-      context.setPending(target.id, false);
+      context.clearPending(target.id);
       return { steps: planSwap(view, context, { waitsForSwitch: phase === 'switch' }) };
     case 'keep':
       context.warnings.push(`${target.id}: ${view.reason}`);

@@ -80,7 +80,7 @@ export class ViewSyncService {
         const snapshot = await this.snapshot(tx);
         const plan = await this.planOn(tx, snapshot, options, { checkNames: true });
         // Column warnings about the views that stay as they are: a rebuilt view's columns are known once it is rebuilt.
-        const staying = new Set(plan.views.filter((view) => view.action === 'unchanged' || view.action === 'kept').map((view) => view.view));
+        const staying = new Set(plan.views.filter((view) => !changesSomething(view)).map((view) => view.view));
         const columnProblems = columnWarnings(this.registry.definitions.filter((definition) => staying.has(definition.id)), snapshot);
         return { ...plan, warnings: [...plan.warnings, ...columnProblems] };
       },

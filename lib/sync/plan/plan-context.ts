@@ -1,32 +1,32 @@
 import type { CatalogObject } from '../../catalog/catalog-snapshot.js';
 import type { ObjectDetails } from '../../catalog/catalog.reader.js';
 import { PgViewsError } from '../../pgviews.errors.js';
-import { fitIdentifier } from '../../sql/identifiers.js';
 import type { ObjectSpec } from '../object-spec.js';
 import type { NameChange } from '../plan-names.js';
 import type { ViewAnalysis } from '../sync.analysis.js';
 import type { PlanInput } from '../sync.planner.js';
-import type { PlanStep, SqlStatement, SyncAction, TemporaryName, ViewChange } from '../sync-plan.js';
+import type { PlanStep, SqlStatement, SyncAction, ViewChange } from '../sync-plan.js';
+import { TemporaryNames } from './temporary-names.js';
 
 /**
  * What the strategies share while one plan is made: the input, read-only, and the few things that
  * follow from the order in which objects are planned. Temporary names are handed out in order
- * (unique within the plan); declared views rebuilt along with another change are noted, so that
+ * (see TemporaryNames); declared views rebuilt along with another change are noted, so that
  * their own reconciliation is skipped; warnings are collected.
  */
 export class PlanContext {
   readonly warnings: string[] = [];
-  readonly temporaryNames: TemporaryName[] = [];
+  readonly temporaryNames: TemporaryNames;
   private readonly declared = new Map<string, ViewAnalysis>();
   /** Declared views whose own change is still to come: re-pointing leaves them to it. */
   private readonly pending = new Set<string>();
   /** Declared views rebuilt as dependents of another change: their own reconciliation is moot. */
   private readonly rebuilt = new Set<string>();
-  private sequence = 0;
   /** Above zero while planning the fallback branch of an attempt: steps that may not run. */
   private conditional = 0;
 
   constructor(readonly input: PlanInput) {
+    this.temporaryNames = new TemporaryNames(input.names);
     for (const view of input.analysis.views) this.declared.set(view.target.id, view);
   }
 
@@ -34,10 +34,14 @@ export class PlanContext {
     return this.declared.get(id);
   }
 
-  /** `id` has a change of its own still to be planned (or no longer, once `pending` is false). */
-  setPending(id: string, pending: boolean): void {
-    if (pending) this.pending.add(id);
-    else this.pending.delete(id);
+  /** `id` has a change of its own still to be planned. */
+  markPending(id: string): void {
+    this.pending.add(id);
+  }
+
+  /** The own change of `id` is planned now: replacements planned later re-point it like any other reader. */
+  clearPending(id: string): void {
+    this.pending.delete(id);
   }
 
   isPending(id: string): boolean {
@@ -76,20 +80,6 @@ export class PlanContext {
   /** The columns of a changed declared view's new query, when it could be compiled beforehand (see PlanInput.columns). */
   newColumns(id: string): readonly string[] | undefined {
     return this.input.columns?.get(id)?.columns?.next.map((column) => column.name);
-  }
-
-  /**
-   * Names for objects that exist only during a sync: unique within the plan, within PostgreSQL's
-   * length limit, and, once the catalog's names are known, not taken in the schema.
-   */
-  temporaryName(schema: string, name: string, role: 'new' | 'old', standsFor: string): string {
-    let candidate: string;
-    do {
-      this.sequence += 1;
-      candidate = fitIdentifier(name, `_pgv_${role}${this.sequence}`);
-    } while (this.input.names?.isTaken(schema, candidate));
-    this.temporaryNames.push({ name: candidate, role, standsFor });
-    return candidate;
   }
 }
 

@@ -17,8 +17,8 @@ export interface Prebuilt {
 
 /** The slow part of a swap, for the build phase: the new materialized view and its indexes under temporary names. */
 export function prebuild(spec: ObjectSpec, context: PlanContext): { prebuilt: Prebuilt; steps: PlanStep[] } {
-  const table = { schema: spec.schema, name: context.temporaryName(spec.schema, spec.name, 'new', spec.id) };
-  const indexNames = new Map(spec.indexes.map((index) => [index.name, context.temporaryName(spec.schema, index.name, 'new', `index ${index.name} of ${spec.id}`)]));
+  const table = { schema: spec.schema, name: context.temporaryNames.pick(spec.schema, spec.name, 'new', spec.id) };
+  const indexNames = new Map(spec.indexes.map((index) => [index.name, context.temporaryNames.pick(spec.schema, index.name, 'new', `index ${index.name} of ${spec.id}`)]));
   return { prebuilt: { table, indexNames }, steps: buildObject(spec, table, indexNames) };
 }
 
@@ -28,7 +28,7 @@ export function prebuild(spec: ObjectSpec, context: PlanContext): { prebuilt: Pr
  * owner, privileges and column settings. The old one is dropped at the end of the switch.
  */
 export function rebuildByRename(old: ViewObject, spec: ObjectSpec, context: PlanContext, prebuilt?: Prebuilt): PlanStep[] {
-  const aside = context.temporaryName(old.schema, old.name, 'old', old.id);
+  const aside = context.temporaryNames.pick(old.schema, old.name, 'old', old.id);
   const asideName = relationName(old.schema, aside, { chosen: true });
   const steps: PlanStep[] = [
     sql(spec.id, ddl.renameRelation(old.kind, old, aside), { frees: [relationName(old.schema, old.name)], takes: [asideName] }),

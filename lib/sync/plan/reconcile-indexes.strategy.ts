@@ -30,7 +30,7 @@ export function reconcileIndexes(view: UnchangedView, phase: Phase, context: Pla
       parts.push(inPhase('switch', [sql(id, ddl.dropIndex(schema, index.name, { ifExists: true }), { frees: [name] }), sql(id, createTargetIndex(index, target), { takes: [name] })]));
     } else {
       // Built under another name first (no lock that readers wait on), swapped in during the switch.
-      const temporary = context.temporaryName(schema, index.name, 'new', `index ${index.name} of ${id}`);
+      const temporary = context.temporaryNames.pick(schema, index.name, 'new', `index ${index.name} of ${id}`);
       const built = indexName(schema, temporary, target.name, { chosen: true });
       parts.push(inPhase('build', [sql(id, createTargetIndex(index, target, { name: temporary }), { takes: [built] })]));
       parts.push(inPhase('switch', [sql(id, ddl.dropIndex(schema, index.name), { frees: [name] }), sql(id, ddl.renameIndex(schema, temporary, index.name), { frees: [built], takes: [name] })]));
