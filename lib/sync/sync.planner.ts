@@ -1,20 +1,14 @@
-import type { CatalogSnapshot } from '../catalog/catalog-snapshot.js';
-import type { ObjectDetails } from '../catalog/catalog.reader.js';
-import type { ColumnVerdict } from '../catalog/column-probe.js';
 import { addTo, reachable } from '../definitions/dependency-graph.js';
 import { PgViewsError } from '../pgviews.errors.js';
-import type { StateTable } from '../state/state-table.js';
 import { planCreate } from './plan/create.strategy.js';
 import { planLibraryTables } from './plan/library-tables.strategy.js';
 import { planOrphans } from './plan/orphans.strategy.js';
 import { NO_STEPS, type Phase, type PhasedSteps } from './plan/phases.js';
-import { change, PlanContext } from './plan/plan-context.js';
+import { change, PlanContext, type PlanInput } from './plan/plan-context.js';
 import { planReconcile } from './plan/reconcile.strategy.js';
 import { planReplaceInPlace } from './plan/replace-in-place.strategy.js';
 import { planSwap } from './plan/swap.strategy.js';
-import type { NameContext } from './plan-names.js';
 import { replacesExisting, type RefusedView, type SyncAnalysis, type ViewAnalysis } from './sync.analysis.js';
-import type { PlanOptions } from './sync-options.js';
 import { changesSomething, planStatements, recordStrongest, type PlanStep, type SyncPlan, type ViewChange } from './sync-plan.js';
 
 /** A sync that materializedViewChange: 'error' forbids. */
@@ -27,22 +21,7 @@ export class PgViewsChangeRefusedError extends PgViewsError {
   }
 }
 
-export interface PlanInput {
-  readonly analysis: SyncAnalysis;
-  readonly snapshot: CatalogSnapshot;
-  /** Details of every object in objectsNeedingDetails(analysis). */
-  readonly details: ReadonlyMap<number, ObjectDetails>;
-  /**
-   * For changed declared views, when known (probed): whether CREATE OR REPLACE can take the new
-   * columns (plain views), and the new columns, on which column settings are carried over.
-   */
-  readonly columns?: ReadonlyMap<string, ColumnVerdict>;
-  readonly options: PlanOptions;
-  /** Where the sync records what it built; without it (pure planning tests), nothing is recorded. */
-  readonly state?: StateTable;
-  /** The catalog's names, once checked: temporary names avoid taken ones, and indexes in the way are renamed first. */
-  readonly names?: NameContext;
-}
+export type { PlanInput } from './plan/plan-context.js';
 
 /** A declared view the planner brings in line (refused changes stop the plan before). */
 type PlannedView = Exclude<ViewAnalysis, RefusedView>;

@@ -1,10 +1,9 @@
 import * as ddl from '../../sql/statements.js';
 import { evictionSteps, indexName, relationName } from '../plan-names.js';
 import { stateEntries } from '../state-entries.js';
-import type { PlanInput } from '../sync.planner.js';
 import type { PlanStep } from '../sync-plan.js';
 import type { PhasedSteps } from './phases.js';
-import { sql } from './plan-context.js';
+import { sql, type PlanInput } from './plan-context.js';
 
 /**
  * What a plan does before and around the views: indexes in the way renamed aside, missing schemas,

@@ -1,12 +1,32 @@
-import type { CatalogObject } from '../../catalog/catalog-snapshot.js';
+import type { CatalogObject, CatalogSnapshot } from '../../catalog/catalog-snapshot.js';
 import type { ObjectDetails } from '../../catalog/catalog.reader.js';
+import type { ColumnVerdict } from '../../catalog/column-probe.js';
 import { PgViewsError } from '../../pgviews.errors.js';
 import type { ObjectSpec } from '../object-spec.js';
-import type { NameChange } from '../plan-names.js';
-import type { ViewAnalysis } from '../sync.analysis.js';
-import type { PlanInput } from '../sync.planner.js';
+import type { StateTable } from '../../state/state-table.js';
+import type { NameChange, NameContext } from '../plan-names.js';
+import type { SyncAnalysis, ViewAnalysis } from '../sync.analysis.js';
+import type { PlanOptions } from '../sync-options.js';
 import type { PlanStep, SqlStatement, SyncAction, ViewChange } from '../sync-plan.js';
 import { TemporaryNames } from './temporary-names.js';
+
+/** What a plan is made from: the analysis and what was read of the catalog. */
+export interface PlanInput {
+  readonly analysis: SyncAnalysis;
+  readonly snapshot: CatalogSnapshot;
+  /** Details of every object in objectsNeedingDetails(analysis). */
+  readonly details: ReadonlyMap<number, ObjectDetails>;
+  /**
+   * For changed declared views, when known (probed): whether CREATE OR REPLACE can take the new
+   * columns (plain views), and the new columns, on which column settings are carried over.
+   */
+  readonly columns?: ReadonlyMap<string, ColumnVerdict>;
+  readonly options: PlanOptions;
+  /** Where the sync records what it built; without it (pure planning tests), nothing is recorded. */
+  readonly state?: StateTable;
+  /** The catalog's names, once checked: temporary names avoid taken ones, and indexes in the way are renamed first. */
+  readonly names?: NameContext;
+}
 
 /**
  * What the strategies share while one plan is made: the input, read-only, and the few things that
