@@ -42,7 +42,16 @@ export interface TargetView extends RelationName {
   readonly hash: string;
 }
 
+/** Declarations do not change once registered: each is turned into its target once. */
+const fromDefinitions = new WeakMap<ViewDefinition, TargetView>();
+
 export function targetFromDefinition(definition: ViewDefinition): TargetView {
+  let target = fromDefinitions.get(definition);
+  if (!target) fromDefinitions.set(definition, (target = declaredTarget(definition)));
+  return target;
+}
+
+function declaredTarget(definition: ViewDefinition): TargetView {
   return {
     id: definition.id,
     schema: definition.schema,
