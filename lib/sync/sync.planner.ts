@@ -24,7 +24,7 @@ export class PgViewsChangeRefusedError extends PgViewsError {
 export type { PlanInput } from './plan/plan-context.js';
 
 /** A declared view the planner brings in line (refused changes stop the plan before). */
-type PlannedView = Exclude<ViewAnalysis, RefusedView>;
+type PlannableView = Exclude<ViewAnalysis, RefusedView>;
 
 /**
  * Turns an analysis into the ordered steps of a sync. Pure: no database access. Each declared view
@@ -41,7 +41,7 @@ export function planSync(input: PlanInput): SyncPlan {
   if (analysis.hasChanges && !input.snapshot.dependencies) throw new PgViewsError('internal error: changes planned from a snapshot without dependencies');
   const refused = analysis.views.filter((view) => view.strategy === 'refuse');
   if (refused.length > 0) throw new PgViewsChangeRefusedError(refused.map((view) => view.target.id));
-  const views = analysis.views.filter((view): view is PlannedView => view.strategy !== 'refuse');
+  const views = analysis.views.filter((view): view is PlannableView => view.strategy !== 'refuse');
 
   const context = new PlanContext(input);
   const replacing = views.filter(replacesExisting).map((view) => view.target.id);
@@ -88,7 +88,7 @@ function waitingViews(analysis: SyncAnalysis, replaced: readonly string[]): Set<
 }
 
 /** The steps of one declared view, in `phase` unless its strategy says otherwise, and a change to report when no step says it. */
-function planView(view: PlannedView, context: PlanContext, phase: Phase): { steps: PhasedSteps; change?: ViewChange } {
+function planView(view: PlannableView, context: PlanContext, phase: Phase): { steps: PhasedSteps; change?: ViewChange } {
   const { target } = view;
   switch (view.strategy) {
     case 'create':
