@@ -6,8 +6,9 @@ import type { ObjectDetails } from '../../lib/catalog/catalog.reader.js';
 import * as ddl from '../../lib/sql/statements.js';
 import { inPhase, joinSteps, NO_STEPS } from '../../lib/sync/plan/phases.js';
 import { PlanContext } from '../../lib/sync/plan/plan-context.js';
+import { planOrphans } from '../../lib/sync/plan/orphans.strategy.js';
 import { planReconcile } from '../../lib/sync/plan/reconcile.strategy.js';
-import { replacesExisting, type UnchangedView, type ViewAnalysis } from '../../lib/sync/sync.analysis.js';
+import { analyzeSync, replacesExisting, type UnchangedView, type ViewAnalysis } from '../../lib/sync/sync.analysis.js';
 import type { PlanOptions } from '../../lib/sync/sync-options.js';
 import { changesSomething, planStatements, type PlanStep, type SqlStatement } from '../../lib/sync/sync-plan.js';
 import { createTargetIndex, targetFromCatalog, targetFromDefinition } from '../../lib/sync/target-view.js';
@@ -143,6 +144,41 @@ describe('the reconcile strategy', () => {
       'DROP INDEX IF EXISTS "stats"."dba_index"',
     ]);
     expect(planStatements(steps).length).toBe(4);
+  });
+});
+
+describe('the orphans strategy', () => {
+  const orphan = (oid: number, name: string, partial: Partial<ViewObject> = {}): ViewObject => ({
+    ...mv,
+    oid,
+    id: `stats.${name}`,
+    name,
+    indexes: [],
+    recorded: { release: 'r', appliedAt: new Date(0) },
+    ...partial,
+  });
+  const orphans = (objects: ViewObject[], options: Partial<PlanOptions> = {}) => {
+    const snapshot = new CatalogSnapshot(objects, new Set(['stats']), false, 180004, 'app');
+    const planOptions = { ...OPTIONS, ...options };
+    const context = new PlanContext({ analysis: analyzeSync([], snapshot, planOptions), snapshot, details: new Map(), options: planOptions });
+    return { ...planOrphans(context), warnings: context.warnings };
+  };
+
+  it('drops orphans readers first, in the switch, and keeps one that something else reads', () => {
+    const { steps, changes, warnings } = orphans(
+      [orphan(1, 'base_mv'), orphan(2, 'reader_v', { kind: 'view', reads: [1] }), orphan(3, 'kept_mv'), { ...orphan(4, 'dba_view', { kind: 'view', reads: [3] }), recorded: undefined }],
+      { dropOrphans: true },
+    );
+    expect(steps.build).toEqual([]);
+    expect(sqlOf(steps.switch.filter((step) => step.type === 'sql'))).toEqual(['DROP VIEW "stats"."reader_v"', 'DROP MATERIALIZED VIEW "stats"."base_mv"']);
+    expect(changes).toEqual([{ view: 'stats.kept_mv', kind: 'materialized', declared: false, action: 'kept', reason: 'no longer declared, but stats.dba_view read it' }]);
+    expect(warnings).toEqual(['stats.kept_mv is no longer declared but was kept: stats.dba_view read it']);
+  });
+
+  it('keeps every orphan, with a warning, without dropOrphans', () => {
+    const { steps, changes } = orphans([orphan(1, 'base_mv')]);
+    expect(steps).toEqual({ build: [], switch: [] });
+    expect(changes.map((change) => [change.view, change.action])).toEqual([['stats.base_mv', 'kept']]);
   });
 });
 
