@@ -26,9 +26,15 @@ export interface SnapshotQueryOptions {
   readonly libraryTables?: readonly string[];
 }
 
+/** What each object reads, from its rewrite rule; a quick snapshot leaves it out (and the owners). */
+const READS = `SELECT r.ev_class AS oid, json_agg(DISTINCT d.refobjid::bigint) AS reads
+  FROM pg_rewrite r
+  JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.ev_class
+  WHERE r.ev_class IN (SELECT oid FROM objects)
+  GROUP BY r.ev_class`;
+const NO_READS = 'SELECT NULL::oid AS oid, NULL::json AS reads WHERE false';
+
 export function snapshotQuery(declared: readonly DeclaredName[], { dependencies = true, libraryTables = [] }: SnapshotQueryOptions = {}): string {
-  // A quick snapshot leaves out what reads what and the owners: the conditions that read them are constant false.
-  const readDependencies = dependencies ? 'true' : 'false';
   // Set-based (one pass over pg_depend, pg_index and pg_description) rather than a subquery or an
   // obj_description() call per object: that keeps it in milliseconds for thousands of views.
   return `
@@ -46,11 +52,7 @@ WITH RECURSIVE ${OWN_ROLES_CTE}, declared(schema, name, columns) AS (
 ), comments AS (
   SELECT objoid, description FROM pg_description WHERE classoid = 'pg_class'::regclass AND objsubid = 0
 ), reads AS (
-  SELECT r.ev_class AS oid, json_agg(DISTINCT d.refobjid::bigint) AS reads
-  FROM pg_rewrite r
-  JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.ev_class
-  WHERE ${readDependencies} AND r.ev_class IN (SELECT oid FROM objects)
-  GROUP BY r.ev_class
+  ${dependencies ? READS : NO_READS}
 ), mismatched AS (
   -- Declared views whose columns are not the ones their entity maps (same count, all of them mapped).
   SELECT o.oid
@@ -84,7 +86,7 @@ SELECT json_build_object(
   'schemas', (SELECT coalesce(json_agg(nspname), '[]') FROM pg_namespace WHERE nspname IN (SELECT schema FROM declared)),
   -- Arrays rather than objects: a third of the bytes to build, send and parse (see parseRow).
   'objects', (SELECT coalesce(json_agg(json_build_array(
-    o.oid::bigint, o.schema, o.name, o.relkind, CASE WHEN ${readDependencies} THEN pg_get_userbyid(o.relowner) END,
+    o.oid::bigint, o.schema, o.name, o.relkind, ${dependencies ? 'pg_get_userbyid(o.relowner)' : 'NULL'},
     oc.description, o.populated, r.reads, ix.indexes, col.columns, o.owned
   )), '[]')
   FROM objects o
