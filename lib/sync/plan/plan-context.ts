@@ -2,10 +2,10 @@ import type { CatalogObject, CatalogSnapshot } from '../../catalog/catalog-snaps
 import type { ObjectDetails } from '../../catalog/catalog.reader.js';
 import type { ColumnVerdict } from '../../catalog/column-probe.js';
 import { PgViewsError } from '../../pgviews.errors.js';
-import type { ObjectSpec } from '../object-spec.js';
+import { specFromTarget, type ObjectSpec } from '../object-spec.js';
 import type { StateTable } from '../../state/state-table.js';
 import type { NameChange, NameContext } from '../plan-names.js';
-import type { SyncAnalysis, ViewAnalysis } from '../sync.analysis.js';
+import type { RebuiltView, ReplacedView, SyncAnalysis, ViewAnalysis } from '../sync.analysis.js';
 import type { PlanOptions } from '../sync-options.js';
 import type { PlanStep, SqlStatement, SyncAction, ViewChange } from '../sync-plan.js';
 import { TemporaryNames } from './temporary-names.js';
@@ -95,6 +95,12 @@ export class PlanContext {
     const details = this.input.details.get(object.oid);
     if (!details) throw new PgViewsError(`internal error: no catalog details were read for ${object.id}`);
     return details;
+  }
+
+  /** A changed declared view as it must be built, carrying over what its existing object has (see specFromTarget). */
+  replacementSpec({ target, existing }: ReplacedView | RebuiltView): ObjectSpec {
+    const columns = this.newColumns(target.id);
+    return specFromTarget(target, { object: existing, details: this.details(existing), definitionChanged: true, columns, exactIndexes: this.exactIndexes });
   }
 
   /** The columns of a changed declared view's new query, when it could be compiled beforehand (see PlanInput.columns). */

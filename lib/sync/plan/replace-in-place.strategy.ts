@@ -1,5 +1,4 @@
 import * as ddl from '../../sql/statements.js';
-import { specFromTarget } from '../object-spec.js';
 import type { ReplacedView } from '../sync.analysis.js';
 import type { PlanStep } from '../sync-plan.js';
 import { inPhase, type PhasedSteps } from './phases.js';
@@ -12,10 +11,7 @@ import { replaceByRename } from './repoint-dependent.strategy.js';
  */
 export function planReplaceInPlace(view: ReplacedView, context: PlanContext): PhasedSteps {
   const { target, existing, reason } = view;
-  const spec = specFromTarget(
-    target,
-    { object: existing, details: context.details(existing), definitionChanged: true, columns: context.newColumns(target.id), exactIndexes: context.exactIndexes },
-  );
+  const spec = context.replacementSpec(view);
   const verdict = context.input.columns?.get(target.id);
   if (verdict && !verdict.compatible) {
     const why = `${reason}; ${verdict.reason}, which CREATE OR REPLACE cannot do`;

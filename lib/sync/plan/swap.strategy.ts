@@ -1,4 +1,3 @@
-import { specFromTarget } from '../object-spec.js';
 import type { RebuiltView } from '../sync.analysis.js';
 import { inPhase, joinSteps, type PhasedSteps } from './phases.js';
 import { effect, type PlanContext } from './plan-context.js';
@@ -12,11 +11,8 @@ import { replaceByRename } from './repoint-dependent.strategy.js';
  * rebuilt under its name in the switch instead.
  */
 export function planSwap(view: RebuiltView, context: PlanContext, { waitsForSwitch }: { waitsForSwitch: boolean }): PhasedSteps {
-  const { target, existing, reason } = view;
-  const spec = specFromTarget(
-    target,
-    { object: existing, details: context.details(existing), definitionChanged: true, columns: context.newColumns(target.id), exactIndexes: context.exactIndexes },
-  );
+  const { existing, reason } = view;
+  const spec = context.replacementSpec(view);
   if (view.strategy === 'swap' && !waitsForSwitch) {
     const { prebuilt, steps } = prebuild(spec, context);
     return joinSteps(
