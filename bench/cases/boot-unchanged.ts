@@ -65,7 +65,7 @@ export async function bootUnchanged(server: BenchServer, scale: Scale): Promise<
       const { changes, warnings } = await sync.sync();
       if (changes > 0 || warnings.length > 0) throw new Error(`the benchmark's views are not in sync: ${changes} changes; ${warnings.join('; ')}`);
       // The query of the sync's fast path, as it sends it (the declared views and the history table).
-      fastPathQuery = snapshotQuery([...sync.registry.definitions, new RefreshHistory(sync.registry.defaultSchema)], false);
+      fastPathQuery = snapshotQuery([...sync.registry.definitions, new RefreshHistory(sync.registry.defaultSchema)], { dependencies: false });
 
       const connection = app.get(MikroORM).em.getConnection();
       const statements = perViewStatements(views);

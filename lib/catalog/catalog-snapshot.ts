@@ -95,7 +95,7 @@ export class CatalogSnapshot {
   }
 
   /** `objects` ordered so that each comes after the ones among them it reads (reverse it: readers first). */
-  inDependencyOrder(objects: readonly CatalogObject[]): CatalogObject[] {
+  inDependencyOrder<T extends CatalogObject>(objects: readonly T[]): T[] {
     const byId = new Map(objects.map((object) => [object.id, object]));
     return orderByDependencies([...byId.keys()], (id) => byId.get(id)!.reads.map((oid) => this.byOid.get(oid)?.id ?? '')).map((id) => byId.get(id)!);
   }
@@ -105,8 +105,8 @@ export class CatalogSnapshot {
    * versions left in comments do not count here: anyone can write a comment, and what counts as
    * managed may be dropped as an orphan.
    */
-  managed(): CatalogObject[] {
-    return this.objects.filter((object) => object.recorded !== undefined && (object.kind === 'view' || object.kind === 'materialized'));
+  managed(): ViewObject[] {
+    return this.objects.filter((object): object is ViewObject => object.recorded !== undefined && isView(object));
   }
 }
 
@@ -150,3 +150,11 @@ export function parseCatalogObject(raw: RawCatalogObject, recorded?: ReadonlyMap
   };
 }
 
+
+/** A catalog object that is a view or a materialized view. */
+export type ViewObject = CatalogObject & { readonly kind: ViewKind };
+
+/** A view or materialized view (rather than a table or another relation holding a declared name). */
+export function isView<T extends { readonly kind: RelationKind }>(object: T): object is T & { readonly kind: ViewKind } {
+  return object.kind === 'view' || object.kind === 'materialized';
+}

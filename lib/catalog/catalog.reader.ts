@@ -21,17 +21,26 @@ export function concurrentKeyCondition(x: string): string {
   return `${x}.indisunique AND ${x}.indimmediate AND ${x}.indisvalid AND ${x}.indpred IS NULL AND ${x}.indexprs IS NULL`;
 }
 
-export function snapshotQuery(declared: readonly DeclaredName[], dependencies = true, libraryTables: readonly string[] = []): string {
-  // What each object reads. Without dependencies (the boot's fast path) an empty stand-in, rather than
-  // the same query filtered by a false condition: a catalog the text does not name is neither opened
-  // nor planned, which is what a new backend, with its caches still empty, pays for each one.
-  const reads = dependencies
-    ? `SELECT r.ev_class AS oid, json_agg(DISTINCT d.refobjid::bigint) AS reads
+/** What the snapshot query reads besides the objects: what reads what (and owners), and the guards of the library's tables. */
+export interface SnapshotQueryOptions {
+  readonly dependencies?: boolean;
+  /** Qualified names of the library's own tables, whose ownership is checked. */
+  readonly libraryTables?: readonly string[];
+}
+
+/**
+ * What each object reads, from its rewrite rule. A quick snapshot (the boot's fast path) has an empty
+ * stand-in instead (and no owners): a catalog the text does not name is neither opened nor planned,
+ * which is what a new backend, with its caches still empty, pays for each one.
+ */
+const READS = `SELECT r.ev_class AS oid, json_agg(DISTINCT d.refobjid::bigint) AS reads
   FROM pg_rewrite r
   JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.ev_class
   WHERE r.ev_class IN (SELECT oid FROM objects)
-  GROUP BY r.ev_class`
-    : 'SELECT NULL::oid AS oid, NULL::json AS reads WHERE false';
+  GROUP BY r.ev_class`;
+const NO_READS = 'SELECT NULL::oid AS oid, NULL::json AS reads WHERE false';
+
+export function snapshotQuery(declared: readonly DeclaredName[], { dependencies = true, libraryTables = [] }: SnapshotQueryOptions = {}): string {
   // Set-based (one pass over pg_depend, pg_index and pg_description) rather than a subquery or an
   // obj_description() call per object: that keeps it in milliseconds for thousands of views.
   return `
@@ -49,7 +58,7 @@ WITH RECURSIVE ${OWN_ROLES_CTE}, declared(schema, name, columns) AS (
 ), comments AS (
   SELECT objoid, description FROM pg_description WHERE classoid = 'pg_class'::regclass AND objsubid = 0
 ), reads AS (
-  ${reads}
+  ${dependencies ? READS : NO_READS}
 ), mismatched AS (
   -- Declared views whose columns are not the ones their entity maps (same count, all of them mapped).
   -- A subquery per declared object, which reads its few pg_attribute rows by index: a join would scan
@@ -85,7 +94,7 @@ SELECT json_build_object(
   'schemas', (SELECT coalesce(json_agg(nspname), '[]') FROM pg_namespace WHERE nspname IN (SELECT schema FROM declared)),
   -- Arrays rather than objects: a third of the bytes to build, send and parse (see parseRow).
   'objects', (SELECT coalesce(json_agg(json_build_array(
-    o.oid::bigint, o.schema, o.name, o.relkind, CASE WHEN ${dependencies} THEN pg_get_userbyid(o.relowner) END,
+    o.oid::bigint, o.schema, o.name, o.relkind, ${dependencies ? 'pg_get_userbyid(o.relowner)' : 'NULL'},
     oc.description, o.populated, r.reads, ix.indexes, col.columns, o.owned
   )), '[]')
   FROM objects o
@@ -161,7 +170,7 @@ export function readCatalogSnapshot(tx: SqlRunner, declared: readonly DeclaredNa
 
 async function readSnapshot(runner: SqlRunner, declared: readonly DeclaredName[], { dependencies = true, library }: SnapshotOptions): Promise<CatalogSnapshot> {
   const tables = library ? [library.state.qualified, ...(library.history ? [library.history.qualified] : [])] : [];
-  const [{ snapshot }] = await runner.query<{ snapshot: RawSnapshot }>(snapshotQuery(declared, dependencies, tables));
+  const [{ snapshot }] = await runner.query<{ snapshot: RawSnapshot }>(snapshotQuery(declared, { dependencies, libraryTables: tables }));
   const [stateGuard, historyGuard] = snapshot.guards.map(parseTableGuard);
   let recorded: RecordedState | undefined;
   if (library) {

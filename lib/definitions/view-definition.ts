@@ -22,8 +22,6 @@ export interface IndexDefinition {
   readonly where?: string;
   /** Hash of what shapes the index (not its name): the marker on the index's comment. */
   readonly hash: string;
-  /** An index known only from the catalog: `pg_get_indexdef` after `USING ` (replaces using/elements/include/where). */
-  readonly definition?: string;
 }
 
 /** WITH (...) options of a plain view. */

@@ -48,7 +48,14 @@ function withClause(entries: readonly string[]): string {
   return entries.length === 0 ? '' : ` WITH ${optionList(entries)}`;
 }
 
-export function createView(target: RelationName, sql: string, options: readonly string[] = [], orReplace = false): string {
+export interface CreateViewOptions {
+  /** `WITH (...)` entries (`key=value`). */
+  readonly options?: readonly string[];
+  /** CREATE OR REPLACE: the same object keeps its identity, grants and dependents. */
+  readonly orReplace?: boolean;
+}
+
+export function createView(target: RelationName, sql: string, { options = [], orReplace = false }: CreateViewOptions = {}): string {
   return `CREATE ${orReplace ? 'OR REPLACE ' : ''}VIEW ${qualifiedName(target.schema, target.name)}${withClause(options)} AS\n${sql}`;
 }
 
@@ -76,16 +83,22 @@ export function refreshMaterializedView(target: RelationName, concurrently: bool
   return `REFRESH MATERIALIZED VIEW ${concurrently ? 'CONCURRENTLY ' : ''}${qualifiedName(target.schema, target.name)}`;
 }
 
-/** An index from its definition, on `table`, named `name` (its declared name unless built under a temporary one). */
-export function createIndex(index: IndexDefinition, table: RelationName, name = index.name, ifNotExists = false): string {
-  if (index.definition) return createIndexLike(index.definition, index.unique, table, name, ifNotExists);
+export interface CreateIndexOptions {
+  /** Its name, when not its declared one (built under a temporary name). */
+  readonly name?: string;
+  /** Tolerate finding it built already. */
+  readonly ifNotExists?: boolean;
+}
+
+/** An index from its definition, on `table`. */
+export function createIndex(index: IndexDefinition, table: RelationName, { name = index.name, ifNotExists = false }: CreateIndexOptions = {}): string {
   const include = index.include.length > 0 ? ` INCLUDE (${index.include.map(quoteIdent).join(', ')})` : '';
   const where = index.where ? ` WHERE ${index.where}` : '';
   return `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX ${ifNotExists ? 'IF NOT EXISTS ' : ''}${quoteIdent(name)} ON ${qualifiedName(table.schema, table.name)} USING ${index.using} (${index.elements})${include}${where}`;
 }
 
 /** An index as PostgreSQL describes an existing one (`pg_get_indexdef` after `USING `), on another table or name. */
-export function createIndexLike(definition: string, unique: boolean, table: RelationName, name: string, ifNotExists = false): string {
+export function createIndexLike(definition: string, unique: boolean, table: RelationName, { name, ifNotExists = false }: CreateIndexOptions & { name: string }): string {
   return `CREATE ${unique ? 'UNIQUE ' : ''}INDEX ${ifNotExists ? 'IF NOT EXISTS ' : ''}${quoteIdent(name)} ON ${qualifiedName(table.schema, table.name)} USING ${definition}`;
 }
 
@@ -93,7 +106,7 @@ export function renameIndex(schema: string, name: string, newName: string): stri
   return `ALTER INDEX ${qualifiedName(schema, name)} RENAME TO ${quoteIdent(newName)}`;
 }
 
-export function dropIndex(schema: string, name: string, ifExists = false): string {
+export function dropIndex(schema: string, name: string, { ifExists = false }: { readonly ifExists?: boolean } = {}): string {
   return `DROP INDEX ${ifExists ? 'IF EXISTS ' : ''}${qualifiedName(schema, name)}`;
 }
 

@@ -1,12 +1,19 @@
 import { contentHash } from '../definitions/content-hash.js';
-import type { ViewDefinition } from '../definitions/view-definition.js';
 import type { RecordedState } from './state-table.js';
 
 /**
  * A release: one set of declarations, as deployed. Its fingerprint covers every declared view with
  * what shapes it (definition, indexes, comment), so two deploys of the same code share it.
  */
-export function releaseFingerprint(definitions: readonly ViewDefinition[]): string {
+/** What shapes a declared view, for a release's fingerprint. */
+export interface ReleaseMember {
+  readonly id: string;
+  readonly hash: string;
+  readonly comment?: string;
+  readonly indexes: readonly { readonly name: string; readonly hash: string }[];
+}
+
+export function releaseFingerprint(definitions: readonly ReleaseMember[]): string {
   const shape = definitions.map((definition) => [definition.id, definition.hash, definition.indexes.map((index) => [index.name, index.hash]), definition.comment ?? null]);
   return contentHash(shape.sort((a, b) => String(a[0]).localeCompare(String(b[0])))).slice(0, 16);
 }

@@ -1,17 +1,15 @@
-import { CatalogSnapshot, type CatalogIndex, type CatalogObject } from '../catalog/catalog-snapshot.js';
+import { CatalogSnapshot, isView, type CatalogIndex } from '../catalog/catalog-snapshot.js';
 import type { ObjectDetails } from '../catalog/catalog.reader.js';
 import { compareColumns, type ColumnVerdict } from '../catalog/column-probe.js';
-import { contentHash } from '../definitions/content-hash.js';
 import { orderByDependencies } from '../definitions/dependency-graph.js';
-import type { IndexDefinition, PlainViewOptions, ViewDefinition } from '../definitions/view-definition.js';
-import { PgViewsError } from '../pgviews.errors.js';
+import type { ViewDefinition } from '../definitions/view-definition.js';
 import type { RefreshHistory } from '../refresh/refresh-history.js';
 import type { StateTable } from '../state/state-table.js';
-import { normalizeSql, trimStatement } from '../sql/sql-text.js';
-import { analyzeSync } from './sync.analysis.js';
+import { analyzeTargets } from './sync.analysis.js';
 import { planSync } from './sync.planner.js';
 import type { PlanOptions } from './sync-options.js';
-import { planStatements, type SyncPlan } from './sync-plan.js';
+import { changesSomething, planStatements, type SyncPlan } from './sync-plan.js';
+import { targetFromCatalog, targetFromDefinition, type TargetView } from './target-view.js';
 
 /** The statements of a migration: what a sync would do, and how to undo it. */
 export interface MigrationSql {
@@ -42,28 +40,28 @@ export interface MigrationInput {
  */
 export function planMigration(input: MigrationInput): MigrationSql {
   const { definitions, snapshot, plan, options } = input;
-  const touched = new Map(plan.views.filter((view) => view.action !== 'unchanged' && view.action !== 'kept').map((view) => [view.view, view]));
+  const touched = new Map(plan.views.filter((view) => changesSomething(view)).map((view) => [view.view, view]));
   const declared = new Map(definitions.map((definition) => [definition.id, definition]));
 
   // The previous state: untouched declared views as they are, others as the catalog had them.
-  const previous = new Map<string, ViewDefinition>();
+  const previous = new Map<string, TargetView>();
   for (const definition of definitions) {
-    if (!touched.has(definition.id)) previous.set(definition.id, definition);
+    if (!touched.has(definition.id)) previous.set(definition.id, targetFromDefinition(definition));
   }
   for (const object of snapshot.objects) {
-    if (object.kind !== 'view' && object.kind !== 'materialized') continue;
+    if (!isView(object)) continue;
     const wasManaged = declared.has(object.id) || object.marker !== undefined;
     if (wasManaged && !previous.has(object.id) && (touched.has(object.id) || !declared.has(object.id))) {
-      previous.set(object.id, definitionFromCatalog(object, input.details.get(object.oid)));
+      previous.set(object.id, targetFromCatalog(object, input.details.get(object.oid)));
     }
   }
 
   const after = catalogAfter(input, touched);
   const readsOf = (id: string) => (after.get(id) ?? snapshot.get(id))?.reads.map((oid) => after.byObjectId(oid)?.id ?? snapshot.byObjectId(oid)?.id ?? '') ?? [];
-  const order = orderByDependencies([...previous.keys()].sort(), (id) => [...(previous.get(id)!.dependencies ?? []), ...readsOf(id)]);
+  const order = orderByDependencies([...previous.keys()].sort(), (id) => [...previous.get(id)!.dependencies, ...readsOf(id)]);
   // Undoing is an intended rollback: the previous declarations win over the release up() records.
   const downOptions: PlanOptions = { ...options, materializedViewChange: 'recreate', dropOrphans: true, force: false, rollback: true };
-  const analysis = analyzeSync(order.map((id) => previous.get(id)!), after, downOptions, input.history);
+  const analysis = analyzeTargets(order.map((id) => previous.get(id)!), after, downOptions, input.history);
   // CREATE OR REPLACE back to the old query works only if the new columns are exactly the old ones.
   const columns = new Map<string, ColumnVerdict>();
   for (const [id, verdict] of input.columns) {
@@ -73,45 +71,6 @@ export function planMigration(input: MigrationInput): MigrationSql {
   }
   const down = planSync({ analysis, snapshot: after, details: input.details, columns, options: downOptions, state: input.state });
   return { up: planStatements(plan).map((statement) => statement.sql), down: planStatements(down).map((statement) => statement.sql) };
-}
-
-/** A view as the catalog describes it, as if it were declared so. */
-function definitionFromCatalog(object: CatalogObject, details: ObjectDetails | undefined): ViewDefinition {
-  if (!details) throw new PgViewsError(`internal error: no catalog details were read for ${object.id}`);
-  const kind = object.kind as 'view' | 'materialized';
-  const sql = trimStatement(details.definition);
-  const viewOptions: PlainViewOptions = kind === 'view' ? parseViewOptions(details.options) : {};
-  const markers = new Map(object.indexes.map((index) => [index.name, index.marker]));
-  const indexes: IndexDefinition[] = details.indexes
-    .filter((index) => markers.get(index.name) !== undefined && index.definition)
-    .map((index) => ({ name: index.name, unique: index.unique, using: '', elements: '', include: [], hash: markers.get(index.name)!, definition: index.definition }));
-  return {
-    id: object.id,
-    schema: object.schema,
-    name: object.name,
-    kind,
-    entity: undefined as never,
-    className: object.id,
-    sql,
-    dependencies: [],
-    comment: object.userComment,
-    viewOptions,
-    withData: object.populated,
-    indexes,
-    columns: [],
-    hash: object.marker ?? contentHash({ catalog: normalizeSql(sql), kind }),
-  };
-}
-
-function parseViewOptions(options: readonly string[]): PlainViewOptions {
-  const values = new Map(options.map((option) => [option.slice(0, option.indexOf('=')), option.slice(option.indexOf('=') + 1)]));
-  const flag = (name: string) => (values.has(name) ? values.get(name) === 'true' : undefined);
-  const checkOption = values.get('check_option');
-  return {
-    securityBarrier: flag('security_barrier'),
-    securityInvoker: flag('security_invoker'),
-    checkOption: checkOption === 'local' || checkOption === 'cascaded' ? checkOption : undefined,
-  };
 }
 
 /** The catalog as up() leaves it: changed views carry their new declaration; created ones exist; dropped ones do not. */

@@ -1,4 +1,4 @@
-import type { CatalogSnapshot } from '../catalog/catalog-snapshot.js';
+import { isView, type CatalogSnapshot } from '../catalog/catalog-snapshot.js';
 import { readNameHolders, type NameHolder } from '../catalog/name-holders.js';
 import type { SqlRunner } from '../database/sql-runner.js';
 import { contentHash } from '../definitions/content-hash.js';
@@ -150,7 +150,7 @@ export function resolveNameProblems(problems: readonly NameProblem[], context: R
     if (name.chosen) continue;
     const { holder } = problem;
     const table = holder.table && managed.get(holder.table.oid);
-    if (!table || (table.kind !== 'view' && table.kind !== 'materialized')) {
+    if (!table || !isView(table)) {
       throw new PgViewsNameConflictError(
         view,
         shown,

@@ -1,10 +1,11 @@
-import type { CatalogObject } from '../catalog/catalog-snapshot.js';
+import { isView, type CatalogObject } from '../catalog/catalog-snapshot.js';
 import type { ObjectDetails } from '../catalog/catalog.reader.js';
-import type { RelationName, ViewDefinition, ViewKind } from '../definitions/view-definition.js';
+import type { RelationName, ViewKind } from '../definitions/view-definition.js';
 import { PgViewsError } from '../pgviews.errors.js';
 import { trimStatement } from '../sql/sql-text.js';
-import { createIndex, createIndexLike, viewOptionEntries, type Privilege } from '../sql/statements.js';
+import { createIndexLike, type Privilege } from '../sql/statements.js';
 import { carryColumnSettings, type ColumnSettings, type RebuiltShape } from './column-settings.js';
+import { createTargetIndex, type TargetView } from './target-view.js';
 
 /** An index to build on a (re)created materialized view. */
 export interface IndexSpec {
@@ -50,48 +51,56 @@ function capturedIndexes(object: CatalogObject, details: ObjectDetails, keep: (n
       }
       return {
         name: index.name,
-        create: (table, name) => createIndexLike(index.definition, index.unique, table, name),
+        create: (table, name) => createIndexLike(index.definition, index.unique, table, { name }),
         comment: index.comment ?? undefined,
       };
     });
 }
 
+/** The existing object a view is built to replace. */
+export interface Replaced {
+  readonly object: CatalogObject;
+  readonly details?: ObjectDetails;
+  /** Its definition changes (rather than a dependent rebuilt with its own query). */
+  readonly definitionChanged: boolean;
+  /** The new query's column names, when its definition changed and they are known. */
+  readonly columns?: readonly string[];
+  /** indexes: 'exact': its hand-made indexes are not carried over. */
+  readonly exactIndexes: boolean;
+}
+
 /**
- * A declared view as it must be built. When it replaces an existing object, that object's owner,
- * privileges, column settings, storage options and hand-made indexes (unless `exactIndexes`) are
- * carried over. `columns`: the new query's column names, when its definition changed and they are known.
+ * A view a sync must leave (see TargetView), as it must be built. When it replaces an existing
+ * object, that object's owner, privileges, column settings, storage options and hand-made indexes
+ * (see Replaced) are carried over.
  */
-export function specFromDefinition(
-  definition: ViewDefinition,
-  existing?: { object: CatalogObject; details?: ObjectDetails; definitionChanged: boolean; columns?: readonly string[] },
-  exactIndexes = false,
-): ObjectSpec {
-  const declaredNames = new Set(definition.indexes.map((index) => index.name));
+export function specFromTarget(target: TargetView, existing?: Replaced): ObjectSpec {
+  const declaredNames = new Set(target.indexes.map((index) => index.name));
   const old = existing?.object;
   const details = existing?.details;
-  const keepStorage = definition.kind === 'materialized' && old?.kind === 'materialized';
+  const keepStorage = target.kind === 'materialized' && old?.kind === 'materialized';
   const markers = new Map(old?.indexes.map((index) => [index.name, index.marker]) ?? []);
   return withColumnSettings(details, existing?.definitionChanged ? existing.columns : 'same', {
-    id: definition.id,
-    schema: definition.schema,
-    name: definition.name,
-    kind: definition.kind,
-    sql: definition.sql,
-    options: definition.kind === 'view' ? viewOptionEntries(definition.viewOptions) : keepStorage ? (details?.options ?? []) : [],
+    id: target.id,
+    schema: target.schema,
+    name: target.name,
+    kind: target.kind,
+    sql: target.sql,
+    options: target.kind === 'view' ? target.options : keepStorage ? (details?.options ?? []) : [],
     // A rebuilt dependent keeps having data if it had; a changed definition starts as declared.
-    withData: existing && !existing.definitionChanged && old?.kind === 'materialized' ? old.populated || definition.withData : definition.withData,
+    withData: existing && !existing.definitionChanged && old?.kind === 'materialized' ? old.populated || target.withData : target.withData,
     indexes: [
-      ...definition.indexes.map((index) => ({
+      ...target.indexes.map((index) => ({
         name: index.name,
-        create: (table: RelationName, name: string) => createIndex(index, table, name),
+        create: (table: RelationName, name: string) => createTargetIndex(index, table, { name }),
         comment: old?.indexes.find((oldIndex) => oldIndex.name === index.name)?.userComment,
       })),
-      ...(old && details && !exactIndexes && keepStorage
+      ...(old && details && !existing.exactIndexes && keepStorage
         ? capturedIndexes(old, details, (name) => !declaredNames.has(name) && markers.get(name) === undefined)
         : []),
     ],
     // The declaration's comment when it has one; otherwise whatever comment the object had (a DBA's) is kept.
-    comment: definition.comment ?? old?.userComment,
+    comment: target.comment ?? old?.userComment,
     grants: details?.grants ?? [],
     owner: old?.owner,
   });
@@ -99,7 +108,7 @@ export function specFromDefinition(
 
 /** An object nobody declared, rebuilt exactly as the catalog describes it. */
 export function specFromCatalog(object: CatalogObject, details: ObjectDetails): ObjectSpec {
-  if (object.kind !== 'view' && object.kind !== 'materialized') throw new PgViewsError(`${object.id} is not a view`);
+  if (!isView(object)) throw new PgViewsError(`${object.id} is not a view`);
   // Its own query again: the same column names.
   return withColumnSettings(details, 'same', {
     id: object.id,

@@ -26,11 +26,16 @@ export interface NameChange {
   readonly frees?: readonly PlannedName[];
 }
 
-export function relationName(schema: string, name: string, chosen = false): PlannedName {
+/** `chosen`: a name the plan picked itself (see PlannedName.chosen). */
+export interface NameChoice {
+  readonly chosen?: boolean;
+}
+
+export function relationName(schema: string, name: string, { chosen = false }: NameChoice = {}): PlannedName {
   return { schema, name, kind: 'relation', ...(chosen ? { chosen } : {}) };
 }
 
-export function indexName(schema: string, name: string, on: string, chosen = false): PlannedName {
+export function indexName(schema: string, name: string, on: string, { chosen = false }: NameChoice = {}): PlannedName {
   return { schema, name, kind: 'index', on, ...(chosen ? { chosen } : {}) };
 }
 
@@ -67,7 +72,7 @@ export function evictionSteps(evictions: readonly IndexEviction[]): PlanStep[] {
       type: 'sql',
       view: holder.id,
       sql: renameIndex(holder.schema, index, newName),
-      names: { frees: [indexName(holder.schema, index, holder.name)], takes: [indexName(holder.schema, newName, holder.name, true)] },
+      names: { frees: [indexName(holder.schema, index, holder.name)], takes: [indexName(holder.schema, newName, holder.name, { chosen: true })] },
     },
   ]);
 }

@@ -9,10 +9,10 @@ import type { SyncAnalysis } from './sync.analysis.js';
  */
 export function stateEntries(analysis: SyncAnalysis): StateEntry[] {
   const entries: StateEntry[] = [];
-  for (const { definition, strategy } of analysis.views) {
+  for (const { target, strategy } of analysis.views) {
     if (strategy === 'keep') continue;
-    entries.push({ kind: definition.kind, qualified: qualifiedName(definition.schema, definition.name), hash: definition.hash });
-    for (const index of definition.indexes) entries.push({ kind: 'index', qualified: qualifiedName(definition.schema, index.name), hash: index.hash });
+    entries.push({ kind: target.kind, qualified: qualifiedName(target.schema, target.name), hash: target.hash });
+    for (const index of target.indexes) entries.push({ kind: 'index', qualified: qualifiedName(target.schema, index.name), hash: index.hash });
   }
   if (analysis.history) entries.push({ kind: 'history', qualified: qualifiedName(analysis.history.schema, analysis.history.name), hash: 'history' });
   return entries;

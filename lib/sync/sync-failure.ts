@@ -1,5 +1,5 @@
-import type { CatalogSnapshot } from '../catalog/catalog-snapshot.js';
-import { KIND_LABEL, type ViewKind } from '../definitions/view-definition.js';
+import { isView, type CatalogSnapshot } from '../catalog/catalog-snapshot.js';
+import { KIND_LABEL } from '../definitions/view-definition.js';
 import { SqlState, type DatabaseErrorDetails, type SyncFailureContext } from '../pgviews.errors.js';
 import { displayIdentifier } from '../sql/identifiers.js';
 import type { ChangeEffect, SqlStatement, TemporaryName, ViewChange } from './sync-plan.js';
@@ -86,7 +86,7 @@ function isIdentifierChar(char: string | undefined): boolean {
 function ownerAdvice({ statement, error, catalog }: FailedStatement): string | undefined {
   if (error.code !== SqlState.insufficientPrivilege || !/^must be owner of /.test(error.message)) return undefined;
   const object = catalog?.get(statement.view);
-  const kind = object && (object.kind === 'view' || object.kind === 'materialized') ? KIND_LABEL[object.kind as ViewKind].toUpperCase() : undefined;
+  const kind = object && isView(object) ? KIND_LABEL[object.kind].toUpperCase() : undefined;
   const alter = kind && catalog ? `ALTER ${kind} ${statement.view} OWNER TO ${displayIdentifier(catalog.currentUser)}` : undefined;
   if (!object?.owner || object.owner === catalog?.currentUser) {
     return `Only the owner of ${statement.view} (or a member of the role that owns it) can change it: run the sync as that role${alter ? `, or have it run ${alter}` : ''}.`;

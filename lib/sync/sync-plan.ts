@@ -41,6 +41,11 @@ export function recordStrongest(changes: Map<string, ViewChange>, change: ViewCh
   }
 }
 
+/** Whether the change does anything to its object (neither 'unchanged' nor 'kept'). */
+export function changesSomething(change: Pick<ViewChange, 'action'>): boolean {
+  return change.action !== 'unchanged' && change.action !== 'kept';
+}
+
 /** One object in a plan or a report. */
 export interface ViewChange {
   /** Display name, e.g. `public.author_book_count_mv`. */

@@ -1,10 +1,11 @@
-import type { CatalogIndex, CatalogObject, CatalogSnapshot } from '../catalog/catalog-snapshot.js';
+import { isView, type CatalogIndex, type CatalogObject, type CatalogSnapshot, type ViewObject } from '../catalog/catalog-snapshot.js';
 import { reachable } from '../definitions/dependency-graph.js';
-import { KIND_LABEL, type IndexDefinition, type ViewDefinition } from '../definitions/view-definition.js';
+import { KIND_LABEL, type ViewDefinition } from '../definitions/view-definition.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
 import type { RefreshHistory } from '../refresh/refresh-history.js';
 import { releaseFingerprint, releaseStanding, type ReleaseStanding } from '../state/release.js';
 import type { PlanOptions } from './sync-options.js';
+import { targetFromDefinition, type TargetIndex, type TargetView } from './target-view.js';
 
 /** How a declared view's definition is brought in line. */
 export type Strategy =
@@ -26,20 +27,53 @@ export type Strategy =
 /** Differences between the declared indexes and those of an existing materialized view. */
 export interface IndexChanges {
   /** Declared, missing. */
-  readonly create: readonly IndexDefinition[];
+  readonly create: readonly TargetIndex[];
   /** Declared, present under that name with another definition (or not built by nestjs-pgviews). */
-  readonly rebuild: readonly IndexDefinition[];
+  readonly rebuild: readonly TargetIndex[];
   /** Present, no longer declared: built by nestjs-pgviews, or any undeclared one in 'exact' mode. */
   readonly drop: readonly CatalogIndex[];
 }
 
-export interface ViewAnalysis {
-  readonly definition: ViewDefinition;
-  readonly existing?: CatalogObject;
-  readonly strategy: Strategy;
+interface AnalysedView {
+  readonly target: TargetView;
   /** Why the definition is (re)applied, or why not. */
   readonly reason: string;
-  /** Only for strategy 'none'. */
+}
+
+/** Missing: built from its declaration. */
+export interface MissingView extends AnalysedView {
+  readonly strategy: 'create';
+  readonly existing?: undefined;
+}
+
+/** A plain view whose query changed: replaced in place (CREATE OR REPLACE), or rebuilt when its columns do not allow it. */
+export interface ReplacedView extends AnalysedView {
+  readonly strategy: 'replace';
+  readonly existing: ViewObject;
+}
+
+/** A changed materialized view, or a change of kind: rebuilt beside the old one ('swap') or under its name ('recreate'). */
+export interface RebuiltView extends AnalysedView {
+  readonly strategy: 'swap' | 'recreate';
+  readonly existing: ViewObject;
+}
+
+/** Changed, and materializedViewChange 'error' forbids changing it: the sync fails. */
+export interface RefusedView extends AnalysedView {
+  readonly strategy: 'refuse';
+  readonly existing: ViewObject;
+}
+
+/** Different from the declaration, and left as it is (or missing, left missing). */
+export interface KeptView extends AnalysedView {
+  readonly strategy: 'keep';
+  readonly existing?: CatalogObject;
+}
+
+/** Its definition is what the database holds: indexes, comment and data are brought in line. */
+export interface UnchangedView extends AnalysedView {
+  readonly strategy: 'none';
+  readonly existing: ViewObject;
   readonly indexChanges: IndexChanges;
   readonly commentChanged: boolean;
   /** Declared WITH DATA but found unpopulated. */
@@ -48,10 +82,26 @@ export interface ViewAnalysis {
   readonly legacyMarker: boolean;
 }
 
+/** A declared view compared with the catalog, by the strategy that brings it in line. */
+export type ViewAnalysis = MissingView | ReplacedView | RebuiltView | RefusedView | KeptView | UnchangedView;
+
+/** Whether the sync replaces the view's existing object in the switch. */
+export function replacesExisting(view: ViewAnalysis): view is ReplacedView | RebuiltView {
+  return view.strategy === 'replace' || view.strategy === 'swap' || view.strategy === 'recreate';
+}
+
+/** Whether syncing the view issues any statement for it. */
+function needsStatements(view: ViewAnalysis): boolean {
+  if (view.strategy === 'keep') return false;
+  if (view.strategy !== 'none') return true;
+  const { create, rebuild, drop } = view.indexChanges;
+  return view.commentChanged || view.populate || view.legacyMarker || create.length + rebuild.length + drop.length > 0;
+}
+
 export interface SyncAnalysis {
   readonly views: readonly ViewAnalysis[];
   /** Objects nestjs-pgviews built that nothing declares any more. */
-  readonly orphans: readonly CatalogObject[];
+  readonly orphans: readonly ViewObject[];
   /** This app's release, and whether a newer one synced after it. */
   readonly release: string;
   readonly standing: ReleaseStanding;
@@ -71,22 +121,20 @@ const NO_INDEX_CHANGES: IndexChanges = { create: [], rebuild: [], drop: [] };
 
 /** Compares every declaration with the catalog. Pure: the same inputs always give the same answer. */
 export function analyzeSync(definitions: readonly ViewDefinition[], snapshot: CatalogSnapshot, options: PlanOptions, history?: RefreshHistory): SyncAnalysis {
-  const release = releaseFingerprint(definitions);
+  return analyzeTargets(definitions.map(targetFromDefinition), snapshot, options, history);
+}
+
+/** Compares every view a sync must leave (declared, or a migration's previous state) with the catalog. Pure. */
+export function analyzeTargets(targets: readonly TargetView[], snapshot: CatalogSnapshot, options: PlanOptions, history?: RefreshHistory): SyncAnalysis {
+  const release = releaseFingerprint(targets);
   const standing = releaseStanding(snapshot.recorded, options.rollback ?? false);
-  const views = definitions.map((definition) => analyzeView(definition, snapshot.get(definition.id), options, standing));
-  const declared = new Set(definitions.map((definition) => definition.id));
+  const views = targets.map((target) => analyzeView(target, snapshot.get(target.id), options, standing));
+  const declared = new Set(targets.map((target) => target.id));
   const orphans = snapshot.managed().filter((object) => !declared.has(object.id));
   const createHistory = history && !snapshot.get(history.id) && !standing.older ? history : undefined;
-  const schemas = [...definitions.map((definition) => definition.schema), ...(createHistory ? [createHistory.schema] : [])];
+  const schemas = [...targets.map((target) => target.schema), ...(createHistory ? [createHistory.schema] : [])];
   const missingSchemas = standing.older ? [] : [...new Set(schemas)].filter((schema) => !snapshot.schemas.has(schema));
-  const viewChanges = views.some(
-    (view) =>
-      !['none', 'keep'].includes(view.strategy) ||
-      view.commentChanged ||
-      view.populate ||
-      view.legacyMarker ||
-      view.indexChanges.create.length + view.indexChanges.rebuild.length + view.indexChanges.drop.length > 0,
-  );
+  const viewChanges = views.some(needsStatements);
   const hasChanges =
     missingSchemas.length > 0 ||
     createHistory !== undefined ||
@@ -97,14 +145,14 @@ export function analyzeSync(definitions: readonly ViewDefinition[], snapshot: Ca
   return { views, orphans, missingSchemas, createHistory, history, hasChanges, release, standing, createState };
 }
 
-function analyzeView(definition: ViewDefinition, existing: CatalogObject | undefined, options: PlanOptions, standing: ReleaseStanding): ViewAnalysis {
-  const base = { definition, existing, indexChanges: NO_INDEX_CHANGES, commentChanged: false, populate: false, legacyMarker: false };
+function analyzeView(target: TargetView, existing: CatalogObject | undefined, options: PlanOptions, standing: ReleaseStanding): ViewAnalysis {
   if (standing.older) {
     // A newer release synced after this one: whatever differs is its work, not something to undo.
-    const differs = !existing || existing.marker !== definition.hash || existing.kind !== definition.kind;
+    const differs = !existing || existing.marker !== target.hash || existing.kind !== target.kind;
     if (differs) {
       return {
-        ...base,
+        target,
+        existing,
         strategy: 'keep',
         reason:
           `${existing ? 'its live definition' : 'it is missing; its absence'} comes from a newer release (${standing.latest}, ` +
@@ -113,53 +161,55 @@ function analyzeView(definition: ViewDefinition, existing: CatalogObject | undef
       };
     }
   }
-  if (!existing) return { ...base, strategy: 'create', reason: 'missing' };
-  if (existing.kind !== 'view' && existing.kind !== 'materialized') {
+  if (!existing) return { target, strategy: 'create', reason: 'missing' };
+  if (!isView(existing)) {
     throw new PgViewsConfigurationError(
-      `${definition.className} is declared as the ${KIND_LABEL[definition.kind]} ${definition.id}, but ${definition.id} exists as a ${existing.kind}. ` +
+      `${target.declaredBy} is declared as the ${KIND_LABEL[target.kind]} ${target.id}, but ${target.id} exists as a ${existing.kind}. ` +
         'nestjs-pgviews never drops tables: rename or drop it yourself, or map the view to another name.',
     );
   }
   const reason =
-    existing.kind !== definition.kind
-      ? `was a ${KIND_LABEL[existing.kind]}, declared as a ${KIND_LABEL[definition.kind]}`
+    existing.kind !== target.kind
+      ? `was a ${KIND_LABEL[existing.kind]}, declared as a ${KIND_LABEL[target.kind]}`
       : options.force
         ? 'forced'
         : existing.marker === undefined
           ? 'exists, but nestjs-pgviews did not build it (created by hand or another tool): adopted'
-          : existing.marker !== definition.hash
+          : existing.marker !== target.hash
             ? 'definition changed'
             : existing.drifted
               ? 'its query was changed by hand since nestjs-pgviews built it: restored to the declaration'
               : undefined;
   if (reason) {
-    const strategy = changeStrategy(definition, existing, options);
-    return { ...base, strategy, reason: strategy === 'keep' ? `${reason}, kept as it is because materializedViewChange is 'keep'` : reason };
+    const strategy = changeStrategy(target, existing, options);
+    if (strategy === 'keep') return { target, existing, strategy, reason: `${reason}, kept as it is because materializedViewChange is 'keep'` };
+    return { target, existing, strategy, reason };
   }
-  const indexChanges = definition.kind === 'materialized' ? compareIndexes(definition.indexes, existing.indexes, options) : NO_INDEX_CHANGES;
+  const indexChanges = target.kind === 'materialized' ? compareIndexes(target.indexes, existing.indexes, options) : NO_INDEX_CHANGES;
   return {
-    ...base,
+    target,
+    existing,
     strategy: 'none',
     reason: 'unchanged',
     indexChanges,
     // The comment is the DBA's unless the declaration sets one: then the declaration's wins.
-    commentChanged: definition.comment !== undefined && existing.userComment !== definition.comment,
-    populate: definition.kind === 'materialized' && definition.withData && !existing.populated,
+    commentChanged: target.comment !== undefined && existing.userComment !== target.comment,
+    populate: target.kind === 'materialized' && target.withData && !existing.populated,
     legacyMarker: existing.legacyMarker === true || existing.indexes.some((index) => index.legacyMarker && index.marker !== undefined),
   };
 }
 
-function changeStrategy(definition: ViewDefinition, existing: CatalogObject, options: PlanOptions): Strategy {
-  if (definition.kind === 'view' && existing.kind === 'view') return 'replace';
+function changeStrategy(target: TargetView, existing: CatalogObject, options: PlanOptions): Exclude<Strategy, 'create' | 'none'> {
+  if (target.kind === 'view' && existing.kind === 'view') return 'replace';
   if (!options.force) {
     if (options.materializedViewChange === 'keep') return 'keep';
     if (options.materializedViewChange === 'error') return 'refuse';
   }
-  if (definition.kind === 'view') return 'recreate';
+  if (target.kind === 'view') return 'recreate';
   return options.materializedViewChange === 'recreate' ? 'recreate' : 'swap';
 }
 
-function compareIndexes(declared: readonly IndexDefinition[], existing: readonly CatalogIndex[], options: PlanOptions): IndexChanges {
+function compareIndexes(declared: readonly TargetIndex[], existing: readonly CatalogIndex[], options: PlanOptions): IndexChanges {
   const byName = new Map(existing.map((index) => [index.name, index]));
   const declaredNames = new Set(declared.map((index) => index.name));
   return {
@@ -199,9 +249,7 @@ export function columnWarnings(definitions: readonly ViewDefinition[], snapshot:
  * that may be rebuilt, and everything that reads it, directly or not.
  */
 export function objectsNeedingDetails(analysis: SyncAnalysis, snapshot: CatalogSnapshot): number[] {
-  const rebuilt = analysis.views
-    .filter((view) => view.existing && ['replace', 'swap', 'recreate'].includes(view.strategy))
-    .map((view) => view.existing!.oid);
+  const rebuilt = analysis.views.filter(replacesExisting).map((view) => view.existing.oid);
   const dependents = reachable(rebuilt, (oid) => {
     const object = snapshot.byObjectId(oid);
     return object ? snapshot.directDependents(object).map((dependent) => dependent.oid) : [];

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { CatalogObject, CatalogSnapshot } from '../catalog/catalog-snapshot.js';
+import { isView, type CatalogObject, type CatalogSnapshot } from '../catalog/catalog-snapshot.js';
 import { readCatalogSnapshot, readObjectDetails, type ObjectDetails } from '../catalog/catalog.reader.js';
 import { probeColumns, type ColumnVerdict } from '../catalog/column-probe.js';
 import { PIN_CATALOG_SEARCH_PATH, UNPIN_CATALOG_SEARCH_PATH } from '../database/catalog-search-path.js';
@@ -8,42 +8,24 @@ import type { SqlRunner } from '../database/sql-runner.js';
 import type { ViewRegistry } from '../definitions/view.registry.js';
 import { databaseErrorDetails, PgViewsConfigurationError, PgViewsError, PgViewsStatementError } from '../pgviews.errors.js';
 import type { ResolvedPgViewsOptions } from '../pgviews.options.js';
-import { SYNC_APPLICATION_PREFIX, SYNC_LOCK_ATTEMPT_CAP_MS, SYNC_LOCK_NAME, SYNC_PEER_WAIT_CAP_MS } from '../pgviews.constants.js';
-import { quoteLiteral } from '../sql/identifiers.js';
 import { dropRelation } from '../sql/statements.js';
-import { takeAdvisoryXactLock } from '../database/advisory-lock.js';
-import { abortWhenClientIsGone } from '../database/client-check.js';
 import type { PgViewsEvents } from '../events/pgviews.events.js';
 import type { RefreshHistory } from '../refresh/refresh-history.js';
-import { analyzeSync, columnWarnings, objectsNeedingDetails, type SyncAnalysis } from './sync.analysis.js';
+import { analyzeSync, columnWarnings, objectsNeedingDetails, replacesExisting, type SyncAnalysis } from './sync.analysis.js';
 import { executePlan, type ExecutionResult } from './sync.executor.js';
 import { planMigration, type MigrationSql } from './migration.planner.js';
 import { checkPlanNames } from './name-check.js';
+import { acquireSyncLock, boundLockWaits } from './sync-lock.js';
 import type { NameContext } from './plan-names.js';
 import { planSync } from './sync.planner.js';
 import { readViewStatus, type ViewStatus } from './view-status.js';
 import { releaseFingerprint, releaseStanding } from '../state/release.js';
 import type { StateTable } from '../state/state-table.js';
 import type { PlanOptions } from './sync-options.js';
-import { recordStrongest, type SyncAction, type SyncPlan, type ViewChange } from './sync-plan.js';
+import { changesSomething, type SyncPlan } from './sync-plan.js';
+import { logSyncReport, syncReport, type SyncReport } from './sync-report.js';
 
-/** What a sync did. */
-export interface SyncReport {
-  /** Every declared view and every other object the sync touched or looked at, with its action. */
-  readonly views: readonly ViewChange[];
-  /** Number of objects whose action is not 'unchanged' or 'kept'. */
-  readonly changes: number;
-  /** Statements executed (0 when nothing changed). */
-  readonly statements: number;
-  /** Lock-timeout retries the sync needed. */
-  readonly retries: number;
-  readonly durationMs: number;
-  /** Set when the sync did not run: the database is a hot standby. */
-  readonly skipped?: 'standby';
-  readonly warnings: readonly string[];
-  /** What the sync did besides views (schemas, the history table). */
-  readonly notes: readonly string[];
-}
+export type { SyncReport } from './sync-report.js';
 
 export interface SyncOptions {
   /** Rebuild every declared view, changed or not. */
@@ -95,11 +77,11 @@ export class ViewSyncService {
   async plan(options: SyncOptions = {}): Promise<SyncPlan> {
     return this.database.transaction(
       async (tx) => {
-        await this.boundLockWaits(tx);
+        await boundLockWaits(tx, this.options);
         const snapshot = await this.snapshot(tx);
         const plan = await this.planOn(tx, snapshot, options, { checkNames: true });
         // Column warnings about the views that stay as they are: a rebuilt view's columns are known once it is rebuilt.
-        const staying = new Set(plan.views.filter((view) => view.action === 'unchanged' || view.action === 'kept').map((view) => view.view));
+        const staying = new Set(plan.views.filter((view) => !changesSomething(view)).map((view) => view.view));
         const columnProblems = columnWarnings(this.registry.definitions.filter((definition) => staying.has(definition.id)), snapshot);
         return { ...plan, warnings: [...plan.warnings, ...columnProblems] };
       },
@@ -136,7 +118,7 @@ export class ViewSyncService {
     }
     try {
       const { plan, execution } = await this.database.transaction(async (tx) => {
-        await this.acquireSyncLock(tx, 'View sync');
+        await acquireSyncLock(tx, this.options, this.logger, 'View sync');
         // Another instance may have synced while this one waited: plan again from what is there now.
         const catalog = await this.snapshot(tx);
         const plan = await this.planOn(tx, catalog, options, { checkNames: true });
@@ -166,7 +148,7 @@ export class ViewSyncService {
   /** Drops every declared view (readers first). Refuses, changing nothing, when views nobody declared read them. */
   async clear(): Promise<void> {
     await this.database.transaction(async (tx) => {
-      await this.acquireSyncLock(tx, 'clear()');
+      await acquireSyncLock(tx, this.options, this.logger, 'clear()');
       const snapshot = await this.snapshot(tx);
       const existing = this.registry.definitions.map((definition) => snapshot.get(definition.id)).filter((object) => object !== undefined);
       const ids = new Set(existing.map((object) => object.id));
@@ -176,7 +158,7 @@ export class ViewSyncService {
       }
       for (const object of snapshot.inDependencyOrder(existing).reverse()) {
         const id = object.id;
-        if (object.kind !== 'view' && object.kind !== 'materialized') continue;
+        if (!isView(object)) continue;
         const statement = dropRelation(object.kind, object);
         await tx.query(statement).catch((error) => {
           throw new PgViewsStatementError(id, statement, databaseErrorDetails(error), 'clear() failed and was rolled back', error);
@@ -243,10 +225,11 @@ export class ViewSyncService {
   private async probeChangedViews(tx: SqlRunner, analysis: SyncAnalysis, details: ReadonlyMap<number, ObjectDetails>): Promise<Map<string, ColumnVerdict>> {
     const columns = new Map<string, ColumnVerdict>();
     for (const view of analysis.views) {
-      const hasColumnSettings = view.existing !== undefined && (details.get(view.existing.oid)?.columns?.length ?? 0) > 0;
-      if (view.strategy !== 'replace' && !(hasColumnSettings && (view.strategy === 'swap' || view.strategy === 'recreate'))) continue;
-      const verdict = await probeColumns(tx, view.definition.sql, view.existing!.oid);
-      if (verdict) columns.set(view.definition.id, verdict);
+      if (!replacesExisting(view)) continue;
+      const hasColumnSettings = (details.get(view.existing.oid)?.columns?.length ?? 0) > 0;
+      if (view.strategy !== 'replace' && !hasColumnSettings) continue;
+      const verdict = await probeColumns(tx, view.target.sql, view.existing.oid);
+      if (verdict) columns.set(view.target.id, verdict);
     }
     return columns;
   }
@@ -259,7 +242,7 @@ export class ViewSyncService {
   async migration(options: SyncOptions = {}): Promise<MigrationSql & { readonly plan: SyncPlan }> {
     return this.database.transaction(
       async (tx) => {
-        await this.boundLockWaits(tx);
+        await boundLockWaits(tx, this.options);
         const snapshot = await this.snapshot(tx);
         const planOptions = this.planOptions(options);
         const analysis = this.analyze(snapshot, options);
@@ -291,74 +274,14 @@ export class ViewSyncService {
     return (this.releaseCache ??= releaseFingerprint(this.registry.definitions));
   }
 
-  /**
-   * One sync per database at a time, across every instance: a transaction-level advisory lock, so it
-   * is released at commit or rollback and stays correct behind a transaction-mode pooler. Any role
-   * can take that lock, so the wait for it is bounded: lockTimeout per attempt (at most
-   * SYNC_LOCK_ATTEMPT_CAP_MS when lockTimeout is 0), with lockRetries retries; waiting for another
-   * instance's sync (told by its application_name) spends no attempt, up to SYNC_PEER_WAIT_CAP_MS. Then every statement
-   * of the transaction waits at most lockTimeout for a lock, and a client that dies mid-sync has its
-   * transaction aborted at once instead of holding its locks until its statement ends.
-   */
-  private async acquireSyncLock(tx: SqlRunner, purpose: string): Promise<void> {
-    const lockTimeout = Math.max(0, Math.round(this.options.lockTimeout));
-    await tx.query(abortWhenClientIsGone());
-    await takeAdvisoryXactLock(
-      tx,
-      {
-        label: 'the sync lock',
-        name: SYNC_LOCK_NAME,
-        attemptMs: lockTimeout > 0 ? lockTimeout : SYNC_LOCK_ATTEMPT_CAP_MS,
-        retries: this.options.lockRetries,
-        retryDelay: this.options.lockRetryDelay,
-        purpose,
-        peer: { applicationPrefix: SYNC_APPLICATION_PREFIX, capMs: SYNC_PEER_WAIT_CAP_MS },
-      },
-      this.logger,
-    );
-    // Until the transaction ends, other instances waiting for the lock can see that a sync holds it.
-    await tx.query(`SELECT set_config('application_name', ${quoteLiteral(`${SYNC_APPLICATION_PREFIX}: `)} || current_setting('application_name'), true)`);
-    await this.boundLockWaits(tx);
-  }
-
-  /** Every later statement of the transaction waits at most lockTimeout for a lock (compiling a changed query reads its tables). */
-  private async boundLockWaits(tx: SqlRunner): Promise<void> {
-    await tx.query(`SET LOCAL lock_timeout = ${Math.max(0, Math.round(this.options.lockTimeout))}`);
-  }
-
   private report(plan: SyncPlan, execution: ExecutionResult | undefined, started: number, columnProblems: readonly string[] = []): SyncReport {
-    const executed = new Map<string, ViewChange>();
-    for (const change of execution?.changes ?? []) recordStrongest(executed, change);
-    const views: ViewChange[] = plan.views.map(({ statements: _, ...change }) => executed.get(change.view) ?? change);
-    const planned = new Set(plan.views.map((view) => view.view));
-    for (const change of executed.values()) if (!planned.has(change.view)) views.push(change);
-    const report: SyncReport = {
-      views,
-      changes: views.filter((view) => view.action !== 'unchanged' && view.action !== 'kept').length,
-      statements: execution?.statements ?? 0,
-      retries: execution?.retries ?? 0,
-      durationMs: elapsed(started),
-      warnings: [...plan.warnings, ...columnProblems],
-      notes: execution ? plan.notes : [],
-    };
-    this.log(report);
+    const report = syncReport(plan, execution, elapsed(started), columnProblems);
+    logSyncReport(this.logger, report);
     for (const view of report.views) {
-      if (view.action !== 'unchanged' && view.action !== 'kept') this.context.events?.emit({ type: 'view-synced', view: view.view, action: view.action, reason: view.reason });
+      if (changesSomething(view)) this.context.events?.emit({ type: 'view-synced', view: view.view, action: view.action, reason: view.reason });
     }
     this.context.events?.emit({ type: 'sync-finished', changes: report.changes, durationMs: report.durationMs });
     return report;
-  }
-
-  private log(report: SyncReport): void {
-    const counts = new Map<SyncAction, number>();
-    for (const view of report.views) counts.set(view.action, (counts.get(view.action) ?? 0) + 1);
-    const summary = [...counts].map(([action, count]) => `${count} ${action}`).join(', ') || 'no views';
-    this.logger.log(`Views synced in ${report.durationMs} ms: ${summary}`);
-    for (const view of report.views) {
-      if (view.action !== 'unchanged' && view.action !== 'kept') this.logger.log(`${view.view}: ${view.action} (${view.reason})`);
-    }
-    for (const note of report.notes) this.logger.log(note);
-    for (const warning of report.warnings) this.logger.warn(warning);
   }
 }
 

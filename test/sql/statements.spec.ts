@@ -63,7 +63,7 @@ describe('comment marker', () => {
 describe('statements', () => {
   const target = { schema: 'reporting', name: 'Stats' };
   it('builds DDL with every name quoted and never CASCADE', () => {
-    expect(ddl.createView(target, 'SELECT 1', ['security_barrier=true'], true)).toBe(
+    expect(ddl.createView(target, 'SELECT 1', { options: ['security_barrier=true'], orReplace: true })).toBe(
       `CREATE OR REPLACE VIEW "reporting"."Stats" WITH (security_barrier='true') AS\nSELECT 1`,
     );
     expect(ddl.createMaterializedView(target, 'SELECT 1', false)).toBe('CREATE MATERIALIZED VIEW "reporting"."Stats" AS\nSELECT 1\nWITH NO DATA');
@@ -73,7 +73,7 @@ describe('statements', () => {
     expect(
       ddl.createIndex({ name: 'by name', unique: true, using: 'btree', elements: '"name"', include: ['id'], where: 'id > 0', hash: '' }, target),
     ).toBe('CREATE UNIQUE INDEX "by name" ON "reporting"."Stats" USING btree ("name") INCLUDE ("id") WHERE id > 0');
-    expect(() => ddl.createView(target, 'SELECT 1', ['bad key)=1'])).toThrow(/invalid storage option name/);
+    expect(() => ddl.createView(target, 'SELECT 1', { options: ['bad key)=1'] })).toThrow(/invalid storage option name/);
   });
 
   it('restores privileges: grants to others, and revokes what the owner had given up', () => {

@@ -26,9 +26,9 @@ function object(partial: Partial<CatalogObject> & Pick<CatalogObject, 'oid' | 'n
 describe('names a plan takes', () => {
   it('are free when nothing holds them, or when the plan frees them first (rename aside, drop, then take)', () => {
     const swap = plan(
-      [sql('public.a', { takes: [relationName('public', 'a_pgv_new1', true)] }), sql('public.a', { takes: [index('a_id_unique_pgv_new2', 'a_pgv_new1')] })],
+      [sql('public.a', { takes: [relationName('public', 'a_pgv_new1', { chosen: true })] }), sql('public.a', { takes: [index('a_id_unique_pgv_new2', 'a_pgv_new1')] })],
       [
-        sql('public.a', { frees: [relationName('public', 'a')], takes: [relationName('public', 'a_pgv_old3', true)] }),
+        sql('public.a', { frees: [relationName('public', 'a')], takes: [relationName('public', 'a_pgv_old3', { chosen: true })] }),
         { type: 'deferred', statement: { type: 'sql', view: 'public.a', sql: '-- drop', names: { frees: [relationName('public', 'a_pgv_old3')] } } },
         sql('public.a', { frees: [index('a_id_unique', 'a_pgv_old3')] }),
         sql('public.a', { frees: [relationName('public', 'a_pgv_new1')], takes: [relationName('public', 'a')] }),
@@ -57,7 +57,7 @@ describe('names a plan takes', () => {
     const holder = tableIndex('x_idx', { oid: 1, id: 'public.old', kind: 'materialized view' });
     const late = plan([sql('public.x', { takes: [index('x_idx', 'x')] })], [sql('public.old', { frees: [index('x_idx', 'old')] })]);
     expect(findNameProblems(late, [holder]).map((problem) => problem.type)).toEqual(['taken']);
-    const fallback = plan([{ type: 'attempt', view: 'public.v', attempt: [], otherwise: [sql('public.v', { takes: [relationName('public', 'v_pgv_old1', true)] })] }]);
+    const fallback = plan([{ type: 'attempt', view: 'public.v', attempt: [], otherwise: [sql('public.v', { takes: [relationName('public', 'v_pgv_old1', { chosen: true })] })] }]);
     const taken: NameHolder = { schema: 'public', name: 'v_pgv_old1', source: 'relation', kind: 'table' };
     expect(findNameProblems(fallback, [taken]).map((problem) => problem.name.name)).toEqual(['v_pgv_old1']);
   });
@@ -89,8 +89,8 @@ describe('resolving name problems', () => {
 
   it('picks a name again when the plan picked it: nothing to move', () => {
     const taken: NameHolder = { schema: 'public', name: 'dba_mv_pgv_new1', source: 'relation', kind: 'table' };
-    expect(resolve(taken, relationName('public', 'dba_mv_pgv_new1', true))).toEqual([]);
-    const twice = findNameProblems(plan([sql('public.a', { takes: [index('a_idx_pgv_new1', 'a')] }), sql('public.b', { takes: [indexName('public', 'a_idx_pgv_new1', 'b', true)] })]), []);
+    expect(resolve(taken, relationName('public', 'dba_mv_pgv_new1', { chosen: true }))).toEqual([]);
+    const twice = findNameProblems(plan([sql('public.a', { takes: [index('a_idx_pgv_new1', 'a')] }), sql('public.b', { takes: [indexName('public', 'a_idx_pgv_new1', 'b', { chosen: true })] })]), []);
     expect(resolveNameProblems(twice, { snapshot, definitions, freed: new Set() })).toEqual([]);
   });
 

@@ -1,0 +1,37 @@
+import * as ddl from '../../sql/statements.js';
+import { evictionSteps, indexName, relationName } from '../plan-names.js';
+import { stateEntries } from '../state-entries.js';
+import type { PlanStep } from '../sync-plan.js';
+import type { PhasedSteps } from './phases.js';
+import { sql, type PlanInput } from './plan-context.js';
+
+/**
+ * What a plan does before and around the views: indexes in the way renamed aside, missing schemas,
+ * the state table and the refresh history table created, and the state record, run last.
+ */
+export function planLibraryTables(input: PlanInput): { steps: PhasedSteps; notes: string[] } {
+  const { analysis, state } = input;
+  const notes: string[] = [];
+  const build: PlanStep[] = [...evictionSteps(input.names?.evictions ?? [])];
+  const switched: PlanStep[] = [];
+  for (const schema of analysis.missingSchemas) {
+    build.push(sql(schema, ddl.createSchema(schema)));
+    notes.push(`schema ${schema} created`);
+  }
+  if (state && analysis.hasChanges) {
+    if (analysis.createState) {
+      for (const statement of state.createStatements()) build.push(sql(state.id, statement));
+      notes.push(`state table ${state.id} created`);
+    }
+    // Deferred statements run last-first: registered first, the record runs after everything else, drops included.
+    const record = state.recordStatements(stateEntries(analysis), analysis.release, { rollback: input.options.rollback });
+    for (const statement of record.reverse()) switched.push({ type: 'deferred', statement: sql(state.id, statement) });
+  }
+  const history = analysis.createHistory;
+  if (history) {
+    const names = { takes: [relationName(history.schema, history.name), indexName(history.schema, history.indexName, history.name)] };
+    history.createStatements().forEach((statement, n) => build.push(sql(history.id, statement, n === 0 ? names : undefined)));
+    notes.push(`refresh history table ${history.id} created`);
+  }
+  return { steps: { build, switch: switched }, notes };
+}
