@@ -6,6 +6,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { getMikroORMToken } from '@mikro-orm/nestjs';
 import { getViewRefreshServiceToken, getViewSyncServiceToken } from '../pgviews.tokens.js';
+import { PGVIEWS_NOT_IMPORTED } from '../pgviews.messages.js';
 import type { ViewRefreshService } from '../refresh/view-refresh.service.js';
 import type { ViewSyncService } from '../sync/view-sync.service.js';
 import { UsageError, type Arguments } from './arguments.js';
@@ -90,7 +91,7 @@ export async function createAppContext(location: AppLocation, { verbose, colors,
     try {
       return app.get(token as any, { strict: false });
     } catch {
-      throw new UsageError(`${what} is not available in this app: does its root module import PgViewsModule.forRoot(${location.context ? `{ contextName: '${location.context}' }` : ''})?`);
+      throw new UsageError(PGVIEWS_NOT_IMPORTED(what, location.context));
     }
   };
   const { MikroORM: MikroORMToken } = await import('@mikro-orm/core');

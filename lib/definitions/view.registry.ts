@@ -2,6 +2,7 @@ import { EntitySchema, type EntityMetadata, type MikroORM } from '@mikro-orm/cor
 import { findViewDeclaration } from '../decorators/view.decorator.js';
 import type { ViewDeclaration, ViewEntity } from '../decorators/view-options.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
+import { NOT_A_VIEW_ENTITY } from '../pgviews.messages.js';
 import { displayName, qualifiedName } from '../sql/identifiers.js';
 import { relationReferences } from '../sql/relation-references.js';
 import { nameReferences, type NameReference } from '../sql/sql-text.js';
@@ -153,9 +154,7 @@ export class ViewRegistry {
   }
 
   private static notAView(entity: unknown): PgViewsConfigurationError {
-    return new PgViewsConfigurationError(
-      `${entityLabel(entity)} is not a view entity: decorate it with @View() or @MaterializedView() next to @Entity()`,
-    );
+    return new PgViewsConfigurationError(NOT_A_VIEW_ENTITY(entityLabel(entity)));
   }
 
   get size(): number {

@@ -6,6 +6,7 @@ import type { ViewDefinition } from '../definitions/view-definition.js';
 import type { ViewRegistry } from '../definitions/view.registry.js';
 import type { PgViewsEvents } from '../events/pgviews.events.js';
 import { SCHEDULE_JOB_PREFIX } from '../pgviews.constants.js';
+import { NO_SCHEDULER, SCHEDULE_ON_PLAIN_VIEW } from '../pgviews.messages.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
 import type { ViewRefreshService } from './view-refresh.service.js';
 
@@ -51,7 +52,7 @@ export class RefreshScheduler {
     );
     for (const { definition } of declared) {
       if (definition.kind !== 'materialized') {
-        throw new PgViewsConfigurationError(`@RefreshSchedule on ${definition.className} (${definition.id}): only materialized views can be refreshed`);
+        throw new PgViewsConfigurationError(SCHEDULE_ON_PLAIN_VIEW(definition.className, definition.id));
       }
     }
     const active = declared.filter(({ schedule }) => this.enabled && !schedule.options.disabled);
@@ -93,11 +94,7 @@ export class RefreshScheduler {
   }
 
   private async resolveSchedulerRegistry(example: ViewDefinition): Promise<SchedulerRegistryLike> {
-    const missing = (why: string) =>
-      new PgViewsConfigurationError(
-        `${example.className} (${example.id}) has a @RefreshSchedule, but ${why}: add ScheduleModule.forRoot() from @nestjs/schedule ` +
-          "to your root module's imports, or turn schedules off on this instance with PgViewsModule.forRoot({ schedules: false })",
-      );
+    const missing = (why: string) => new PgViewsConfigurationError(NO_SCHEDULER(example.className, example.id, why));
     let schedule: typeof import('@nestjs/schedule');
     try {
       schedule = await import('@nestjs/schedule');

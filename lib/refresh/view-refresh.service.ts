@@ -3,6 +3,7 @@ import type { ViewEntity } from '../decorators/view-options.js';
 import type { ViewDefinition } from '../definitions/view-definition.js';
 import type { ViewRegistry } from '../definitions/view.registry.js';
 import { PgViewsConfigurationError, PgViewsError, PgViewsRefreshAllError, type RefreshFailure } from '../pgviews.errors.js';
+import { PLAIN_VIEW_NOT_REFRESHABLE } from '../pgviews.messages.js';
 import type { GuardRow } from '../state/ownership.js';
 import { historyEntry, type HistoryRow, type RefreshHistory } from './refresh-history.js';
 import type { RefreshHistoryEntry, RefreshOptions, RefreshResult, RefreshSource } from './refresh-options.js';
@@ -92,9 +93,7 @@ export class ViewRefreshService {
    */
   chainOf(definition: ViewDefinition, options: Pick<RefreshOptions, 'withDependencies' | 'withDependents'>): ViewDefinition[] {
     if (definition.kind !== 'materialized') {
-      throw new PgViewsConfigurationError(
-        `${definition.id} is a plain view: only materialized views can be refreshed. A plain view runs its query on every read, so it is always current.`,
-      );
+      throw new PgViewsConfigurationError(PLAIN_VIEW_NOT_REFRESHABLE(definition.id));
     }
     return [
       ...(options.withDependencies ? this.registry.dependenciesOf(definition.id) : []),
