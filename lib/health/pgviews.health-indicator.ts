@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import { getRefreshSchedules } from '../decorators/refresh-schedule.decorator.js';
+import { PgViewsMetadataAccessor } from '../decorators/pgviews-metadata.accessor.js';
 import type { ViewEntity } from '../decorators/view-options.js';
 import { getViewSyncServiceToken } from '../pgviews.tokens.js';
 import type { ViewSyncService } from '../sync/view-sync.service.js';
@@ -37,7 +37,7 @@ export class PgViewsHealthIndicator {
     const sync: ViewSyncService = this.moduleRef.get(getViewSyncServiceToken(options.contextName), { strict: false });
     const { registry } = sync;
     const checked = new Set(
-      (options.views ?? registry.definitions.filter((definition) => getRefreshSchedules(definition.entity).some((schedule) => !schedule.options.disabled)).map((definition) => definition.entity)).map(
+      (options.views ?? registry.definitions.filter((definition) => PgViewsMetadataAccessor.refreshSchedules(definition.entity).some((schedule) => !schedule.options.disabled)).map((definition) => definition.entity)).map(
         (view) => registry.get(view).id,
       ),
     );

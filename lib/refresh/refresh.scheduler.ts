@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
 import type { ModuleRef } from '@nestjs/core';
 import type { CronJob, CronTime } from 'cron';
-import { getRefreshSchedules, type RefreshScheduleDeclaration } from '../decorators/refresh-schedule.decorator.js';
+import { PgViewsMetadataAccessor } from '../decorators/pgviews-metadata.accessor.js';
+import type { RefreshScheduleDeclaration } from '../decorators/refresh-schedule.decorator.js';
 import type { ViewDefinition } from '../definitions/view-definition.js';
 import type { ViewRegistry } from '../definitions/view.registry.js';
 import type { PgViewsEvents } from '../events/pgviews.events.js';
@@ -48,7 +49,7 @@ export class RefreshScheduler {
   /** Validates every schedule and creates its job (not started). */
   async prepare(): Promise<void> {
     const declared = this.registry.definitions.flatMap((definition) =>
-      getRefreshSchedules(definition.entity).map((schedule, index) => ({ definition, schedule, index })),
+      PgViewsMetadataAccessor.refreshSchedules(definition.entity).map((schedule, index) => ({ definition, schedule, index })),
     );
     for (const { definition } of declared) {
       if (definition.kind !== 'materialized') {
