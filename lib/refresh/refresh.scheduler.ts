@@ -9,7 +9,7 @@ import type { PgViewsEvents } from '../events/pgviews.events.js';
 import { SCHEDULE_JOB_PREFIX } from '../pgviews.constants.js';
 import { NO_SCHEDULER, SCHEDULE_ON_PLAIN_VIEW } from '../pgviews.messages.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
-import type { ViewRefreshService } from './view-refresh.service.js';
+import type { RefreshRunner } from './refresh.runner.js';
 
 interface ScheduledRefresh {
   readonly name: string;
@@ -40,7 +40,7 @@ export class RefreshScheduler {
 
   constructor(
     private readonly registry: ViewRegistry,
-    private readonly refreshService: ViewRefreshService,
+    private readonly runner: RefreshRunner,
     private readonly moduleRef: ModuleRef,
     private readonly events: PgViewsEvents,
     private readonly enabled: boolean,
@@ -119,7 +119,7 @@ export class RefreshScheduler {
       return;
     }
     const tick = scheduledTick(job.cronTime, new Date());
-    const run = this.refreshService
+    const run = this.runner
       .refreshAs('schedule', definition, schedule.options, tick)
       .then((results) => {
         for (const result of results) {

@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { CatalogObject, CatalogSnapshot } from '../catalog/catalog-snapshot.js';
 import { readCatalogSnapshot, readObjectDetails, type ObjectDetails } from '../catalog/catalog.reader.js';
 import { probeColumns, type ColumnVerdict } from '../catalog/column-probe.js';
@@ -7,7 +7,7 @@ import type { SqlRunner } from '../database/sql-runner.js';
 import type { ViewRegistry } from '../definitions/view.registry.js';
 import { databaseErrorDetails, PgViewsConfigurationError, PgViewsError, PgViewsStatementError } from '../pgviews.errors.js';
 import type { ResolvedPgViewsOptions } from '../pgviews.options.js';
-import { SYNC_APPLICATION_PREFIX, SYNC_LOCK_ATTEMPT_CAP_MS, SYNC_LOCK_NAME, SYNC_PEER_WAIT_CAP_MS } from '../pgviews.constants.js';
+import { PGVIEWS_DATABASE, PGVIEWS_REGISTRY, PGVIEWS_SYNC_CONTEXT, SYNC_APPLICATION_PREFIX, SYNC_LOCK_ATTEMPT_CAP_MS, SYNC_LOCK_NAME, SYNC_PEER_WAIT_CAP_MS } from '../pgviews.constants.js';
 import { quoteLiteral } from '../sql/identifiers.js';
 import { dropRelation } from '../sql/statements.js';
 import { takeAdvisoryXactLock } from '../database/advisory-lock.js';
@@ -68,6 +68,7 @@ export interface ViewSyncContext {
  * one transaction, clear() drops every declared view. PgViewsModule runs sync() at application
  * bootstrap unless its `sync` option is false.
  */
+@Injectable()
 export class ViewSyncService {
   private readonly logger = new Logger('PgViews');
   private readonly options: ResolvedPgViewsOptions;
@@ -75,16 +76,11 @@ export class ViewSyncService {
 
   constructor(
     /** The registered views, dependencies first. */
-    readonly registry: ViewRegistry,
-    private readonly database: OrmDatabase,
-    private readonly context: ViewSyncContext,
+    @Inject(PGVIEWS_REGISTRY) private readonly registry: ViewRegistry,
+    @Inject(PGVIEWS_DATABASE) private readonly database: OrmDatabase,
+    @Inject(PGVIEWS_SYNC_CONTEXT) private readonly context: ViewSyncContext,
   ) {
     this.options = context.options;
-  }
-
-  /** The lockTimeout the module was configured with, in ms. */
-  get lockTimeout(): number {
-    return this.options.lockTimeout;
   }
 
   /**
