@@ -138,13 +138,12 @@ export class RefreshScheduler {
  * not after `now`. Every instance computes the same value, which identifies the tick across them.
  */
 export function scheduledTick(cronTime: CronTime, now: Date): Date {
-  const next = cronTime.getNextDateFrom(now).toMillis();
+  // In the schedule's time zone, as the job fires: getNextDateFrom() reads a bare Date in the process's zone.
+  const nextAfter = (time: number) => cronTime.getNextDateFrom(new Date(time), cronTime.timeZone).toMillis();
+  const next = nextAfter(now.getTime());
   const lookBack = Math.max(2 * (next - now.getTime()), 2000);
   let tick: number | undefined;
-  for (let time = cronTime.getNextDateFrom(new Date(now.getTime() - lookBack)).toMillis(); time <= now.getTime(); ) {
-    tick = time;
-    time = cronTime.getNextDateFrom(new Date(time)).toMillis();
-  }
+  for (let time = nextAfter(now.getTime() - lookBack); time <= now.getTime(); time = nextAfter(time)) tick = time;
   // No match in the window (a timer that fired very late): the second it fired in stands for the tick.
   return new Date(tick ?? Math.floor(now.getTime() / 1000) * 1000);
 }
