@@ -6,8 +6,6 @@ import type { PgViewsModuleAsyncOptions, PgViewsModuleOptions } from './pgviews.
 import { createAsyncOptionsProviders, createFeatureProvider, createOptionsProvider, createPgViewsProviders } from './pgviews.providers.js';
 import { getPgViewsEventsToken, getViewRefreshServiceToken, getViewSyncServiceToken } from './pgviews.tokens.js';
 
-export { PgViewsFeature } from './pgviews.providers.js';
-
 @Module({})
 export class PgViewsModule {
   /** Registers views and the services for one MikroORM instance (the default one, or `contextName`). */

@@ -147,7 +147,9 @@ export function createPgViewsProviders(contextName: string | undefined): Provide
     { provide: PGVIEWS_ORM, useExisting: contextName ? getMikroORMToken(contextName) : MikroORM },
     { provide: PGVIEWS_DATABASE, useFactory: createDatabase, inject: [PGVIEWS_ORM] },
     { provide: PGVIEWS_ORM_GUARD, useFactory: createOrmGuard, inject: [PGVIEWS_ORM, PGVIEWS_OPTIONS] },
-    { provide: PGVIEWS_REGISTRY, useFactory: createRegistry, inject: [PGVIEWS_ORM, PGVIEWS_OPTIONS, DiscoveryService] },
+    // Under its class too, as before: an app (or its tests) may look the registry up by it.
+    { provide: ViewRegistry, useFactory: createRegistry, inject: [PGVIEWS_ORM, PGVIEWS_OPTIONS, DiscoveryService] },
+    { provide: PGVIEWS_REGISTRY, useExisting: ViewRegistry },
     { provide: PGVIEWS_HISTORY, useFactory: createRefreshHistory, inject: [PGVIEWS_REGISTRY, PGVIEWS_OPTIONS, PGVIEWS_ORM_GUARD] },
     { provide: PGVIEWS_STATE, useFactory: createStateTable, inject: [PGVIEWS_REGISTRY, PGVIEWS_OPTIONS, PGVIEWS_ORM_GUARD] },
     { provide: eventsToken, useClass: PgViewsEvents },
