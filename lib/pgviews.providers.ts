@@ -26,7 +26,13 @@ import { PgViewsConfigurationError } from './pgviews.errors.js';
 import { getPgViewsInternalsToken, type PgViewsInternals } from './pgviews.internals.js';
 import { PgViewsLifecycle } from './pgviews.lifecycle.js';
 import { INVALID_ASYNC_OPTIONS } from './pgviews.messages.js';
-import { resolveOptions, type PgViewsModuleAsyncOptions, type PgViewsModuleOptions, type PgViewsOptionsFactory, type ResolvedPgViewsOptions } from './pgviews.options.js';
+import {
+  resolveOptions,
+  type PgViewsModuleAsyncOptions,
+  type PgViewsModuleOptions,
+  type PgViewsOptionsFactory,
+  type ResolvedPgViewsOptions,
+} from './pgviews.options.js';
 import { getPgViewsEventsToken, getViewRefreshServiceToken, getViewSyncServiceToken } from './pgviews.tokens.js';
 import { RefreshHistory } from './refresh/refresh-history.js';
 import { RefreshRunner } from './refresh/refresh.runner.js';
@@ -70,7 +76,10 @@ export function createAsyncOptionsProviders(options: PgViewsModuleAsyncOptions):
   if (!factoryClass) throw new PgViewsConfigurationError(INVALID_ASYNC_OPTIONS);
   const fromFactory: Provider = {
     provide: PGVIEWS_MODULE_OPTIONS,
-    useFactory: async (factory: PgViewsOptionsFactory): Promise<PgViewsModuleOptions> => ({ ...(await factory.createPgViewsOptions(contextName)), contextName }),
+    useFactory: async (factory: PgViewsOptionsFactory): Promise<PgViewsModuleOptions> => ({
+      ...(await factory.createPgViewsOptions(contextName)),
+      contextName,
+    }),
     inject: [factoryClass],
   };
   return options.useClass ? [fromFactory, { provide: options.useClass, useClass: options.useClass }] : [fromFactory];
@@ -119,11 +128,22 @@ export function createSyncContext(
   return { options, history, state, events, onManagedObject: (object) => guard.add(object.schema, object.name) };
 }
 
-export function createRefresher(database: OrmDatabase, history: RefreshHistory | undefined, events: PgViewsEvents, options: ResolvedPgViewsOptions): ViewRefresher {
+export function createRefresher(
+  database: OrmDatabase,
+  history: RefreshHistory | undefined,
+  events: PgViewsEvents,
+  options: ResolvedPgViewsOptions,
+): ViewRefresher {
   return new ViewRefresher(database, history, events, options.lockTimeout);
 }
 
-export function createRefreshScheduler(registry: ViewRegistry, runner: RefreshRunner, moduleRef: ModuleRef, events: PgViewsEvents, options: ResolvedPgViewsOptions): RefreshScheduler {
+export function createRefreshScheduler(
+  registry: ViewRegistry,
+  runner: RefreshRunner,
+  moduleRef: ModuleRef,
+  events: PgViewsEvents,
+  options: ResolvedPgViewsOptions,
+): RefreshScheduler {
   return new RefreshScheduler(registry, runner, moduleRef, events, options.schedules);
 }
 
@@ -158,7 +178,11 @@ export function createPgViewsProviders(contextName: string | undefined): Provide
     { provide: PGVIEWS_REFRESHER, useFactory: createRefresher, inject: [PGVIEWS_DATABASE, PGVIEWS_HISTORY, eventsToken, PGVIEWS_OPTIONS] },
     { provide: PGVIEWS_REFRESH_RUNNER, useClass: RefreshRunner },
     { provide: getViewRefreshServiceToken(contextName), useClass: ViewRefreshService },
-    { provide: PGVIEWS_SCHEDULER, useFactory: createRefreshScheduler, inject: [PGVIEWS_REGISTRY, PGVIEWS_REFRESH_RUNNER, ModuleRef, eventsToken, PGVIEWS_OPTIONS] },
+    {
+      provide: PGVIEWS_SCHEDULER,
+      useFactory: createRefreshScheduler,
+      inject: [PGVIEWS_REGISTRY, PGVIEWS_REFRESH_RUNNER, ModuleRef, eventsToken, PGVIEWS_OPTIONS],
+    },
     { provide: PgViewsLifecycle, useFactory: createLifecycle, inject: [PGVIEWS_OPTIONS, syncToken, PGVIEWS_SCHEDULER] },
     { provide: getPgViewsInternalsToken(contextName), useFactory: createInternals, inject: [PGVIEWS_REGISTRY, PGVIEWS_OPTIONS, PGVIEWS_REFRESH_RUNNER] },
   ];

@@ -18,7 +18,9 @@ export const PgViewsMetadataAccessor = {
 
   /** Adds a `@RefreshSchedule` to `target`. Decorators apply bottom-up: it goes first, so that the list reads as written. */
   addRefreshSchedule(target: object, schedule: RefreshScheduleDeclaration): void {
-    for (const each of decoratedObjects(target)) Reflect.defineMetadata(PGVIEWS_SCHEDULE_METADATA, [schedule, ...PgViewsMetadataAccessor.refreshSchedules(each as ViewEntity)], each);
+    for (const each of decoratedObjects(target)) {
+      Reflect.defineMetadata(PGVIEWS_SCHEDULE_METADATA, [schedule, ...PgViewsMetadataAccessor.refreshSchedules(each as ViewEntity)], each);
+    }
   },
 
   /** The declaration on exactly this class or schema. */
