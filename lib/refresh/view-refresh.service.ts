@@ -13,8 +13,8 @@ type Single = RefreshOptions & { withDependencies?: false; withDependents?: fals
 type Several = RefreshOptions & ({ withDependencies: true } | { withDependents: true });
 
 /**
- * Refreshes registered materialized views, from code (schedules and the CLI share its RefreshRunner). Each view is refreshed
- * in its own transaction; a chain is refreshed in dependency order.
+ * Refreshes registered materialized views from code; schedules and the CLI go through the same
+ * RefreshRunner. Each view is refreshed in its own transaction; a chain is refreshed in dependency order.
  */
 @Injectable()
 export class ViewRefreshService {
