@@ -2,7 +2,7 @@ import { EntitySchema, type EntityMetadata, type MikroORM } from '@mikro-orm/cor
 import { PgViewsMetadataAccessor } from '../decorators/pgviews-metadata.accessor.js';
 import type { ViewDeclaration, ViewEntity } from '../decorators/view-options.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
-import { NOT_A_VIEW_ENTITY } from '../pgviews.messages.js';
+import { HOW_TO_REGISTER, NOT_A_VIEW_ENTITY } from '../pgviews.messages.js';
 import { displayName, qualifiedName } from '../sql/identifiers.js';
 import { relationReferences } from '../sql/relation-references.js';
 import { nameReferences, type NameReference } from '../sql/sql-text.js';
@@ -143,7 +143,7 @@ export class ViewRegistry {
       if (!all.has(id)) {
         throw new PgViewsConfigurationError(
           `${definition.className} (${definition.id}) depends on ${entityLabel(entity)}, which is not registered with PgViewsModule: ` +
-            'add it to forRoot({ views }) or forFeature()',
+            HOW_TO_REGISTER,
         );
       }
       found.add(id);
@@ -186,7 +186,7 @@ export class ViewRegistry {
       throw new PgViewsConfigurationError(`No view named ${view} is registered with PgViewsModule (registered: ${this.definitions.map((d) => d.id).join(', ') || 'none'})`);
     }
     if (!PgViewsMetadataAccessor.viewDeclaration(view)) throw ViewRegistry.notAView(view);
-    throw new PgViewsConfigurationError(`${entityLabel(view)} is not registered with PgViewsModule: add it to forRoot({ views }) or forFeature()`);
+    throw new PgViewsConfigurationError(`${entityLabel(view)} is not registered with PgViewsModule: ${HOW_TO_REGISTER}`);
   }
 
   /** Registered views that `id` reads, transitively, dependencies first. */
