@@ -5,7 +5,7 @@ export type { IndexDefinition, ViewDefinition, ViewKind } from './definitions/vi
 export { ViewRegistry } from './definitions/view.registry.js';
 export { withPgViews } from './orm/schema-generator-guard.js';
 export { PgViewsModule } from './pgviews.module.js';
-export type { PgViewsModuleAsyncOptions, PgViewsModuleOptions } from './pgviews.options.js';
+export type { PgViewsFactoryOptions, PgViewsModuleAsyncOptions, PgViewsModuleOptions, PgViewsOptionsFactory } from './pgviews.options.js';
 export {
   getPgViewsEventsToken,
   getViewRefreshServiceToken,

@@ -7,6 +7,22 @@ export const PGVIEWS_OPTIONS = Symbol('PGVIEWS_OPTIONS');
 /** Injection token of the options given to `forRoot` / `forRootAsync`, before defaults. */
 export const PGVIEWS_MODULE_OPTIONS = Symbol('PGVIEWS_MODULE_OPTIONS');
 
+/*
+ * Injection tokens of what the services are built from, private to each PgViewsModule.forRoot()
+ * (see pgviews.providers.ts): the MikroORM instance, the database through it, the resolved views,
+ * MikroORM's schema-generator guard, the history and state tables, and the refresh machinery.
+ */
+export const PGVIEWS_ORM = Symbol('PGVIEWS_ORM');
+export const PGVIEWS_DATABASE = Symbol('PGVIEWS_DATABASE');
+export const PGVIEWS_REGISTRY = Symbol('PGVIEWS_REGISTRY');
+export const PGVIEWS_ORM_GUARD = Symbol('PGVIEWS_ORM_GUARD');
+export const PGVIEWS_HISTORY = Symbol('PGVIEWS_HISTORY');
+export const PGVIEWS_STATE = Symbol('PGVIEWS_STATE');
+export const PGVIEWS_SYNC_CONTEXT = Symbol('PGVIEWS_SYNC_CONTEXT');
+export const PGVIEWS_REFRESHER = Symbol('PGVIEWS_REFRESHER');
+export const PGVIEWS_REFRESH_RUNNER = Symbol('PGVIEWS_REFRESH_RUNNER');
+export const PGVIEWS_SCHEDULER = Symbol('PGVIEWS_SCHEDULER');
+
 /** Seed of the advisory-lock key that serialises syncs of one database. */
 export const SYNC_LOCK_NAME = 'nestjs-pgviews:sync';
 

@@ -1,4 +1,4 @@
-import type { ModuleMetadata } from '@nestjs/common';
+import type { ModuleMetadata, Type } from '@nestjs/common';
 import type { ViewEntity } from './decorators/view-options.js';
 import type { RefreshHistoryOptions } from './refresh/refresh-history.js';
 import { PgViewsConfigurationError } from './pgviews.errors.js';
@@ -60,11 +60,25 @@ export interface PgViewsModuleOptions {
   adoptMikroOrmViews?: boolean;
 }
 
+/** The options of forRoot, as a factory of them gives them: the context is named by forRootAsync. */
+export type PgViewsFactoryOptions = Omit<PgViewsModuleOptions, 'contextName'>;
+
+/** A class that builds the module options, for forRootAsync({ useClass }) or ({ useExisting }). */
+export interface PgViewsOptionsFactory {
+  createPgViewsOptions(contextName?: string): PgViewsFactoryOptions | Promise<PgViewsFactoryOptions>;
+}
+
+/** forRootAsync(): the options from exactly one of `useFactory`, `useClass` or `useExisting`. */
 export interface PgViewsModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
   /** Must be known when the module is built: it names the MikroORM instance and the service tokens. */
   contextName?: string;
+  /** Builds the options; its arguments are the providers listed in `inject`. */
+  useFactory?: (...args: any[]) => PgViewsFactoryOptions | Promise<PgViewsFactoryOptions>;
   inject?: any[];
-  useFactory: (...args: any[]) => Omit<PgViewsModuleOptions, 'contextName'> | Promise<Omit<PgViewsModuleOptions, 'contextName'>>;
+  /** A PgViewsOptionsFactory that PgViewsModule instantiates (its dependencies come from `imports`). */
+  useClass?: Type<PgViewsOptionsFactory>;
+  /** A PgViewsOptionsFactory that is already a provider, exported by one of `imports` or global. */
+  useExisting?: Type<PgViewsOptionsFactory>;
 }
 
 export type ResolvedPgViewsOptions = Required<Omit<PgViewsModuleOptions, 'views' | 'contextName' | 'history' | 'state'>> &

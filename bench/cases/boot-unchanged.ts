@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { MikroORM } from '@mikro-orm/core';
 import { snapshotQuery } from '../../lib/catalog/catalog.reader.js';
 import { ViewSyncService } from '../../lib/index.js';
+import { getPgViewsInternalsToken, type PgViewsInternals } from '../../lib/pgviews.internals.js';
 import { RefreshHistory } from '../../lib/refresh/refresh-history.js';
 import type { ColdSample, ColdSubject } from '../support/cold-boot.js';
 import type { BenchServer } from '../support/database.js';
@@ -65,7 +66,8 @@ export async function bootUnchanged(server: BenchServer, scale: Scale): Promise<
       const { changes, warnings } = await sync.sync();
       if (changes > 0 || warnings.length > 0) throw new Error(`the benchmark's views are not in sync: ${changes} changes; ${warnings.join('; ')}`);
       // The query of the sync's fast path, as it sends it (the declared views and the history table).
-      fastPathQuery = snapshotQuery([...sync.registry.definitions, new RefreshHistory(sync.registry.defaultSchema)], { dependencies: false });
+      const { registry } = app.get<PgViewsInternals>(getPgViewsInternalsToken());
+      fastPathQuery = snapshotQuery([...registry.definitions, new RefreshHistory(registry.defaultSchema)], { dependencies: false });
 
       const connection = app.get(MikroORM).em.getConnection();
       const statements = perViewStatements(views);

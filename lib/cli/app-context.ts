@@ -6,6 +6,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { getMikroORMToken } from '@mikro-orm/nestjs';
 import { getViewRefreshServiceToken, getViewSyncServiceToken } from '../pgviews.tokens.js';
+import { getPgViewsInternalsToken, type PgViewsInternals } from '../pgviews.internals.js';
+import { PGVIEWS_NOT_IMPORTED } from '../pgviews.messages.js';
 import type { ViewRefreshService } from '../refresh/view-refresh.service.js';
 import type { ViewSyncService } from '../sync/view-sync.service.js';
 import { UsageError, type Arguments } from './arguments.js';
@@ -69,6 +71,8 @@ export interface AppServices {
   readonly sync: ViewSyncService;
   readonly refresh: ViewRefreshService;
   readonly orm: MikroORM;
+  /** What the commands need beyond the public services: the registry, the lockTimeout, several-view refreshes. */
+  readonly internals: PgViewsInternals;
 }
 
 /**
@@ -90,7 +94,7 @@ export async function createAppContext(location: AppLocation, { verbose, colors,
     try {
       return app.get(token as any, { strict: false });
     } catch {
-      throw new UsageError(`${what} is not available in this app: does its root module import PgViewsModule.forRoot(${location.context ? `{ contextName: '${location.context}' }` : ''})?`);
+      throw new UsageError(PGVIEWS_NOT_IMPORTED(what, location.context));
     }
   };
   const { MikroORM: MikroORMToken } = await import('@mikro-orm/core');
@@ -99,5 +103,6 @@ export async function createAppContext(location: AppLocation, { verbose, colors,
     sync: get(getViewSyncServiceToken(location.context), 'ViewSyncService'),
     refresh: get(getViewRefreshServiceToken(location.context), 'ViewRefreshService'),
     orm: get(location.context ? getMikroORMToken(location.context) : MikroORMToken, 'MikroORM'),
+    internals: get(getPgViewsInternalsToken(location.context), 'PgViewsModule'),
   };
 }

@@ -1,8 +1,10 @@
+import { PgViewsConfigurationError } from '../pgviews.errors.js';
+
 /**
  * Ordering of objects that depend on each other: dependencies first, ties kept in input order, and
  * a cycle reported as the path that closes it.
  */
-export class DependencyCycleError extends Error {
+export class DependencyCycleError extends PgViewsConfigurationError {
   constructor(readonly cycle: readonly string[]) {
     super(`dependency cycle: ${cycle.join(' -> ')}`);
   }

@@ -1,5 +1,5 @@
 import type { EntityMetadata } from '@mikro-orm/core';
-import { findViewDeclaration } from '../decorators/view.decorator.js';
+import { PgViewsMetadataAccessor } from '../decorators/pgviews-metadata.accessor.js';
 import type { ViewDeclaration } from '../decorators/view-options.js';
 
 /**
@@ -8,7 +8,7 @@ import type { ViewDeclaration } from '../decorators/view-options.js';
  * whose SQL `expression` becomes the view's query. Undefined for other entities.
  */
 export function viewDeclarationOf(meta: Pick<EntityMetadata, 'class' | 'view' | 'materialized' | 'withData' | 'expression'>, adoptNative = true): ViewDeclaration | undefined {
-  const declared = findViewDeclaration(meta.class as any);
+  const declared = PgViewsMetadataAccessor.viewDeclaration(meta.class as any);
   if (declared || !adoptNative || !isNativeView(meta)) return declared;
   const sql = meta.expression as string;
   const materialized = meta.materialized ?? (typeof meta.view === 'object' && meta.view.materialized === true);

@@ -1,7 +1,8 @@
 import { EntitySchema, type EntityMetadata, type MikroORM } from '@mikro-orm/core';
-import { findViewDeclaration } from '../decorators/view.decorator.js';
+import { PgViewsMetadataAccessor } from '../decorators/pgviews-metadata.accessor.js';
 import type { ViewDeclaration, ViewEntity } from '../decorators/view-options.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
+import { HOW_TO_REGISTER, NOT_A_VIEW_ENTITY } from '../pgviews.messages.js';
 import { displayName, qualifiedName } from '../sql/identifiers.js';
 import { relationReferences } from '../sql/relation-references.js';
 import { nameReferences, type NameReference } from '../sql/sql-text.js';
@@ -77,9 +78,15 @@ export class ViewRegistry {
     };
 
     const adopt = selection.adoptMikroOrmViews ?? true;
+    // Each entity's declaration is resolved once per registry, whichever way it is reached.
+    const declarations = new Map<unknown, ViewDeclaration | undefined>();
     const declarationOf = (entity: ViewEntity) => {
-      const meta = metadata.find(entityClass(entity) as any);
-      return findViewDeclaration(entity) ?? (meta && viewDeclarationOf(meta, adopt));
+      const key = entityClass(entity);
+      if (!declarations.has(key)) {
+        const meta = metadata.find(key as any);
+        declarations.set(key, PgViewsMetadataAccessor.viewDeclaration(entity) ?? (meta && viewDeclarationOf(meta, adopt)));
+      }
+      return declarations.get(key);
     };
     const selected = selection.views
       ? [...selection.views, ...(selection.features ?? [])]
@@ -125,7 +132,7 @@ export class ViewRegistry {
     const found = new Set<string>();
     const declared = declaration.options.dependencies;
     for (const entity of (typeof declared === 'function' ? declared() : declared) ?? []) {
-      if (!findViewDeclaration(entity)) {
+      if (!PgViewsMetadataAccessor.viewDeclaration(entity)) {
         throw new PgViewsConfigurationError(
           `${definition.className} (${definition.id}) lists ${entityLabel(entity)} in its dependencies, but ${entityLabel(entity)} is not a view entity: ` +
             'dependencies name other classes decorated with @View() or @MaterializedView()',
@@ -136,7 +143,7 @@ export class ViewRegistry {
       if (!all.has(id)) {
         throw new PgViewsConfigurationError(
           `${definition.className} (${definition.id}) depends on ${entityLabel(entity)}, which is not registered with PgViewsModule: ` +
-            'add it to forRoot({ views }) or forFeature()',
+            HOW_TO_REGISTER,
         );
       }
       found.add(id);
@@ -153,9 +160,7 @@ export class ViewRegistry {
   }
 
   private static notAView(entity: unknown): PgViewsConfigurationError {
-    return new PgViewsConfigurationError(
-      `${entityLabel(entity)} is not a view entity: decorate it with @View() or @MaterializedView() next to @Entity()`,
-    );
+    return new PgViewsConfigurationError(NOT_A_VIEW_ENTITY(entityLabel(entity)));
   }
 
   get size(): number {
@@ -180,8 +185,8 @@ export class ViewRegistry {
     if (typeof view === 'string') {
       throw new PgViewsConfigurationError(`No view named ${view} is registered with PgViewsModule (registered: ${this.definitions.map((d) => d.id).join(', ') || 'none'})`);
     }
-    if (!findViewDeclaration(view)) throw ViewRegistry.notAView(view);
-    throw new PgViewsConfigurationError(`${entityLabel(view)} is not registered with PgViewsModule: add it to forRoot({ views }) or forFeature()`);
+    if (!PgViewsMetadataAccessor.viewDeclaration(view)) throw ViewRegistry.notAView(view);
+    throw new PgViewsConfigurationError(`${entityLabel(view)} is not registered with PgViewsModule: ${HOW_TO_REGISTER}`);
   }
 
   /** Registered views that `id` reads, transitively, dependencies first. */

@@ -1,3 +1,4 @@
+import { Injectable } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
 import type { RefreshSource } from '../refresh/refresh-options.js';
 import type { SyncAction } from '../sync/sync-plan.js';
@@ -14,6 +15,7 @@ export type PgViewsEvent =
   | { readonly type: 'refresh-failed'; readonly view: string; readonly error: Error; readonly source: RefreshSource };
 
 /** The stream of PgViewsEvent of one PgViewsModule instance. */
+@Injectable()
 export class PgViewsEvents {
   private readonly subject = new Subject<PgViewsEvent>();
 

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import { getRefreshSchedules } from '../decorators/refresh-schedule.decorator.js';
+import { PgViewsMetadataAccessor } from '../decorators/pgviews-metadata.accessor.js';
 import type { ViewEntity } from '../decorators/view-options.js';
+import { getPgViewsInternalsToken, type PgViewsInternals } from '../pgviews.internals.js';
 import { getViewSyncServiceToken } from '../pgviews.tokens.js';
 import type { ViewSyncService } from '../sync/view-sync.service.js';
 
@@ -35,9 +36,9 @@ export class PgViewsHealthIndicator {
   async isHealthy<const Key extends string>(key: Key, options: PgViewsHealthOptions): Promise<HealthIndicatorResult<Key>> {
     const indicator = this.health.check(key);
     const sync: ViewSyncService = this.moduleRef.get(getViewSyncServiceToken(options.contextName), { strict: false });
-    const { registry } = sync;
+    const { registry }: PgViewsInternals = this.moduleRef.get(getPgViewsInternalsToken(options.contextName), { strict: false });
     const checked = new Set(
-      (options.views ?? registry.definitions.filter((definition) => getRefreshSchedules(definition.entity).some((schedule) => !schedule.options.disabled)).map((definition) => definition.entity)).map(
+      (options.views ?? registry.definitions.filter((definition) => PgViewsMetadataAccessor.refreshSchedules(definition.entity).some((schedule) => !schedule.options.disabled)).map((definition) => definition.entity)).map(
         (view) => registry.get(view).id,
       ),
     );

@@ -4,6 +4,7 @@ import type { ViewEntity } from '../decorators/view-options.js';
 import { ViewRegistry } from '../definitions/view.registry.js';
 import { RefreshHistory, type RefreshHistoryOptions } from './refresh-history.js';
 import type { RefreshOptions, RefreshResult } from './refresh-options.js';
+import { RefreshRunner } from './refresh.runner.js';
 import { ViewRefreshService } from './view-refresh.service.js';
 import { ViewRefresher } from './view.refresher.js';
 
@@ -28,6 +29,6 @@ export async function refreshMaterializedView(em: EntityManager, view: ViewEntit
   if (!registry) registries.set(metadata, (registry = ViewRegistry.fromOrm(em)));
   const database = new OrmDatabase(em);
   const history = options.history === false ? undefined : new RefreshHistory(registry.defaultSchema, options.history);
-  const service = new ViewRefreshService(registry, new ViewRefresher(database, history), database, history);
+  const service = new ViewRefreshService(registry, new RefreshRunner(registry, new ViewRefresher(database, history)), database, history);
   return service.refresh(view, options);
 }

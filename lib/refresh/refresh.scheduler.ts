@@ -1,13 +1,15 @@
 import { Logger } from '@nestjs/common';
 import type { ModuleRef } from '@nestjs/core';
 import type { CronJob, CronTime } from 'cron';
-import { getRefreshSchedules, type RefreshScheduleDeclaration } from '../decorators/refresh-schedule.decorator.js';
+import { PgViewsMetadataAccessor } from '../decorators/pgviews-metadata.accessor.js';
+import type { RefreshScheduleDeclaration } from '../decorators/refresh-schedule.decorator.js';
 import type { ViewDefinition } from '../definitions/view-definition.js';
 import type { ViewRegistry } from '../definitions/view.registry.js';
 import type { PgViewsEvents } from '../events/pgviews.events.js';
 import { SCHEDULE_JOB_PREFIX } from '../pgviews.constants.js';
+import { NO_SCHEDULER, SCHEDULE_ON_PLAIN_VIEW } from '../pgviews.messages.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
-import type { ViewRefreshService } from './view-refresh.service.js';
+import type { RefreshRunner } from './refresh.runner.js';
 
 interface ScheduledRefresh {
   readonly name: string;
@@ -38,7 +40,7 @@ export class RefreshScheduler {
 
   constructor(
     private readonly registry: ViewRegistry,
-    private readonly refreshService: ViewRefreshService,
+    private readonly runner: RefreshRunner,
     private readonly moduleRef: ModuleRef,
     private readonly events: PgViewsEvents,
     private readonly enabled: boolean,
@@ -47,11 +49,11 @@ export class RefreshScheduler {
   /** Validates every schedule and creates its job (not started). */
   async prepare(): Promise<void> {
     const declared = this.registry.definitions.flatMap((definition) =>
-      getRefreshSchedules(definition.entity).map((schedule, index) => ({ definition, schedule, index })),
+      PgViewsMetadataAccessor.refreshSchedules(definition.entity).map((schedule, index) => ({ definition, schedule, index })),
     );
     for (const { definition } of declared) {
       if (definition.kind !== 'materialized') {
-        throw new PgViewsConfigurationError(`@RefreshSchedule on ${definition.className} (${definition.id}): only materialized views can be refreshed`);
+        throw new PgViewsConfigurationError(SCHEDULE_ON_PLAIN_VIEW(definition.className, definition.id));
       }
     }
     const active = declared.filter(({ schedule }) => this.enabled && !schedule.options.disabled);
@@ -93,11 +95,7 @@ export class RefreshScheduler {
   }
 
   private async resolveSchedulerRegistry(example: ViewDefinition): Promise<SchedulerRegistryLike> {
-    const missing = (why: string) =>
-      new PgViewsConfigurationError(
-        `${example.className} (${example.id}) has a @RefreshSchedule, but ${why}: add ScheduleModule.forRoot() from @nestjs/schedule ` +
-          "to your root module's imports, or turn schedules off on this instance with PgViewsModule.forRoot({ schedules: false })",
-      );
+    const missing = (why: string) => new PgViewsConfigurationError(NO_SCHEDULER(example.className, example.id, why));
     let schedule: typeof import('@nestjs/schedule');
     try {
       schedule = await import('@nestjs/schedule');
@@ -121,7 +119,7 @@ export class RefreshScheduler {
       return;
     }
     const tick = scheduledTick(job.cronTime, new Date());
-    const run = this.refreshService
+    const run = this.runner
       .refreshAs('schedule', definition, schedule.options, tick)
       .then((results) => {
         for (const result of results) {
@@ -140,13 +138,12 @@ export class RefreshScheduler {
  * not after `now`. Every instance computes the same value, which identifies the tick across them.
  */
 export function scheduledTick(cronTime: CronTime, now: Date): Date {
-  const next = cronTime.getNextDateFrom(now).toMillis();
+  // In the schedule's time zone, as the job fires: getNextDateFrom() reads a bare Date in the process's zone.
+  const nextAfter = (time: number) => cronTime.getNextDateFrom(new Date(time), cronTime.timeZone).toMillis();
+  const next = nextAfter(now.getTime());
   const lookBack = Math.max(2 * (next - now.getTime()), 2000);
   let tick: number | undefined;
-  for (let time = cronTime.getNextDateFrom(new Date(now.getTime() - lookBack)).toMillis(); time <= now.getTime(); ) {
-    tick = time;
-    time = cronTime.getNextDateFrom(new Date(time)).toMillis();
-  }
+  for (let time = nextAfter(now.getTime() - lookBack); time <= now.getTime(); time = nextAfter(time)) tick = time;
   // No match in the window (a timer that fired very late): the second it fired in stands for the tick.
   return new Date(tick ?? Math.floor(now.getTime() / 1000) * 1000);
 }

@@ -9,6 +9,7 @@ import { describeHolders, lockHolders } from '../database/advisory-lock.js';
 import { REFRESH_LOCK_PREFIX } from '../pgviews.constants.js';
 import { DEFAULT_OPTIONS } from '../pgviews.options.js';
 import { databaseErrorDetails, PgViewsConfigurationError, PgViewsError, PgViewsRefreshError, SqlState, type DatabaseErrorDetails } from '../pgviews.errors.js';
+import { PLAIN_VIEW_NOT_REFRESHABLE } from '../pgviews.messages.js';
 import { qualifiedName, quoteLiteral } from '../sql/identifiers.js';
 import { advisoryLockKey, refreshMaterializedView as refreshStatement } from '../sql/statements.js';
 import type { GuardRow } from '../state/ownership.js';
@@ -163,9 +164,7 @@ FROM (SELECT to_regclass(${quoteLiteral(qualifiedName(view.schema, view.name))})
 }
 
 function plainViewError(id: string): PgViewsConfigurationError {
-  return new PgViewsConfigurationError(
-    `${id} is a plain view: only materialized views can be refreshed. A plain view runs its query on every read, so it is always current.`,
-  );
+  return new PgViewsConfigurationError(PLAIN_VIEW_NOT_REFRESHABLE(id));
 }
 
 function refreshError(view: RefreshTarget, statement: string, details: DatabaseErrorDetails, cause: unknown, options: RefreshOptions): PgViewsRefreshError {

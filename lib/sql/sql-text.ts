@@ -7,6 +7,7 @@
  * disagreed, text could hide a second statement or a change from it: each rule below is the
  * server's.
  */
+import { PgViewsError } from '../pgviews.errors.js';
 
 export type TokenKind = 'word' | 'quoted' | 'string' | 'number' | 'operator' | 'punct' | 'param';
 
@@ -29,7 +30,8 @@ export interface LexOptions {
   readonly standardConformingStrings?: boolean;
 }
 
-export class SqlSyntaxError extends Error {}
+/** SQL the lexer cannot read; callers turn it into a PgViewsConfigurationError naming the view. */
+export class SqlSyntaxError extends PgViewsError {}
 
 /** `{space}`: the only white space PostgreSQL knows; a no-break space, for one, is part of an identifier. */
 const isSpace = (c: string | undefined) => c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v';

@@ -3,6 +3,7 @@
  * nowhere else, and no statement ever uses CASCADE (dropping something that others depend on must
  * fail loudly, not take them along).
  */
+import { PgViewsError } from '../pgviews.errors.js';
 import type { IndexDefinition, PlainViewOptions, RelationName, ViewKind } from '../definitions/view-definition.js';
 import { qualifiedName, quoteIdent, quoteLiteral } from './identifiers.js';
 
@@ -37,7 +38,7 @@ function optionList(entries: readonly string[]): string {
   const rendered = entries.map((entry) => {
     const at = entry.indexOf('=');
     const key = at === -1 ? entry : entry.slice(0, at);
-    if (!/^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/i.test(key)) throw new Error(`invalid storage option name ${JSON.stringify(key)}`);
+    if (!/^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/i.test(key)) throw new PgViewsError(`invalid storage option name ${JSON.stringify(key)}`);
     return at === -1 ? key : `${key}=${quoteLiteral(entry.slice(at + 1))}`;
   });
   return `(${rendered.join(', ')})`;

@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { isView, type CatalogObject, type CatalogSnapshot } from '../catalog/catalog-snapshot.js';
 import { readCatalogSnapshot, readObjectDetails, type ObjectDetails } from '../catalog/catalog.reader.js';
 import { probeColumns, type ColumnVerdict } from '../catalog/column-probe.js';
@@ -8,6 +8,7 @@ import type { SqlRunner } from '../database/sql-runner.js';
 import type { ViewRegistry } from '../definitions/view.registry.js';
 import { databaseErrorDetails, PgViewsConfigurationError, PgViewsError, PgViewsStatementError } from '../pgviews.errors.js';
 import type { ResolvedPgViewsOptions } from '../pgviews.options.js';
+import { PGVIEWS_DATABASE, PGVIEWS_REGISTRY, PGVIEWS_SYNC_CONTEXT } from '../pgviews.constants.js';
 import { dropRelation } from '../sql/statements.js';
 import type { PgViewsEvents } from '../events/pgviews.events.js';
 import type { RefreshHistory } from '../refresh/refresh-history.js';
@@ -51,6 +52,7 @@ export interface ViewSyncContext {
  * one transaction, clear() drops every declared view. PgViewsModule runs sync() at application
  * bootstrap unless its `sync` option is false.
  */
+@Injectable()
 export class ViewSyncService {
   private readonly logger = new Logger('PgViews');
   private readonly options: ResolvedPgViewsOptions;
@@ -58,16 +60,11 @@ export class ViewSyncService {
 
   constructor(
     /** The registered views, dependencies first. */
-    readonly registry: ViewRegistry,
-    private readonly database: OrmDatabase,
-    private readonly context: ViewSyncContext,
+    @Inject(PGVIEWS_REGISTRY) private readonly registry: ViewRegistry,
+    @Inject(PGVIEWS_DATABASE) private readonly database: OrmDatabase,
+    @Inject(PGVIEWS_SYNC_CONTEXT) private readonly context: ViewSyncContext,
   ) {
     this.options = context.options;
-  }
-
-  /** The lockTimeout the module was configured with, in ms. */
-  get lockTimeout(): number {
-    return this.options.lockTimeout;
   }
 
   /**

@@ -9,7 +9,7 @@ export const clearCommand: Command = {
       out.line('clear drops every declared view and materialized view (with their data). Run `pgviews clear --yes` to do it.');
       return EXIT.failed;
     }
-    const declared = services.sync.registry.definitions.length;
+    const declared = services.internals.registry.definitions.length;
     await services.sync.clear();
     out.line(`Dropped the declared views (${declared} declared).`);
     return EXIT.ok;

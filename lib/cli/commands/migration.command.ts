@@ -32,7 +32,7 @@ export const migrationCommand: Command = {
     const Generator = options.generator ?? (options.emit === 'js' || options.emit === 'cjs' ? generators.JSMigrationGenerator : generators.TSMigrationGenerator);
     const generator = new Generator(orm.em.getDriver() as any, orm.config.getNamingStrategy(), options);
     // A lock the migration waits for blocks every later reader of that view: wait a bounded time instead.
-    const timeout = `SET LOCAL lock_timeout = ${quoteLiteral(`${services.sync.lockTimeout}ms`)}`;
+    const timeout = `SET LOCAL lock_timeout = ${quoteLiteral(`${services.internals.lockTimeout}ms`)}`;
     const name = args.options.get('name');
     const [, fileName] = await generator.generate({ up: [timeout, ...up], down: down.length ? [timeout, ...down] : [] }, undefined, typeof name === 'string' ? name : 'pgviews');
     out.line(`Wrote ${relative(cwd, resolve(orm.config.get('baseDir'), folder, fileName))}: ${plan.changes} views, ${up.length} statements up, ${down.length} down.`);

@@ -1,0 +1,22 @@
+import type { ViewRegistry } from './definitions/view.registry.js';
+import type { RefreshRunner } from './refresh/refresh.runner.js';
+
+/**
+ * What the `pgviews` CLI and the health indicator need from a PgViewsModule beyond its public
+ * services. Not exported from the package: ViewSyncService and ViewRefreshService stay what the
+ * README documents.
+ */
+export interface PgViewsInternals {
+  /** The registered views, dependencies first. */
+  readonly registry: ViewRegistry;
+  /** The lockTimeout the module was configured with, in ms. */
+  readonly lockTimeout: number;
+  /** Refreshes of chains and of several views, as the CLI runs them. */
+  readonly refreshes: RefreshRunner;
+}
+
+/**
+ * Its injection token. A string, like the named services' tokens, so that the CLI finds it in an
+ * app's container whichever copy of this package the app loaded.
+ */
+export const getPgViewsInternalsToken = (contextName?: string): string => (contextName ? `${contextName}_PgViewsInternals` : 'PgViewsInternals');

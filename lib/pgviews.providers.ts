@@ -1,0 +1,189 @@
+import { MikroORM } from '@mikro-orm/core';
+import { getMikroORMToken } from '@mikro-orm/nestjs';
+import type { Provider } from '@nestjs/common';
+import { DiscoveryService, ModuleRef } from '@nestjs/core';
+import { OrmDatabase } from './database/orm-database.js';
+import type { ViewEntity } from './decorators/view-options.js';
+import { ViewRegistry } from './definitions/view.registry.js';
+import { PgViewsEvents } from './events/pgviews.events.js';
+import { integrateWithOrm } from './orm/orm-integration.js';
+import type { ManagedNamesPattern } from './orm/schema-generator-guard.js';
+import {
+  PGVIEWS_DATABASE,
+  PGVIEWS_HISTORY,
+  PGVIEWS_MODULE_OPTIONS,
+  PGVIEWS_OPTIONS,
+  PGVIEWS_ORM,
+  PGVIEWS_ORM_GUARD,
+  PGVIEWS_REFRESHER,
+  PGVIEWS_REFRESH_RUNNER,
+  PGVIEWS_REGISTRY,
+  PGVIEWS_SCHEDULER,
+  PGVIEWS_STATE,
+  PGVIEWS_SYNC_CONTEXT,
+} from './pgviews.constants.js';
+import { PgViewsConfigurationError } from './pgviews.errors.js';
+import { getPgViewsInternalsToken, type PgViewsInternals } from './pgviews.internals.js';
+import { PgViewsLifecycle } from './pgviews.lifecycle.js';
+import { INVALID_ASYNC_OPTIONS } from './pgviews.messages.js';
+import {
+  resolveOptions,
+  type PgViewsModuleAsyncOptions,
+  type PgViewsModuleOptions,
+  type PgViewsOptionsFactory,
+  type ResolvedPgViewsOptions,
+} from './pgviews.options.js';
+import { getPgViewsEventsToken, getViewRefreshServiceToken, getViewSyncServiceToken } from './pgviews.tokens.js';
+import { RefreshHistory } from './refresh/refresh-history.js';
+import { RefreshRunner } from './refresh/refresh.runner.js';
+import { RefreshScheduler } from './refresh/refresh.scheduler.js';
+import { ViewRefreshService } from './refresh/view-refresh.service.js';
+import { ViewRefresher } from './refresh/view.refresher.js';
+import { StateTable } from './state/state-table.js';
+import { ViewSyncService, type ViewSyncContext } from './sync/view-sync.service.js';
+
+/** What forFeature() registers: found by the root module through Nest's DiscoveryService. */
+export class PgViewsFeature {
+  constructor(
+    readonly views: readonly ViewEntity[],
+    readonly contextName?: string,
+  ) {}
+}
+
+export function createFeatureProvider(views: readonly ViewEntity[], contextName?: string): Provider {
+  return { provide: Symbol('PGVIEWS_FEATURE'), useValue: new PgViewsFeature(views, contextName) };
+}
+
+/** forRoot(): the options as given. */
+export function createOptionsProvider(options: PgViewsModuleOptions): Provider {
+  return { provide: PGVIEWS_MODULE_OPTIONS, useValue: options };
+}
+
+/** forRootAsync(): the options from a factory function, or from a PgViewsOptionsFactory (a class of the module's own, or an existing provider). */
+export function createAsyncOptionsProviders(options: PgViewsModuleAsyncOptions): Provider[] {
+  const { contextName } = options;
+  if (options.useFactory) {
+    const useFactory = options.useFactory;
+    return [
+      {
+        provide: PGVIEWS_MODULE_OPTIONS,
+        useFactory: async (...args: unknown[]): Promise<PgViewsModuleOptions> => ({ ...(await useFactory(...args)), contextName }),
+        inject: options.inject ?? [],
+      },
+    ];
+  }
+  const factoryClass = options.useClass ?? options.useExisting;
+  if (!factoryClass) throw new PgViewsConfigurationError(INVALID_ASYNC_OPTIONS);
+  const fromFactory: Provider = {
+    provide: PGVIEWS_MODULE_OPTIONS,
+    useFactory: async (factory: PgViewsOptionsFactory): Promise<PgViewsModuleOptions> => ({
+      ...(await factory.createPgViewsOptions(contextName)),
+      contextName,
+    }),
+    inject: [factoryClass],
+  };
+  return options.useClass ? [fromFactory, { provide: options.useClass, useClass: options.useClass }] : [fromFactory];
+}
+
+/** Resolves the registered views once every module (and every forFeature) is known. */
+export function createRegistry(orm: MikroORM, options: ResolvedPgViewsOptions, discovery: DiscoveryService): ViewRegistry {
+  const features = discovery
+    .getProviders()
+    .map((wrapper) => wrapper.instance)
+    .filter((instance): instance is PgViewsFeature => instance instanceof PgViewsFeature && instance.contextName === options.contextName)
+    .flatMap((feature) => feature.views);
+  return ViewRegistry.fromOrm(orm, { views: options.views, features, adoptMikroOrmViews: options.adoptMikroOrmViews });
+}
+
+export function createDatabase(orm: MikroORM): OrmDatabase {
+  return new OrmDatabase(orm.em);
+}
+
+/** Keeps MikroORM's schema generator and writes away from the views; returns the generator's guard. */
+export function createOrmGuard(orm: MikroORM, options: ResolvedPgViewsOptions): ManagedNamesPattern {
+  return integrateWithOrm(orm, options.adoptMikroOrmViews);
+}
+
+export function createRefreshHistory(registry: ViewRegistry, options: ResolvedPgViewsOptions, guard: ManagedNamesPattern): RefreshHistory | undefined {
+  if (options.history === false) return undefined;
+  const history = new RefreshHistory(registry.defaultSchema, options.history);
+  guard.add(history.schema, history.name); // a table MikroORM does not know: keep schema:update from dropping it
+  return history;
+}
+
+export function createStateTable(registry: ViewRegistry, options: ResolvedPgViewsOptions, guard: ManagedNamesPattern): StateTable {
+  const state = new StateTable(options.state?.schema ?? registry.defaultSchema, options.state?.table);
+  guard.add(state.schema, state.name);
+  return state;
+}
+
+export function createSyncContext(
+  options: ResolvedPgViewsOptions,
+  history: RefreshHistory | undefined,
+  state: StateTable,
+  events: PgViewsEvents,
+  guard: ManagedNamesPattern,
+): ViewSyncContext {
+  // Views this library built, declared or orphaned, are kept out of reach of MikroORM's schema generator.
+  return { options, history, state, events, onManagedObject: (object) => guard.add(object.schema, object.name) };
+}
+
+export function createRefresher(
+  database: OrmDatabase,
+  history: RefreshHistory | undefined,
+  events: PgViewsEvents,
+  options: ResolvedPgViewsOptions,
+): ViewRefresher {
+  return new ViewRefresher(database, history, events, options.lockTimeout);
+}
+
+export function createRefreshScheduler(
+  registry: ViewRegistry,
+  runner: RefreshRunner,
+  moduleRef: ModuleRef,
+  events: PgViewsEvents,
+  options: ResolvedPgViewsOptions,
+): RefreshScheduler {
+  return new RefreshScheduler(registry, runner, moduleRef, events, options.schedules);
+}
+
+export function createLifecycle(options: ResolvedPgViewsOptions, sync: ViewSyncService, scheduler: RefreshScheduler): PgViewsLifecycle {
+  return new PgViewsLifecycle(options, sync, scheduler);
+}
+
+export function createInternals(registry: ViewRegistry, options: ResolvedPgViewsOptions, refreshes: RefreshRunner): PgViewsInternals {
+  return { registry, lockTimeout: options.lockTimeout, refreshes };
+}
+
+/**
+ * Everything forRoot() / forRootAsync() provide for one MikroORM instance besides the options: the
+ * services under their (context-named) tokens, and what they are built from under private tokens.
+ */
+export function createPgViewsProviders(contextName: string | undefined): Provider[] {
+  const eventsToken = getPgViewsEventsToken(contextName);
+  const syncToken = getViewSyncServiceToken(contextName);
+  return [
+    { provide: PGVIEWS_OPTIONS, useFactory: resolveOptions, inject: [PGVIEWS_MODULE_OPTIONS] },
+    { provide: PGVIEWS_ORM, useExisting: contextName ? getMikroORMToken(contextName) : MikroORM },
+    { provide: PGVIEWS_DATABASE, useFactory: createDatabase, inject: [PGVIEWS_ORM] },
+    { provide: PGVIEWS_ORM_GUARD, useFactory: createOrmGuard, inject: [PGVIEWS_ORM, PGVIEWS_OPTIONS] },
+    // Under its class too, as before: an app (or its tests) may look the registry up by it.
+    { provide: ViewRegistry, useFactory: createRegistry, inject: [PGVIEWS_ORM, PGVIEWS_OPTIONS, DiscoveryService] },
+    { provide: PGVIEWS_REGISTRY, useExisting: ViewRegistry },
+    { provide: PGVIEWS_HISTORY, useFactory: createRefreshHistory, inject: [PGVIEWS_REGISTRY, PGVIEWS_OPTIONS, PGVIEWS_ORM_GUARD] },
+    { provide: PGVIEWS_STATE, useFactory: createStateTable, inject: [PGVIEWS_REGISTRY, PGVIEWS_OPTIONS, PGVIEWS_ORM_GUARD] },
+    { provide: eventsToken, useClass: PgViewsEvents },
+    { provide: PGVIEWS_SYNC_CONTEXT, useFactory: createSyncContext, inject: [PGVIEWS_OPTIONS, PGVIEWS_HISTORY, PGVIEWS_STATE, eventsToken, PGVIEWS_ORM_GUARD] },
+    { provide: syncToken, useClass: ViewSyncService },
+    { provide: PGVIEWS_REFRESHER, useFactory: createRefresher, inject: [PGVIEWS_DATABASE, PGVIEWS_HISTORY, eventsToken, PGVIEWS_OPTIONS] },
+    { provide: PGVIEWS_REFRESH_RUNNER, useClass: RefreshRunner },
+    { provide: getViewRefreshServiceToken(contextName), useClass: ViewRefreshService },
+    {
+      provide: PGVIEWS_SCHEDULER,
+      useFactory: createRefreshScheduler,
+      inject: [PGVIEWS_REGISTRY, PGVIEWS_REFRESH_RUNNER, ModuleRef, eventsToken, PGVIEWS_OPTIONS],
+    },
+    { provide: PgViewsLifecycle, useFactory: createLifecycle, inject: [PGVIEWS_OPTIONS, syncToken, PGVIEWS_SCHEDULER] },
+    { provide: getPgViewsInternalsToken(contextName), useFactory: createInternals, inject: [PGVIEWS_REGISTRY, PGVIEWS_OPTIONS, PGVIEWS_REFRESH_RUNNER] },
+  ];
+}
