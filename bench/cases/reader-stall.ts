@@ -27,7 +27,8 @@ export async function readerStall(server: BenchServer, scale: Scale): Promise<Ca
                     INSERT INTO ledger SELECT g, g % 100 FROM generate_series(1, ${scale.rows}) g; ANALYZE ledger;`);
     const readers = await Promise.all([db.connect(), db.connect(), db.connect()]);
     const measure = async (mode: 'swap' | 'recreate') => {
-      const first = await libraryApp(db.url, [ledgerView(V1)], { materializedViewChange: mode });
+      // Each measure starts again from V1, on purpose: a rollback in the library's terms (see README, "Rolling deploys").
+      const first = await libraryApp(db.url, [ledgerView(V1)], { materializedViewChange: mode, rollback: true });
       await first.app.close();
       const latencies: number[] = [];
       let reading = true;
@@ -38,7 +39,7 @@ export async function readerStall(server: BenchServer, scale: Scale): Promise<Ca
           latencies.push(performance.now() - started);
         }
       });
-      const next = await libraryApp(db.url, [ledgerView(V2)], { materializedViewChange: mode, sync: false });
+      const next = await libraryApp(db.url, [ledgerView(V2)], { materializedViewChange: mode, sync: false, rollback: true });
       await new Promise((resolve) => setTimeout(resolve, 100));
       const started = performance.now();
       await next.app.get(ViewSyncService).sync();
