@@ -139,10 +139,13 @@ describe('the SQL lexer agrees with PostgreSQL', () => {
     expect(failures.slice(0, 5)).toEqual([]);
 
     // The texts reach what matters: most are read by the server, as one statement or several. Before
-    // PostgreSQL 16 the server refuses more of them (no 0x/0o/0b literals, no underscores in numbers).
+    // PostgreSQL 16 the server refuses more of them (no 0x/0o/0b literals, no underscores in numbers):
+    // the agreement above holds on every text it reads, the counts below only say the texts are varied.
     const count = (prefix: string) => byServer.filter((reading) => reading.startsWith(prefix)).length;
     const [{ version }] = await db.query<{ version: number }>(`SELECT current_setting('server_version_num')::int AS version`);
-    expect(count('one: ')).toBeGreaterThan(TEXTS * (version >= 160000 ? 0.4 : 0.2));
-    expect(count('several')).toBeGreaterThan(TEXTS * 0.15);
+    // The generator is tuned on PostgreSQL 16+: on 15, most texts of several statements hold a literal it refuses.
+    const modern = version >= 160000;
+    expect(count('one: ')).toBeGreaterThan(TEXTS * (modern ? 0.4 : 0.2));
+    expect(count('several')).toBeGreaterThan(TEXTS * (modern ? 0.15 : 0.01));
   }, 120_000);
 });
