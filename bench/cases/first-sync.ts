@@ -1,4 +1,5 @@
-import { ViewSyncService, planStatements } from '../../lib/index.js';
+import { ViewSyncService } from '../../lib/index.js';
+import { planStatements } from '../../lib/sync/sync-plan.js';
 import type { BenchServer } from '../support/database.js';
 import { benchViews, libraryApp, libraryEntities, SOURCE_TABLE } from '../support/library-app.js';
 import type { CaseResult } from '../support/report.js';

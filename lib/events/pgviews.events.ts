@@ -22,10 +22,12 @@ export class PgViewsEvents {
   /** Hot: subscribers see the events emitted after they subscribe. */
   readonly events$: Observable<PgViewsEvent> = this.subject.asObservable();
 
+  /** @internal */
   emit(event: PgViewsEvent): void {
     this.subject.next(event);
   }
 
+  /** @internal Ends the stream when the module shuts down. */
   complete(): void {
     this.subject.complete();
   }

@@ -28,6 +28,7 @@ export interface PgViewsHealthOptions {
  */
 @Injectable()
 export class PgViewsHealthIndicator {
+  /** @internal */
   constructor(
     private readonly health: HealthIndicatorService,
     private readonly moduleRef: ModuleRef,

@@ -6,10 +6,11 @@ import type { ViewDefinition } from '../definitions/view-definition.js';
 import { PgViewsError } from '../pgviews.errors.js';
 import { byteLength, displayName, fitIdentifier, MAX_IDENTIFIER_BYTES } from '../sql/identifiers.js';
 import { nameKey, type IndexEviction, type NameContext, type PlannedName } from './plan-names.js';
-import type { PlanStep, SqlStatement, SyncPlan } from './sync-plan.js';
+import type { PlanPhases, PlanStep, SqlStatement, SyncPlan } from './sync-plan.js';
 
 /** A sync refused before any change: a name it needs is taken twice by the plan, or by something it may not touch. */
 export class PgViewsNameConflictError extends PgViewsError {
+  /** @internal */
   constructor(
     /** The view that needs the name. */
     readonly view: string,
@@ -29,7 +30,7 @@ export type NameProblem =
   | { readonly type: 'taken'; readonly name: PlannedName; readonly view: string; readonly holder: NameHolder };
 
 /** Every name a plan takes or frees, on any path (fallbacks included), once each. */
-export function plannedNames(plan: Pick<SyncPlan, 'build' | 'switch'>, which: 'takes' | 'frees' = 'takes'): PlannedName[] {
+export function plannedNames(plan: PlanPhases, which: 'takes' | 'frees' = 'takes'): PlannedName[] {
   const names = new Map<string, PlannedName>();
   const visit = (steps: readonly PlanStep[]) => {
     for (const step of steps) {
@@ -50,6 +51,7 @@ type Holding = { readonly type: 'catalog'; readonly holder: NameHolder } | { rea
 
 /** The names of the schemas as the plan runs: what the catalog held, then each statement's frees and takes. */
 class NameState {
+  /** @internal */
   constructor(
     private readonly relations: Map<string, Holding>,
     private readonly types: ReadonlyMap<string, NameHolder>,
@@ -89,7 +91,7 @@ class NameState {
  * statements; fallback branches from the state where they would start) over what the catalog holds,
  * and returns every name that is not free when a statement takes it. Pure.
  */
-export function findNameProblems(plan: Pick<SyncPlan, 'build' | 'switch'>, holders: Iterable<NameHolder>): NameProblem[] {
+export function findNameProblems(plan: PlanPhases, holders: Iterable<NameHolder>): NameProblem[] {
   const problems: NameProblem[] = [];
   const state = NameState.of(holders);
   const walk = (steps: readonly PlanStep[], at: NameState, deferred: SqlStatement[]) => {

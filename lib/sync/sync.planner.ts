@@ -13,6 +13,7 @@ import { changesSomething, planStatements, recordStrongest, type PlanStep, type 
 
 /** A sync that materializedViewChange: 'error' forbids. */
 export class PgViewsChangeRefusedError extends PgViewsError {
+  /** @internal */
   constructor(readonly views: readonly string[]) {
     super(
       `materializedViewChange is 'error', and the declaration of ${views.join(', ')} differs from the database. ` +

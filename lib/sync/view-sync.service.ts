@@ -58,6 +58,7 @@ export class ViewSyncService {
   private readonly options: ResolvedPgViewsOptions;
   private releaseCache?: string;
 
+  /** @internal */
   constructor(
     /** The registered views, dependencies first. */
     @Inject(PGVIEWS_REGISTRY) private readonly registry: ViewRegistry,

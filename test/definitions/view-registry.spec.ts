@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { defineEntity, EntitySchema, p } from '@mikro-orm/core';
 import { Entity, Index, PrimaryKey, Property, Unique } from '@mikro-orm/decorators/legacy';
-import { MaterializedView, PgViewsConfigurationError, View, ViewRegistry } from 'nestjs-pgviews';
+import { MaterializedView, PgViewsConfigurationError, View } from 'nestjs-pgviews';
+import { ViewRegistry } from '../../lib/definitions/view.registry.js';
 import { AuthorBookCount, AuthorBookCountSnapshot } from '../fixtures/author-views.js';
 import { Author, Book } from '../fixtures/library.entities.js';
 import { offlineOrm } from '../support/offline-orm.js';

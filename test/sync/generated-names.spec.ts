@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey } from '@mikro-orm/decorators/legacy';
-import { MaterializedView, PgViewsNameConflictError, ViewRegistry, ViewSyncService } from 'nestjs-pgviews';
+import { MaterializedView, PgViewsNameConflictError, ViewSyncService } from 'nestjs-pgviews';
+import { ViewRegistry } from '../../lib/definitions/view.registry.js';
 import { fitIdentifier } from '../../lib/sql/identifiers.js';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
 import { useDdlCounter } from '../support/ddl-counter.js';

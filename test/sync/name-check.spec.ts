@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey } from '@mikro-orm/decorators/legacy';
-import { MaterializedView, planStatements, View, ViewRegistry } from 'nestjs-pgviews';
+import { MaterializedView, View } from 'nestjs-pgviews';
+import { planStatements } from '../../lib/sync/sync-plan.js';
+import { ViewRegistry } from '../../lib/definitions/view.registry.js';
 import { CatalogSnapshot, type CatalogObject } from '../../lib/catalog/catalog-snapshot.js';
 import type { NameHolder } from '../../lib/catalog/name-holders.js';
 import type { ViewDefinition } from '../../lib/definitions/view-definition.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey } from '@mikro-orm/decorators/legacy';
-import { MaterializedView, ViewRegistry } from 'nestjs-pgviews';
+import { MaterializedView } from 'nestjs-pgviews';
+import { ViewRegistry } from '../../lib/definitions/view.registry.js';
 import { CatalogSnapshot, isView, type CatalogObject, type ViewObject } from '../../lib/catalog/catalog-snapshot.js';
 import type { ObjectDetails } from '../../lib/catalog/catalog.reader.js';
 import * as ddl from '../../lib/sql/statements.js';

@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey } from '@mikro-orm/decorators/legacy';
-import { MaterializedView, View, ViewRegistry, planStatements } from 'nestjs-pgviews';
+import { MaterializedView, View } from 'nestjs-pgviews';
+import { ViewRegistry } from '../../lib/definitions/view.registry.js';
+import { planStatements } from '../../lib/sync/sync-plan.js';
 import { CatalogSnapshot, type CatalogObject } from '../../lib/catalog/catalog-snapshot.js';
 import type { ObjectDetails } from '../../lib/catalog/catalog.reader.js';
 import { markComment } from '../../lib/sql/marker.js';
