@@ -2,7 +2,15 @@
 // (`npm run api` updates it; `npm run api:check` fails on a change not in it). Tests import internals from their files.
 export { View, MaterializedView, type ViewDecorator } from './decorators/view.decorator.js';
 export { RefreshSchedule } from './decorators/refresh-schedule.decorator.js';
-export type { CommonViewOptions, MaterializedViewIndex, MaterializedViewOptions, TableNameOf, ViewEntity, ViewOptions, ViewSql } from './decorators/view-options.js';
+export type {
+  CommonViewOptions,
+  MaterializedViewIndex,
+  MaterializedViewOptions,
+  TableNameOf,
+  ViewEntity,
+  ViewOptions,
+  ViewSql,
+} from './decorators/view-options.js';
 export type { ViewKind } from './definitions/view-definition.js';
 export { withPgViews } from './orm/schema-generator-guard.js';
 export { PgViewsModule } from './pgviews.module.js';
@@ -17,7 +25,13 @@ export {
 } from './pgviews.tokens.js';
 export { PgViewsEvents, type PgViewsEvent } from './events/pgviews.events.js';
 export type { RefreshHistoryOptions } from './refresh/refresh-history.js';
-export type { RefreshHistoryEntry, RefreshOptions, RefreshResult, RefreshScheduleOptions, RefreshSource } from './refresh/refresh-options.js';
+export type {
+  RefreshHistoryEntry,
+  RefreshOptions,
+  RefreshResult,
+  RefreshScheduleOptions,
+  RefreshSource,
+} from './refresh/refresh-options.js';
 export { refreshMaterializedView, type StandaloneRefreshOptions } from './refresh/refresh-materialized-view.js';
 export { ViewRefreshService, type RefreshChainOptions, type RefreshOneOptions } from './refresh/view-refresh.service.js';
 export {

@@ -81,7 +81,9 @@ export interface SyncFailureContext {
 export class PgViewsSyncError extends PgViewsStatementError {
   /** @internal */
   constructor(view: string, statement: string, database: DatabaseErrorDetails, cause: unknown, context: SyncFailureContext = {}) {
-    const prefix = context.during ? `Sync failed and was rolled back: ${view} failed ${context.during}` : `Sync of ${view} failed and was rolled back`;
+    const prefix = context.during
+      ? `Sync failed and was rolled back: ${view} failed ${context.during}`
+      : `Sync of ${view} failed and was rolled back`;
     super(view, statement, database, prefix, cause, context.advice);
   }
 }
@@ -160,7 +162,13 @@ function indent(text: string, prefix: string): string {
 /** A refresh that failed; the view keeps the data it had. */
 export class PgViewsRefreshError extends PgViewsStatementError {
   /** @internal */
-  constructor(view: string, statement: string, database: DatabaseErrorDetails, cause: unknown, prefix = `Refresh of ${view} failed; it keeps its previous data`) {
+  constructor(
+    view: string,
+    statement: string,
+    database: DatabaseErrorDetails,
+    cause: unknown,
+    prefix = `Refresh of ${view} failed; it keeps its previous data`,
+  ) {
     super(view, statement, database, prefix, cause);
   }
 }

@@ -19,7 +19,8 @@ export const NO_SCHEDULER = (className: string, id: string, why: string) =>
   "to your root module's imports, or turn schedules off on this instance with PgViewsModule.forRoot({ schedules: false })";
 
 /** A class given where a view entity is expected. */
-export const NOT_A_VIEW_ENTITY = (label: string) => `${label} is not a view entity: decorate it with @View() or @MaterializedView() next to @Entity()`;
+export const NOT_A_VIEW_ENTITY = (label: string) =>
+  `${label} is not a view entity: decorate it with @View() or @MaterializedView() next to @Entity()`;
 
 /** How to register a view entity that is not, for the messages that find one. */
 export const HOW_TO_REGISTER = 'add it to forRoot({ views }) or forFeature()';

@@ -16,7 +16,9 @@ export async function refreshOverhead(server: BenchServer, scale: Scale): Promis
     await db.query(`CREATE TABLE sales (id int PRIMARY KEY, region int NOT NULL, amount int NOT NULL);
                     INSERT INTO sales SELECT g, g % 10000, g % 997 FROM generate_series(1, ${scale.rows}) g; ANALYZE sales;`);
     const Totals = defineEntity({ name: 'RegionTotals', tableName: 'region_totals', properties: { region: p.integer().primary() } });
-    MaterializedView({ sql: 'SELECT region, count(*) AS sales, sum(amount) AS total FROM sales GROUP BY region', uniqueKey: ['region'] })(Totals);
+    MaterializedView({ sql: 'SELECT region, count(*) AS sales, sum(amount) AS total FROM sales GROUP BY region', uniqueKey: ['region'] })(
+      Totals,
+    );
     const { app } = await libraryApp(db.url, [Totals]);
     const refresh = app.get(ViewRefreshService);
     const raw = await db.connect();
@@ -35,7 +37,10 @@ export async function refreshOverhead(server: BenchServer, scale: Scale): Promis
       const [libraryMs, rawMs] = [median(library.slice(2)), median(direct.slice(2))]; // two warm-up runs
       worst = Math.max(worst, libraryMs / rawMs);
       const mode = concurrently ? 'CONCURRENTLY' : 'plain';
-      rows.push([`raw REFRESH (${mode})`, ms(rawMs), '1.00x'], [`ViewRefreshService.refresh (${mode})`, ms(libraryMs), ratio(libraryMs, rawMs)]);
+      rows.push(
+        [`raw REFRESH (${mode})`, ms(rawMs), '1.00x'],
+        [`ViewRefreshService.refresh (${mode})`, ms(libraryMs), ratio(libraryMs, rawMs)],
+      );
     }
     await app.close();
     return {

@@ -47,7 +47,7 @@ export function formatBytes(bytes: number | undefined): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];
   let value = bytes;
   let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) (value /= 1024), (unit += 1);
+  while (value >= 1024 && unit < units.length - 1) ((value /= 1024), (unit += 1));
   return `${value >= 10 || unit === 0 ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`;
 }
 

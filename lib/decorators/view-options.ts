@@ -61,5 +61,4 @@ export interface MaterializedViewOptions extends CommonViewOptions {
 }
 
 export type ViewDeclaration =
-  | { readonly kind: 'view'; readonly options: ViewOptions }
-  | { readonly kind: 'materialized'; readonly options: MaterializedViewOptions };
+  { readonly kind: 'view'; readonly options: ViewOptions } | { readonly kind: 'materialized'; readonly options: MaterializedViewOptions };

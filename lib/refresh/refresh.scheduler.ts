@@ -70,7 +70,8 @@ export class RefreshScheduler {
           `@RefreshSchedule('${schedule.cron}') on ${definition.className} (${definition.id}) is not a valid cron expression: ${(error as Error).message}`,
         );
       }
-      if (this.schedulerRegistry!.doesExist('cron', name)) throw new PgViewsConfigurationError(`A cron job named ${name} already exists in SchedulerRegistry`);
+      if (this.schedulerRegistry!.doesExist('cron', name))
+        throw new PgViewsConfigurationError(`A cron job named ${name} already exists in SchedulerRegistry`);
       return { name, definition, schedule, job };
     });
   }
@@ -124,7 +125,8 @@ export class RefreshScheduler {
       .then((results) => {
         for (const result of results) {
           if (result.skipped) this.logger.debug?.(`${result.view}: scheduled refresh skipped (${result.skipped})`);
-          else this.logger.log(`${result.view}: refreshed${result.concurrently ? ' concurrently' : ''} in ${result.durationMs} ms (schedule)`);
+          else
+            this.logger.log(`${result.view}: refreshed${result.concurrently ? ' concurrently' : ''} in ${result.durationMs} ms (schedule)`);
         }
       })
       .catch((error: Error) => this.logger.error(`Scheduled refresh of ${definition.id} failed: ${error.message}`))

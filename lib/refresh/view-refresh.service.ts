@@ -46,7 +46,10 @@ export class ViewRefreshService {
    * others (the views that read a failed one are not tried, since they would copy its stale data); then, if any failed, throws a PgViewsRefreshAllError that lists each
    * failure and carries the refreshes that succeeded.
    */
-  async refreshAll(options: Omit<RefreshOptions, 'withDependencies' | 'withDependents'> = {}, source: RefreshSource = 'code'): Promise<RefreshResult[]> {
+  async refreshAll(
+    options: Omit<RefreshOptions, 'withDependencies' | 'withDependents'> = {},
+    source: RefreshSource = 'code',
+  ): Promise<RefreshResult[]> {
     return this.runner.refreshEach(this.registry.definitions, options, source);
   }
 

@@ -92,14 +92,23 @@ export interface CreateIndexOptions {
 }
 
 /** An index from its definition, on `table`. */
-export function createIndex(index: IndexDefinition, table: RelationName, { name = index.name, ifNotExists = false }: CreateIndexOptions = {}): string {
+export function createIndex(
+  index: IndexDefinition,
+  table: RelationName,
+  { name = index.name, ifNotExists = false }: CreateIndexOptions = {},
+): string {
   const include = index.include.length > 0 ? ` INCLUDE (${index.include.map(quoteIdent).join(', ')})` : '';
   const where = index.where ? ` WHERE ${index.where}` : '';
   return `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX ${ifNotExists ? 'IF NOT EXISTS ' : ''}${quoteIdent(name)} ON ${qualifiedName(table.schema, table.name)} USING ${index.using} (${index.elements})${include}${where}`;
 }
 
 /** An index as PostgreSQL describes an existing one (`pg_get_indexdef` after `USING `), on another table or name. */
-export function createIndexLike(definition: string, unique: boolean, table: RelationName, { name, ifNotExists = false }: CreateIndexOptions & { name: string }): string {
+export function createIndexLike(
+  definition: string,
+  unique: boolean,
+  table: RelationName,
+  { name, ifNotExists = false }: CreateIndexOptions & { name: string },
+): string {
   return `CREATE ${unique ? 'UNIQUE ' : ''}INDEX ${ifNotExists ? 'IF NOT EXISTS ' : ''}${quoteIdent(name)} ON ${qualifiedName(table.schema, table.name)} USING ${definition}`;
 }
 
@@ -140,7 +149,9 @@ export function restorePrivileges(target: RelationName, grants: readonly Privile
     groups.set(key, group);
   }
   for (const { grantee, grantable, privileges } of groups.values()) {
-    statements.push(`GRANT ${privileges.join(', ')} ON ${on} TO ${grantee === null ? 'PUBLIC' : quoteIdent(grantee)}${grantable ? ' WITH GRANT OPTION' : ''}`);
+    statements.push(
+      `GRANT ${privileges.join(', ')} ON ${on} TO ${grantee === null ? 'PUBLIC' : quoteIdent(grantee)}${grantable ? ' WITH GRANT OPTION' : ''}`,
+    );
   }
   const kept = new Set(grants.filter((grant) => grant.grantee === owner).map((grant) => grant.privilege));
   const given = ownerPrivileges(serverVersion).filter((privilege) => !kept.has(privilege));
@@ -154,7 +165,11 @@ export function grantColumnPrivileges(target: RelationName, columns: readonly { 
   for (const column of columns) {
     for (const grant of column.grants) {
       const key = JSON.stringify([grant.grantee, grant.grantable]);
-      const group = groups.get(key) ?? { grantee: grant.grantee, grantable: grant.grantable, columnsByPrivilege: new Map<string, string[]>() };
+      const group = groups.get(key) ?? {
+        grantee: grant.grantee,
+        grantable: grant.grantable,
+        columnsByPrivilege: new Map<string, string[]>(),
+      };
       group.columnsByPrivilege.set(grant.privilege, [...(group.columnsByPrivilege.get(grant.privilege) ?? []), column.name]);
       groups.set(key, group);
     }
@@ -196,6 +211,8 @@ export function clusterOn(target: RelationName, index: string): string {
  * have, undoes them and carries on (a PL/pgSQL block: the same in a sync and in a migration file).
  */
 export function unlessColumnMissing(statements: readonly string[]): string {
-  const body = ['BEGIN', ...statements.map((statement) => `  ${statement};`), 'EXCEPTION WHEN undefined_column THEN NULL;', 'END'].join('\n');
+  const body = ['BEGIN', ...statements.map((statement) => `  ${statement};`), 'EXCEPTION WHEN undefined_column THEN NULL;', 'END'].join(
+    '\n',
+  );
   return `DO ${quoteLiteral(body)}`;
 }

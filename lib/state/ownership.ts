@@ -46,12 +46,32 @@ export function tableGuardSql(qualified: string): string {
    FROM pg_class c WHERE c.oid = to_regclass(${quoteLiteral(qualified)}))`;
 }
 
-export type GuardRow = [relkind: string, owner: string, ownedByUs: boolean, triggers: boolean, rules: boolean, rowSecurity: boolean, oid: number, comment: string | null, writers: string[] | null];
+export type GuardRow = [
+  relkind: string,
+  owner: string,
+  ownedByUs: boolean,
+  triggers: boolean,
+  rules: boolean,
+  rowSecurity: boolean,
+  oid: number,
+  comment: string | null,
+  writers: string[] | null,
+];
 
 export function parseTableGuard(row: GuardRow | null): TableGuard {
   if (!row) return { relkind: null, owner: null, ownedByUs: false, triggers: false, rules: false, rowSecurity: false };
   const [relkind, owner, ownedByUs, triggers, rules, rowSecurity, oid, comment, writers] = row;
-  return { relkind, owner, ownedByUs, triggers, rules, rowSecurity, oid: Number(oid), comment: comment ?? undefined, writers: writers ?? [] };
+  return {
+    relkind,
+    owner,
+    ownedByUs,
+    triggers,
+    rules,
+    rowSecurity,
+    oid: Number(oid),
+    comment: comment ?? undefined,
+    writers: writers ?? [],
+  };
 }
 
 /** Why a table found under the library's name is not the library's, or undefined when it is (or is absent). */

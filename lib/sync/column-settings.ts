@@ -42,7 +42,8 @@ export function carryColumnSettings(details: ObjectDetails | undefined, shape: R
   for (const column of details.columns ?? []) {
     if (remaining && !remaining.has(column.name)) {
       const what = settingNames(column);
-      if (what.length > 0) dropped.push(`column ${column.name} no longer exists, so its ${listed(what)} ${what.length > 1 ? 'are' : 'is'} dropped`);
+      if (what.length > 0)
+        dropped.push(`column ${column.name} no longer exists, so its ${listed(what)} ${what.length > 1 ? 'are' : 'is'} dropped`);
       continue;
     }
     // What PostgreSQL accepts depends on the kind: statistics and options on materialized views, defaults on plain views.
@@ -60,9 +61,17 @@ export function carryColumnSettings(details: ObjectDetails | undefined, shape: R
   let clusterOn: string | undefined;
   if (clustered !== undefined) {
     if (shape.kind === 'materialized' && shape.indexes.includes(clustered)) clusterOn = clustered;
-    else dropped.push(`it was clustered on index ${clustered}, which the new ${shape.kind === 'view' ? 'view cannot have' : 'materialized view does not have'}`);
+    else
+      dropped.push(
+        `it was clustered on index ${clustered}, which the new ${shape.kind === 'view' ? 'view cannot have' : 'materialized view does not have'}`,
+      );
   }
-  return { columns: columns.filter((column) => settingNames(column).length > 0), uncertain: shape.columns === undefined, clusterOn, dropped };
+  return {
+    columns: columns.filter((column) => settingNames(column).length > 0),
+    uncertain: shape.columns === undefined,
+    clusterOn,
+    dropped,
+  };
 }
 
 function listed(words: readonly string[]): string {

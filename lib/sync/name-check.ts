@@ -25,7 +25,12 @@ export class PgViewsNameConflictError extends PgViewsError {
 /** A name of the plan that is not free when a statement takes it. */
 export type NameProblem =
   /** Taken by an earlier statement of the same plan, and not freed since. */
-  | { readonly type: 'twice'; readonly name: PlannedName; readonly view: string; readonly first: { readonly view: string; readonly name: PlannedName } }
+  | {
+      readonly type: 'twice';
+      readonly name: PlannedName;
+      readonly view: string;
+      readonly first: { readonly view: string; readonly name: PlannedName };
+    }
   /** Held in the catalog, and not freed by the plan before. */
   | { readonly type: 'taken'; readonly name: PlannedName; readonly view: string; readonly holder: NameHolder };
 
@@ -47,7 +52,8 @@ export function plannedNames(plan: PlanPhases, which: 'takes' | 'frees' = 'takes
   return [...names.values()];
 }
 
-type Holding = { readonly type: 'catalog'; readonly holder: NameHolder } | { readonly type: 'plan'; readonly view: string; readonly name: PlannedName };
+type Holding =
+  { readonly type: 'catalog'; readonly holder: NameHolder } | { readonly type: 'plan'; readonly view: string; readonly name: PlannedName };
 
 /** The names of the schemas as the plan runs: what the catalog held, then each statement's frees and takes. */
 class NameState {
@@ -110,7 +116,9 @@ export function findNameProblems(plan: PlanPhases, holders: Iterable<NameHolder>
     for (const statement of deferred.reverse()) state.apply(statement, problems);
   }
   // A fallback branch and its attempt may meet the same problem: once each.
-  const unique = new Map(problems.map((problem) => [JSON.stringify([problem.type, problem.view, problem.name.schema, problem.name.name]), problem]));
+  const unique = new Map(
+    problems.map((problem) => [JSON.stringify([problem.type, problem.view, problem.name.schema, problem.name.name]), problem]),
+  );
   return [...unique.values()];
 }
 
@@ -134,7 +142,9 @@ export interface ResolutionContext {
  */
 export function resolveNameProblems(problems: readonly NameProblem[], context: ResolutionContext): IndexInTheWay[] {
   const managed = new Map(context.snapshot.managed().map((object) => [object.oid, object]));
-  const declaredIndexes = new Map(context.definitions.map((definition) => [definition.id, new Set(definition.indexes.map((index) => index.name))]));
+  const declaredIndexes = new Map(
+    context.definitions.map((definition) => [definition.id, new Set(definition.indexes.map((index) => index.name))]),
+  );
   const evictions = new Map<string, IndexInTheWay>();
   for (const problem of problems) {
     const { name, view } = problem;
@@ -193,7 +203,8 @@ export function resolveNameProblems(problems: readonly NameProblem[], context: R
  */
 export function evictionName(holderName: string, index: string, neededOn: string | undefined, isFree: (name: string) => boolean): string {
   const base = neededOn && index.startsWith(`${neededOn}_`) ? holderName + index.slice(neededOn.length) : `${holderName}_${index}`;
-  let candidate = byteLength(base) <= MAX_IDENTIFIER_BYTES ? base : fitIdentifier(base, `_${contentHash({ holderName, index }).slice(0, 8)}`);
+  let candidate =
+    byteLength(base) <= MAX_IDENTIFIER_BYTES ? base : fitIdentifier(base, `_${contentHash({ holderName, index }).slice(0, 8)}`);
   for (let n = 2; !isFree(candidate) || candidate === index; n += 1) candidate = fitIdentifier(base, `_${n}`);
   return candidate;
 }
@@ -222,7 +233,11 @@ const MAX_ROUNDS = 5;
  * the plan picked is taken, or an index of a managed object is in the way, the plan is made again
  * (`planWith`) knowing it; any other conflict throws PgViewsNameConflictError.
  */
-export async function checkPlanNames(runner: SqlRunner, context: Omit<ResolutionContext, 'freed'>, planWith: (names: NameContext) => SyncPlan): Promise<SyncPlan> {
+export async function checkPlanNames(
+  runner: SqlRunner,
+  context: Omit<ResolutionContext, 'freed'>,
+  planWith: (names: NameContext) => SyncPlan,
+): Promise<SyncPlan> {
   const known = new Map<string, NameHolder[]>();
   const inTheWay: IndexInTheWay[] = [];
   /** The names the plan needs (not those it picks): never a name to move an index to. */
@@ -247,7 +262,10 @@ export async function checkPlanNames(runner: SqlRunner, context: Omit<Resolution
     if (problems.length === 0) return plan;
     const freed = new Set(plannedNames(plan, 'frees').map((name) => nameKey(name.schema, name.name)));
     const found = resolveNameProblems(problems, { ...context, freed });
-    if (round === MAX_ROUNDS) throw new PgViewsError(`internal error: no free names found for the sync after ${round} rounds (${problems.map((p) => p.name.name).join(', ')})`);
+    if (round === MAX_ROUNDS)
+      throw new PgViewsError(
+        `internal error: no free names found for the sync after ${round} rounds (${problems.map((p) => p.name.name).join(', ')})`,
+      );
     for (const index of found) {
       if (!inTheWay.some((other) => other.holder.schema === index.holder.schema && other.index === index.index)) inTheWay.push(index);
     }

@@ -28,13 +28,16 @@ export function explainFailure(failure: FailedStatement): SyncFailureContext {
   let during: string | undefined;
   if (effect?.upstream) {
     const why = upstream ? ` (${upstream.reason})` : '';
-    during = effect.change.action === 'replaced'
-      ? `while being re-pointed at the new ${effect.upstream}${why}`
-      : `while being rebuilt to read the new ${effect.upstream}${why}`;
+    during =
+      effect.change.action === 'replaced'
+        ? `while being re-pointed at the new ${effect.upstream}${why}`
+        : `while being rebuilt to read the new ${effect.upstream}${why}`;
     if (isQueryError(error)) advice.push(dependentAdvice(statement.view, effect));
   }
   if (error.code === SqlState.uniqueViolation) {
-    advice.push(`The rows of ${statement.view} break a unique index declared on it (see the detail): make its query return one row per key, or change its uniqueKey or indexes.`);
+    advice.push(
+      `The rows of ${statement.view} break a unique index declared on it (see the detail): make its query return one row per key, or change its uniqueKey or indexes.`,
+    );
   }
   advice.push(...temporaryNameLines(failure));
   const owner = ownerAdvice(failure);

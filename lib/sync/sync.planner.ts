@@ -39,7 +39,8 @@ type PlannableView = Exclude<ViewAnalysis, RefusedView>;
  */
 export function planSync(input: PlanInput): SyncPlan {
   const { analysis } = input;
-  if (analysis.hasChanges && !input.snapshot.dependencies) throw new PgViewsError('internal error: changes planned from a snapshot without dependencies');
+  if (analysis.hasChanges && !input.snapshot.dependencies)
+    throw new PgViewsError('internal error: changes planned from a snapshot without dependencies');
   const refused = analysis.views.filter((view) => view.strategy === 'refuse');
   if (refused.length > 0) throw new PgViewsChangeRefusedError(refused.map((view) => view.target.id));
   const views = analysis.views.filter((view): view is PlannableView => view.strategy !== 'refuse');

@@ -19,7 +19,11 @@ describe('CLI output colours', () => {
   });
 
   it('writes plain text to a file or pipe, and colours to a terminal', () => {
-    for (const [isTTY, env, coloured] of [[true, {}, true], [false, {}, false], [true, { NO_COLOR: '1' }, false]] as const) {
+    for (const [isTTY, env, coloured] of [
+      [true, {}, true],
+      [false, {}, false],
+      [true, { NO_COLOR: '1' }, false],
+    ] as const) {
       const target = stream(isTTY);
       const out = new Output(target.writable, env);
       out.line(out.red('failed'));

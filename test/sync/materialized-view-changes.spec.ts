@@ -34,13 +34,23 @@ class CountsV1Reformatted {
 }
 
 /** Same query, other indexes. */
-@MaterializedView({ sql: COUNTS, uniqueKey: ['id'], indexes: [{ expression: 'book_count DESC', name: 'counts_mv_busiest' }], comment: 'snapshot' })
+@MaterializedView({
+  sql: COUNTS,
+  uniqueKey: ['id'],
+  indexes: [{ expression: 'book_count DESC', name: 'counts_mv_busiest' }],
+  comment: 'snapshot',
+})
 @Entity({ tableName: 'counts_mv' })
 class CountsOtherIndexes {
   @PrimaryKey() id!: number;
 }
 
-@MaterializedView({ sql: COUNTS_V2, uniqueKey: ['id'], indexes: [{ expression: 'book_count DESC', name: 'counts_mv_busiest' }], comment: 'snapshot' })
+@MaterializedView({
+  sql: COUNTS_V2,
+  uniqueKey: ['id'],
+  indexes: [{ expression: 'book_count DESC', name: 'counts_mv_busiest' }],
+  comment: 'snapshot',
+})
 @Entity({ tableName: 'counts_mv' })
 class CountsV2 {
   @PrimaryKey() id!: number;
@@ -102,7 +112,11 @@ describe('materialized views', () => {
     const sync = await boot(CountsOtherIndexes, { sync: false });
     const plan = await sync.plan();
     expect(plan.views).toEqual([
-      expect.objectContaining({ view: 'public.counts_mv', action: 'updated', reason: 'index counts_mv_busiest added, index counts_mv_author_name_index no longer declared' }),
+      expect.objectContaining({
+        view: 'public.counts_mv',
+        action: 'updated',
+        reason: 'index counts_mv_busiest added, index counts_mv_author_name_index no longer declared',
+      }),
     ]);
     await ddl.reset();
     await sync.sync();

@@ -117,7 +117,9 @@ describe('plain views', () => {
       'public.author_shouts': ['replaced', true],
       'public.hand_made': ['replaced', false],
     });
-    expect(plan.views[0].reason).toBe('definition changed; column name changes type from character varying(255) to character varying(200), which CREATE OR REPLACE cannot do');
+    expect(plan.views[0].reason).toBe(
+      'definition changed; column name changes type from character varying(255) to character varying(200), which CREATE OR REPLACE cannot do',
+    );
 
     const report = await sync.sync();
     const done = Object.fromEntries(report.views.map((view) => [view.view, [view.action, view.declared]]));

@@ -12,11 +12,16 @@ export const syncCommand: Command = {
       out.line(out.yellow('The database is a hot standby (read-only): nothing synced. Run it against the primary.'));
       return EXIT.failed;
     }
-    out.table(['VIEW', 'KIND', 'ACTION', 'REASON'], report.views.map((view) => [view.view, view.kind, actionLabel(out, view.action), view.reason]));
+    out.table(
+      ['VIEW', 'KIND', 'ACTION', 'REASON'],
+      report.views.map((view) => [view.view, view.kind, actionLabel(out, view.action), view.reason]),
+    );
     for (const note of report.notes) out.line(out.dim(note));
     for (const warning of report.warnings) out.line(out.yellow(`warning: ${warning}`));
     out.line();
-    out.line(`${report.changes} changed, ${report.statements} statements, ${report.durationMs} ms${report.retries ? `, ${report.retries} lock retries` : ''}.`);
+    out.line(
+      `${report.changes} changed, ${report.statements} statements, ${report.durationMs} ms${report.retries ? `, ${report.retries} lock retries` : ''}.`,
+    );
     return EXIT.ok;
   },
 };

@@ -45,7 +45,11 @@ function orphanVerdict(orphan: ViewObject, orphanIds: ReadonlySet<string>, conte
     };
   }
   if (!options.dropOrphans) {
-    return { reason: 'no longer declared; set dropOrphans: true to drop it', warning: `${id} was created by nestjs-pgviews and is no longer declared; set dropOrphans: true to drop it`, blocks: false };
+    return {
+      reason: 'no longer declared; set dropOrphans: true to drop it',
+      warning: `${id} was created by nestjs-pgviews and is no longer declared; set dropOrphans: true to drop it`,
+      blocks: false,
+    };
   }
   if (!orphan.ownedByUs) {
     return {
@@ -57,5 +61,9 @@ function orphanVerdict(orphan: ViewObject, orphanIds: ReadonlySet<string>, conte
   const readers = snapshot.directDependents(orphan).filter((reader) => !orphanIds.has(reader.id) || !options.dropOrphans);
   if (readers.length === 0) return undefined;
   const names = readers.map((reader) => reader.id).join(', ');
-  return { reason: `no longer declared, but ${names} read it`, warning: `${id} is no longer declared but was kept: ${names} read it`, blocks: true };
+  return {
+    reason: `no longer declared, but ${names} read it`,
+    warning: `${id} is no longer declared but was kept: ${names} read it`,
+    blocks: true,
+  };
 }
