@@ -31,8 +31,13 @@ export async function refreshOverhead(server: BenchServer, scale: Scale): Promis
         // Alternate which goes first, so that neither always meets a warm cache.
         const measureLibrary = () => time(() => refresh.refresh(Totals, { concurrently }));
         const measureRaw = () => time(() => raw.query(`REFRESH MATERIALIZED VIEW ${concurrently ? 'CONCURRENTLY ' : ''}region_totals`));
-        if (run % 2) (library.push(await measureLibrary()), direct.push(await measureRaw()));
-        else (direct.push(await measureRaw()), library.push(await measureLibrary()));
+        if (run % 2) {
+          library.push(await measureLibrary());
+          direct.push(await measureRaw());
+        } else {
+          direct.push(await measureRaw());
+          library.push(await measureLibrary());
+        }
       });
       const [libraryMs, rawMs] = [median(library.slice(2)), median(direct.slice(2))]; // two warm-up runs
       worst = Math.max(worst, libraryMs / rawMs);

@@ -215,9 +215,13 @@ export function tokenize(sql: string, options: LexOptions = {}): Token[] {
       let j = i + 2;
       while (depth > 0) {
         if (j >= n) throw new SqlSyntaxError('unterminated /* comment');
-        if (sql[j] === '/' && sql[j + 1] === '*') ((depth += 1), (j += 2));
-        else if (sql[j] === '*' && sql[j + 1] === '/') ((depth -= 1), (j += 2));
-        else j += 1;
+        if (sql[j] === '/' && sql[j + 1] === '*') {
+          depth += 1;
+          j += 2;
+        } else if (sql[j] === '*' && sql[j + 1] === '/') {
+          depth -= 1;
+          j += 2;
+        } else j += 1;
       }
       i = j;
     } else if ((lower === 'b' || lower === 'x') && next === "'") {

@@ -71,12 +71,10 @@ function temporaryNameLines({ statement, error, temporaryNames }: FailedStatemen
 
 /** Whether `text` names `name` as a whole identifier (`x_pgv_new1` is not in `x_pgv_new12`). */
 function mentions(text: string, name: string): boolean {
-  let from = 0;
-  for (let at = text.indexOf(name); at !== -1; at = text.indexOf(name, from)) {
+  for (let at = text.indexOf(name); at !== -1; at = text.indexOf(name, at + 1)) {
     const before = text[at - 1];
     const after = text[at + name.length];
     if (!isIdentifierChar(before) && !isIdentifierChar(after)) return true;
-    from = at + 1;
   }
   return false;
 }

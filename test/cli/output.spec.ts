@@ -28,6 +28,7 @@ describe('CLI output colours', () => {
       const out = new Output(target.writable, env);
       out.line(out.red('failed'));
       expect(target.text().includes('\u001b[')).toBe(coloured);
+      // eslint-disable-next-line no-control-regex -- the escape character that starts a colour code
       expect(target.text().replace(/\u001b\[\d+m/g, '')).toBe('failed\n');
     }
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import type { INestApplicationContext } from '@nestjs/common';
 import { MikroORM } from '@mikro-orm/postgresql';
-import { MaterializedView, PgViewsConfigurationError, PgViewsSyncError, View, ViewSyncService } from 'nestjs-pgviews';
+import { MaterializedView, PgViewsConfigurationError, PgViewsSyncError, View, ViewSyncService, type ViewEntity } from 'nestjs-pgviews';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
 import { useDdlCounter } from '../support/ddl-counter.js';
 import { useTestDatabase } from '../support/test-database.js';
@@ -86,7 +86,7 @@ const ddl = useDdlCounter(db);
 let app: INestApplicationContext | undefined;
 
 /** Boots with `entities`, expecting it to fail without a single DDL statement surviving. */
-async function bootFails(entities: Function[]): Promise<Error> {
+async function bootFails(entities: ViewEntity[]): Promise<Error> {
   await ddl.reset();
   const error = await createViewsApp(db, { entities: entities as any }).catch((e) => e);
   expect(error).toBeInstanceOf(Error);

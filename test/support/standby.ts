@@ -23,7 +23,7 @@ export async function startStandby(primary: { url: string; dir: string; port: nu
   const dir = join(tmpdir(), `pgviews-standby-${randomBytes(4).toString('hex')}`);
   const admin = new pg.Client({ connectionString: primary.url });
   await admin.connect();
-  let maxConnections = '100';
+  let maxConnections: string;
   try {
     // A standby needs at least the primary's max_connections (set on the command line, so not in the copy).
     maxConnections = (await admin.query('SHOW max_connections')).rows[0].max_connections;

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import type { INestApplicationContext } from '@nestjs/common';
-import { MaterializedView, PgViewsChangeRefusedError, ViewSyncService, type PgViewsModuleOptions } from 'nestjs-pgviews';
+import { MaterializedView, PgViewsChangeRefusedError, ViewSyncService, type PgViewsModuleOptions, type ViewEntity } from 'nestjs-pgviews';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
 import { relationStates } from '../support/catalog-state.js';
 import { useDdlCounter } from '../support/ddl-counter.js';
@@ -79,7 +79,7 @@ beforeAll(async () => {
 });
 
 // These tests move between versions in any order: each boot applies its own declarations, as an intended rollback would.
-const boot = async (version: Function, options: PgViewsModuleOptions & { logger?: RecordingLogger } = {}) => {
+const boot = async (version: ViewEntity, options: PgViewsModuleOptions & { logger?: RecordingLogger } = {}) => {
   app = await apps.boot({ entities: [version as any], rollback: true, ...options });
   return app.get(ViewSyncService);
 };

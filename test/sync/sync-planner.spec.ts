@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey } from '@mikro-orm/decorators/legacy';
-import { MaterializedView, View } from 'nestjs-pgviews';
+import { MaterializedView, View, type ViewEntity } from 'nestjs-pgviews';
 import { ViewRegistry } from '../../lib/definitions/view.registry.js';
 import { planStatements } from '../../lib/sync/sync-plan.js';
 import { CatalogSnapshot, type CatalogObject } from '../../lib/catalog/catalog-snapshot.js';
@@ -55,7 +55,7 @@ function plan(objects: CatalogObject[], details: Record<number, ObjectDetails> =
   };
 }
 
-const hash = (entity: Function) => registry.get(entity as any).hash;
+const hash = (entity: ViewEntity) => registry.get(entity as any).hash;
 
 describe('sync planner', () => {
   it('creates everything in the build phase, schema first and dependencies before readers', () => {
