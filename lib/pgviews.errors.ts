@@ -195,7 +195,8 @@ export class PgViewsRefreshAllError extends PgViewsError {
   ) {
     const total = results.length + failures.length;
     super(
-      `${failures.length} of ${total} materialized views could not be refreshed (${results.length} refreshed); the others keep their previous data:\n` +
+      `${failures.length} of ${total} materialized views could not be refreshed (${results.length} refreshed); the others keep their ` +
+        `previous data:\n` +
         failures.map((failure) => indent(`${failure.view}: ${failure.error.message}`, '  ')).join('\n'),
     );
   }

@@ -27,7 +27,8 @@ export const HOW_TO_REGISTER = 'add it to forRoot({ views }) or forFeature()';
 
 /** A service looked up in an app whose root module does not import PgViewsModule (for that context). */
 export const PGVIEWS_NOT_IMPORTED = (service: string, contextName?: string) =>
-  `${service} is not available in this app: does its root module import PgViewsModule.forRoot(${contextName ? `{ contextName: '${contextName}' }` : ''})?`;
+  `${service} is not available in this app: does its root module import ` +
+  `PgViewsModule.forRoot(${contextName ? `{ contextName: '${contextName}' }` : ''})?`;
 
 /** forRootAsync() given none of its ways to build the options. */
 export const INVALID_ASYNC_OPTIONS = 'PgViewsModule.forRootAsync() needs one of `useFactory`, `useClass` or `useExisting`';

@@ -59,7 +59,10 @@ export function createOptionsProvider(options: PgViewsModuleOptions): Provider {
   return { provide: PGVIEWS_MODULE_OPTIONS, useValue: options };
 }
 
-/** forRootAsync(): the options from a factory function, or from a PgViewsOptionsFactory (a class of the module's own, or an existing provider). */
+/**
+ * forRootAsync(): the options from a factory function, or from a PgViewsOptionsFactory (a class of the module's own,
+ * or an existing provider).
+ */
 export function createAsyncOptionsProviders(options: PgViewsModuleAsyncOptions): Provider[] {
   const { contextName } = options;
   if (options.useFactory) {

@@ -36,7 +36,8 @@ export async function locateApp(args: Arguments, cwd: string): Promise<AppLocati
       : CONFIG_FILES.map((name) => resolve(cwd, name)).find((path) => existsSync(path));
   if (!file) {
     throw new UsageError(
-      'tell pgviews where your app is: --app <compiled root module file, or the main file that bootstraps it> (e.g. --app dist/app.module.js or --app dist/main.js), or a pgviews.config.json like {"app": "dist/app.module.js"}',
+      'tell pgviews where your app is: --app <compiled root module file, or the main file that bootstraps it> (e.g. --app ' +
+        'dist/app.module.js or --app dist/main.js), or a pgviews.config.json like {"app": "dist/app.module.js"}',
     );
   }
   const config: Partial<AppLocation> = file.endsWith('.json')
@@ -57,7 +58,9 @@ async function loadModule(location: AppLocation, cwd: string, from?: string): Pr
     if (!bootstrapped) {
       const suggestion = join(dirname(passed), 'app.module.js');
       throw new UsageError(
-        `${passed} starts the app (it calls NestFactory.create), so pgviews does not run it, and cannot tell which file holds the root module it bootstraps: pass that file, e.g. --app ${suggestion} --export AppModule (or put {"app": "${suggestion}", "export": "AppModule"} in pgviews.config.json)`,
+        `${passed} starts the app (it calls NestFactory.create), so pgviews does not run it, and cannot tell which file holds the root ` +
+          `module it bootstraps: pass that file, e.g. --app ${suggestion} --export AppModule (or put {"app": "${suggestion}", "export": ` +
+          `"AppModule"} in pgviews.config.json)`,
       );
     }
     return loadModule({ ...location, app: bootstrapped.file, export: location.export ?? bootstrapped.export }, cwd, location.app);
@@ -73,7 +76,8 @@ async function loadModule(location: AppLocation, cwd: string, from?: string): Pr
   const modules = Object.entries(exports).filter(([, value]) => isModule(value));
   if (modules.length === 1) return modules[0][1];
   throw new UsageError(
-    `cannot tell which export of ${location.app} is the root module: name it with --export <name> (@Module classes exported: ${modules.map(([name]) => name).join(', ') || 'none'})`,
+    `cannot tell which export of ${location.app} is the root module: name it with --export <name> (@Module classes ` +
+      `exported: ${modules.map(([name]) => name).join(', ') || 'none'})`,
   );
 }
 

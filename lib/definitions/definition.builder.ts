@@ -32,7 +32,8 @@ export function buildViewDefinition(
   const name = meta.tableName;
   if (`${schema}${name}`.includes('\0')) {
     throw new PgViewsConfigurationError(
-      `${meta.className} (${withVisibleNul(schema)}.${withVisibleNul(name)}): the name contains a NUL character (\\0), which PostgreSQL does not allow in names`,
+      `${meta.className} (${withVisibleNul(schema)}.${withVisibleNul(name)}): the name contains a NUL character (\\0), which PostgreSQL ` +
+        `does not allow in names`,
     );
   }
   const id = displayName(schema, name);
@@ -108,7 +109,8 @@ function resolveSql(declaration: ViewDeclaration, context: DefinitionContext, fa
       text = source(context.tableNameOf);
     } catch (error) {
       throw fail(
-        `its \`sql\` function threw: ${error instanceof Error ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}` : String(error)}`,
+        `its \`sql\` function ` +
+          `threw: ${error instanceof Error ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}` : String(error)}`,
         error,
       );
     }

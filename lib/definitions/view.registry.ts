@@ -140,7 +140,8 @@ export class ViewRegistry {
     for (const entity of (typeof declared === 'function' ? declared() : declared) ?? []) {
       if (!PgViewsMetadataAccessor.viewDeclaration(entity)) {
         throw new PgViewsConfigurationError(
-          `${definition.className} (${definition.id}) lists ${entityLabel(entity)} in its dependencies, but ${entityLabel(entity)} is not a view entity: ` +
+          `${definition.className} (${definition.id}) lists ${entityLabel(entity)} in its dependencies, but ${entityLabel(entity)} is ` +
+            `not a view entity: ` +
             'dependencies name other classes decorated with @View() or @MaterializedView()',
         );
       }

@@ -146,8 +146,11 @@ export class RefreshHistory implements RelationName {
       // After REFRESH (whose query may call the user's functions): the record is the library's own SQL.
       PIN_CATALOG_SEARCH_PATH,
       `INSERT INTO ${this.table} (view_schema, view_name, started_at, finished_at, duration_ms, concurrent, source, tick)
-VALUES (${quoteLiteral(view.schema)}, ${quoteLiteral(view.name)}, ${started}, clock_timestamp(), 1000 * extract(epoch FROM clock_timestamp() - ${started}), ${entry.concurrently}, ${quoteLiteral(entry.source)}, ${entry.tick ? quoteLiteral(entry.tick.toISOString()) : 'NULL'})`,
-      `DELETE FROM ${this.table} WHERE ${match} AND id < (SELECT id FROM ${this.table} WHERE ${match} ORDER BY id DESC OFFSET ${this.keep - 1} LIMIT 1)`,
+VALUES (${quoteLiteral(view.schema)}, ${quoteLiteral(view.name)}, ${started}, clock_timestamp(),
+        1000 * extract(epoch FROM clock_timestamp() - ${started}), ${entry.concurrently}, ${quoteLiteral(entry.source)},
+        ${entry.tick ? quoteLiteral(entry.tick.toISOString()) : 'NULL'})`,
+      `DELETE FROM ${this.table} WHERE ${match} AND id < (SELECT id FROM ${this.table} WHERE ${match} ORDER BY id DESC ` +
+        `OFFSET ${this.keep - 1} LIMIT 1)`,
       UNPIN_CATALOG_SEARCH_PATH,
     ].join(';\n');
   }

@@ -67,7 +67,8 @@ export class RefreshScheduler {
         job = new CronJob(schedule.cron, () => this.tick(name), null, false, schedule.options.timeZone ?? null);
       } catch (error) {
         throw new PgViewsConfigurationError(
-          `@RefreshSchedule('${schedule.cron}') on ${definition.className} (${definition.id}) is not a valid cron expression: ${(error as Error).message}`,
+          `@RefreshSchedule('${schedule.cron}') on ${definition.className} (${definition.id}) is not a valid cron ` +
+            `expression: ${(error as Error).message}`,
         );
       }
       if (this.schedulerRegistry!.doesExist('cron', name))

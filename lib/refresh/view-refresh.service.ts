@@ -43,8 +43,8 @@ export class ViewRefreshService {
 
   /**
    * Refreshes every registered materialized view, dependencies first. One that fails does not stop the
-   * others (the views that read a failed one are not tried, since they would copy its stale data); then, if any failed, throws a PgViewsRefreshAllError that lists each
-   * failure and carries the refreshes that succeeded.
+   * others (the views that read a failed one are not tried, since they would copy its stale data); then, if any
+   * failed, throws a PgViewsRefreshAllError that lists each failure and carries the refreshes that succeeded.
    */
   async refreshAll(
     options: Omit<RefreshOptions, 'withDependencies' | 'withDependents'> = {},

@@ -163,7 +163,8 @@ export class ViewRefresher {
     const foreign = holders.filter((holder) => !holder.query?.startsWith(SCHEDULED_REFRESH_TAG));
     if (foreign.length === 0) return;
     this.logger.log(
-      `${view.id}: scheduled refresh skipped: its lock (advisory lock ${advisoryLockKey(REFRESH_LOCK_PREFIX + view.id)}) is held by ${describeHolders(foreign)}, ` +
+      `${view.id}: scheduled refresh skipped: its lock (advisory lock ${advisoryLockKey(REFRESH_LOCK_PREFIX + view.id)}) is held ` +
+        `by ${describeHolders(foreign)}, ` +
         'which is not a scheduled refresh of nestjs-pgviews',
     );
   }
@@ -190,7 +191,9 @@ FROM (SELECT to_regclass(${quoteLiteral(qualifiedName(view.schema, view.name))})
       return false;
     }
     if (!state.has_key) {
-      const problem = `${view.id} has no unique index on plain columns, which REFRESH ... CONCURRENTLY needs: declare \`uniqueKey\` in its @MaterializedView()`;
+      const problem =
+        `${view.id} has no unique index on plain columns, which REFRESH ... CONCURRENTLY needs: declare \`uniqueKey\` in ` +
+        `its @MaterializedView()`;
       if (options.strict) throw new PgViewsConfigurationError(`Cannot refresh ${view.id} concurrently: ${problem}`);
       this.logger.warn(`${problem}; refreshed without CONCURRENTLY (readers wait for it)`);
       return false;
@@ -217,7 +220,8 @@ function refreshError(
         statement,
         details,
         cause,
-        `${view.id} cannot be refreshed while it has open queries: the refresh waited ${options.lockTimeout} ms (lockTimeout) for its lock. ` +
+        `${view.id} cannot be refreshed while it has open queries: the refresh waited ${options.lockTimeout} ms (lockTimeout) for its ` +
+          `lock. ` +
           'Refresh it with { concurrently: true } (it needs `uniqueKey`), so that reads go on during the refresh',
       );
     case SqlState.uniqueViolation:
@@ -227,7 +231,8 @@ function refreshError(
         statement,
         details,
         cause,
-        `Refresh of ${view.id} failed: its new data has duplicate rows under its unique key${view.uniqueKey ? ` (${view.uniqueKey.join(', ')})` : ''}; ` +
+        `Refresh of ${view.id} failed: its new data has duplicate rows under its unique ` +
+          `key${view.uniqueKey ? ` (${view.uniqueKey.join(', ')})` : ''}; ` +
           'the query must return one row per key. It keeps its previous data',
       );
     default:

@@ -9,7 +9,10 @@ import * as ddl from '../sql/statements.js';
  * it still has.
  */
 export interface ColumnSettings {
-  /** Columns with something to set, as the old object had them (statistics and options on materialized views only, defaults on plain views only). */
+  /**
+   * Columns with something to set, as the old object had them (statistics and options on materialized views only,
+   * defaults on plain views only).
+   */
   readonly columns: readonly ColumnDetails[];
   /**
    * The new object's columns were not known when planning (its query could not be compiled
@@ -63,7 +66,8 @@ export function carryColumnSettings(details: ObjectDetails | undefined, shape: R
     if (shape.kind === 'materialized' && shape.indexes.includes(clustered)) clusterOn = clustered;
     else
       dropped.push(
-        `it was clustered on index ${clustered}, which the new ${shape.kind === 'view' ? 'view cannot have' : 'materialized view does not have'}`,
+        `it was clustered on index ${clustered}, which the ` +
+          `new ${shape.kind === 'view' ? 'view cannot have' : 'materialized view does not have'}`,
       );
   }
   return {

@@ -155,7 +155,8 @@ export function resolveNameProblems(problems: readonly NameProblem[], context: R
       throw new PgViewsNameConflictError(
         view,
         shown,
-        `Sync refused before any change: ${problem.first.view} and ${view} both need the name ${shown} (${role(problem.first.name, problem.first.view)} and ${role(name, view)}). ` +
+        `Sync refused before any change: ${problem.first.view} and ${view} both need the name ${shown} ` +
+          `(${role(problem.first.name, problem.first.view)} and ${role(name, view)}). ` +
           'Index, table and view names are shared by a whole schema: declare another `name` for one of these indexes.',
       );
     }
@@ -166,7 +167,8 @@ export function resolveNameProblems(problems: readonly NameProblem[], context: R
       throw new PgViewsNameConflictError(
         view,
         shown,
-        `Sync of ${view} refused before any change: it needs the name ${shown} for ${role(name, view)}, but ${describeHolder(holder)} has it, and nestjs-pgviews did not make that. ` +
+        `Sync of ${view} refused before any change: it needs the name ${shown} for ${role(name, view)}, but ${describeHolder(holder)} ` +
+          `has it, and nestjs-pgviews did not make that. ` +
           `Index, table, view, sequence and type names are shared by a whole schema. ${advice(name, view, holder)}`,
       );
     }
@@ -176,10 +178,13 @@ export function resolveNameProblems(problems: readonly NameProblem[], context: R
       throw new PgViewsNameConflictError(
         view,
         shown,
-        `Sync of ${view} refused before any change: it needs the name ${shown} for ${role(name, view)}, but the index ${shown} of ${table.id} has it` +
+        `Sync of ${view} refused before any change: it needs the name ${shown} for ${role(name, view)}, but the index ${shown} ` +
+          `of ${table.id} has it` +
           (holderDeclares
-            ? `, and ${table.id} declares it too. Index names are shared by a whole schema: declare another \`name\` for one of these indexes.`
-            : `, which this sync drops only after it needs the name. Declare another \`name\` for the index of ${view}, or deploy the change in two steps.`),
+            ? `, and ${table.id} declares it too. Index names are shared by a whole schema: declare another \`name\` for one of these ` +
+              `indexes.`
+            : `, which this sync drops only after it needs the name. Declare another \`name\` for the index of ${view}, or deploy the ` +
+              `change in two steps.`),
       );
     }
     const key = nameKey(holder.schema, holder.name);

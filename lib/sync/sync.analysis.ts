@@ -254,7 +254,8 @@ export function columnWarnings(definitions: readonly ViewDefinition[], snapshot:
     const problems = [
       ...(missing.length
         ? [
-            `${definition.className} maps ${missing.join(', ')}, which the view does not have (em.find() returns the entities without them; filtering, sorting or selecting by them fails)`,
+            `${definition.className} maps ${missing.join(', ')}, which the view does not have (em.find() returns the entities without ` +
+              `them; filtering, sorting or selecting by them fails)`,
           ]
         : []),
       ...(unmapped.length ? [`the view has ${unmapped.join(', ')}, which ${definition.className} does not map`] : []),

@@ -5,7 +5,8 @@ import { EXIT, type Command } from './command.js';
 export const migrationCommand: Command = {
   usage: 'migration [--name <name>] [--force]',
   summary:
-    "write a MikroORM migration whose up() does what a sync would and whose down() undoes it (the app's migrations config decides folder and format)",
+    "write a MikroORM migration whose up() does what a sync would and whose down() undoes it (the app's migrations config decides " +
+    'folder and format)',
   options: ['name', 'force'],
   async run({ args, services, out, cwd }) {
     const { up, down, plan } = await services.sync.migration({ force: args.options.has('force') });
@@ -23,7 +24,8 @@ export const migrationCommand: Command = {
         String((error as Error).message).includes("'@mikro-orm/migrations'");
       if (!missing) throw error;
       out.line(
-        'pgviews migration writes MikroORM migrations with @mikro-orm/migrations, which is not installed: npm install @mikro-orm/migrations (the version of your @mikro-orm/core).',
+        'pgviews migration writes MikroORM migrations with @mikro-orm/migrations, which is not installed: npm install ' +
+          '@mikro-orm/migrations (the version of your @mikro-orm/core).',
       );
       return EXIT.failed;
     }
@@ -47,7 +49,8 @@ export const migrationCommand: Command = {
       typeof name === 'string' ? name : 'pgviews',
     );
     out.line(
-      `Wrote ${relative(cwd, resolve(orm.config.get('baseDir'), folder, fileName))}: ${plan.changes} views, ${up.length} statements up, ${down.length} down.`,
+      `Wrote ${relative(cwd, resolve(orm.config.get('baseDir'), folder, fileName))}: ${plan.changes} views, ${up.length} statements ` +
+        `up, ${down.length} down.`,
     );
     return EXIT.ok;
   },

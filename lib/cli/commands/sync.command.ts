@@ -4,7 +4,8 @@ import { actionLabel } from './plan.command.js';
 export const syncCommand: Command = {
   usage: 'sync [--force] [--rollback]',
   summary:
-    'bring the database to the declarations, in one transaction (--force: rebuild everything; --rollback: apply them even though a newer release synced after this one)',
+    'bring the database to the declarations, in one transaction (--force: rebuild everything; --rollback: apply them even though a ' +
+    'newer release synced after this one)',
   options: ['force', 'rollback'],
   async run({ args, services, out }) {
     const report = await services.sync.sync({ force: args.options.has('force'), rollback: args.options.has('rollback') || undefined });
@@ -20,7 +21,8 @@ export const syncCommand: Command = {
     for (const warning of report.warnings) out.line(out.yellow(`warning: ${warning}`));
     out.line();
     out.line(
-      `${report.changes} changed, ${report.statements} statements, ${report.durationMs} ms${report.retries ? `, ${report.retries} lock retries` : ''}.`,
+      `${report.changes} changed, ${report.statements} statements, ${report.durationMs} ` +
+        `ms${report.retries ? `, ${report.retries} lock retries` : ''}.`,
     );
     return EXIT.ok;
   },

@@ -40,7 +40,9 @@ function orphanVerdict(orphan: ViewObject, orphanIds: ReadonlySet<string>, conte
   if (analysis.standing.older) {
     return {
       reason: 'not declared by this release, but a newer release synced after it: left as it is',
-      warning: `${id} is not declared by this app, whose release is older than the newest one synced (${analysis.standing.latest}): left as it is`,
+      warning:
+        `${id} is not declared by this app, whose release is older than the newest one synced (${analysis.standing.latest}): ` +
+        `left as it is`,
       blocks: true,
     };
   }
