@@ -7,7 +7,7 @@ import { PGVIEWS_DATABASE, PGVIEWS_HISTORY, PGVIEWS_REFRESH_RUNNER, PGVIEWS_REGI
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
 import type { GuardRow } from '../state/ownership.js';
 import { historyEntry, type HistoryRow, type RefreshHistory } from './refresh-history.js';
-import type { RefreshHistoryEntry, RefreshOptions, RefreshResult, RefreshSource } from './refresh-options.js';
+import type { RefreshHistoryEntry, RefreshOptions, RefreshResult } from './refresh-options.js';
 import type { RefreshRunner } from './refresh.runner.js';
 
 /** Options of a refresh of one view: it returns one result. */
@@ -46,11 +46,8 @@ export class ViewRefreshService {
    * others (the views that read a failed one are not tried, since they would copy its stale data); then, if any
    * failed, throws a PgViewsRefreshAllError that lists each failure and carries the refreshes that succeeded.
    */
-  async refreshAll(
-    options: Omit<RefreshOptions, 'withDependencies' | 'withDependents'> = {},
-    source: RefreshSource = 'code',
-  ): Promise<RefreshResult[]> {
-    return this.runner.refreshEach(this.registry.definitions, options, source);
+  async refreshAll(options: Omit<RefreshOptions, 'withDependencies' | 'withDependents'> = {}): Promise<RefreshResult[]> {
+    return this.runner.refreshEach(this.registry.definitions, options, 'code');
   }
 
   /** The last refresh of a view, as any instance recorded it; undefined when it was never refreshed. */
