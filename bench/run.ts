@@ -27,7 +27,10 @@ const CASES: Record<string, (server: BenchServer, scale: Scale) => Promise<CaseR
 
 async function main(args: string[]): Promise<void> {
   const scale = scaleFromEnv();
-  const only = args.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');
+  const only = args
+    .find((arg) => arg.startsWith('--only='))
+    ?.slice('--only='.length)
+    .split(',');
   const unknown = only?.filter((name) => !(name in CASES));
   if (unknown?.length) throw new Error(`unknown case(s) ${unknown.join(', ')}; cases: ${Object.keys(CASES).join(', ')}`);
   const server = await startServer();

@@ -1,8 +1,17 @@
-export { View, MaterializedView } from './decorators/view.decorator.js';
-export { RefreshSchedule, type RefreshScheduleDeclaration } from './decorators/refresh-schedule.decorator.js';
-export type { MaterializedViewIndex, MaterializedViewOptions, TableNameOf, ViewEntity, ViewOptions, ViewSql } from './decorators/view-options.js';
-export type { IndexDefinition, ViewDefinition, ViewKind } from './definitions/view-definition.js';
-export { ViewRegistry } from './definitions/view.registry.js';
+// The public API of nestjs-pgviews: what the README documents, and nothing else. Its report is etc/nestjs-pgviews.api.md
+// (`npm run api` updates it; `npm run api:check` fails on a change not in it). Tests import internals from their files.
+export { View, MaterializedView, type ViewDecorator } from './decorators/view.decorator.js';
+export { RefreshSchedule } from './decorators/refresh-schedule.decorator.js';
+export type {
+  CommonViewOptions,
+  MaterializedViewIndex,
+  MaterializedViewOptions,
+  TableNameOf,
+  ViewEntity,
+  ViewOptions,
+  ViewSql,
+} from './decorators/view-options.js';
+export type { ViewKind } from './definitions/view-definition.js';
 export { withPgViews } from './orm/schema-generator-guard.js';
 export { PgViewsModule } from './pgviews.module.js';
 export type { PgViewsFactoryOptions, PgViewsModuleAsyncOptions, PgViewsModuleOptions, PgViewsOptionsFactory } from './pgviews.options.js';
@@ -16,9 +25,15 @@ export {
 } from './pgviews.tokens.js';
 export { PgViewsEvents, type PgViewsEvent } from './events/pgviews.events.js';
 export type { RefreshHistoryOptions } from './refresh/refresh-history.js';
-export type { RefreshHistoryEntry, RefreshOptions, RefreshResult, RefreshScheduleOptions, RefreshSource } from './refresh/refresh-options.js';
+export type {
+  RefreshHistoryEntry,
+  RefreshOptions,
+  RefreshResult,
+  RefreshScheduleOptions,
+  RefreshSource,
+} from './refresh/refresh-options.js';
 export { refreshMaterializedView, type StandaloneRefreshOptions } from './refresh/refresh-materialized-view.js';
-export { ViewRefreshService } from './refresh/view-refresh.service.js';
+export { ViewRefreshService, type RefreshChainOptions, type RefreshOneOptions } from './refresh/view-refresh.service.js';
 export {
   PgViewsConfigurationError,
   PgViewsError,
@@ -28,13 +43,13 @@ export {
   PgViewsRefreshError,
   PgViewsStatementError,
   PgViewsSyncError,
+  type DatabaseErrorDetails,
   type RefreshFailure,
 } from './pgviews.errors.js';
 export { PgViewsChangeRefusedError } from './sync/sync.planner.js';
 export { PgViewsNameConflictError } from './sync/name-check.js';
 export type { MaterializedViewChange } from './sync/sync-options.js';
-export type { PlannedView, PlanStep, SqlStatement, SyncAction, SyncPlan, ViewChange } from './sync/sync-plan.js';
-export { planStatements } from './sync/sync-plan.js';
+export type { PlannedView, SyncAction, SyncPlan, TemporaryName, ViewChange } from './sync/sync-plan.js';
 export { ViewSyncService, type SyncOptions, type SyncReport } from './sync/view-sync.service.js';
 export type { ViewState, ViewStatus } from './sync/view-status.js';
 export type { MigrationSql } from './sync/migration.planner.js';

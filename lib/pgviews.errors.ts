@@ -7,6 +7,7 @@ import type { RefreshResult } from './refresh/refresh-options.js';
 
 /** Base class: `instanceof PgViewsError` catches everything this library throws. */
 export class PgViewsError extends Error {
+  /** @internal */
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
@@ -25,6 +26,7 @@ export class PgViewsReadOnlyError extends PgViewsError {}
  * pg_stat_activity shows it.
  */
 export class PgViewsLockTimeoutError extends PgViewsError {
+  /** @internal */
   constructor(
     /** Which lock, e.g. `the sync lock (advisory lock hashtextextended('nestjs-pgviews:sync', 0))`. */
     readonly lock: string,
@@ -51,6 +53,7 @@ export class PgViewsStatementError extends PgViewsError {
   /** The SQLSTATE code, e.g. `42P01` for a missing relation. */
   readonly code?: string;
 
+  /** @internal */
   constructor(
     /** Display name of the view, e.g. `public.author_book_count_view`. */
     readonly view: string,
@@ -76,8 +79,11 @@ export interface SyncFailureContext {
 
 /** A sync that failed and was rolled back: the database is as it was before. */
 export class PgViewsSyncError extends PgViewsStatementError {
+  /** @internal */
   constructor(view: string, statement: string, database: DatabaseErrorDetails, cause: unknown, context: SyncFailureContext = {}) {
-    const prefix = context.during ? `Sync failed and was rolled back: ${view} failed ${context.during}` : `Sync of ${view} failed and was rolled back`;
+    const prefix = context.during
+      ? `Sync failed and was rolled back: ${view} failed ${context.during}`
+      : `Sync of ${view} failed and was rolled back`;
     super(view, statement, database, prefix, cause, context.advice);
   }
 }
@@ -155,7 +161,14 @@ function indent(text: string, prefix: string): string {
 
 /** A refresh that failed; the view keeps the data it had. */
 export class PgViewsRefreshError extends PgViewsStatementError {
-  constructor(view: string, statement: string, database: DatabaseErrorDetails, cause: unknown, prefix = `Refresh of ${view} failed; it keeps its previous data`) {
+  /** @internal */
+  constructor(
+    view: string,
+    statement: string,
+    database: DatabaseErrorDetails,
+    cause: unknown,
+    prefix = `Refresh of ${view} failed; it keeps its previous data`,
+  ) {
     super(view, statement, database, prefix, cause);
   }
 }
@@ -175,13 +188,15 @@ export interface RefreshFailure {
  * (views whose dependencies failed are not tried), `results` the refreshes that succeeded.
  */
 export class PgViewsRefreshAllError extends PgViewsError {
+  /** @internal */
   constructor(
     readonly results: readonly RefreshResult[],
     readonly failures: readonly RefreshFailure[],
   ) {
     const total = results.length + failures.length;
     super(
-      `${failures.length} of ${total} materialized views could not be refreshed (${results.length} refreshed); the others keep their previous data:\n` +
+      `${failures.length} of ${total} materialized views could not be refreshed (${results.length} refreshed); the others keep their ` +
+        `previous data:\n` +
         failures.map((failure) => indent(`${failure.view}: ${failure.error.message}`, '  ')).join('\n'),
     );
   }

@@ -19,4 +19,5 @@ export interface PgViewsInternals {
  * Its injection token. A string, like the named services' tokens, so that the CLI finds it in an
  * app's container whichever copy of this package the app loaded.
  */
-export const getPgViewsInternalsToken = (contextName?: string): string => (contextName ? `${contextName}_PgViewsInternals` : 'PgViewsInternals');
+export const getPgViewsInternalsToken = (contextName?: string): string =>
+  contextName ? `${contextName}_PgViewsInternals` : 'PgViewsInternals';

@@ -19,14 +19,16 @@ export const NO_SCHEDULER = (className: string, id: string, why: string) =>
   "to your root module's imports, or turn schedules off on this instance with PgViewsModule.forRoot({ schedules: false })";
 
 /** A class given where a view entity is expected. */
-export const NOT_A_VIEW_ENTITY = (label: string) => `${label} is not a view entity: decorate it with @View() or @MaterializedView() next to @Entity()`;
+export const NOT_A_VIEW_ENTITY = (label: string) =>
+  `${label} is not a view entity: decorate it with @View() or @MaterializedView() next to @Entity()`;
 
 /** How to register a view entity that is not, for the messages that find one. */
 export const HOW_TO_REGISTER = 'add it to forRoot({ views }) or forFeature()';
 
 /** A service looked up in an app whose root module does not import PgViewsModule (for that context). */
 export const PGVIEWS_NOT_IMPORTED = (service: string, contextName?: string) =>
-  `${service} is not available in this app: does its root module import PgViewsModule.forRoot(${contextName ? `{ contextName: '${contextName}' }` : ''})?`;
+  `${service} is not available in this app: does its root module import ` +
+  `PgViewsModule.forRoot(${contextName ? `{ contextName: '${contextName}' }` : ''})?`;
 
 /** forRootAsync() given none of its ways to build the options. */
 export const INVALID_ASYNC_OPTIONS = 'PgViewsModule.forRootAsync() needs one of `useFactory`, `useClass` or `useExisting`';

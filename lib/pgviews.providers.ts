@@ -59,7 +59,10 @@ export function createOptionsProvider(options: PgViewsModuleOptions): Provider {
   return { provide: PGVIEWS_MODULE_OPTIONS, useValue: options };
 }
 
-/** forRootAsync(): the options from a factory function, or from a PgViewsOptionsFactory (a class of the module's own, or an existing provider). */
+/**
+ * forRootAsync(): the options from a factory function, or from a PgViewsOptionsFactory (a class of the module's own,
+ * or an existing provider).
+ */
 export function createAsyncOptionsProviders(options: PgViewsModuleAsyncOptions): Provider[] {
   const { contextName } = options;
   if (options.useFactory) {
@@ -104,7 +107,11 @@ export function createOrmGuard(orm: MikroORM, options: ResolvedPgViewsOptions): 
   return integrateWithOrm(orm, options.adoptMikroOrmViews);
 }
 
-export function createRefreshHistory(registry: ViewRegistry, options: ResolvedPgViewsOptions, guard: ManagedNamesPattern): RefreshHistory | undefined {
+export function createRefreshHistory(
+  registry: ViewRegistry,
+  options: ResolvedPgViewsOptions,
+  guard: ManagedNamesPattern,
+): RefreshHistory | undefined {
   if (options.history === false) return undefined;
   const history = new RefreshHistory(registry.defaultSchema, options.history);
   guard.add(history.schema, history.name); // a table MikroORM does not know: keep schema:update from dropping it
@@ -173,7 +180,11 @@ export function createPgViewsProviders(contextName: string | undefined): Provide
     { provide: PGVIEWS_HISTORY, useFactory: createRefreshHistory, inject: [PGVIEWS_REGISTRY, PGVIEWS_OPTIONS, PGVIEWS_ORM_GUARD] },
     { provide: PGVIEWS_STATE, useFactory: createStateTable, inject: [PGVIEWS_REGISTRY, PGVIEWS_OPTIONS, PGVIEWS_ORM_GUARD] },
     { provide: eventsToken, useClass: PgViewsEvents },
-    { provide: PGVIEWS_SYNC_CONTEXT, useFactory: createSyncContext, inject: [PGVIEWS_OPTIONS, PGVIEWS_HISTORY, PGVIEWS_STATE, eventsToken, PGVIEWS_ORM_GUARD] },
+    {
+      provide: PGVIEWS_SYNC_CONTEXT,
+      useFactory: createSyncContext,
+      inject: [PGVIEWS_OPTIONS, PGVIEWS_HISTORY, PGVIEWS_STATE, eventsToken, PGVIEWS_ORM_GUARD],
+    },
     { provide: syncToken, useClass: ViewSyncService },
     { provide: PGVIEWS_REFRESHER, useFactory: createRefresher, inject: [PGVIEWS_DATABASE, PGVIEWS_HISTORY, eventsToken, PGVIEWS_OPTIONS] },
     { provide: PGVIEWS_REFRESH_RUNNER, useClass: RefreshRunner },
@@ -184,6 +195,10 @@ export function createPgViewsProviders(contextName: string | undefined): Provide
       inject: [PGVIEWS_REGISTRY, PGVIEWS_REFRESH_RUNNER, ModuleRef, eventsToken, PGVIEWS_OPTIONS],
     },
     { provide: PgViewsLifecycle, useFactory: createLifecycle, inject: [PGVIEWS_OPTIONS, syncToken, PGVIEWS_SCHEDULER] },
-    { provide: getPgViewsInternalsToken(contextName), useFactory: createInternals, inject: [PGVIEWS_REGISTRY, PGVIEWS_OPTIONS, PGVIEWS_REFRESH_RUNNER] },
+    {
+      provide: getPgViewsInternalsToken(contextName),
+      useFactory: createInternals,
+      inject: [PGVIEWS_REGISTRY, PGVIEWS_OPTIONS, PGVIEWS_REFRESH_RUNNER],
+    },
   ];
 }

@@ -7,7 +7,10 @@ import { ViewSyncService } from './sync/view-sync.service.js';
  * Injection tokens of the services. The default instance uses the classes themselves; an instance
  * for a named MikroORM context (`contextName`) uses named tokens, so several can live in one app.
  */
-const tokenFor = <T>(type: T & { name: string }) => (contextName?: string): string | T => (contextName ? `${contextName}_${type.name}` : type);
+const tokenFor =
+  <T>(type: T & { name: string }) =>
+  (contextName?: string): string | T =>
+    contextName ? `${contextName}_${type.name}` : type;
 
 export const getViewSyncServiceToken = tokenFor(ViewSyncService);
 export const getViewRefreshServiceToken = tokenFor(ViewRefreshService);

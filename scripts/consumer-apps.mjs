@@ -30,14 +30,20 @@ const env = { ...process.env, PATH: `${dirname(process.execPath)}${delimiter}${p
 function run(command, args, cwd, extraEnv = {}) {
   return new Promise((resolve) => {
     execFile(command, args, { cwd, env: { ...env, ...extraEnv }, timeout: 300_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr, command: [command, ...args].join(' ') }),
+      resolve({
+        code: error ? (typeof error.code === 'number' ? error.code : 1) : 0,
+        stdout,
+        stderr,
+        command: [command, ...args].join(' '),
+      }),
     );
   });
 }
 
 /** Fails with the command's output unless it exited as expected. */
 function expectExit(result, code = 0) {
-  if (result.code !== code) throw new Error(`\`${result.command}\` exited ${result.code} (expected ${code}):\n${result.stdout}${result.stderr}`);
+  if (result.code !== code)
+    throw new Error(`\`${result.command}\` exited ${result.code} (expected ${code}):\n${result.stdout}${result.stderr}`);
   return result;
 }
 
@@ -72,7 +78,10 @@ async function runApp(name, tarball, work, serverUrl) {
   expectExit(await run(process.execPath, [join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], app));
   const commonJs = JSON.parse(await readFile(join(app, 'package.json'), 'utf8')).type !== 'module';
   const compiled = await readFile(join(app, 'dist', 'app.module.js'), 'utf8');
-  check(compiled.includes(commonJs ? 'require("nestjs-pgviews")' : "from 'nestjs-pgviews'"), `dist/app.module.js is not the ${commonJs ? 'CommonJS' : 'ES module'} output it should be`);
+  check(
+    compiled.includes(commonJs ? 'require("nestjs-pgviews")' : "from 'nestjs-pgviews'"),
+    `dist/app.module.js is not the ${commonJs ? 'CommonJS' : 'ES module'} output it should be`,
+  );
 
   const database = `pgviews_consumer_${name.replace(/-/g, '_')}_${randomBytes(3).toString('hex')}`;
   const admin = new pg.Client({ connectionString: serverUrl });
@@ -90,19 +99,33 @@ async function runApp(name, tarball, work, serverUrl) {
 
     // `--app dist/main.js` must not run main.js: were it run, its listen() on this taken port would fail.
     const taken = await holdPort();
-    const status = await run(join(app, 'node_modules', '.bin', 'pgviews'), ['status', '--json', '--app', 'dist/main.js'], app, { DATABASE_URL: url.href, PORT: String(taken.address().port) });
+    const status = await run(join(app, 'node_modules', '.bin', 'pgviews'), ['status', '--json', '--app', 'dist/main.js'], app, {
+      DATABASE_URL: url.href,
+      PORT: String(taken.address().port),
+    });
     await new Promise((resolve) => taken.close(resolve));
     expectExit(status);
     const views = JSON.parse(status.stdout);
     const view = views.find((row) => row.view === 'public.author_book_count_view');
     const snapshot = views.find((row) => row.view === 'reporting.author_book_count_mv');
-    check(view?.state === 'in-sync' && snapshot?.state === 'in-sync' && snapshot.populated === true && snapshot.lastRefresh, `pgviews status --json: ${status.stdout}`);
+    check(
+      view?.state === 'in-sync' && snapshot?.state === 'in-sync' && snapshot.populated === true && snapshot.lastRefresh,
+      `pgviews status --json: ${status.stdout}`,
+    );
     console.log(`  pgviews status --json: ${views.map((row) => `${row.view} ${row.kind} ${row.state}`).join(', ')}`);
 
     // @mikro-orm/migrations is not installed in these apps: the command that needs it says so (--force: a plan
     // with statements, so that there is a migration to write).
-    const migration = expectExit(await run(join(app, 'node_modules', '.bin', 'pgviews'), ['migration', '--force', '--app', 'dist/main.js'], app, { DATABASE_URL: url.href }), 1);
-    check(migration.stdout.includes('which is not installed: npm install @mikro-orm/migrations'), `pgviews migration without @mikro-orm/migrations:\n${migration.stdout}${migration.stderr}`);
+    const migration = expectExit(
+      await run(join(app, 'node_modules', '.bin', 'pgviews'), ['migration', '--force', '--app', 'dist/main.js'], app, {
+        DATABASE_URL: url.href,
+      }),
+      1,
+    );
+    check(
+      migration.stdout.includes('which is not installed: npm install @mikro-orm/migrations'),
+      `pgviews migration without @mikro-orm/migrations:\n${migration.stdout}${migration.stderr}`,
+    );
   } finally {
     await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => {});
     await admin.end();
@@ -140,11 +163,23 @@ try {
 
   const common = ['@mikro-orm/core@^7', '@mikro-orm/postgresql@^7', '@mikro-orm/nestjs@^7', 'reflect-metadata', 'rxjs'];
   await test('clean install with the latest NestJS 12', () =>
-    cleanInstall('nest12', tarball, work, [...common, '@nestjs/common@^12', '@nestjs/core@^12', '@nestjs/platform-express@^12', '@nestjs/schedule@^12', '@nestjs/terminus@^12']),
-  );
+    cleanInstall('nest12', tarball, work, [
+      ...common,
+      '@nestjs/common@^12',
+      '@nestjs/core@^12',
+      '@nestjs/platform-express@^12',
+      '@nestjs/schedule@^12',
+      '@nestjs/terminus@^12',
+    ]));
   await test('clean install with the latest NestJS 11', () =>
-    cleanInstall('nest11', tarball, work, [...common, '@nestjs/common@^11', '@nestjs/core@^11', '@nestjs/platform-express@^11', '@nestjs/schedule@^6', '@nestjs/terminus@^11']),
-  );
+    cleanInstall('nest11', tarball, work, [
+      ...common,
+      '@nestjs/common@^11',
+      '@nestjs/core@^11',
+      '@nestjs/platform-express@^11',
+      '@nestjs/schedule@^6',
+      '@nestjs/terminus@^11',
+    ]));
   const apps = (await readdir(consumers, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
   for (const name of apps) await test(`app ${name}`, () => runApp(name, tarball, work, serverUrl));
 } catch (error) {

@@ -18,9 +18,13 @@ describe('skipped tests', () => {
     try {
       const test = (fullName: string, status: string) => ({ fullName, status });
       new SkippedReporter().onRunComplete(new Set(), {
-        testResults: [{ testResults: [test('runs', 'passed'), test('behind a pooler (skipped: pgbouncer is not installed) syncs', 'pending')] }],
+        testResults: [
+          { testResults: [test('runs', 'passed'), test('behind a pooler (skipped: pgbouncer is not installed) syncs', 'pending')] },
+        ],
       });
-      expect(write.mock.calls.map(([text]) => text)).toEqual(['\nSkipped tests (1):\n  - behind a pooler (skipped: pgbouncer is not installed) syncs\n']);
+      expect(write.mock.calls.map(([text]) => text)).toEqual([
+        '\nSkipped tests (1):\n  - behind a pooler (skipped: pgbouncer is not installed) syncs\n',
+      ]);
     } finally {
       write.mockRestore();
     }

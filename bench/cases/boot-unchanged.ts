@@ -8,7 +8,17 @@ import { getPgViewsInternalsToken, type PgViewsInternals } from '../../lib/pgvie
 import { RefreshHistory } from '../../lib/refresh/refresh-history.js';
 import type { ColdSample, ColdSubject } from '../support/cold-boot.js';
 import type { BenchServer } from '../support/database.js';
-import { BenchSource, benchViews, libraryApp, libraryEntities, nativeEntities, ormOptions, perViewStatements, QueryCounter, SOURCE_TABLE } from '../support/library-app.js';
+import {
+  BenchSource,
+  benchViews,
+  libraryApp,
+  libraryEntities,
+  nativeEntities,
+  ormOptions,
+  perViewStatements,
+  QueryCounter,
+  SOURCE_TABLE,
+} from '../support/library-app.js';
 import type { CaseResult } from '../support/report.js';
 import type { Scale } from '../support/scale.js';
 import { median, ms, ratio, repeat, time } from '../support/stats.js';
@@ -25,7 +35,9 @@ const SETTLE_MS = 250;
 
 /** One cold sample: a fresh Node process with a fresh connection (see support/cold-boot.ts). */
 async function coldSample(subject: ColdSubject, url: string, views: number, settleMs = SETTLE_MS): Promise<ColdSample> {
-  const { stdout } = await promisify(execFile)(process.execPath, [COLD_BOOT, subject, url, String(views), String(settleMs)], { maxBuffer: 1 << 20 });
+  const { stdout } = await promisify(execFile)(process.execPath, [COLD_BOOT, subject, url, String(views), String(settleMs)], {
+    maxBuffer: 1 << 20,
+  });
   return JSON.parse(stdout) as ColdSample;
 }
 
@@ -64,7 +76,8 @@ export async function bootUnchanged(server: BenchServer, scale: Scale): Promise<
       const sync = app.get(ViewSyncService);
       // A check that this is the clean app it should be.
       const { changes, warnings } = await sync.sync();
-      if (changes > 0 || warnings.length > 0) throw new Error(`the benchmark's views are not in sync: ${changes} changes; ${warnings.join('; ')}`);
+      if (changes > 0 || warnings.length > 0)
+        throw new Error(`the benchmark's views are not in sync: ${changes} changes; ${warnings.join('; ')}`);
       // The query of the sync's fast path, as it sends it (the declared views and the history table).
       const { registry } = app.get<PgViewsInternals>(getPgViewsInternalsToken());
       fastPathQuery = snapshotQuery([...registry.definitions, new RefreshHistory(registry.defaultSchema)], { dependencies: false });
@@ -131,7 +144,9 @@ export async function bootUnchanged(server: BenchServer, scale: Scale): Promise<
       ms(warmMs(subject)),
       range(cold[subject]),
       `${trips(warm[subject]!)} / ${trips(cold[subject])}`,
-      subject === 'floor' || subject === 'library' ? '-' : `${ratio(warmMs(subject), warmMs('library'))} / ${ratio(coldMs(subject), coldMs('library'))}`,
+      subject === 'floor' || subject === 'library'
+        ? '-'
+        : `${ratio(warmMs(subject), warmMs('library'))} / ${ratio(coldMs(subject), coldMs('library'))}`,
     ];
     const library = cold.library;
     const load = median(library.map((run) => run.load));
@@ -154,7 +169,10 @@ export async function bootUnchanged(server: BenchServer, scale: Scale): Promise<
         row('the floor: connect + SELECT 1', 'floor'),
         row('nestjs-pgviews sync (unchanged)', 'library'),
         row('MikroORM 7 schema.update(), native view entities', 'mikro-orm'),
-        row('one statement per view, each in its own transaction (CREATE OR REPLACE VIEW; pg_get_viewdef read per materialized view)', 'per-view'),
+        row(
+          'one statement per view, each in its own transaction (CREATE OR REPLACE VIEW; pg_get_viewdef read per materialized view)',
+          'per-view',
+        ),
         ["nestjs-pgviews sync (unchanged), timed straight after the app's start", '-', range(unsettled), `- / ${trips(unsettled)}`, '-'],
       ],
       target: {

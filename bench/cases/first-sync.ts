@@ -1,4 +1,5 @@
-import { ViewSyncService, planStatements } from '../../lib/index.js';
+import { ViewSyncService } from '../../lib/index.js';
+import { planStatements } from '../../lib/sync/sync-plan.js';
 import type { BenchServer } from '../support/database.js';
 import { benchViews, libraryApp, libraryEntities, SOURCE_TABLE } from '../support/library-app.js';
 import type { CaseResult } from '../support/report.js';
@@ -16,7 +17,9 @@ export async function firstSync(server: BenchServer, scale: Scale): Promise<Case
     await db.query(SOURCE_TABLE);
     const { app } = await libraryApp(db.url, libraryEntities(views), { sync: false, history: false });
     const sync = app.get(ViewSyncService);
-    const script = planStatements(await sync.plan()).map((statement) => statement.sql).join('\n;\n');
+    const script = planStatements(await sync.plan())
+      .map((statement) => statement.sql)
+      .join('\n;\n');
     const dropAll = `DROP SCHEMA public CASCADE; CREATE SCHEMA public; ${SOURCE_TABLE}`;
     const libraryTimes: number[] = [];
     const scriptTimes: number[] = [];

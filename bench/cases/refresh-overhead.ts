@@ -16,7 +16,9 @@ export async function refreshOverhead(server: BenchServer, scale: Scale): Promis
     await db.query(`CREATE TABLE sales (id int PRIMARY KEY, region int NOT NULL, amount int NOT NULL);
                     INSERT INTO sales SELECT g, g % 10000, g % 997 FROM generate_series(1, ${scale.rows}) g; ANALYZE sales;`);
     const Totals = defineEntity({ name: 'RegionTotals', tableName: 'region_totals', properties: { region: p.integer().primary() } });
-    MaterializedView({ sql: 'SELECT region, count(*) AS sales, sum(amount) AS total FROM sales GROUP BY region', uniqueKey: ['region'] })(Totals);
+    MaterializedView({ sql: 'SELECT region, count(*) AS sales, sum(amount) AS total FROM sales GROUP BY region', uniqueKey: ['region'] })(
+      Totals,
+    );
     const { app } = await libraryApp(db.url, [Totals]);
     const refresh = app.get(ViewRefreshService);
     const raw = await db.connect();
@@ -29,13 +31,21 @@ export async function refreshOverhead(server: BenchServer, scale: Scale): Promis
         // Alternate which goes first, so that neither always meets a warm cache.
         const measureLibrary = () => time(() => refresh.refresh(Totals, { concurrently }));
         const measureRaw = () => time(() => raw.query(`REFRESH MATERIALIZED VIEW ${concurrently ? 'CONCURRENTLY ' : ''}region_totals`));
-        if (run % 2) (library.push(await measureLibrary()), direct.push(await measureRaw()));
-        else (direct.push(await measureRaw()), library.push(await measureLibrary()));
+        if (run % 2) {
+          library.push(await measureLibrary());
+          direct.push(await measureRaw());
+        } else {
+          direct.push(await measureRaw());
+          library.push(await measureLibrary());
+        }
       });
       const [libraryMs, rawMs] = [median(library.slice(2)), median(direct.slice(2))]; // two warm-up runs
       worst = Math.max(worst, libraryMs / rawMs);
       const mode = concurrently ? 'CONCURRENTLY' : 'plain';
-      rows.push([`raw REFRESH (${mode})`, ms(rawMs), '1.00x'], [`ViewRefreshService.refresh (${mode})`, ms(libraryMs), ratio(libraryMs, rawMs)]);
+      rows.push(
+        [`raw REFRESH (${mode})`, ms(rawMs), '1.00x'],
+        [`ViewRefreshService.refresh (${mode})`, ms(libraryMs), ratio(libraryMs, rawMs)],
+      );
     }
     await app.close();
     return {

@@ -44,8 +44,24 @@ export async function scheduledReplicas(server: BenchServer, scale: Scale): Prom
     return {
       title: `5. Scheduled refresh across ${REPLICAS} replicas (every second, ${(scale.scheduleMs / 1000).toFixed(1)} s)`,
       description: 'Each instance fires the job at every tick; the refresh history records which tick each refresh served.',
-      columns: ['ticks refreshed', 'refreshes', 'most refreshes in one tick', 'instances that stood aside (lock)', 'skipped (still running)', 'failures'],
-      rows: [[String(ticks.length), String(counts.refreshed), String(maxPerTick), String(counts.locked), String(counts.running), String(counts.failed)]],
+      columns: [
+        'ticks refreshed',
+        'refreshes',
+        'most refreshes in one tick',
+        'instances that stood aside (lock)',
+        'skipped (still running)',
+        'failures',
+      ],
+      rows: [
+        [
+          String(ticks.length),
+          String(counts.refreshed),
+          String(maxPerTick),
+          String(counts.locked),
+          String(counts.running),
+          String(counts.failed),
+        ],
+      ],
       target: { text: 'exactly one refresh per tick', met: maxPerTick === 1 && ticks.length > 0 && counts.failed === 0 },
     };
   } finally {

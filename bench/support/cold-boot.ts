@@ -14,7 +14,16 @@
 import 'reflect-metadata';
 import { MikroORM, type Connection } from '@mikro-orm/core';
 import { ViewSyncService } from '../../lib/index.js';
-import { benchViews, BenchSource, libraryApp, libraryEntities, nativeEntities, ormOptions, perViewStatements, QueryCounter } from './library-app.js';
+import {
+  benchViews,
+  BenchSource,
+  libraryApp,
+  libraryEntities,
+  nativeEntities,
+  ormOptions,
+  perViewStatements,
+  QueryCounter,
+} from './library-app.js';
 
 /** The connection alone (connect + SELECT 1), the library's sync, MikroORM's schema.update(), one statement per view. */
 export const COLD_SUBJECTS = ['floor', 'library', 'mikro-orm', 'per-view'] as const;
@@ -48,7 +57,8 @@ async function build(subject: ColdSubject, url: string, count: number): Promise<
     const sync = app.get(ViewSyncService);
     const work = async () => {
       const { changes, warnings } = await sync.sync();
-      if (changes > 0 || warnings.length > 0) throw new Error(`the benchmark's views are not in sync: ${changes} changes; ${warnings.join('; ')}`);
+      if (changes > 0 || warnings.length > 0)
+        throw new Error(`the benchmark's views are not in sync: ${changes} changes; ${warnings.join('; ')}`);
     };
     return { queries, connection: app.get(MikroORM).em.getConnection(), work, close: () => app.close() };
   }

@@ -16,7 +16,14 @@ export class QueryCounter {
 
 /** MikroORM options shared by the benchmarks: query logging into a counter, nothing printed. */
 export function ormOptions(url: string, entities: EntitySchema<any, any>[], counter = new QueryCounter()) {
-  return { driver: PostgreSqlDriver, clientUrl: url, entities, debug: ['query' as const], logger: counter.log, discovery: { warnWhenNoEntities: false } };
+  return {
+    driver: PostgreSqlDriver,
+    clientUrl: url,
+    entities,
+    debug: ['query' as const],
+    logger: counter.log,
+    discovery: { warnWhenNoEntities: false },
+  };
 }
 
 @Module({})
@@ -31,7 +38,10 @@ export async function libraryApp(
   const queries = new QueryCounter();
   const { imports = [], ...pgviews } = options;
   const app = await NestFactory.createApplicationContext(
-    { module: BenchAppModule, imports: [MikroOrmModule.forRoot(ormOptions(url, entities, queries)), PgViewsModule.forRoot(pgviews), ...imports] },
+    {
+      module: BenchAppModule,
+      imports: [MikroOrmModule.forRoot(ormOptions(url, entities, queries)), PgViewsModule.forRoot(pgviews), ...imports],
+    },
     { logger: false },
   );
   return { app, queries };
@@ -64,39 +74,53 @@ export function benchViews(count: number): BenchView[] {
     const name = `bench_view_${String(i).padStart(4, '0')}`;
     const previous = `bench_view_${String(i - 1).padStart(4, '0')}`;
     if (i % 2 === 0) {
-      const sql = i % 10 === 0 && i > 0 ? `SELECT grp, total AS amount FROM ${previous}` : `SELECT grp, amount + ${i} AS amount FROM bench_source WHERE grp = ${i % 50}`;
+      const sql =
+        i % 10 === 0 && i > 0
+          ? `SELECT grp, total AS amount FROM ${previous}`
+          : `SELECT grp, amount + ${i} AS amount FROM bench_source WHERE grp = ${i % 50}`;
       return { name, kind: 'view', sql };
     }
-    const sql = i % 10 === 9 ? `SELECT grp, sum(amount)::int AS total, ${i} AS variant FROM ${previous} GROUP BY grp` : `SELECT grp, sum(amount)::int AS total, ${i} AS variant FROM bench_source GROUP BY grp`;
+    const sql =
+      i % 10 === 9
+        ? `SELECT grp, sum(amount)::int AS total, ${i} AS variant FROM ${previous} GROUP BY grp`
+        : `SELECT grp, sum(amount)::int AS total, ${i} AS variant FROM bench_source GROUP BY grp`;
     return { name, kind: 'materialized', sql };
   });
 }
 
 /** The entity properties of a view: exactly its columns, as in an app without column warnings. */
 const columns = (view: BenchView) =>
-  view.kind === 'view' ? { grp: p.integer().primary(), amount: p.integer() } : { grp: p.integer().primary(), total: p.integer(), variant: p.integer() };
+  view.kind === 'view'
+    ? { grp: p.integer().primary(), amount: p.integer() }
+    : { grp: p.integer().primary(), total: p.integer(), variant: p.integer() };
 
 /** The views as nestjs-pgviews entities, with the table they read. */
 export function libraryEntities(views: readonly BenchView[]): EntitySchema<any, any>[] {
-  return [BenchSource, ...views.map((view) => {
-    const entity = defineEntity({ name: view.name, tableName: view.name, properties: columns(view) });
-    if (view.kind === 'view') View({ sql: view.sql })(entity);
-    else MaterializedView({ sql: view.sql, uniqueKey: ['grp'] })(entity);
-    return entity;
-  })];
+  return [
+    BenchSource,
+    ...views.map((view) => {
+      const entity = defineEntity({ name: view.name, tableName: view.name, properties: columns(view) });
+      if (view.kind === 'view') View({ sql: view.sql })(entity);
+      else MaterializedView({ sql: view.sql, uniqueKey: ['grp'] })(entity);
+      return entity;
+    }),
+  ];
 }
 
 /** The same views as MikroORM 7's own view entities, with the table they read. */
 export function nativeEntities(views: readonly BenchView[]): EntitySchema<any, any>[] {
-  return [BenchSource, ...views.map((view) =>
-    defineEntity({
-      name: `Native_${view.name}`,
-      tableName: view.name,
-      view: view.kind === 'view' ? true : { materialized: true },
-      expression: view.sql,
-      properties: columns(view),
-    }),
-  )];
+  return [
+    BenchSource,
+    ...views.map((view) =>
+      defineEntity({
+        name: `Native_${view.name}`,
+        tableName: view.name,
+        view: view.kind === 'view' ? true : { materialized: true },
+        expression: view.sql,
+        properties: columns(view),
+      }),
+    ),
+  ];
 }
 
 /**

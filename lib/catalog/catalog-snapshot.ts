@@ -97,7 +97,9 @@ export class CatalogSnapshot {
   /** `objects` ordered so that each comes after the ones among them it reads (reverse it: readers first). */
   inDependencyOrder<T extends CatalogObject>(objects: readonly T[]): T[] {
     const byId = new Map(objects.map((object) => [object.id, object]));
-    return orderByDependencies([...byId.keys()], (id) => byId.get(id)!.reads.map((oid) => this.byOid.get(oid)?.id ?? '')).map((id) => byId.get(id)!);
+    return orderByDependencies([...byId.keys()], (id) => byId.get(id)!.reads.map((oid) => this.byOid.get(oid)?.id ?? '')).map((id) =>
+      byId.get(id)!,
+    );
   }
 
   /**
@@ -111,8 +113,10 @@ export class CatalogSnapshot {
 }
 
 /** Raw row shape of the snapshot query, before what the state table recorded is merged in. */
-export interface RawCatalogObject
-  extends Omit<CatalogObject, 'marker' | 'userComment' | 'legacyMarker' | 'drifted' | 'recorded' | 'indexes' | 'kind' | 'comment'> {
+export interface RawCatalogObject extends Omit<
+  CatalogObject,
+  'marker' | 'userComment' | 'legacyMarker' | 'drifted' | 'recorded' | 'indexes' | 'kind' | 'comment'
+> {
   readonly comment?: string;
   readonly relkind: string;
   readonly indexes: ReadonlyArray<Omit<CatalogIndex, 'marker' | 'legacyMarker' | 'userComment'> & { comment?: string | null }>;
@@ -125,7 +129,11 @@ const KINDS: Record<string, RelationKind> = { v: 'view', m: 'materialized', r: '
  * identity). Before the first sync that creates the state table (`legacyMarkers`), the markers that
  * earlier versions kept at the end of comments still count, for objects the current role owns.
  */
-export function parseCatalogObject(raw: RawCatalogObject, recorded?: ReadonlyMap<number, RecordedObject>, legacyMarkers = false): CatalogObject {
+export function parseCatalogObject(
+  raw: RawCatalogObject,
+  recorded?: ReadonlyMap<number, RecordedObject>,
+  legacyMarkers = false,
+): CatalogObject {
   const { relkind, indexes, comment, ...rest } = raw;
   const kind = KINDS[relkind] ?? 'other';
   const parsed = parseComment(comment);
@@ -145,11 +153,15 @@ export function parseCatalogObject(raw: RawCatalogObject, recorded?: ReadonlyMap
       const recordedIndex = recorded?.get(index.oid);
       const { hash: legacyHash, userComment: indexUserComment } = parseComment(indexComment);
       const legacyIndex = legacyMarkers && raw.ownedByUs ? legacyHash : undefined;
-      return { ...index, marker: recordedIndex?.kind === 'index' ? recordedIndex.hash : legacyIndex, legacyMarker: legacyHash !== undefined, userComment: indexUserComment };
+      return {
+        ...index,
+        marker: recordedIndex?.kind === 'index' ? recordedIndex.hash : legacyIndex,
+        legacyMarker: legacyHash !== undefined,
+        userComment: indexUserComment,
+      };
     }),
   };
 }
-
 
 /** A catalog object that is a view or a materialized view. */
 export type ViewObject = CatalogObject & { readonly kind: ViewKind };

@@ -15,7 +15,6 @@ import { CatalogSnapshot, parseCatalogObject, type RawCatalogObject } from './ca
 /** A declared name, with the columns its entity maps when there is one (compared inside the query). */
 export type DeclaredName = RelationName & { readonly columns?: readonly string[] };
 
-
 /** Whether the pg_index row `x` is a key REFRESH ... CONCURRENTLY can use: unique, immediate, valid, on plain columns, not partial. */
 export function concurrentKeyCondition(x: string): string {
   return `${x}.indisunique AND ${x}.indimmediate AND ${x}.indisvalid AND ${x}.indpred IS NULL AND ${x}.indexprs IS NULL`;
@@ -40,7 +39,10 @@ const READS = `SELECT r.ev_class AS oid, json_agg(DISTINCT d.refobjid::bigint) A
   GROUP BY r.ev_class`;
 const NO_READS = 'SELECT NULL::oid AS oid, NULL::json AS reads WHERE false';
 
-export function snapshotQuery(declared: readonly DeclaredName[], { dependencies = true, libraryTables = [] }: SnapshotQueryOptions = {}): string {
+export function snapshotQuery(
+  declared: readonly DeclaredName[],
+  { dependencies = true, libraryTables = [] }: SnapshotQueryOptions = {},
+): string {
   // Set-based (one pass over pg_depend, pg_index and pg_description) rather than a subquery or an
   // obj_description() call per object: that keeps it in milliseconds for thousands of views.
   return `
@@ -129,7 +131,19 @@ type ObjectRow = [
   ownedByUs: boolean,
 ];
 
-function parseRow([oid, schema, name, relkind, owner, comment, populated, reads, indexes, columns, ownedByUs]: ObjectRow): RawCatalogObject {
+function parseRow([
+  oid,
+  schema,
+  name,
+  relkind,
+  owner,
+  comment,
+  populated,
+  reads,
+  indexes,
+  columns,
+  ownedByUs,
+]: ObjectRow): RawCatalogObject {
   return {
     oid,
     id: displayName(schema, name),
@@ -140,7 +154,13 @@ function parseRow([oid, schema, name, relkind, owner, comment, populated, reads,
     comment: comment ?? undefined,
     populated,
     reads: reads ?? [],
-    indexes: (indexes ?? []).map(([indexName, indexComment, unique, indexOid, concurrentKey]) => ({ name: indexName, comment: indexComment, unique, oid: Number(indexOid), concurrentKey })),
+    indexes: (indexes ?? []).map(([indexName, indexComment, unique, indexOid, concurrentKey]) => ({
+      name: indexName,
+      comment: indexComment,
+      unique,
+      oid: Number(indexOid),
+      concurrentKey,
+    })),
     columns,
     ownedByUs,
   };
@@ -164,11 +184,19 @@ export interface SnapshotOptions {
  * own: reading a table planted by someone else could run their code) what the library recorded.
  * `tx` is a transaction: both queries run with only pg_catalog on the search_path.
  */
-export function readCatalogSnapshot(tx: SqlRunner, declared: readonly DeclaredName[], options: SnapshotOptions = {}): Promise<CatalogSnapshot> {
+export function readCatalogSnapshot(
+  tx: SqlRunner,
+  declared: readonly DeclaredName[],
+  options: SnapshotOptions = {},
+): Promise<CatalogSnapshot> {
   return withCatalogSearchPath(tx, () => readSnapshot(tx, declared, options));
 }
 
-async function readSnapshot(runner: SqlRunner, declared: readonly DeclaredName[], { dependencies = true, library }: SnapshotOptions): Promise<CatalogSnapshot> {
+async function readSnapshot(
+  runner: SqlRunner,
+  declared: readonly DeclaredName[],
+  { dependencies = true, library }: SnapshotOptions,
+): Promise<CatalogSnapshot> {
   const tables = library ? [library.state.qualified, ...(library.history ? [library.history.qualified] : [])] : [];
   const [{ snapshot }] = await runner.query<{ snapshot: RawSnapshot }>(snapshotQuery(declared, { dependencies, libraryTables: tables }));
   const [stateGuard, historyGuard] = snapshot.guards.map(parseTableGuard);
@@ -183,14 +211,23 @@ async function readSnapshot(runner: SqlRunner, declared: readonly DeclaredName[]
     }
     if (library.history && historyGuard.relkind !== null) {
       assertOwnTable(library.history.id, historyGuard);
-      const marked = recorded?.objects.some((object) => object.kind === 'history' && object.oid === historyGuard.oid) || historyGuard.comment === library.history.comment;
-      if (!marked) assertOwnTable(library.history.id, historyGuard, 'nestjs-pgviews did not create it (no record of it, and not its comment)');
+      const marked =
+        recorded?.objects.some((object) => object.kind === 'history' && object.oid === historyGuard.oid) ||
+        historyGuard.comment === library.history.comment;
+      if (!marked)
+        assertOwnTable(library.history.id, historyGuard, 'nestjs-pgviews did not create it (no record of it, and not its comment)');
     }
   }
   const legacyMarkers = library !== undefined && recorded === undefined;
   const byOid = new Map(recorded?.objects.map((object) => [object.oid, object]));
   const objects = snapshot.objects.map((row) => parseCatalogObject(parseRow(row), byOid, legacyMarkers));
-  const catalog = new CatalogSnapshot(objects, new Set(snapshot.schemas), snapshot.inRecovery, snapshot.serverVersion, snapshot.currentUser);
+  const catalog = new CatalogSnapshot(
+    objects,
+    new Set(snapshot.schemas),
+    snapshot.inRecovery,
+    snapshot.serverVersion,
+    snapshot.currentUser,
+  );
   catalog.dependencies = dependencies;
   catalog.recorded = recorded;
   return catalog;
@@ -201,7 +238,12 @@ async function readSnapshot(runner: SqlRunner, declared: readonly DeclaredName[]
  * rebuilt as if made by hand. When nestjs-pgviews has a state table elsewhere (the option changed,
  * or another app keeps its own), that is almost certainly a mistake: stop before any change.
  */
-async function assertNoStrayState(runner: SqlRunner, state: StateTable, declared: readonly DeclaredName[], objects: readonly RawCatalogObject[]): Promise<void> {
+async function assertNoStrayState(
+  runner: SqlRunner,
+  state: StateTable,
+  declared: readonly DeclaredName[],
+  objects: readonly RawCatalogObject[],
+): Promise<void> {
   const names = new Set(declared.map((name) => displayName(name.schema, name.name)));
   const existing = objects.filter((object) => names.has(object.id) && (object.relkind === 'v' || object.relkind === 'm'));
   if (existing.length === 0) return;
@@ -210,7 +252,7 @@ async function assertNoStrayState(runner: SqlRunner, state: StateTable, declared
   throw new PgViewsConfigurationError(
     `No state table at ${state.id} (the \`state\` option), but nestjs-pgviews made ${others.map((other) => displayName(other.schema, other.name)).join(', ')}, ` +
       `and these declared views exist: ${existing.map((object) => object.id).join(', ')}. Without a record of them, they would be rebuilt as if made by hand. ` +
-      "If you changed the `state` option, move the old state table there first (ALTER TABLE ... SET SCHEMA, RENAME TO); if they belong to another app, " +
+      'If you changed the `state` option, move the old state table there first (ALTER TABLE ... SET SCHEMA, RENAME TO); if they belong to another app, ' +
       "declare this app's views under other names.",
   );
 }

@@ -44,7 +44,8 @@ export function compareColumns(old: readonly Column[], next: readonly Column[]):
     const replacement = next[index];
     if (!replacement) return { compatible: false, reason: `column ${column.name} is gone` };
     if (replacement.name !== column.name) return { compatible: false, reason: `column ${column.name} became ${replacement.name}` };
-    if (replacement.type !== column.type) return { compatible: false, reason: `column ${column.name} changes type from ${column.type} to ${replacement.type}` };
+    if (replacement.type !== column.type)
+      return { compatible: false, reason: `column ${column.name} changes type from ${column.type} to ${replacement.type}` };
     if (replacement.collation !== column.collation) return { compatible: false, reason: `column ${column.name} changes collation` };
   }
   return { compatible: true };

@@ -27,7 +27,14 @@ const RELKINDS: Record<string, string> = {
   t: 'TOAST table',
 };
 
-const TYPTYPES: Record<string, string> = { b: 'type', d: 'domain', e: 'enum type', r: 'range type', m: 'multirange type', p: 'pseudo-type' };
+const TYPTYPES: Record<string, string> = {
+  b: 'type',
+  d: 'domain',
+  e: 'enum type',
+  r: 'range type',
+  m: 'multirange type',
+  p: 'pseudo-type',
+};
 
 /**
  * Who holds each of `names` (schema, name) now: relations of any kind, and types other than row
@@ -76,7 +83,13 @@ export async function readNameHolders(tx: SqlRunner, names: ReadonlyArray<{ sche
     source: row.source,
     kind: (row.source === 'relation' ? RELKINDS[row.kind] : TYPTYPES[row.kind]) ?? (row.source === 'relation' ? 'relation' : 'type'),
     ...(row.table_oid !== null
-      ? { table: { oid: Number(row.table_oid), id: displayName(row.table_schema!, row.table_name!), kind: RELKINDS[row.table_kind!] ?? 'relation' } }
+      ? {
+          table: {
+            oid: Number(row.table_oid),
+            id: displayName(row.table_schema!, row.table_name!),
+            kind: RELKINDS[row.table_kind!] ?? 'relation',
+          },
+        }
       : {}),
   }));
 }

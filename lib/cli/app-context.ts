@@ -30,11 +30,19 @@ export async function locateApp(args: Arguments, cwd: string): Promise<AppLocati
   const app = args.options.get('app');
   if (typeof app === 'string') return { ...fromArgs, app: resolve(cwd, app) };
   const configured = args.options.get('config');
-  const file = typeof configured === 'string' ? resolve(cwd, configured) : CONFIG_FILES.map((name) => resolve(cwd, name)).find((path) => existsSync(path));
+  const file =
+    typeof configured === 'string'
+      ? resolve(cwd, configured)
+      : CONFIG_FILES.map((name) => resolve(cwd, name)).find((path) => existsSync(path));
   if (!file) {
-    throw new UsageError('tell pgviews where your app is: --app <compiled root module file, or the main file that bootstraps it> (e.g. --app dist/app.module.js or --app dist/main.js), or a pgviews.config.json like {"app": "dist/app.module.js"}');
+    throw new UsageError(
+      'tell pgviews where your app is: --app <compiled root module file, or the main file that bootstraps it> (e.g. --app ' +
+        'dist/app.module.js or --app dist/main.js), or a pgviews.config.json like {"app": "dist/app.module.js"}',
+    );
   }
-  const config: Partial<AppLocation> = file.endsWith('.json') ? JSON.parse(await readFile(file, 'utf8')) : ((await import(pathToFileURL(file).href)).default ?? {});
+  const config: Partial<AppLocation> = file.endsWith('.json')
+    ? JSON.parse(await readFile(file, 'utf8'))
+    : ((await import(pathToFileURL(file).href)).default ?? {});
   if (!config.app) throw new UsageError(`${file} must name the app: {"app": "dist/app.module.js"}`);
   return { app: resolve(cwd, config.app), export: fromArgs.export ?? config.export, context: fromArgs.context ?? config.context };
 }
@@ -49,7 +57,11 @@ async function loadModule(location: AppLocation, cwd: string, from?: string): Pr
     const bootstrapped = from ? undefined : moduleBootstrappedBy(location.app, source);
     if (!bootstrapped) {
       const suggestion = join(dirname(passed), 'app.module.js');
-      throw new UsageError(`${passed} starts the app (it calls NestFactory.create), so pgviews does not run it, and cannot tell which file holds the root module it bootstraps: pass that file, e.g. --app ${suggestion} --export AppModule (or put {"app": "${suggestion}", "export": "AppModule"} in pgviews.config.json)`);
+      throw new UsageError(
+        `${passed} starts the app (it calls NestFactory.create), so pgviews does not run it, and cannot tell which file holds the root ` +
+          `module it bootstraps: pass that file, e.g. --app ${suggestion} --export AppModule (or put {"app": "${suggestion}", "export": ` +
+          `"AppModule"} in pgviews.config.json)`,
+      );
     }
     return loadModule({ ...location, app: bootstrapped.file, export: location.export ?? bootstrapped.export }, cwd, location.app);
   }
@@ -63,7 +75,10 @@ async function loadModule(location: AppLocation, cwd: string, from?: string): Pr
   if (isModule(exports.AppModule)) return exports.AppModule;
   const modules = Object.entries(exports).filter(([, value]) => isModule(value));
   if (modules.length === 1) return modules[0][1];
-  throw new UsageError(`cannot tell which export of ${location.app} is the root module: name it with --export <name> (@Module classes exported: ${modules.map(([name]) => name).join(', ') || 'none'})`);
+  throw new UsageError(
+    `cannot tell which export of ${location.app} is the root module: name it with --export <name> (@Module classes ` +
+      `exported: ${modules.map(([name]) => name).join(', ') || 'none'})`,
+  );
 }
 
 export interface AppServices {
@@ -81,7 +96,10 @@ export interface AppServices {
  * Its logs (all of them with `verbose`, errors only otherwise) carry colours only when `colors` says
  * so: Nest's own logger colours whenever NO_COLOR is unset, even into a file.
  */
-export async function createAppContext(location: AppLocation, { verbose, colors, cwd }: { verbose: boolean; colors: boolean; cwd: string }): Promise<AppServices> {
+export async function createAppContext(
+  location: AppLocation,
+  { verbose, colors, cwd }: { verbose: boolean; colors: boolean; cwd: string },
+): Promise<AppServices> {
   process.env.PGVIEWS_SYNC = 'false';
   process.env.PGVIEWS_SCHEDULES = 'false';
   const module = await loadModule(location, cwd);

@@ -42,5 +42,6 @@ export function parseArguments(argv: readonly string[]): Arguments {
 export function expectOptions(args: Arguments, allowed: readonly string[]): void {
   const known = new Set([...allowed, 'app', 'export', 'context', 'config', 'verbose', 'help']);
   const unknown = [...args.options.keys()].filter((name) => !known.has(name));
-  if (unknown.length > 0) throw new UsageError(`unknown option ${unknown.map((name) => `--${name}`).join(', ')} for \`pgviews ${args.command}\``);
+  if (unknown.length > 0)
+    throw new UsageError(`unknown option ${unknown.map((name) => `--${name}`).join(', ')} for \`pgviews ${args.command}\``);
 }

@@ -29,7 +29,7 @@ function help(out: Output): void {
   out.line('                      (it is read, not run: the module it imports is loaded); or a pgviews.config.json: {"app": "..."}');
   out.line('  --export <name>     its export, when it is not the default export or AppModule');
   out.line('  --context <name>    the MikroORM context, for apps with several databases');
-  out.line('  --verbose           show the app\'s logs and stack traces');
+  out.line("  --verbose           show the app's logs and stack traces");
   out.line();
   out.line('Exit codes: 0 done, 1 failed, 2 changes found (plan --exit-code).');
 }

@@ -47,16 +47,29 @@ function importOfBootstrappedModule(source: string): { specifier?: string; expor
   }
   // ESM: `import { AppModule } from './app.module.js'` (or `{ Root as AppModule }`, or a default import)
   for (const [, names, specifier] of source.matchAll(/\bimport\s*([^'";]*?)\s*from\s*["'](\.[^"']*)["']/g)) {
-    const named = /\{([^}]*)\}/.exec(names)?.[1].split(',').map((part) => part.trim().split(/\s+as\s+/)) ?? [];
+    const named =
+      /\{([^}]*)\}/
+        .exec(names)?.[1]
+        .split(',')
+        .map((part) => part.trim().split(/\s+as\s+/)) ?? [];
     const match = named.find((parts) => (parts[1] ?? parts[0]) === first);
     if (match) return { specifier, export: match[0] };
-    if (names.replace(/\{[^}]*\}/, '').split(',').map((part) => part.trim()).includes(first)) return { specifier, export: 'default' };
+    if (
+      names
+        .replace(/\{[^}]*\}/, '')
+        .split(',')
+        .map((part) => part.trim())
+        .includes(first)
+    )
+      return { specifier, export: 'default' };
   }
   return { export: first };
 }
 
 function resolveRelative(directory: string, specifier: string): string | undefined {
-  return RELATIVE_EXTENSIONS.map((extension) => resolve(directory, specifier + extension)).find((path) => existsSync(path) && statSync(path).isFile());
+  return RELATIVE_EXTENSIONS.map((extension) => resolve(directory, specifier + extension)).find(
+    (path) => existsSync(path) && statSync(path).isFile(),
+  );
 }
 
 function escape(name: string): string {

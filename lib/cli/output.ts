@@ -30,6 +30,7 @@ export class Output {
 
   /** Left-aligned columns, as wide as their widest cell (colours do not count). */
   table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): void {
+    // eslint-disable-next-line no-control-regex -- the escape character that starts a colour code
     const visible = (text: string) => text.replace(/\u001b\[\d+m/g, '').length;
     const widths = header.map((title, column) => Math.max(visible(title), ...rows.map((row) => visible(row[column] ?? ''))));
     const render = (cells: readonly string[]) =>
@@ -47,7 +48,10 @@ export function formatBytes(bytes: number | undefined): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];
   let value = bytes;
   let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) (value /= 1024), (unit += 1);
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
   return `${value >= 10 || unit === 0 ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`;
 }
 

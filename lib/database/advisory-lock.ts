@@ -47,7 +47,9 @@ export function describeHolder(holder: LockHolder): string {
     holder.application !== null ? `application ${JSON.stringify(holder.application)}` : undefined,
     holder.client !== null ? `client ${holder.client}` : undefined,
     holder.state ?? undefined,
-    holder.since !== null ? `${holder.inTransaction ? 'in a transaction' : 'connected'} since ${new Date(holder.since).toISOString()}` : undefined,
+    holder.since !== null
+      ? `${holder.inTransaction ? 'in a transaction' : 'connected'} since ${new Date(holder.since).toISOString()}`
+      : undefined,
   ].filter((detail) => detail !== undefined);
   return `pid ${holder.pid}${details.length > 0 ? ` (${details.join(', ')})` : ''}`;
 }
@@ -97,7 +99,9 @@ export async function takeAdvisoryXactLock(tx: SqlRunner, wait: AdvisoryLockWait
   if (locked) return;
   const lock = `${wait.label} (advisory lock ${key})`;
   const attempts = wait.retries + 1;
-  logger.log(`${wait.purpose}: ${lock} is held by ${describeHolders(await lockHolders(tx, wait.name))}; waiting for it, at most ${attempts} × ${wait.attemptMs} ms`);
+  logger.log(
+    `${wait.purpose}: ${lock} is held by ${describeHolders(await lockHolders(tx, wait.name))}; waiting for it, at most ${attempts} × ${wait.attemptMs} ms`,
+  );
   const started = performance.now();
   for (let attempt = 1; ; attempt += 1) {
     await tx.query('SAVEPOINT pgviews_lock_wait');
@@ -127,7 +131,9 @@ export async function takeAdvisoryXactLock(tx: SqlRunner, wait: AdvisoryLockWait
         );
       }
       const delayMs = Math.round(wait.retryDelay * 2 ** (attempt - 1));
-      logger.warn(`${wait.purpose}: ${lock} still held by ${describeHolders(holders)} after ${wait.attemptMs} ms (attempt ${attempt} of ${attempts}); retrying in ${delayMs} ms`);
+      logger.warn(
+        `${wait.purpose}: ${lock} still held by ${describeHolders(holders)} after ${wait.attemptMs} ms (attempt ${attempt} of ${attempts}); retrying in ${delayMs} ms`,
+      );
       await sleep(delayMs);
     }
   }

@@ -29,21 +29,29 @@ export class OrmDatabase implements SqlRunner {
     await connection.ensureConnection();
     // A connection of its own, released whatever happens: Kysely's own transaction object does not
     // release its connection when ROLLBACK fails (a terminated backend), which would hang pool shutdown.
-    return connection.getClient().connection().execute(async (single) => {
-      const run = (sql: string) => connection.execute(sql, [], 'all', single) as Promise<any[]>;
-      await run('BEGIN');
-      try {
-        const result = await work({ query: run });
-        await run(rollback ? 'ROLLBACK' : 'COMMIT');
-        return result;
-      } catch (error) {
-        await run('ROLLBACK').catch(() => undefined); // the first failure is the one worth reporting
-        throw error;
-      }
-    });
+    return connection
+      .getClient()
+      .connection()
+      .execute(async (single) => {
+        const run = (sql: string) => connection.execute(sql, [], 'all', single) as Promise<any[]>;
+        await run('BEGIN');
+        try {
+          const result = await work({ query: run });
+          await run(rollback ? 'ROLLBACK' : 'COMMIT');
+          return result;
+        } catch (error) {
+          await run('ROLLBACK').catch(() => undefined); // the first failure is the one worth reporting
+          throw error;
+        }
+      });
   }
 
-  private async savepoint<T>(connection: AbstractSqlConnection, outer: unknown, work: (tx: SqlRunner) => Promise<T>, rollback: boolean): Promise<T> {
+  private async savepoint<T>(
+    connection: AbstractSqlConnection,
+    outer: unknown,
+    work: (tx: SqlRunner) => Promise<T>,
+    rollback: boolean,
+  ): Promise<T> {
     const ctx = await connection.begin({ ctx: outer as any });
     try {
       const result = await work({ query: (sql) => connection.execute(sql, [], 'all', ctx) as Promise<any[]> });

@@ -9,7 +9,8 @@ export type TableNameOf = (entity: ViewEntity) => string;
 /** The query of a view: SQL text, or a function that builds it from entity names. */
 export type ViewSql = string | ((table: TableNameOf) => string);
 
-interface CommonViewOptions {
+/** The options that `@View` and `@MaterializedView` share. */
+export interface CommonViewOptions {
   /** The SELECT (or VALUES/WITH) query of the view. */
   sql: ViewSql;
   /**
@@ -60,5 +61,4 @@ export interface MaterializedViewOptions extends CommonViewOptions {
 }
 
 export type ViewDeclaration =
-  | { readonly kind: 'view'; readonly options: ViewOptions }
-  | { readonly kind: 'materialized'; readonly options: MaterializedViewOptions };
+  { readonly kind: 'view'; readonly options: ViewOptions } | { readonly kind: 'materialized'; readonly options: MaterializedViewOptions };

@@ -12,7 +12,9 @@ export type ViewDecorator = (target: any, context?: ClassDecoratorContext) => vo
 function declare(declaration: ViewDeclaration): ViewDecorator {
   return (target) => {
     if (typeof target !== 'function' && !EntitySchema.is(target)) {
-      throw new PgViewsConfigurationError(`@${declaration.kind === 'view' ? 'View' : 'MaterializedView'}() decorates an entity class or an EntitySchema`);
+      throw new PgViewsConfigurationError(
+        `@${declaration.kind === 'view' ? 'View' : 'MaterializedView'}() decorates an entity class or an EntitySchema`,
+      );
     }
     PgViewsMetadataAccessor.defineView(target, declaration);
   };

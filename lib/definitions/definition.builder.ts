@@ -31,7 +31,10 @@ export function buildViewDefinition(
   const schema = meta.schema && meta.schema !== '*' ? meta.schema : context.defaultSchema;
   const name = meta.tableName;
   if (`${schema}${name}`.includes('\0')) {
-    throw new PgViewsConfigurationError(`${meta.className} (${withVisibleNul(schema)}.${withVisibleNul(name)}): the name contains a NUL character (\\0), which PostgreSQL does not allow in names`);
+    throw new PgViewsConfigurationError(
+      `${meta.className} (${withVisibleNul(schema)}.${withVisibleNul(name)}): the name contains a NUL character (\\0), which PostgreSQL ` +
+        `does not allow in names`,
+    );
   }
   const id = displayName(schema, name);
   const fail = (problem: string, cause?: unknown) => new PgViewsConfigurationError(`${meta.className} (${id}): ${problem}`, { cause });
@@ -59,11 +62,20 @@ export function buildViewDefinition(
 
   const indexes =
     declaration.kind === 'materialized'
-      ? collectIndexes(name, [
-          ...(uniqueKey ? [{ columns: uniqueKey, unique: true }] : []),
-          ...(materialized?.indexes ?? []).map((index) => ({ ...index, columns: index.columns?.map(columnOf), include: index.include?.map(columnOf) })),
-          ...ormIndexes(meta, columnOf, fail),
-        ], context, fail)
+      ? collectIndexes(
+          name,
+          [
+            ...(uniqueKey ? [{ columns: uniqueKey, unique: true }] : []),
+            ...(materialized?.indexes ?? []).map((index) => ({
+              ...index,
+              columns: index.columns?.map(columnOf),
+              include: index.include?.map(columnOf),
+            })),
+            ...ormIndexes(meta, columnOf, fail),
+          ],
+          context,
+          fail,
+        )
       : [];
   if (declaration.kind === 'view' && ((meta.indexes?.length ?? 0) > 0 || (meta.uniques?.length ?? 0) > 0)) {
     throw fail('plain views cannot have indexes; declare it with @MaterializedView to index it');
@@ -96,7 +108,11 @@ function resolveSql(declaration: ViewDeclaration, context: DefinitionContext, fa
     try {
       text = source(context.tableNameOf);
     } catch (error) {
-      throw fail(`its \`sql\` function threw: ${error instanceof Error ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}` : String(error)}`, error);
+      throw fail(
+        `its \`sql\` function ` +
+          `threw: ${error instanceof Error ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}` : String(error)}`,
+        error,
+      );
     }
   }
   if (typeof text !== 'string') throw fail('`sql` must be a non-empty SQL query');
@@ -114,7 +130,8 @@ function resolveSql(declaration: ViewDeclaration, context: DefinitionContext, fa
 
 /** PostgreSQL takes no NUL character in a query, a name or a string: say which part of the declaration has one. */
 function rejectNul(fail: Fail, what: string, value: string | undefined): void {
-  if (value?.includes('\0')) throw fail(`${what} contains a NUL character (\\0), which PostgreSQL does not accept: ${JSON.stringify(value)}`);
+  if (value?.includes('\0'))
+    throw fail(`${what} contains a NUL character (\\0), which PostgreSQL does not accept: ${JSON.stringify(value)}`);
 }
 
 /** The name as written, its NUL characters shown as \0. */
@@ -133,7 +150,10 @@ function entityColumns(meta: EntityMetadata): string[] {
 function ormIndexes(meta: EntityMetadata, columnOf: (name: string) => string, fail: Fail): MaterializedViewIndex[] {
   const fromOptions = (entries: EntityMetadata['indexes'] | EntityMetadata['uniques'], unique: boolean) =>
     (entries ?? []).map((index): MaterializedViewIndex => {
-      if (index.expression) throw fail(`@${unique ? 'Unique' : 'Index'}({ expression }) is not supported on views: use the \`indexes\` option of @MaterializedView`);
+      if (index.expression)
+        throw fail(
+          `@${unique ? 'Unique' : 'Index'}({ expression }) is not supported on views: use the \`indexes\` option of @MaterializedView`,
+        );
       if (index.where !== undefined && typeof index.where !== 'string') throw fail('index `where` must be an SQL string on views');
       const properties = index.properties === undefined ? [] : ([] as string[]).concat(index.properties as string | string[]);
       for (const column of index.columns ?? []) rejectNul(fail, 'an index column', column.name);
@@ -169,15 +189,11 @@ function ormIndexes(meta: EntityMetadata, columnOf: (name: string) => string, fa
   return [...fromOptions(meta.indexes, false), ...fromOptions(meta.uniques, true), ...fromProperties];
 }
 
-function collectIndexes(
-  tableName: string,
-  declared: MaterializedViewIndex[],
-  context: DefinitionContext,
-  fail: Fail,
-): IndexDefinition[] {
+function collectIndexes(tableName: string, declared: MaterializedViewIndex[], context: DefinitionContext, fail: Fail): IndexDefinition[] {
   const byName = new Map<string, IndexDefinition>();
   for (const index of declared) {
-    for (const text of [index.name, index.expression, index.where, ...(index.columns ?? []), ...(index.include ?? [])]) rejectNul(fail, 'an index', text);
+    for (const text of [index.name, index.expression, index.where, ...(index.columns ?? []), ...(index.include ?? [])])
+      rejectNul(fail, 'an index', text);
     const hasColumns = (index.columns?.length ?? 0) > 0;
     if (hasColumns === Boolean(index.expression)) throw fail('an index needs either `columns` or `expression`');
     const unique = index.unique ?? false;
@@ -192,9 +208,12 @@ function collectIndexes(
       }
     };
     for (const fragment of [index.expression, index.where]) {
-      if (fragment !== undefined && readFragment(() => hasSemicolon(fragment), fragment)) throw fail(`index SQL must not contain ";": ${JSON.stringify(fragment)}`);
+      if (fragment !== undefined && readFragment(() => hasSemicolon(fragment), fragment))
+        throw fail(`index SQL must not contain ";": ${JSON.stringify(fragment)}`);
     }
-    const elements = hasColumns ? index.columns!.map(quoteIdent).join(', ') : readFragment(() => indexElements(index.expression!), index.expression!);
+    const elements = hasColumns
+      ? index.columns!.map(quoteIdent).join(', ')
+      : readFragment(() => indexElements(index.expression!), index.expression!);
     const include = (index.include ?? []).slice();
     const where = index.where?.trim() || undefined;
     const hash = contentHash({ unique, using, elements, include, where });
@@ -206,12 +225,22 @@ function collectIndexes(
   return [...byName.values()];
 }
 
-function indexName(tableName: string, index: MaterializedViewIndex, unique: boolean, hash: string, context: DefinitionContext, fail: Fail): string {
+function indexName(
+  tableName: string,
+  index: MaterializedViewIndex,
+  unique: boolean,
+  hash: string,
+  context: DefinitionContext,
+  fail: Fail,
+): string {
   if (index.name) {
     if (byteLength(index.name) > MAX_IDENTIFIER_BYTES) {
       throw fail(`index name ${index.name} is longer than PostgreSQL's ${MAX_IDENTIFIER_BYTES}-byte limit`);
     }
-    if (hasLoneSurrogate(index.name)) throw new PgViewsConfigurationError(`index name ${JSON.stringify(index.name)} holds a lone UTF-16 surrogate, which has no UTF-8 form`);
+    if (hasLoneSurrogate(index.name))
+      throw new PgViewsConfigurationError(
+        `index name ${JSON.stringify(index.name)} holds a lone UTF-16 surrogate, which has no UTF-8 form`,
+      );
     return index.name;
   }
   const base = index.columns?.length
@@ -220,5 +249,7 @@ function indexName(tableName: string, index: MaterializedViewIndex, unique: bool
   // A longer name would be truncated by PostgreSQL and never match again: shorten it with a hash
   // suffix. The hash covers the view's name too: views whose names share the first 54 bytes and that
   // have the same index must still get different index names (index names are schema-wide).
-  return byteLength(base) <= MAX_IDENTIFIER_BYTES ? base : fitIdentifier(base, `_${contentHash({ table: tableName, index: hash }).slice(0, 8)}`);
+  return byteLength(base) <= MAX_IDENTIFIER_BYTES
+    ? base
+    : fitIdentifier(base, `_${contentHash({ table: tableName, index: hash }).slice(0, 8)}`);
 }

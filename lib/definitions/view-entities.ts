@@ -7,7 +7,10 @@ import type { ViewDeclaration } from '../decorators/view-options.js';
  * MikroORM 7's own view entities carry (`@Entity({ view: true | { materialized: true }, expression })`),
  * whose SQL `expression` becomes the view's query. Undefined for other entities.
  */
-export function viewDeclarationOf(meta: Pick<EntityMetadata, 'class' | 'view' | 'materialized' | 'withData' | 'expression'>, adoptNative = true): ViewDeclaration | undefined {
+export function viewDeclarationOf(
+  meta: Pick<EntityMetadata, 'class' | 'view' | 'materialized' | 'withData' | 'expression'>,
+  adoptNative = true,
+): ViewDeclaration | undefined {
   const declared = PgViewsMetadataAccessor.viewDeclaration(meta.class as any);
   if (declared || !adoptNative || !isNativeView(meta)) return declared;
   const sql = meta.expression as string;

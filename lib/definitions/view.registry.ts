@@ -90,7 +90,10 @@ export class ViewRegistry {
     };
     const selected = selection.views
       ? [...selection.views, ...(selection.features ?? [])]
-      : [...[...metadata].filter((meta) => viewDeclarationOf(meta, adopt)).map((meta) => meta.class as ViewEntity), ...(selection.features ?? [])];
+      : [
+          ...[...metadata].filter((meta) => viewDeclarationOf(meta, adopt)).map((meta) => meta.class as ViewEntity),
+          ...(selection.features ?? []),
+        ];
     const unlinked = new Map<string, UnlinkedDefinition>();
     const seen = new Set<unknown>();
     for (const entity of selected) {
@@ -112,7 +115,10 @@ export class ViewRegistry {
     try {
       // Sorted first so that the order (and every plan) does not depend on how entities were listed.
       const order = orderByDependencies([...byId.keys()].sort(), (id) => byId.get(id)!.dependencies);
-      return new ViewRegistry(order.map((id) => byId.get(id)!), defaultSchema);
+      return new ViewRegistry(
+        order.map((id) => byId.get(id)!),
+        defaultSchema,
+      );
     } catch (error) {
       if (!(error instanceof DependencyCycleError)) throw error;
       throw new PgViewsConfigurationError(
@@ -134,7 +140,8 @@ export class ViewRegistry {
     for (const entity of (typeof declared === 'function' ? declared() : declared) ?? []) {
       if (!PgViewsMetadataAccessor.viewDeclaration(entity)) {
         throw new PgViewsConfigurationError(
-          `${definition.className} (${definition.id}) lists ${entityLabel(entity)} in its dependencies, but ${entityLabel(entity)} is not a view entity: ` +
+          `${definition.className} (${definition.id}) lists ${entityLabel(entity)} in its dependencies, but ${entityLabel(entity)} is ` +
+            `not a view entity: ` +
             'dependencies name other classes decorated with @View() or @MaterializedView()',
         );
       }
@@ -183,7 +190,9 @@ export class ViewRegistry {
     const definition = this.find(view);
     if (definition) return definition;
     if (typeof view === 'string') {
-      throw new PgViewsConfigurationError(`No view named ${view} is registered with PgViewsModule (registered: ${this.definitions.map((d) => d.id).join(', ') || 'none'})`);
+      throw new PgViewsConfigurationError(
+        `No view named ${view} is registered with PgViewsModule (registered: ${this.definitions.map((d) => d.id).join(', ') || 'none'})`,
+      );
     }
     if (!PgViewsMetadataAccessor.viewDeclaration(view)) throw ViewRegistry.notAView(view);
     throw new PgViewsConfigurationError(`${entityLabel(view)} is not registered with PgViewsModule: ${HOW_TO_REGISTER}`);

@@ -10,8 +10,19 @@ export type PgViewsEvent =
   /** A sync finished; `changes` views were changed. */
   | { readonly type: 'sync-finished'; readonly changes: number; readonly durationMs: number }
   | { readonly type: 'sync-failed'; readonly view?: string; readonly error: Error }
-  | { readonly type: 'view-refreshed'; readonly view: string; readonly concurrently: boolean; readonly durationMs: number; readonly source: RefreshSource }
-  | { readonly type: 'refresh-skipped'; readonly view: string; readonly reason: 'locked' | 'standby' | 'running'; readonly source: RefreshSource }
+  | {
+      readonly type: 'view-refreshed';
+      readonly view: string;
+      readonly concurrently: boolean;
+      readonly durationMs: number;
+      readonly source: RefreshSource;
+    }
+  | {
+      readonly type: 'refresh-skipped';
+      readonly view: string;
+      readonly reason: 'locked' | 'standby' | 'running';
+      readonly source: RefreshSource;
+    }
   | { readonly type: 'refresh-failed'; readonly view: string; readonly error: Error; readonly source: RefreshSource };
 
 /** The stream of PgViewsEvent of one PgViewsModule instance. */
@@ -22,10 +33,12 @@ export class PgViewsEvents {
   /** Hot: subscribers see the events emitted after they subscribe. */
   readonly events$: Observable<PgViewsEvent> = this.subject.asObservable();
 
+  /** @internal */
   emit(event: PgViewsEvent): void {
     this.subject.next(event);
   }
 
+  /** @internal Ends the stream when the module shuts down. */
   complete(): void {
     this.subject.complete();
   }

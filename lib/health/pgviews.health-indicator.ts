@@ -28,6 +28,7 @@ export interface PgViewsHealthOptions {
  */
 @Injectable()
 export class PgViewsHealthIndicator {
+  /** @internal */
   constructor(
     private readonly health: HealthIndicatorService,
     private readonly moduleRef: ModuleRef,
@@ -38,9 +39,14 @@ export class PgViewsHealthIndicator {
     const sync: ViewSyncService = this.moduleRef.get(getViewSyncServiceToken(options.contextName), { strict: false });
     const { registry }: PgViewsInternals = this.moduleRef.get(getPgViewsInternalsToken(options.contextName), { strict: false });
     const checked = new Set(
-      (options.views ?? registry.definitions.filter((definition) => PgViewsMetadataAccessor.refreshSchedules(definition.entity).some((schedule) => !schedule.options.disabled)).map((definition) => definition.entity)).map(
-        (view) => registry.get(view).id,
-      ),
+      (
+        options.views ??
+        registry.definitions
+          .filter((definition) =>
+            PgViewsMetadataAccessor.refreshSchedules(definition.entity).some((schedule) => !schedule.options.disabled),
+          )
+          .map((definition) => definition.entity)
+      ).map((view) => registry.get(view).id),
     );
     let status;
     try {
@@ -53,8 +59,16 @@ export class PgViewsHealthIndicator {
       .filter((view) => checked.has(view.view))
       .filter((view) => !view.lastRefresh || now - view.lastRefresh.finishedAt.getTime() > options.maxAge)
       .map((view) => ({ view: view.view, lastRefresh: view.lastRefresh?.finishedAt.toISOString() ?? null }));
-    const outOfSync = status.filter((view) => view.state === 'changed' || view.state === 'missing').map(({ view, state, reason }) => ({ view, state, reason }));
-    const details = { views: status.filter((view) => view.state !== 'orphaned').length, checkedFreshness: checked.size, maxAgeMs: options.maxAge, stale, outOfSync };
+    const outOfSync = status
+      .filter((view) => view.state === 'changed' || view.state === 'missing')
+      .map(({ view, state, reason }) => ({ view, state, reason }));
+    const details = {
+      views: status.filter((view) => view.state !== 'orphaned').length,
+      checkedFreshness: checked.size,
+      maxAgeMs: options.maxAge,
+      stale,
+      outOfSync,
+    };
     return stale.length === 0 && outOfSync.length === 0 ? indicator.up(details) : indicator.down(details);
   }
 }

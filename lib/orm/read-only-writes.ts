@@ -12,7 +12,13 @@ const WRITING_METHODS = {
 } as const;
 
 /** QueryBuilder types that write, and the word an error uses for each. */
-const WRITING_QUERIES: Record<string, string> = { INSERT: 'insert', UPDATE: 'update', DELETE: 'delete', TRUNCATE: 'truncate', UPSERT: 'upsert' };
+const WRITING_QUERIES: Record<string, string> = {
+  INSERT: 'insert',
+  UPDATE: 'update',
+  DELETE: 'delete',
+  TRUNCATE: 'truncate',
+  UPSERT: 'upsert',
+};
 
 /** What this needs of MikroORM's SQL driver (`AbstractSqlDriver`). */
 interface SqlDriverLike {
@@ -55,7 +61,10 @@ export function guardViewWrites(ormDriver: IDatabaseDriver, isView: (meta: Entit
 }
 
 /** Refuses to execute a write on a view entity; clones (which MikroORM makes without the driver) are guarded too. */
-function guardQueryBuilder(qb: QueryBuilderLike, refusal: (meta: EntityMetadata | undefined, verb: string) => Error | undefined): QueryBuilderLike {
+function guardQueryBuilder(
+  qb: QueryBuilderLike,
+  refusal: (meta: EntityMetadata | undefined, verb: string) => Error | undefined,
+): QueryBuilderLike {
   const { execute, clone } = qb;
   qb.execute = function (this: QueryBuilderLike, ...args: unknown[]) {
     const verb = WRITING_QUERIES[this.type];

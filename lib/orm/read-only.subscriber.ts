@@ -2,7 +2,13 @@ import type { EntityMetadata, EventSubscriber, FlushEventArgs } from '@mikro-orm
 import { viewDeclarationOf } from '../definitions/view-entities.js';
 import { PgViewsReadOnlyError } from '../pgviews.errors.js';
 
-const VERB: Record<string, string> = { create: 'persist', update: 'update', delete: 'remove', update_early: 'update', delete_early: 'remove' };
+const VERB: Record<string, string> = {
+  create: 'persist',
+  update: 'update',
+  delete: 'remove',
+  update_early: 'update',
+  delete_early: 'remove',
+};
 
 /**
  * Makes view entities read-only in the unit of work: a flush that would insert, update or delete one

@@ -1,6 +1,15 @@
 import { PIN_CATALOG_SEARCH_PATH, UNPIN_CATALOG_SEARCH_PATH } from '../database/catalog-search-path.js';
 import type { RelationName } from '../definitions/view-definition.js';
-import { byteLength, displayName, fitIdentifier, hasLoneSurrogate, MAX_IDENTIFIER_BYTES, qualifiedName, quoteIdent, quoteLiteral } from '../sql/identifiers.js';
+import {
+  byteLength,
+  displayName,
+  fitIdentifier,
+  hasLoneSurrogate,
+  MAX_IDENTIFIER_BYTES,
+  qualifiedName,
+  quoteIdent,
+  quoteLiteral,
+} from '../sql/identifiers.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
 import { assertOwnTable, parseTableGuard, tableGuardSql, type GuardRow } from '../state/ownership.js';
 import type { RefreshHistoryEntry, RefreshSource } from './refresh-options.js';
@@ -61,7 +70,9 @@ export class RefreshHistory implements RelationName {
     for (const part of [this.schema, this.name]) {
       // PostgreSQL would store another name than the one looked for: every boot would create the table again.
       if (byteLength(part) > MAX_IDENTIFIER_BYTES || hasLoneSurrogate(part)) {
-        throw new PgViewsConfigurationError(`history: ${JSON.stringify(part)} is not a name PostgreSQL keeps as it is (at most ${MAX_IDENTIFIER_BYTES} bytes of UTF-8)`);
+        throw new PgViewsConfigurationError(
+          `history: ${JSON.stringify(part)} is not a name PostgreSQL keeps as it is (at most ${MAX_IDENTIFIER_BYTES} bytes of UTF-8)`,
+        );
       }
     }
   }
@@ -122,7 +133,11 @@ export class RefreshHistory implements RelationName {
    * Records the refresh that `refreshStatement` runs, and trims the view's history to the newest
    * `keep` rows: one batch, sent in one round trip, timed by the server.
    */
-  refreshAndRecord(refreshStatement: string, view: RelationName, entry: { concurrently: boolean; source: RefreshSource; tick?: Date }): string {
+  refreshAndRecord(
+    refreshStatement: string,
+    view: RelationName,
+    entry: { concurrently: boolean; source: RefreshSource; tick?: Date },
+  ): string {
     const match = this.rowsOf(view);
     const started = `current_setting('pgviews.refresh_started')::timestamptz`;
     return [
@@ -131,8 +146,11 @@ export class RefreshHistory implements RelationName {
       // After REFRESH (whose query may call the user's functions): the record is the library's own SQL.
       PIN_CATALOG_SEARCH_PATH,
       `INSERT INTO ${this.table} (view_schema, view_name, started_at, finished_at, duration_ms, concurrent, source, tick)
-VALUES (${quoteLiteral(view.schema)}, ${quoteLiteral(view.name)}, ${started}, clock_timestamp(), 1000 * extract(epoch FROM clock_timestamp() - ${started}), ${entry.concurrently}, ${quoteLiteral(entry.source)}, ${entry.tick ? quoteLiteral(entry.tick.toISOString()) : 'NULL'})`,
-      `DELETE FROM ${this.table} WHERE ${match} AND id < (SELECT id FROM ${this.table} WHERE ${match} ORDER BY id DESC OFFSET ${this.keep - 1} LIMIT 1)`,
+VALUES (${quoteLiteral(view.schema)}, ${quoteLiteral(view.name)}, ${started}, clock_timestamp(),
+        1000 * extract(epoch FROM clock_timestamp() - ${started}), ${entry.concurrently}, ${quoteLiteral(entry.source)},
+        ${entry.tick ? quoteLiteral(entry.tick.toISOString()) : 'NULL'})`,
+      `DELETE FROM ${this.table} WHERE ${match} AND id < (SELECT id FROM ${this.table} WHERE ${match} ORDER BY id DESC ` +
+        `OFFSET ${this.keep - 1} LIMIT 1)`,
       UNPIN_CATALOG_SEARCH_PATH,
     ].join(';\n');
   }

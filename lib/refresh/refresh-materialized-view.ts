@@ -21,9 +21,21 @@ export interface StandaloneRefreshOptions extends RefreshOptions {
  * `em.transactional()`, it runs in that transaction. The refresh is recorded in the history table
  * when it exists.
  */
-export function refreshMaterializedView(em: EntityManager, view: ViewEntity | string, options?: StandaloneRefreshOptions & { withDependencies?: false; withDependents?: false }): Promise<RefreshResult>;
-export function refreshMaterializedView(em: EntityManager, view: ViewEntity | string, options: StandaloneRefreshOptions): Promise<RefreshResult | RefreshResult[]>;
-export async function refreshMaterializedView(em: EntityManager, view: ViewEntity | string, options: StandaloneRefreshOptions = {}): Promise<RefreshResult | RefreshResult[]> {
+export function refreshMaterializedView(
+  em: EntityManager,
+  view: ViewEntity | string,
+  options?: StandaloneRefreshOptions & { withDependencies?: false; withDependents?: false },
+): Promise<RefreshResult>;
+export function refreshMaterializedView(
+  em: EntityManager,
+  view: ViewEntity | string,
+  options: StandaloneRefreshOptions,
+): Promise<RefreshResult | RefreshResult[]>;
+export async function refreshMaterializedView(
+  em: EntityManager,
+  view: ViewEntity | string,
+  options: StandaloneRefreshOptions = {},
+): Promise<RefreshResult | RefreshResult[]> {
   const metadata = em.getMetadata();
   let registry = registries.get(metadata);
   if (!registry) registries.set(metadata, (registry = ViewRegistry.fromOrm(em)));

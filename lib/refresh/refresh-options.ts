@@ -21,7 +21,10 @@ export interface RefreshOptions {
   lockTimeout?: number;
 }
 
-export interface RefreshScheduleOptions extends Pick<RefreshOptions, 'concurrently' | 'withDependencies' | 'withDependents' | 'lockTimeout'> {
+export interface RefreshScheduleOptions extends Pick<
+  RefreshOptions,
+  'concurrently' | 'withDependencies' | 'withDependents' | 'lockTimeout'
+> {
   /** Time zone of the cron expression, e.g. `Europe/Paris` (default: the process's). */
   timeZone?: string;
   /** Name of the cron job in SchedulerRegistry (default `pgviews:refresh:<schema>.<view>`). */

@@ -33,7 +33,11 @@ export class RefreshRunner {
       if (definition.kind !== 'materialized' || !wanted.has(definition.id)) continue;
       const blocker = this.registry.dependenciesOf(definition.id).find((dependency) => failed.has(dependency.id));
       if (blocker) {
-        failures.push({ view: definition.id, blockedBy: blocker.id, error: new PgViewsError(`not refreshed: it reads ${blocker.id}, whose refresh failed`) });
+        failures.push({
+          view: definition.id,
+          blockedBy: blocker.id,
+          error: new PgViewsError(`not refreshed: it reads ${blocker.id}, whose refresh failed`),
+        });
         continue;
       }
       try {

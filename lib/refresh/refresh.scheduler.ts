@@ -67,10 +67,12 @@ export class RefreshScheduler {
         job = new CronJob(schedule.cron, () => this.tick(name), null, false, schedule.options.timeZone ?? null);
       } catch (error) {
         throw new PgViewsConfigurationError(
-          `@RefreshSchedule('${schedule.cron}') on ${definition.className} (${definition.id}) is not a valid cron expression: ${(error as Error).message}`,
+          `@RefreshSchedule('${schedule.cron}') on ${definition.className} (${definition.id}) is not a valid cron ` +
+            `expression: ${(error as Error).message}`,
         );
       }
-      if (this.schedulerRegistry!.doesExist('cron', name)) throw new PgViewsConfigurationError(`A cron job named ${name} already exists in SchedulerRegistry`);
+      if (this.schedulerRegistry!.doesExist('cron', name))
+        throw new PgViewsConfigurationError(`A cron job named ${name} already exists in SchedulerRegistry`);
       return { name, definition, schedule, job };
     });
   }
@@ -124,7 +126,8 @@ export class RefreshScheduler {
       .then((results) => {
         for (const result of results) {
           if (result.skipped) this.logger.debug?.(`${result.view}: scheduled refresh skipped (${result.skipped})`);
-          else this.logger.log(`${result.view}: refreshed${result.concurrently ? ' concurrently' : ''} in ${result.durationMs} ms (schedule)`);
+          else
+            this.logger.log(`${result.view}: refreshed${result.concurrently ? ' concurrently' : ''} in ${result.durationMs} ms (schedule)`);
         }
       })
       .catch((error: Error) => this.logger.error(`Scheduled refresh of ${definition.id} failed: ${error.message}`))

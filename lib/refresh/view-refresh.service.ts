@@ -7,11 +7,13 @@ import { PGVIEWS_DATABASE, PGVIEWS_HISTORY, PGVIEWS_REFRESH_RUNNER, PGVIEWS_REGI
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
 import type { GuardRow } from '../state/ownership.js';
 import { historyEntry, type HistoryRow, type RefreshHistory } from './refresh-history.js';
-import type { RefreshHistoryEntry, RefreshOptions, RefreshResult, RefreshSource } from './refresh-options.js';
+import type { RefreshHistoryEntry, RefreshOptions, RefreshResult } from './refresh-options.js';
 import type { RefreshRunner } from './refresh.runner.js';
 
-type Single = RefreshOptions & { withDependencies?: false; withDependents?: false };
-type Several = RefreshOptions & ({ withDependencies: true } | { withDependents: true });
+/** Options of a refresh of one view: it returns one result. */
+export type RefreshOneOptions = RefreshOptions & { withDependencies?: false; withDependents?: false };
+/** Options of a refresh of a view with its dependencies or dependents: it returns every result, in order. */
+export type RefreshChainOptions = RefreshOptions & ({ withDependencies: true } | { withDependents: true });
 
 /**
  * Refreshes registered materialized views from code; schedules and the CLI go through the same
@@ -19,6 +21,7 @@ type Several = RefreshOptions & ({ withDependencies: true } | { withDependents: 
  */
 @Injectable()
 export class ViewRefreshService {
+  /** @internal */
   constructor(
     @Inject(PGVIEWS_REGISTRY) private readonly registry: ViewRegistry,
     @Inject(PGVIEWS_REFRESH_RUNNER) private readonly runner: RefreshRunner,
@@ -30,8 +33,8 @@ export class ViewRefreshService {
    * Refreshes a registered materialized view (its class, or its name: `schema.name`, or `name` in the
    * default schema). With `withDependencies` / `withDependents`, returns every refresh in the order it ran.
    */
-  refresh(view: ViewEntity | string, options?: Single): Promise<RefreshResult>;
-  refresh(view: ViewEntity | string, options: Several): Promise<RefreshResult[]>;
+  refresh(view: ViewEntity | string, options?: RefreshOneOptions): Promise<RefreshResult>;
+  refresh(view: ViewEntity | string, options: RefreshChainOptions): Promise<RefreshResult[]>;
   refresh(view: ViewEntity | string, options?: RefreshOptions): Promise<RefreshResult | RefreshResult[]>;
   async refresh(view: ViewEntity | string, options: RefreshOptions = {}): Promise<RefreshResult | RefreshResult[]> {
     const results = await this.runner.refreshAs('code', this.registry.get(view), options);
@@ -40,11 +43,11 @@ export class ViewRefreshService {
 
   /**
    * Refreshes every registered materialized view, dependencies first. One that fails does not stop the
-   * others (the views that read a failed one are not tried, since they would copy its stale data); then, if any failed, throws a PgViewsRefreshAllError that lists each
-   * failure and carries the refreshes that succeeded.
+   * others (the views that read a failed one are not tried, since they would copy its stale data); then, if any
+   * failed, throws a PgViewsRefreshAllError that lists each failure and carries the refreshes that succeeded.
    */
-  async refreshAll(options: Omit<RefreshOptions, 'withDependencies' | 'withDependents'> = {}, source: RefreshSource = 'code'): Promise<RefreshResult[]> {
-    return this.runner.refreshEach(this.registry.definitions, options, source);
+  async refreshAll(options: Omit<RefreshOptions, 'withDependencies' | 'withDependents'> = {}): Promise<RefreshResult[]> {
+    return this.runner.refreshEach(this.registry.definitions, options, 'code');
   }
 
   /** The last refresh of a view, as any instance recorded it; undefined when it was never refreshed. */

@@ -8,7 +8,14 @@ import type { PgViewsEvents } from '../events/pgviews.events.js';
 import { describeHolders, lockHolders } from '../database/advisory-lock.js';
 import { REFRESH_LOCK_PREFIX } from '../pgviews.constants.js';
 import { DEFAULT_OPTIONS } from '../pgviews.options.js';
-import { databaseErrorDetails, PgViewsConfigurationError, PgViewsError, PgViewsRefreshError, SqlState, type DatabaseErrorDetails } from '../pgviews.errors.js';
+import {
+  databaseErrorDetails,
+  PgViewsConfigurationError,
+  PgViewsError,
+  PgViewsRefreshError,
+  SqlState,
+  type DatabaseErrorDetails,
+} from '../pgviews.errors.js';
 import { PLAIN_VIEW_NOT_REFRESHABLE } from '../pgviews.messages.js';
 import { qualifiedName, quoteLiteral } from '../sql/identifiers.js';
 import { advisoryLockKey, refreshMaterializedView as refreshStatement } from '../sql/statements.js';
@@ -62,23 +69,47 @@ export class ViewRefresher {
       // A scheduled refresh takes its lock and checks its tick in a transaction. Any other needs none:
       // REFRESH and its record go in one multi-statement query, which PostgreSQL runs as one transaction.
       const result = context.tick
-        ? await this.database.transaction((tx) => this.refreshIn({ query: (sql) => tx.query(`${SCHEDULED_REFRESH_TAG}\n${sql}`) }, view, options, context))
+        ? await this.database.transaction((tx) =>
+            this.refreshIn({ query: (sql) => tx.query(`${SCHEDULED_REFRESH_TAG}\n${sql}`) }, view, options, context),
+          )
         : await this.refreshIn(this.database, view, options, context);
       if (result.skipped) this.events?.emit({ type: 'refresh-skipped', view: view.id, reason: result.skipped, source: context.source });
-      else this.events?.emit({ type: 'view-refreshed', view: view.id, concurrently: result.concurrently, durationMs: result.durationMs, source: context.source });
+      else
+        this.events?.emit({
+          type: 'view-refreshed',
+          view: view.id,
+          concurrently: result.concurrently,
+          durationMs: result.durationMs,
+          source: context.source,
+        });
       return result;
     } catch (error) {
-      const failure = error instanceof PgViewsError ? error : new PgViewsError(`Refresh of ${view.id} failed: ${(error as Error)?.message ?? error}`, { cause: error });
+      const failure =
+        error instanceof PgViewsError
+          ? error
+          : new PgViewsError(`Refresh of ${view.id} failed: ${(error as Error)?.message ?? error}`, { cause: error });
       this.events?.emit({ type: 'refresh-failed', view: view.id, error: failure, source: context.source });
       throw failure;
     }
   }
 
-  private async refreshIn(runner: SqlRunner, view: RefreshTarget, requested: RefreshOptions, context: RefreshContext): Promise<RefreshResult> {
+  private async refreshIn(
+    runner: SqlRunner,
+    view: RefreshTarget,
+    requested: RefreshOptions,
+    context: RefreshContext,
+  ): Promise<RefreshResult> {
     const options = { ...requested, lockTimeout: requested.lockTimeout ?? this.lockTimeout };
-    const skipped = (reason: 'locked' | 'standby'): RefreshResult => ({ view: view.id, concurrently: false, durationMs: 0, skipped: reason });
+    const skipped = (reason: 'locked' | 'standby'): RefreshResult => ({
+      view: view.id,
+      concurrently: false,
+      durationMs: 0,
+      skipped: reason,
+    });
     if (context.tick) {
-      const [{ locked }] = await runner.query<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock(${advisoryLockKey(REFRESH_LOCK_PREFIX + view.id)}) AS locked`);
+      const [{ locked }] = await runner.query<{ locked: boolean }>(
+        `SELECT pg_try_advisory_xact_lock(${advisoryLockKey(REFRESH_LOCK_PREFIX + view.id)}) AS locked`,
+      );
       if (!locked) {
         await this.reportForeignHolders(runner, view);
         return skipped('locked');
@@ -107,7 +138,9 @@ export class ViewRefresher {
     const batch = [
       `SELECT set_config('pgviews.lock_timeout', current_setting('lock_timeout'), true)`,
       `SET LOCAL lock_timeout = ${Math.max(0, Math.round(options.lockTimeout))}`,
-      this.history && hasHistory ? this.history.refreshAndRecord(statement, view, { concurrently, source: context.source, tick: context.tick }) : statement,
+      this.history && hasHistory
+        ? this.history.refreshAndRecord(statement, view, { concurrently, source: context.source, tick: context.tick })
+        : statement,
       `SELECT set_config('lock_timeout', current_setting('pgviews.lock_timeout'), true)`,
     ];
     const started = performance.now();
@@ -130,7 +163,8 @@ export class ViewRefresher {
     const foreign = holders.filter((holder) => !holder.query?.startsWith(SCHEDULED_REFRESH_TAG));
     if (foreign.length === 0) return;
     this.logger.log(
-      `${view.id}: scheduled refresh skipped: its lock (advisory lock ${advisoryLockKey(REFRESH_LOCK_PREFIX + view.id)}) is held by ${describeHolders(foreign)}, ` +
+      `${view.id}: scheduled refresh skipped: its lock (advisory lock ${advisoryLockKey(REFRESH_LOCK_PREFIX + view.id)}) is held ` +
+        `by ${describeHolders(foreign)}, ` +
         'which is not a scheduled refresh of nestjs-pgviews',
     );
   }
@@ -149,12 +183,17 @@ FROM (SELECT to_regclass(${quoteLiteral(qualifiedName(view.schema, view.name))})
     if (wanted === 'auto') return state.populated && state.has_key;
     if (!wanted) return false;
     if (!state.populated) {
-      if (options.strict) throw new PgViewsConfigurationError(`Cannot refresh ${view.id} concurrently: it has never been populated, and a first refresh cannot be concurrent`);
+      if (options.strict)
+        throw new PgViewsConfigurationError(
+          `Cannot refresh ${view.id} concurrently: it has never been populated, and a first refresh cannot be concurrent`,
+        );
       this.logger.log(`${view.id} has never been populated: refreshed without CONCURRENTLY this once`);
       return false;
     }
     if (!state.has_key) {
-      const problem = `${view.id} has no unique index on plain columns, which REFRESH ... CONCURRENTLY needs: declare \`uniqueKey\` in its @MaterializedView()`;
+      const problem =
+        `${view.id} has no unique index on plain columns, which REFRESH ... CONCURRENTLY needs: declare \`uniqueKey\` in ` +
+        `its @MaterializedView()`;
       if (options.strict) throw new PgViewsConfigurationError(`Cannot refresh ${view.id} concurrently: ${problem}`);
       this.logger.warn(`${problem}; refreshed without CONCURRENTLY (readers wait for it)`);
       return false;
@@ -167,7 +206,13 @@ function plainViewError(id: string): PgViewsConfigurationError {
   return new PgViewsConfigurationError(PLAIN_VIEW_NOT_REFRESHABLE(id));
 }
 
-function refreshError(view: RefreshTarget, statement: string, details: DatabaseErrorDetails, cause: unknown, options: RefreshOptions): PgViewsRefreshError {
+function refreshError(
+  view: RefreshTarget,
+  statement: string,
+  details: DatabaseErrorDetails,
+  cause: unknown,
+  options: RefreshOptions,
+): PgViewsRefreshError {
   switch (details.code) {
     case SqlState.lockNotAvailable:
       return new PgViewsRefreshError(
@@ -175,7 +220,8 @@ function refreshError(view: RefreshTarget, statement: string, details: DatabaseE
         statement,
         details,
         cause,
-        `${view.id} cannot be refreshed while it has open queries: the refresh waited ${options.lockTimeout} ms (lockTimeout) for its lock. ` +
+        `${view.id} cannot be refreshed while it has open queries: the refresh waited ${options.lockTimeout} ms (lockTimeout) for its ` +
+          `lock. ` +
           'Refresh it with { concurrently: true } (it needs `uniqueKey`), so that reads go on during the refresh',
       );
     case SqlState.uniqueViolation:
@@ -185,7 +231,8 @@ function refreshError(view: RefreshTarget, statement: string, details: DatabaseE
         statement,
         details,
         cause,
-        `Refresh of ${view.id} failed: its new data has duplicate rows under its unique key${view.uniqueKey ? ` (${view.uniqueKey.join(', ')})` : ''}; ` +
+        `Refresh of ${view.id} failed: its new data has duplicate rows under its unique ` +
+          `key${view.uniqueKey ? ` (${view.uniqueKey.join(', ')})` : ''}; ` +
           'the query must return one row per key. It keeps its previous data',
       );
     default:

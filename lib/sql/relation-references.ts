@@ -10,7 +10,21 @@ import { tokenize, type NameReference, type Token } from './sql-text.js';
 /** Words that start a query inside parentheses. */
 const QUERY_START = new Set(['select', 'with', 'values', 'table']);
 /** Words that end a FROM list (the clauses that may follow it). */
-const FROM_LIST_END = new Set(['where', 'group', 'having', 'window', 'order', 'limit', 'offset', 'fetch', 'for', 'union', 'intersect', 'except', 'returning']);
+const FROM_LIST_END = new Set([
+  'where',
+  'group',
+  'having',
+  'window',
+  'order',
+  'limit',
+  'offset',
+  'fetch',
+  'for',
+  'union',
+  'intersect',
+  'except',
+  'returning',
+]);
 
 /** The relations the SQL reads: `name` or `schema.name` (the last two parts of a dotted name), in order of appearance. */
 export function relationReferences(sql: string): NameReference[] {
@@ -59,7 +73,8 @@ class RelationFinder {
     while (index < to) {
       const word = this.word(index);
       if (this.isOpen(index)) index = this.group(index, scope);
-      else if (word === 'from' && this.word(index - 1) !== 'distinct') index = this.fromList(index + 1, to, scope); // not IS DISTINCT FROM
+      else if (word === 'from' && this.word(index - 1) !== 'distinct')
+        index = this.fromList(index + 1, to, scope); // not IS DISTINCT FROM
       else if (word === 'table') index = this.relation(index + 1, scope);
       else index += 1;
     }
@@ -71,7 +86,7 @@ class RelationFinder {
     if (this.startsQuery(open + 1)) {
       this.query(open + 1, close, scope);
     } else {
-      for (let index = open + 1; index < close; ) index = this.isOpen(index) ? this.group(index, scope) : index + 1;
+      for (let index = open + 1; index < close;) index = this.isOpen(index) ? this.group(index, scope) : index + 1;
     }
     return close + 1;
   }

@@ -38,7 +38,8 @@ const isSpace = (c: string | undefined) => c === ' ' || c === '\t' || c === '\n'
 const isNewline = (c: string | undefined) => c === '\n' || c === '\r';
 const isDigit = (c: string | undefined) => c !== undefined && c >= '0' && c <= '9';
 /** `{ident_start}`: ASCII letters, `_`, and every byte of a multi-byte character (here: every non-ASCII code unit). */
-const isIdentStart = (c: string | undefined) => c !== undefined && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_' || c >= '\u0080');
+const isIdentStart = (c: string | undefined) =>
+  c !== undefined && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_' || c >= '\u0080');
 /** `{ident_cont}`. */
 const isIdentCont = (c: string | undefined) => isIdentStart(c) || isDigit(c) || c === '$';
 /** `{op_chars}`. */
@@ -214,9 +215,13 @@ export function tokenize(sql: string, options: LexOptions = {}): Token[] {
       let j = i + 2;
       while (depth > 0) {
         if (j >= n) throw new SqlSyntaxError('unterminated /* comment');
-        if (sql[j] === '/' && sql[j + 1] === '*') (depth += 1), (j += 2);
-        else if (sql[j] === '*' && sql[j + 1] === '/') (depth -= 1), (j += 2);
-        else j += 1;
+        if (sql[j] === '/' && sql[j + 1] === '*') {
+          depth += 1;
+          j += 2;
+        } else if (sql[j] === '*' && sql[j + 1] === '/') {
+          depth -= 1;
+          j += 2;
+        } else j += 1;
       }
       i = j;
     } else if ((lower === 'b' || lower === 'x') && next === "'") {

@@ -61,7 +61,10 @@ export function createView(target: RelationName, sql: string, { options = [], or
 }
 
 export function createMaterializedView(target: RelationName, sql: string, withData: boolean, options: readonly string[] = []): string {
-  return `CREATE MATERIALIZED VIEW ${qualifiedName(target.schema, target.name)}${withClause(options)} AS\n${sql}\nWITH ${withData ? '' : 'NO '}DATA`;
+  return (
+    `CREATE MATERIALIZED VIEW ${qualifiedName(target.schema, target.name)}${withClause(options)} ` +
+    `AS\n${sql}\nWITH ${withData ? '' : 'NO '}DATA`
+  );
 }
 
 export function renameRelation(kind: ViewKind, target: RelationName, newName: string): string {
@@ -73,7 +76,10 @@ export function dropRelation(kind: ViewKind, target: RelationName): string {
 }
 
 export function commentOnRelation(kind: ViewKind, target: RelationName, comment: string | undefined): string {
-  return `COMMENT ON ${OBJECT_TYPE[kind]} ${qualifiedName(target.schema, target.name)} IS ${comment === undefined ? 'NULL' : quoteLiteral(comment)}`;
+  return (
+    `COMMENT ON ${OBJECT_TYPE[kind]} ${qualifiedName(target.schema, target.name)} ` +
+    `IS ${comment === undefined ? 'NULL' : quoteLiteral(comment)}`
+  );
 }
 
 export function alterOwner(kind: ViewKind, target: RelationName, owner: string): string {
@@ -92,15 +98,30 @@ export interface CreateIndexOptions {
 }
 
 /** An index from its definition, on `table`. */
-export function createIndex(index: IndexDefinition, table: RelationName, { name = index.name, ifNotExists = false }: CreateIndexOptions = {}): string {
+export function createIndex(
+  index: IndexDefinition,
+  table: RelationName,
+  { name = index.name, ifNotExists = false }: CreateIndexOptions = {},
+): string {
   const include = index.include.length > 0 ? ` INCLUDE (${index.include.map(quoteIdent).join(', ')})` : '';
   const where = index.where ? ` WHERE ${index.where}` : '';
-  return `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX ${ifNotExists ? 'IF NOT EXISTS ' : ''}${quoteIdent(name)} ON ${qualifiedName(table.schema, table.name)} USING ${index.using} (${index.elements})${include}${where}`;
+  return (
+    `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX ${ifNotExists ? 'IF NOT EXISTS ' : ''}${quoteIdent(name)} ` +
+    `ON ${qualifiedName(table.schema, table.name)} USING ${index.using} (${index.elements})${include}${where}`
+  );
 }
 
 /** An index as PostgreSQL describes an existing one (`pg_get_indexdef` after `USING `), on another table or name. */
-export function createIndexLike(definition: string, unique: boolean, table: RelationName, { name, ifNotExists = false }: CreateIndexOptions & { name: string }): string {
-  return `CREATE ${unique ? 'UNIQUE ' : ''}INDEX ${ifNotExists ? 'IF NOT EXISTS ' : ''}${quoteIdent(name)} ON ${qualifiedName(table.schema, table.name)} USING ${definition}`;
+export function createIndexLike(
+  definition: string,
+  unique: boolean,
+  table: RelationName,
+  { name, ifNotExists = false }: CreateIndexOptions & { name: string },
+): string {
+  return (
+    `CREATE ${unique ? 'UNIQUE ' : ''}INDEX ${ifNotExists ? 'IF NOT EXISTS ' : ''}${quoteIdent(name)} ` +
+    `ON ${qualifiedName(table.schema, table.name)} USING ${definition}`
+  );
 }
 
 export function renameIndex(schema: string, name: string, newName: string): string {
@@ -140,7 +161,10 @@ export function restorePrivileges(target: RelationName, grants: readonly Privile
     groups.set(key, group);
   }
   for (const { grantee, grantable, privileges } of groups.values()) {
-    statements.push(`GRANT ${privileges.join(', ')} ON ${on} TO ${grantee === null ? 'PUBLIC' : quoteIdent(grantee)}${grantable ? ' WITH GRANT OPTION' : ''}`);
+    statements.push(
+      `GRANT ${privileges.join(', ')} ON ${on} ` +
+        `TO ${grantee === null ? 'PUBLIC' : quoteIdent(grantee)}${grantable ? ' WITH GRANT OPTION' : ''}`,
+    );
   }
   const kept = new Set(grants.filter((grant) => grant.grantee === owner).map((grant) => grant.privilege));
   const given = ownerPrivileges(serverVersion).filter((privilege) => !kept.has(privilege));
@@ -154,7 +178,11 @@ export function grantColumnPrivileges(target: RelationName, columns: readonly { 
   for (const column of columns) {
     for (const grant of column.grants) {
       const key = JSON.stringify([grant.grantee, grant.grantable]);
-      const group = groups.get(key) ?? { grantee: grant.grantee, grantable: grant.grantable, columnsByPrivilege: new Map<string, string[]>() };
+      const group = groups.get(key) ?? {
+        grantee: grant.grantee,
+        grantable: grant.grantable,
+        columnsByPrivilege: new Map<string, string[]>(),
+      };
       group.columnsByPrivilege.set(grant.privilege, [...(group.columnsByPrivilege.get(grant.privilege) ?? []), column.name]);
       groups.set(key, group);
     }
@@ -162,23 +190,35 @@ export function grantColumnPrivileges(target: RelationName, columns: readonly { 
   const on = qualifiedName(target.schema, target.name);
   return [...groups.values()].map(({ grantee, grantable, columnsByPrivilege }) => {
     const privileges = [...columnsByPrivilege].map(([privilege, names]) => `${privilege} (${names.map(quoteIdent).join(', ')})`);
-    return `GRANT ${privileges.join(', ')} ON ${on} TO ${grantee === null ? 'PUBLIC' : quoteIdent(grantee)}${grantable ? ' WITH GRANT OPTION' : ''}`;
+    return (
+      `GRANT ${privileges.join(', ')} ON ${on} ` +
+      `TO ${grantee === null ? 'PUBLIC' : quoteIdent(grantee)}${grantable ? ' WITH GRANT OPTION' : ''}`
+    );
   });
 }
 
 /** Views and materialized views alike. */
 export function commentOnColumn(target: RelationName, column: string, comment: string | undefined): string {
-  return `COMMENT ON COLUMN ${qualifiedName(target.schema, target.name)}.${quoteIdent(column)} IS ${comment === undefined ? 'NULL' : quoteLiteral(comment)}`;
+  return (
+    `COMMENT ON COLUMN ${qualifiedName(target.schema, target.name)}.${quoteIdent(column)} ` +
+    `IS ${comment === undefined ? 'NULL' : quoteLiteral(comment)}`
+  );
 }
 
 /** Materialized views only: PostgreSQL keeps no statistics on plain views. */
 export function setColumnStatistics(target: RelationName, column: string, statistics: number): string {
-  return `ALTER MATERIALIZED VIEW ${qualifiedName(target.schema, target.name)} ALTER COLUMN ${quoteIdent(column)} SET STATISTICS ${Math.trunc(statistics)}`;
+  return (
+    `ALTER MATERIALIZED VIEW ${qualifiedName(target.schema, target.name)} ALTER COLUMN ${quoteIdent(column)} SET ` +
+    `STATISTICS ${Math.trunc(statistics)}`
+  );
 }
 
 /** Attribute options (`n_distinct=...`), materialized views only. */
 export function setColumnOptions(target: RelationName, column: string, options: readonly string[]): string {
-  return `ALTER MATERIALIZED VIEW ${qualifiedName(target.schema, target.name)} ALTER COLUMN ${quoteIdent(column)} SET ${optionList(options)}`;
+  return (
+    `ALTER MATERIALIZED VIEW ${qualifiedName(target.schema, target.name)} ALTER COLUMN ${quoteIdent(column)} ` +
+    `SET ${optionList(options)}`
+  );
 }
 
 /** The default of a plain view's column (what an INSERT through the view gets); `expression` as `pg_get_expr` gives it. */
@@ -196,6 +236,8 @@ export function clusterOn(target: RelationName, index: string): string {
  * have, undoes them and carries on (a PL/pgSQL block: the same in a sync and in a migration file).
  */
 export function unlessColumnMissing(statements: readonly string[]): string {
-  const body = ['BEGIN', ...statements.map((statement) => `  ${statement};`), 'EXCEPTION WHEN undefined_column THEN NULL;', 'END'].join('\n');
+  const body = ['BEGIN', ...statements.map((statement) => `  ${statement};`), 'EXCEPTION WHEN undefined_column THEN NULL;', 'END'].join(
+    '\n',
+  );
   return `DO ${quoteLiteral(body)}`;
 }

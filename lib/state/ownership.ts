@@ -37,21 +37,43 @@ export interface TableGuard {
 
 /** A JSON array (see GuardRow) describing the relation `qualified` (`"schema"."name"`), or null when there is none. */
 export function tableGuardSql(qualified: string): string {
-  return `(WITH RECURSIVE ${OWN_ROLES_CTE} SELECT json_build_array(c.relkind::text, pg_get_userbyid(c.relowner), c.relowner IN (SELECT oid FROM own_roles),
+  return `(WITH RECURSIVE ${OWN_ROLES_CTE}
+   SELECT json_build_array(c.relkind::text, pg_get_userbyid(c.relowner), c.relowner IN (SELECT oid FROM own_roles),
             EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = c.oid), EXISTS (SELECT FROM pg_rewrite r WHERE r.ev_class = c.oid),
             c.relrowsecurity, c.oid::bigint, obj_description(c.oid, 'pg_class'),
             (SELECT json_agg(DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee)::text END)
              FROM (SELECT (aclexplode(c.relacl)).* UNION ALL SELECT (aclexplode(t.attacl)).* FROM pg_attribute t WHERE t.attrelid = c.oid) a
-             WHERE a.privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE') AND a.grantee <> c.relowner AND a.grantee NOT IN (SELECT oid FROM own_roles)))
+             WHERE a.privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE') AND a.grantee <> c.relowner
+               AND a.grantee NOT IN (SELECT oid FROM own_roles)))
    FROM pg_class c WHERE c.oid = to_regclass(${quoteLiteral(qualified)}))`;
 }
 
-export type GuardRow = [relkind: string, owner: string, ownedByUs: boolean, triggers: boolean, rules: boolean, rowSecurity: boolean, oid: number, comment: string | null, writers: string[] | null];
+export type GuardRow = [
+  relkind: string,
+  owner: string,
+  ownedByUs: boolean,
+  triggers: boolean,
+  rules: boolean,
+  rowSecurity: boolean,
+  oid: number,
+  comment: string | null,
+  writers: string[] | null,
+];
 
 export function parseTableGuard(row: GuardRow | null): TableGuard {
   if (!row) return { relkind: null, owner: null, ownedByUs: false, triggers: false, rules: false, rowSecurity: false };
   const [relkind, owner, ownedByUs, triggers, rules, rowSecurity, oid, comment, writers] = row;
-  return { relkind, owner, ownedByUs, triggers, rules, rowSecurity, oid: Number(oid), comment: comment ?? undefined, writers: writers ?? [] };
+  return {
+    relkind,
+    owner,
+    ownedByUs,
+    triggers,
+    rules,
+    rowSecurity,
+    oid: Number(oid),
+    comment: comment ?? undefined,
+    writers: writers ?? [],
+  };
 }
 
 /** Why a table found under the library's name is not the library's, or undefined when it is (or is absent). */

@@ -14,7 +14,12 @@ export interface ReleaseMember {
 }
 
 export function releaseFingerprint(definitions: readonly ReleaseMember[]): string {
-  const shape = definitions.map((definition) => [definition.id, definition.hash, definition.indexes.map((index) => [index.name, index.hash]), definition.comment ?? null]);
+  const shape = definitions.map((definition) => [
+    definition.id,
+    definition.hash,
+    definition.indexes.map((index) => [index.name, index.hash]),
+    definition.comment ?? null,
+  ]);
   return contentHash(shape.sort((a, b) => String(a[0]).localeCompare(String(b[0])))).slice(0, 16);
 }
 

@@ -193,7 +193,14 @@ export interface RawState {
 
 export function parseState(raw: RawState): RecordedState {
   return {
-    objects: raw.objects.map(([oid, kind, hash, asBuilt, release, appliedAt]) => ({ oid: Number(oid), kind, hash, asBuilt, release, appliedAt: new Date(appliedAt) })),
+    objects: raw.objects.map(([oid, kind, hash, asBuilt, release, appliedAt]) => ({
+      oid: Number(oid),
+      kind,
+      hash,
+      asBuilt,
+      release,
+      appliedAt: new Date(appliedAt),
+    })),
     releases: {
       ours: raw.ours === null ? undefined : Number(raw.ours),
       latest: raw.latest ? { seq: Number(raw.latest[0]), release: raw.latest[1], since: new Date(raw.latest[2]) } : undefined,

@@ -9,7 +9,10 @@ import * as ddl from '../sql/statements.js';
  * it still has.
  */
 export interface ColumnSettings {
-  /** Columns with something to set, as the old object had them (statistics and options on materialized views only, defaults on plain views only). */
+  /**
+   * Columns with something to set, as the old object had them (statistics and options on materialized views only,
+   * defaults on plain views only).
+   */
   readonly columns: readonly ColumnDetails[];
   /**
    * The new object's columns were not known when planning (its query could not be compiled
@@ -42,7 +45,8 @@ export function carryColumnSettings(details: ObjectDetails | undefined, shape: R
   for (const column of details.columns ?? []) {
     if (remaining && !remaining.has(column.name)) {
       const what = settingNames(column);
-      if (what.length > 0) dropped.push(`column ${column.name} no longer exists, so its ${listed(what)} ${what.length > 1 ? 'are' : 'is'} dropped`);
+      if (what.length > 0)
+        dropped.push(`column ${column.name} no longer exists, so its ${listed(what)} ${what.length > 1 ? 'are' : 'is'} dropped`);
       continue;
     }
     // What PostgreSQL accepts depends on the kind: statistics and options on materialized views, defaults on plain views.
@@ -60,9 +64,18 @@ export function carryColumnSettings(details: ObjectDetails | undefined, shape: R
   let clusterOn: string | undefined;
   if (clustered !== undefined) {
     if (shape.kind === 'materialized' && shape.indexes.includes(clustered)) clusterOn = clustered;
-    else dropped.push(`it was clustered on index ${clustered}, which the new ${shape.kind === 'view' ? 'view cannot have' : 'materialized view does not have'}`);
+    else
+      dropped.push(
+        `it was clustered on index ${clustered}, which the ` +
+          `new ${shape.kind === 'view' ? 'view cannot have' : 'materialized view does not have'}`,
+      );
   }
-  return { columns: columns.filter((column) => settingNames(column).length > 0), uncertain: shape.columns === undefined, clusterOn, dropped };
+  return {
+    columns: columns.filter((column) => settingNames(column).length > 0),
+    uncertain: shape.columns === undefined,
+    clusterOn,
+    dropped,
+  };
 }
 
 function listed(words: readonly string[]): string {

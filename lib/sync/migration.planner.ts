@@ -57,17 +57,28 @@ export function planMigration(input: MigrationInput): MigrationSql {
   }
 
   const after = catalogAfter(input, touched);
-  const readsOf = (id: string) => (after.get(id) ?? snapshot.get(id))?.reads.map((oid) => after.byObjectId(oid)?.id ?? snapshot.byObjectId(oid)?.id ?? '') ?? [];
+  const readsOf = (id: string) =>
+    (after.get(id) ?? snapshot.get(id))?.reads.map((oid) => after.byObjectId(oid)?.id ?? snapshot.byObjectId(oid)?.id ?? '') ?? [];
   const order = orderByDependencies([...previous.keys()].sort(), (id) => [...previous.get(id)!.dependencies, ...readsOf(id)]);
   // Undoing is an intended rollback: the previous declarations win over the release up() records.
   const downOptions: PlanOptions = { ...options, materializedViewChange: 'recreate', dropOrphans: true, force: false, rollback: true };
-  const analysis = analyzeTargets(order.map((id) => previous.get(id)!), after, downOptions, input.history);
+  const analysis = analyzeTargets(
+    order.map((id) => previous.get(id)!),
+    after,
+    downOptions,
+    input.history,
+  );
   // CREATE OR REPLACE back to the old query works only if the new columns are exactly the old ones.
   const columns = new Map<string, ColumnVerdict>();
   for (const [id, verdict] of input.columns) {
     if (!verdict.columns) continue;
     const back = { old: verdict.columns.next, next: verdict.columns.old };
-    columns.set(id, compareColumns(back.old, back.next).compatible && back.old.length === back.next.length ? { compatible: true, columns: back } : { compatible: false, reason: 'its columns go back to what they were', columns: back });
+    columns.set(
+      id,
+      compareColumns(back.old, back.next).compatible && back.old.length === back.next.length
+        ? { compatible: true, columns: back }
+        : { compatible: false, reason: 'its columns go back to what they were', columns: back },
+    );
   }
   const down = planSync({ analysis, snapshot: after, details: input.details, columns, options: downOptions, state: input.state });
   return { up: planStatements(plan).map((statement) => statement.sql), down: planStatements(down).map((statement) => statement.sql) };
@@ -82,8 +93,17 @@ function catalogAfter(input: MigrationInput, touched: ReadonlyMap<string, { acti
   for (const definition of definitions) {
     if (!touched.has(definition.id)) continue;
     const before = objects.get(definition.id);
-    const declaredIndexes: CatalogIndex[] = definition.indexes.map((index) => ({ name: index.name, oid: syntheticOid--, marker: index.hash, unique: index.unique, concurrentKey: index.unique && !index.where }));
-    const extraIndexes = options.indexes === 'exact' ? [] : (before?.indexes ?? []).filter((index) => index.marker === undefined && !declaredIndexes.some((d) => d.name === index.name));
+    const declaredIndexes: CatalogIndex[] = definition.indexes.map((index) => ({
+      name: index.name,
+      oid: syntheticOid--,
+      marker: index.hash,
+      unique: index.unique,
+      concurrentKey: index.unique && !index.where,
+    }));
+    const extraIndexes =
+      options.indexes === 'exact'
+        ? []
+        : (before?.indexes ?? []).filter((index) => index.marker === undefined && !declaredIndexes.some((d) => d.name === index.name));
     objects.set(definition.id, {
       oid: before?.oid ?? syntheticOid--,
       id: definition.id,
@@ -96,16 +116,42 @@ function catalogAfter(input: MigrationInput, touched: ReadonlyMap<string, { acti
       marker: definition.hash,
       userComment: definition.comment ?? before?.userComment,
       populated: definition.kind === 'view' || definition.withData || (before?.populated ?? false),
-      reads: [...new Set([...(before?.reads ?? []), ...definition.dependencies.map(oidOf).filter((oid): oid is number => oid !== undefined)])],
+      reads: [
+        ...new Set([...(before?.reads ?? []), ...definition.dependencies.map(oidOf).filter((oid): oid is number => oid !== undefined)]),
+      ],
       indexes: definition.kind === 'materialized' ? [...declaredIndexes, ...extraIndexes] : [],
     });
   }
   for (const [id, change] of touched) if (change.action === 'dropped') objects.delete(id);
-  const schemas = new Set([...snapshot.schemas, ...definitions.map((definition) => definition.schema), ...(input.history ? [input.history.schema] : [])]);
-  const history = input.history && !objects.has(input.history.id)
-    ? [{ oid: syntheticOid--, id: input.history.id, schema: input.history.schema, name: input.history.name, kind: 'table' as const, owner: snapshot.currentUser, ownedByUs: true, populated: true, reads: [], indexes: [] }]
-    : [];
-  const after = new CatalogSnapshot([...objects.values(), ...history], schemas, snapshot.inRecovery, snapshot.serverVersion, snapshot.currentUser);
+  const schemas = new Set([
+    ...snapshot.schemas,
+    ...definitions.map((definition) => definition.schema),
+    ...(input.history ? [input.history.schema] : []),
+  ]);
+  const history =
+    input.history && !objects.has(input.history.id)
+      ? [
+          {
+            oid: syntheticOid--,
+            id: input.history.id,
+            schema: input.history.schema,
+            name: input.history.name,
+            kind: 'table' as const,
+            owner: snapshot.currentUser,
+            ownedByUs: true,
+            populated: true,
+            reads: [],
+            indexes: [],
+          },
+        ]
+      : [];
+  const after = new CatalogSnapshot(
+    [...objects.values(), ...history],
+    schemas,
+    snapshot.inRecovery,
+    snapshot.serverVersion,
+    snapshot.currentUser,
+  );
   // up() leaves a state table behind (it creates one if there was none).
   after.recorded = snapshot.recorded ?? { objects: [], releases: {} };
   return after;

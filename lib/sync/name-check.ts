@@ -6,10 +6,11 @@ import type { ViewDefinition } from '../definitions/view-definition.js';
 import { PgViewsError } from '../pgviews.errors.js';
 import { byteLength, displayName, fitIdentifier, MAX_IDENTIFIER_BYTES } from '../sql/identifiers.js';
 import { nameKey, type IndexEviction, type NameContext, type PlannedName } from './plan-names.js';
-import type { PlanStep, SqlStatement, SyncPlan } from './sync-plan.js';
+import type { PlanPhases, PlanStep, SqlStatement, SyncPlan } from './sync-plan.js';
 
 /** A sync refused before any change: a name it needs is taken twice by the plan, or by something it may not touch. */
 export class PgViewsNameConflictError extends PgViewsError {
+  /** @internal */
   constructor(
     /** The view that needs the name. */
     readonly view: string,
@@ -24,12 +25,17 @@ export class PgViewsNameConflictError extends PgViewsError {
 /** A name of the plan that is not free when a statement takes it. */
 export type NameProblem =
   /** Taken by an earlier statement of the same plan, and not freed since. */
-  | { readonly type: 'twice'; readonly name: PlannedName; readonly view: string; readonly first: { readonly view: string; readonly name: PlannedName } }
+  | {
+      readonly type: 'twice';
+      readonly name: PlannedName;
+      readonly view: string;
+      readonly first: { readonly view: string; readonly name: PlannedName };
+    }
   /** Held in the catalog, and not freed by the plan before. */
   | { readonly type: 'taken'; readonly name: PlannedName; readonly view: string; readonly holder: NameHolder };
 
 /** Every name a plan takes or frees, on any path (fallbacks included), once each. */
-export function plannedNames(plan: Pick<SyncPlan, 'build' | 'switch'>, which: 'takes' | 'frees' = 'takes'): PlannedName[] {
+export function plannedNames(plan: PlanPhases, which: 'takes' | 'frees' = 'takes'): PlannedName[] {
   const names = new Map<string, PlannedName>();
   const visit = (steps: readonly PlanStep[]) => {
     for (const step of steps) {
@@ -46,10 +52,12 @@ export function plannedNames(plan: Pick<SyncPlan, 'build' | 'switch'>, which: 't
   return [...names.values()];
 }
 
-type Holding = { readonly type: 'catalog'; readonly holder: NameHolder } | { readonly type: 'plan'; readonly view: string; readonly name: PlannedName };
+type Holding =
+  { readonly type: 'catalog'; readonly holder: NameHolder } | { readonly type: 'plan'; readonly view: string; readonly name: PlannedName };
 
 /** The names of the schemas as the plan runs: what the catalog held, then each statement's frees and takes. */
 class NameState {
+  /** @internal */
   constructor(
     private readonly relations: Map<string, Holding>,
     private readonly types: ReadonlyMap<string, NameHolder>,
@@ -89,7 +97,7 @@ class NameState {
  * statements; fallback branches from the state where they would start) over what the catalog holds,
  * and returns every name that is not free when a statement takes it. Pure.
  */
-export function findNameProblems(plan: Pick<SyncPlan, 'build' | 'switch'>, holders: Iterable<NameHolder>): NameProblem[] {
+export function findNameProblems(plan: PlanPhases, holders: Iterable<NameHolder>): NameProblem[] {
   const problems: NameProblem[] = [];
   const state = NameState.of(holders);
   const walk = (steps: readonly PlanStep[], at: NameState, deferred: SqlStatement[]) => {
@@ -108,7 +116,9 @@ export function findNameProblems(plan: Pick<SyncPlan, 'build' | 'switch'>, holde
     for (const statement of deferred.reverse()) state.apply(statement, problems);
   }
   // A fallback branch and its attempt may meet the same problem: once each.
-  const unique = new Map(problems.map((problem) => [JSON.stringify([problem.type, problem.view, problem.name.schema, problem.name.name]), problem]));
+  const unique = new Map(
+    problems.map((problem) => [JSON.stringify([problem.type, problem.view, problem.name.schema, problem.name.name]), problem]),
+  );
   return [...unique.values()];
 }
 
@@ -132,7 +142,9 @@ export interface ResolutionContext {
  */
 export function resolveNameProblems(problems: readonly NameProblem[], context: ResolutionContext): IndexInTheWay[] {
   const managed = new Map(context.snapshot.managed().map((object) => [object.oid, object]));
-  const declaredIndexes = new Map(context.definitions.map((definition) => [definition.id, new Set(definition.indexes.map((index) => index.name))]));
+  const declaredIndexes = new Map(
+    context.definitions.map((definition) => [definition.id, new Set(definition.indexes.map((index) => index.name))]),
+  );
   const evictions = new Map<string, IndexInTheWay>();
   for (const problem of problems) {
     const { name, view } = problem;
@@ -143,7 +155,8 @@ export function resolveNameProblems(problems: readonly NameProblem[], context: R
       throw new PgViewsNameConflictError(
         view,
         shown,
-        `Sync refused before any change: ${problem.first.view} and ${view} both need the name ${shown} (${role(problem.first.name, problem.first.view)} and ${role(name, view)}). ` +
+        `Sync refused before any change: ${problem.first.view} and ${view} both need the name ${shown} ` +
+          `(${role(problem.first.name, problem.first.view)} and ${role(name, view)}). ` +
           'Index, table and view names are shared by a whole schema: declare another `name` for one of these indexes.',
       );
     }
@@ -154,7 +167,8 @@ export function resolveNameProblems(problems: readonly NameProblem[], context: R
       throw new PgViewsNameConflictError(
         view,
         shown,
-        `Sync of ${view} refused before any change: it needs the name ${shown} for ${role(name, view)}, but ${describeHolder(holder)} has it, and nestjs-pgviews did not make that. ` +
+        `Sync of ${view} refused before any change: it needs the name ${shown} for ${role(name, view)}, but ${describeHolder(holder)} ` +
+          `has it, and nestjs-pgviews did not make that. ` +
           `Index, table, view, sequence and type names are shared by a whole schema. ${advice(name, view, holder)}`,
       );
     }
@@ -164,10 +178,13 @@ export function resolveNameProblems(problems: readonly NameProblem[], context: R
       throw new PgViewsNameConflictError(
         view,
         shown,
-        `Sync of ${view} refused before any change: it needs the name ${shown} for ${role(name, view)}, but the index ${shown} of ${table.id} has it` +
+        `Sync of ${view} refused before any change: it needs the name ${shown} for ${role(name, view)}, but the index ${shown} ` +
+          `of ${table.id} has it` +
           (holderDeclares
-            ? `, and ${table.id} declares it too. Index names are shared by a whole schema: declare another \`name\` for one of these indexes.`
-            : `, which this sync drops only after it needs the name. Declare another \`name\` for the index of ${view}, or deploy the change in two steps.`),
+            ? `, and ${table.id} declares it too. Index names are shared by a whole schema: declare another \`name\` for one of these ` +
+              `indexes.`
+            : `, which this sync drops only after it needs the name. Declare another \`name\` for the index of ${view}, or deploy the ` +
+              `change in two steps.`),
       );
     }
     const key = nameKey(holder.schema, holder.name);
@@ -191,7 +208,8 @@ export function resolveNameProblems(problems: readonly NameProblem[], context: R
  */
 export function evictionName(holderName: string, index: string, neededOn: string | undefined, isFree: (name: string) => boolean): string {
   const base = neededOn && index.startsWith(`${neededOn}_`) ? holderName + index.slice(neededOn.length) : `${holderName}_${index}`;
-  let candidate = byteLength(base) <= MAX_IDENTIFIER_BYTES ? base : fitIdentifier(base, `_${contentHash({ holderName, index }).slice(0, 8)}`);
+  let candidate =
+    byteLength(base) <= MAX_IDENTIFIER_BYTES ? base : fitIdentifier(base, `_${contentHash({ holderName, index }).slice(0, 8)}`);
   for (let n = 2; !isFree(candidate) || candidate === index; n += 1) candidate = fitIdentifier(base, `_${n}`);
   return candidate;
 }
@@ -220,7 +238,11 @@ const MAX_ROUNDS = 5;
  * the plan picked is taken, or an index of a managed object is in the way, the plan is made again
  * (`planWith`) knowing it; any other conflict throws PgViewsNameConflictError.
  */
-export async function checkPlanNames(runner: SqlRunner, context: Omit<ResolutionContext, 'freed'>, planWith: (names: NameContext) => SyncPlan): Promise<SyncPlan> {
+export async function checkPlanNames(
+  runner: SqlRunner,
+  context: Omit<ResolutionContext, 'freed'>,
+  planWith: (names: NameContext) => SyncPlan,
+): Promise<SyncPlan> {
   const known = new Map<string, NameHolder[]>();
   const inTheWay: IndexInTheWay[] = [];
   /** The names the plan needs (not those it picks): never a name to move an index to. */
@@ -245,7 +267,10 @@ export async function checkPlanNames(runner: SqlRunner, context: Omit<Resolution
     if (problems.length === 0) return plan;
     const freed = new Set(plannedNames(plan, 'frees').map((name) => nameKey(name.schema, name.name)));
     const found = resolveNameProblems(problems, { ...context, freed });
-    if (round === MAX_ROUNDS) throw new PgViewsError(`internal error: no free names found for the sync after ${round} rounds (${problems.map((p) => p.name.name).join(', ')})`);
+    if (round === MAX_ROUNDS)
+      throw new PgViewsError(
+        `internal error: no free names found for the sync after ${round} rounds (${problems.map((p) => p.name.name).join(', ')})`,
+      );
     for (const index of found) {
       if (!inTheWay.some((other) => other.holder.schema === index.holder.schema && other.index === index.index)) inTheWay.push(index);
     }

@@ -38,8 +38,15 @@ export interface ObjectSpec extends RelationName {
 }
 
 /** `spec` with what it carries over of the old object's column settings, given its columns (see RebuiltShape). */
-function withColumnSettings(details: ObjectDetails | undefined, columns: RebuiltShape['columns'], spec: Omit<ObjectSpec, 'columnSettings'>): ObjectSpec {
-  return { ...spec, columnSettings: carryColumnSettings(details, { kind: spec.kind, columns, indexes: spec.indexes.map((index) => index.name) }) };
+function withColumnSettings(
+  details: ObjectDetails | undefined,
+  columns: RebuiltShape['columns'],
+  spec: Omit<ObjectSpec, 'columnSettings'>,
+): ObjectSpec {
+  return {
+    ...spec,
+    columnSettings: carryColumnSettings(details, { kind: spec.kind, columns, indexes: spec.indexes.map((index) => index.name) }),
+  };
 }
 
 function capturedIndexes(object: CatalogObject, details: ObjectDetails, keep: (name: string) => boolean): IndexSpec[] {

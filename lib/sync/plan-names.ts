@@ -66,13 +66,22 @@ export function evictionSteps(evictions: readonly IndexEviction[]): PlanStep[] {
   return evictions.flatMap(({ holder, index, newName, ...eviction }): PlanStep[] => [
     {
       type: 'effect',
-      change: { view: holder.id, kind: holder.kind, action: 'updated', reason: `index ${index} renamed to ${newName}: ${eviction.for} needs its name`, declared: eviction.declared },
+      change: {
+        view: holder.id,
+        kind: holder.kind,
+        action: 'updated',
+        reason: `index ${index} renamed to ${newName}: ${eviction.for} needs its name`,
+        declared: eviction.declared,
+      },
     },
     {
       type: 'sql',
       view: holder.id,
       sql: renameIndex(holder.schema, index, newName),
-      names: { frees: [indexName(holder.schema, index, holder.name)], takes: [indexName(holder.schema, newName, holder.name, { chosen: true })] },
+      names: {
+        frees: [indexName(holder.schema, index, holder.name)],
+        takes: [indexName(holder.schema, newName, holder.name, { chosen: true })],
+      },
     },
   ]);
 }

@@ -12,8 +12,10 @@ export function stateEntries(analysis: SyncAnalysis): StateEntry[] {
   for (const { target, strategy } of analysis.views) {
     if (strategy === 'keep') continue;
     entries.push({ kind: target.kind, qualified: qualifiedName(target.schema, target.name), hash: target.hash });
-    for (const index of target.indexes) entries.push({ kind: 'index', qualified: qualifiedName(target.schema, index.name), hash: index.hash });
+    for (const index of target.indexes)
+      entries.push({ kind: 'index', qualified: qualifiedName(target.schema, index.name), hash: index.hash });
   }
-  if (analysis.history) entries.push({ kind: 'history', qualified: qualifiedName(analysis.history.schema, analysis.history.name), hash: 'history' });
+  if (analysis.history)
+    entries.push({ kind: 'history', qualified: qualifiedName(analysis.history.schema, analysis.history.name), hash: 'history' });
   return entries;
 }

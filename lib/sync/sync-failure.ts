@@ -28,13 +28,17 @@ export function explainFailure(failure: FailedStatement): SyncFailureContext {
   let during: string | undefined;
   if (effect?.upstream) {
     const why = upstream ? ` (${upstream.reason})` : '';
-    during = effect.change.action === 'replaced'
-      ? `while being re-pointed at the new ${effect.upstream}${why}`
-      : `while being rebuilt to read the new ${effect.upstream}${why}`;
+    during =
+      effect.change.action === 'replaced'
+        ? `while being re-pointed at the new ${effect.upstream}${why}`
+        : `while being rebuilt to read the new ${effect.upstream}${why}`;
     if (isQueryError(error)) advice.push(dependentAdvice(statement.view, effect));
   }
   if (error.code === SqlState.uniqueViolation) {
-    advice.push(`The rows of ${statement.view} break a unique index declared on it (see the detail): make its query return one row per key, or change its uniqueKey or indexes.`);
+    advice.push(
+      `The rows of ${statement.view} break a unique index declared on it (see the detail): make its query return one row per key, or ` +
+        `change its uniqueKey or indexes.`,
+    );
   }
   advice.push(...temporaryNameLines(failure));
   const owner = ownerAdvice(failure);
@@ -51,7 +55,8 @@ function dependentAdvice(view: string, effect: ChangeEffect): string {
   const upstream = effect.upstream!;
   return effect.change.declared
     ? `The declaration of ${view} does not work with the new ${upstream}: change both together, then sync again.`
-    : `${view} is not declared with nestjs-pgviews (it was made by hand or by another tool), and its query does not work with the new ${upstream}: ` +
+    : `${view} is not declared with nestjs-pgviews (it was made by hand or by another tool), and its query does not work with the ` +
+        `new ${upstream}: ` +
         `change ${view} so that it does (or drop it), or declare it to change both in one sync; then sync again.`;
 }
 
@@ -61,19 +66,18 @@ function temporaryNameLines({ statement, error, temporaryNames }: FailedStatemen
     .filter((temporary) => mentions(text, temporary.name))
     .map((temporary) =>
       temporary.role === 'old'
-        ? `${temporary.name} is the name this sync gives the old ${temporary.standsFor} while its replacement takes over the name (the rollback undid that: ${temporary.standsFor} is as it was).`
+        ? `${temporary.name} is the name this sync gives the old ${temporary.standsFor} while its replacement takes over the name (the ` +
+          `rollback undid that: ${temporary.standsFor} is as it was).`
         : `${temporary.name} is the name of the new ${temporary.standsFor} while it is built beside the old one (the rollback removed it).`,
     );
 }
 
 /** Whether `text` names `name` as a whole identifier (`x_pgv_new1` is not in `x_pgv_new12`). */
 function mentions(text: string, name: string): boolean {
-  let from = 0;
-  for (let at = text.indexOf(name); at !== -1; at = text.indexOf(name, from)) {
+  for (let at = text.indexOf(name); at !== -1; at = text.indexOf(name, at + 1)) {
     const before = text[at - 1];
     const after = text[at + name.length];
     if (!isIdentifierChar(before) && !isIdentifierChar(after)) return true;
-    from = at + 1;
   }
   return false;
 }
@@ -89,8 +93,14 @@ function ownerAdvice({ statement, error, catalog }: FailedStatement): string | u
   const kind = object && isView(object) ? KIND_LABEL[object.kind].toUpperCase() : undefined;
   const alter = kind && catalog ? `ALTER ${kind} ${statement.view} OWNER TO ${displayIdentifier(catalog.currentUser)}` : undefined;
   if (!object?.owner || object.owner === catalog?.currentUser) {
-    return `Only the owner of ${statement.view} (or a member of the role that owns it) can change it: run the sync as that role${alter ? `, or have it run ${alter}` : ''}.`;
+    return (
+      `Only the owner of ${statement.view} (or a member of the role that owns it) can change it: run the sync as that ` +
+      `role${alter ? `, or have it run ${alter}` : ''}.`
+    );
   }
   const owner = displayIdentifier(object.owner);
-  return `${statement.view} is owned by role ${owner}; run the sync as ${owner} or a member of it, or make the role that syncs its owner: ${alter}.`;
+  return (
+    `${statement.view} is owned by role ${owner}; run the sync as ${owner} or a member of it, or make the role that syncs its ` +
+    `owner: ${alter}.`
+  );
 }

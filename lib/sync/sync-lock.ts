@@ -34,7 +34,9 @@ export async function acquireSyncLock(tx: SqlRunner, options: LockOptions, logge
     logger,
   );
   // Until the transaction ends, other instances waiting for the lock can see that a sync holds it.
-  await tx.query(`SELECT set_config('application_name', ${quoteLiteral(`${SYNC_APPLICATION_PREFIX}: `)} || current_setting('application_name'), true)`);
+  await tx.query(
+    `SELECT set_config('application_name', ${quoteLiteral(`${SYNC_APPLICATION_PREFIX}: `)} || current_setting('application_name'), true)`,
+  );
   await boundLockWaits(tx, options);
 }
 

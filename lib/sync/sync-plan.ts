@@ -124,7 +124,9 @@ export interface TemporaryName {
 export interface SyncPlan {
   /** Every declared view, every object touched along, and every orphan. */
   readonly views: readonly PlannedView[];
+  /** @internal */
   readonly build: readonly PlanStep[];
+  /** @internal */
   readonly switch: readonly PlanStep[];
   /** Number of objects whose action is not 'unchanged' or 'kept'. */
   readonly changes: number;
@@ -136,8 +138,14 @@ export interface SyncPlan {
   readonly temporaryNames: readonly TemporaryName[];
 }
 
+/** The steps of a plan, by phase (internal to the library: the published SyncPlan leaves them out). */
+export interface PlanPhases {
+  readonly build: readonly PlanStep[];
+  readonly switch: readonly PlanStep[];
+}
+
 /** The statements of a plan's expected path, in execution order (deferred ones at the end of the switch). */
-export function planStatements(plan: Pick<SyncPlan, 'build' | 'switch'>): SqlStatement[] {
+export function planStatements(plan: PlanPhases): SqlStatement[] {
   const collect = (steps: readonly PlanStep[], into: SqlStatement[], deferred: SqlStatement[]) => {
     for (const step of steps) {
       if (step.type === 'sql') into.push(step);

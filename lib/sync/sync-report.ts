@@ -21,7 +21,12 @@ export interface SyncReport {
 }
 
 /** The report of a sync: what the plan said, overridden by what execution did (a fallback that ran instead). */
-export function syncReport(plan: SyncPlan, execution: ExecutionResult | undefined, durationMs: number, columnProblems: readonly string[] = []): SyncReport {
+export function syncReport(
+  plan: SyncPlan,
+  execution: ExecutionResult | undefined,
+  durationMs: number,
+  columnProblems: readonly string[] = [],
+): SyncReport {
   const executed = new Map<string, ViewChange>();
   for (const change of execution?.changes ?? []) recordStrongest(executed, change);
   const views: ViewChange[] = plan.views.map(({ statements: _, ...change }) => executed.get(change.view) ?? change);

@@ -120,12 +120,22 @@ export interface SyncAnalysis {
 const NO_INDEX_CHANGES: IndexChanges = { create: [], rebuild: [], drop: [] };
 
 /** Compares every declaration with the catalog. Pure: the same inputs always give the same answer. */
-export function analyzeSync(definitions: readonly ViewDefinition[], snapshot: CatalogSnapshot, options: PlanOptions, history?: RefreshHistory): SyncAnalysis {
+export function analyzeSync(
+  definitions: readonly ViewDefinition[],
+  snapshot: CatalogSnapshot,
+  options: PlanOptions,
+  history?: RefreshHistory,
+): SyncAnalysis {
   return analyzeTargets(definitions.map(targetFromDefinition), snapshot, options, history);
 }
 
 /** Compares every view a sync must leave (declared, or a migration's previous state) with the catalog. Pure. */
-export function analyzeTargets(targets: readonly TargetView[], snapshot: CatalogSnapshot, options: PlanOptions, history?: RefreshHistory): SyncAnalysis {
+export function analyzeTargets(
+  targets: readonly TargetView[],
+  snapshot: CatalogSnapshot,
+  options: PlanOptions,
+  history?: RefreshHistory,
+): SyncAnalysis {
   const release = releaseFingerprint(targets);
   const standing = releaseStanding(snapshot.recorded, options.rollback ?? false);
   const views = targets.map((target) => analyzeView(target, snapshot.get(target.id), options, standing));
@@ -145,7 +155,12 @@ export function analyzeTargets(targets: readonly TargetView[], snapshot: Catalog
   return { views, orphans, missingSchemas, createHistory, history, hasChanges, release, standing, createState };
 }
 
-function analyzeView(target: TargetView, existing: CatalogObject | undefined, options: PlanOptions, standing: ReleaseStanding): ViewAnalysis {
+function analyzeView(
+  target: TargetView,
+  existing: CatalogObject | undefined,
+  options: PlanOptions,
+  standing: ReleaseStanding,
+): ViewAnalysis {
   if (standing.older) {
     // A newer release synced after this one: whatever differs is its work, not something to undo.
     const differs = !existing || existing.marker !== target.hash || existing.kind !== target.kind;
@@ -182,7 +197,8 @@ function analyzeView(target: TargetView, existing: CatalogObject | undefined, op
               : undefined;
   if (reason) {
     const strategy = changeStrategy(target, existing, options);
-    if (strategy === 'keep') return { target, existing, strategy, reason: `${reason}, kept as it is because materializedViewChange is 'keep'` };
+    if (strategy === 'keep')
+      return { target, existing, strategy, reason: `${reason}, kept as it is because materializedViewChange is 'keep'` };
     return { target, existing, strategy, reason };
   }
   const indexChanges = target.kind === 'materialized' ? compareIndexes(target.indexes, existing.indexes, options) : NO_INDEX_CHANGES;
@@ -236,7 +252,12 @@ export function columnWarnings(definitions: readonly ViewDefinition[], snapshot:
     const unmapped = object.columns.filter((column) => !mapped.has(column));
     if (missing.length === 0 && unmapped.length === 0) continue;
     const problems = [
-      ...(missing.length ? [`${definition.className} maps ${missing.join(', ')}, which the view does not have (em.find() returns the entities without them; filtering, sorting or selecting by them fails)`] : []),
+      ...(missing.length
+        ? [
+            `${definition.className} maps ${missing.join(', ')}, which the view does not have (em.find() returns the entities without ` +
+              `them; filtering, sorting or selecting by them fails)`,
+          ]
+        : []),
       ...(unmapped.length ? [`the view has ${unmapped.join(', ')}, which ${definition.className} does not map`] : []),
     ];
     warnings.push(`${definition.id}: ${problems.join('; ')}`);

@@ -78,7 +78,8 @@ class PlanExecution {
         this.changes.push(...scope.changes);
         return;
       } catch (error) {
-        if (!(error instanceof PgViewsSyncError) || error.code !== SqlState.lockNotAvailable || attempt > this.options.lockRetries) throw error;
+        if (!(error instanceof PgViewsSyncError) || error.code !== SqlState.lockNotAvailable || attempt > this.options.lockRetries)
+          throw error;
         await this.tx.query(`ROLLBACK TO SAVEPOINT ${savepoint}`);
         const delayMs = Math.round(this.options.retryDelay * 2 ** (attempt - 1) * (1 + Math.random() / 4));
         this.retries += 1;

@@ -13,6 +13,7 @@ import { changesSomething, planStatements, recordStrongest, type PlanStep, type 
 
 /** A sync that materializedViewChange: 'error' forbids. */
 export class PgViewsChangeRefusedError extends PgViewsError {
+  /** @internal */
   constructor(readonly views: readonly string[]) {
     super(
       `materializedViewChange is 'error', and the declaration of ${views.join(', ')} differs from the database. ` +
@@ -38,7 +39,8 @@ type PlannableView = Exclude<ViewAnalysis, RefusedView>;
  */
 export function planSync(input: PlanInput): SyncPlan {
   const { analysis } = input;
-  if (analysis.hasChanges && !input.snapshot.dependencies) throw new PgViewsError('internal error: changes planned from a snapshot without dependencies');
+  if (analysis.hasChanges && !input.snapshot.dependencies)
+    throw new PgViewsError('internal error: changes planned from a snapshot without dependencies');
   const refused = analysis.views.filter((view) => view.strategy === 'refuse');
   if (refused.length > 0) throw new PgViewsChangeRefusedError(refused.map((view) => view.target.id));
   const views = analysis.views.filter((view): view is PlannableView => view.strategy !== 'refuse');

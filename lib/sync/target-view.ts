@@ -7,7 +7,8 @@ import { normalizeSql, trimStatement } from '../sql/sql-text.js';
 import { createIndex, createIndexLike, viewOptionEntries, type CreateIndexOptions } from '../sql/statements.js';
 
 /** Where an index's SQL comes from: its declaration, or the catalog (`pg_get_indexdef` after `USING `). */
-export type IndexSource = { readonly from: 'declaration'; readonly index: IndexDefinition } | { readonly from: 'catalog'; readonly definition: string };
+export type IndexSource =
+  { readonly from: 'declaration'; readonly index: IndexDefinition } | { readonly from: 'catalog'; readonly definition: string };
 
 /** An index a sync must leave on a materialized view. */
 export interface TargetIndex {
@@ -62,7 +63,12 @@ function declaredTarget(definition: ViewDefinition): TargetView {
     options: definition.kind === 'view' ? viewOptionEntries(definition.viewOptions) : [],
     withData: definition.withData,
     comment: definition.comment,
-    indexes: definition.indexes.map((index) => ({ name: index.name, unique: index.unique, hash: index.hash, source: { from: 'declaration', index } })),
+    indexes: definition.indexes.map((index) => ({
+      name: index.name,
+      unique: index.unique,
+      hash: index.hash,
+      source: { from: 'declaration', index },
+    })),
     dependencies: definition.dependencies,
     hash: definition.hash,
   };
@@ -76,7 +82,8 @@ export function targetFromCatalog(object: ViewObject, details: ObjectDetails | u
   const indexes: TargetIndex[] = [];
   for (const index of details.indexes) {
     const hash = markers.get(index.name);
-    if (hash !== undefined && index.definition) indexes.push({ name: index.name, unique: index.unique, hash, source: { from: 'catalog', definition: index.definition } });
+    if (hash !== undefined && index.definition)
+      indexes.push({ name: index.name, unique: index.unique, hash, source: { from: 'catalog', definition: index.definition } });
   }
   return {
     id: object.id,
@@ -96,7 +103,11 @@ export function targetFromCatalog(object: ViewObject, details: ObjectDetails | u
 }
 
 /** CREATE INDEX for `index` on `table`. */
-export function createTargetIndex(index: TargetIndex, table: RelationName, { name = index.name, ifNotExists }: CreateIndexOptions = {}): string {
+export function createTargetIndex(
+  index: TargetIndex,
+  table: RelationName,
+  { name = index.name, ifNotExists }: CreateIndexOptions = {},
+): string {
   return index.source.from === 'declaration'
     ? createIndex(index.source.index, table, { name, ifNotExists })
     : createIndexLike(index.source.definition, index.unique, table, { name, ifNotExists });

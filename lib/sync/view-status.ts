@@ -44,11 +44,21 @@ function stateOf(action: string, declared: boolean): ViewState {
 }
 
 /** The status of every declared view and every orphan: the plan's verdict, plus size, rows and last refresh. */
-export function readViewStatus(tx: SqlRunner, plan: SyncPlan, snapshot: CatalogSnapshot, history: RefreshHistory | undefined): Promise<ViewStatus[]> {
+export function readViewStatus(
+  tx: SqlRunner,
+  plan: SyncPlan,
+  snapshot: CatalogSnapshot,
+  history: RefreshHistory | undefined,
+): Promise<ViewStatus[]> {
   return withCatalogSearchPath(tx, () => readStatus(tx, plan, snapshot, history));
 }
 
-async function readStatus(tx: SqlRunner, plan: SyncPlan, snapshot: CatalogSnapshot, history: RefreshHistory | undefined): Promise<ViewStatus[]> {
+async function readStatus(
+  tx: SqlRunner,
+  plan: SyncPlan,
+  snapshot: CatalogSnapshot,
+  history: RefreshHistory | undefined,
+): Promise<ViewStatus[]> {
   const views = plan.views.filter((view) => view.declared || view.action === 'kept' || view.action === 'dropped');
   const names = views.map((view) => view.view);
   const stats = await tx.query<{ id: string; populated: boolean; size: string; rows: string }>(`
@@ -75,7 +85,11 @@ JOIN pg_class c ON c.oid = to_regclass(v.id) AND c.relkind = 'm'`);
       kind: view.kind,
       state: stateOf(view.action, view.declared),
       reason: view.reason,
-      ...(row && { populated: row.populated, sizeBytes: Number(row.size), rowEstimate: rows !== undefined && rows >= 0 ? rows : undefined }),
+      ...(row && {
+        populated: row.populated,
+        sizeBytes: Number(row.size),
+        rowEstimate: rows !== undefined && rows >= 0 ? rows : undefined,
+      }),
       ...(refreshed.has(view.view) && { lastRefresh: refreshed.get(view.view) }),
       ...(recorded && { live: { release: recorded.release, since: recorded.appliedAt } }),
     };

@@ -58,6 +58,7 @@ export class ViewSyncService {
   private readonly options: ResolvedPgViewsOptions;
   private releaseCache?: string;
 
+  /** @internal */
   constructor(
     /** The registered views, dependencies first. */
     @Inject(PGVIEWS_REGISTRY) private readonly registry: ViewRegistry,
@@ -79,7 +80,10 @@ export class ViewSyncService {
         const plan = await this.planOn(tx, snapshot, options, { checkNames: true });
         // Column warnings about the views that stay as they are: a rebuilt view's columns are known once it is rebuilt.
         const staying = new Set(plan.views.filter((view) => !changesSomething(view)).map((view) => view.view));
-        const columnProblems = columnWarnings(this.registry.definitions.filter((definition) => staying.has(definition.id)), snapshot);
+        const columnProblems = columnWarnings(
+          this.registry.definitions.filter((definition) => staying.has(definition.id)),
+          snapshot,
+        );
         return { ...plan, warnings: [...plan.warnings, ...columnProblems] };
       },
       { rollback: true },
@@ -105,13 +109,27 @@ export class ViewSyncService {
     const snapshot = await this.quickSnapshot();
     if (snapshot.inRecovery) {
       this.logger.log('PostgreSQL is a hot standby (read-only): view sync skipped; the primary holds the views');
-      return { views: [], changes: 0, statements: 0, retries: 0, durationMs: elapsed(started), skipped: 'standby', warnings: [], notes: [] };
+      return {
+        views: [],
+        changes: 0,
+        statements: 0,
+        retries: 0,
+        durationMs: elapsed(started),
+        skipped: 'standby',
+        warnings: [],
+        notes: [],
+      };
     }
     // Fast path: nothing differs, so no lock, no transaction and no DDL: the catalog and the state table read, that is all.
     const analysis = this.analyze(snapshot, options);
     if (!analysis.hasChanges) {
       await this.logRelease(snapshot, options);
-      return this.report(planSync({ analysis, snapshot, details: new Map(), options: this.planOptions(options) }), undefined, started, columnWarnings(this.registry.definitions, snapshot));
+      return this.report(
+        planSync({ analysis, snapshot, details: new Map(), options: this.planOptions(options) }),
+        undefined,
+        started,
+        columnWarnings(this.registry.definitions, snapshot),
+      );
     }
     try {
       const { plan, execution } = await this.database.transaction(async (tx) => {
@@ -136,7 +154,10 @@ export class ViewSyncService {
       const after = execution ? await this.quickSnapshot() : undefined;
       return this.report(plan, execution, started, after ? columnWarnings(this.registry.definitions, after) : []);
     } catch (error) {
-      const failure = error instanceof PgViewsError ? error : new PgViewsError(`View sync failed and was rolled back: ${(error as Error)?.message ?? error}`, { cause: error });
+      const failure =
+        error instanceof PgViewsError
+          ? error
+          : new PgViewsError(`View sync failed and was rolled back: ${(error as Error)?.message ?? error}`, { cause: error });
       this.context.events?.emit({ type: 'sync-failed', view: (failure as { view?: string }).view, error: failure });
       throw failure;
     }
@@ -149,9 +170,16 @@ export class ViewSyncService {
       const snapshot = await this.snapshot(tx);
       const existing = this.registry.definitions.map((definition) => snapshot.get(definition.id)).filter((object) => object !== undefined);
       const ids = new Set(existing.map((object) => object.id));
-      const blockers = existing.flatMap((object) => snapshot.directDependents(object).filter((reader) => !ids.has(reader.id)).map((reader) => `${reader.id} reads ${object.id}`));
+      const blockers = existing.flatMap((object) =>
+        snapshot
+          .directDependents(object)
+          .filter((reader) => !ids.has(reader.id))
+          .map((reader) => `${reader.id} reads ${object.id}`),
+      );
       if (blockers.length > 0) {
-        throw new PgViewsConfigurationError(`clear() would break views that nestjs-pgviews does not manage (${blockers.join('; ')}); nothing was dropped`);
+        throw new PgViewsConfigurationError(
+          `clear() would break views that nestjs-pgviews does not manage (${blockers.join('; ')}); nothing was dropped`,
+        );
       }
       for (const object of snapshot.inDependencyOrder(existing).reverse()) {
         const id = object.id;
@@ -175,7 +203,9 @@ export class ViewSyncService {
     if (!recorded) return; // no state table yet: nothing was built, nothing to protect
     const rollingBack = (options.rollback ?? this.options.rollback) && releaseStanding(recorded, false).older;
     const statements = [
-      ...(recorded.releases.ours === undefined || rollingBack ? [this.context.state.releaseStatement(this.release, { rollback: rollingBack })] : []),
+      ...(recorded.releases.ours === undefined || rollingBack
+        ? [this.context.state.releaseStatement(this.release, { rollback: rollingBack })]
+        : []),
       ...(recorded.stale ? [this.context.state.adoptFingerprintsStatement()] : []),
     ];
     if (statements.length === 0) return;
@@ -207,7 +237,8 @@ export class ViewSyncService {
     const analysis = this.analyze(snapshot, options);
     const details = await readObjectDetails(tx, objectsNeedingDetails(analysis, snapshot));
     const columns = await this.probeChangedViews(tx, analysis, details);
-    const plan = (names?: NameContext) => planSync({ analysis, snapshot, details, columns, options: this.planOptions(options), names, state: this.context.state });
+    const plan = (names?: NameContext) =>
+      planSync({ analysis, snapshot, details, columns, options: this.planOptions(options), names, state: this.context.state });
     return checkNames && analysis.hasChanges ? this.checkNames(tx, snapshot, plan) : plan();
   }
 
@@ -219,7 +250,11 @@ export class ViewSyncService {
    * Compiles the new queries of changed declared views: plain views, to know whether CREATE OR
    * REPLACE will take them; rebuilt ones whose columns carry settings, to know which columns remain.
    */
-  private async probeChangedViews(tx: SqlRunner, analysis: SyncAnalysis, details: ReadonlyMap<number, ObjectDetails>): Promise<Map<string, ColumnVerdict>> {
+  private async probeChangedViews(
+    tx: SqlRunner,
+    analysis: SyncAnalysis,
+    details: ReadonlyMap<number, ObjectDetails>,
+  ): Promise<Map<string, ColumnVerdict>> {
     const columns = new Map<string, ColumnVerdict>();
     for (const view of analysis.views) {
       if (!replacesExisting(view)) continue;
@@ -243,13 +278,29 @@ export class ViewSyncService {
         const snapshot = await this.snapshot(tx);
         const planOptions = this.planOptions(options);
         const analysis = this.analyze(snapshot, options);
-        const existing = this.registry.definitions.map((definition) => snapshot.get(definition.id)?.oid).filter((oid): oid is number => oid !== undefined);
-        const needed = new Set([...objectsNeedingDetails(analysis, snapshot), ...existing, ...snapshot.managed().map((object) => object.oid)]);
+        const existing = this.registry.definitions
+          .map((definition) => snapshot.get(definition.id)?.oid)
+          .filter((oid): oid is number => oid !== undefined);
+        const needed = new Set([
+          ...objectsNeedingDetails(analysis, snapshot),
+          ...existing,
+          ...snapshot.managed().map((object) => object.oid),
+        ]);
         const details = await readObjectDetails(tx, [...needed]);
         const columns = await this.probeChangedViews(tx, analysis, details);
-        const planWith = (names?: NameContext) => planSync({ analysis, snapshot, details, columns, options: planOptions, names, state: this.context.state });
+        const planWith = (names?: NameContext) =>
+          planSync({ analysis, snapshot, details, columns, options: planOptions, names, state: this.context.state });
         const plan = analysis.hasChanges ? await this.checkNames(tx, snapshot, planWith) : planWith();
-        const sql = planMigration({ definitions: this.registry.definitions, snapshot, details, columns, plan, options: planOptions, history: this.context.history, state: this.context.state });
+        const sql = planMigration({
+          definitions: this.registry.definitions,
+          snapshot,
+          details,
+          columns,
+          plan,
+          options: planOptions,
+          history: this.context.history,
+          state: this.context.state,
+        });
         return { ...sql, plan };
       },
       { rollback: true },
@@ -271,11 +322,17 @@ export class ViewSyncService {
     return (this.releaseCache ??= releaseFingerprint(this.registry.definitions));
   }
 
-  private report(plan: SyncPlan, execution: ExecutionResult | undefined, started: number, columnProblems: readonly string[] = []): SyncReport {
+  private report(
+    plan: SyncPlan,
+    execution: ExecutionResult | undefined,
+    started: number,
+    columnProblems: readonly string[] = [],
+  ): SyncReport {
     const report = syncReport(plan, execution, elapsed(started), columnProblems);
     logSyncReport(this.logger, report);
     for (const view of report.views) {
-      if (changesSomething(view)) this.context.events?.emit({ type: 'view-synced', view: view.view, action: view.action, reason: view.reason });
+      if (changesSomething(view))
+        this.context.events?.emit({ type: 'view-synced', view: view.view, action: view.action, reason: view.reason });
     }
     this.context.events?.emit({ type: 'sync-finished', changes: report.changes, durationMs: report.durationMs });
     return report;

@@ -30,7 +30,9 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'pgviews-main-file-'));
   await mkdir(file('root'));
   await mkdir(file('alone'));
-  await Promise.all(['app.module.js', 'root/root.module.js', 'root.module.js', 'alone/app.module.mjs'].map((path) => writeFile(file(path), '')));
+  await Promise.all(
+    ['app.module.js', 'root/root.module.js', 'root.module.js', 'alone/app.module.mjs'].map((path) => writeFile(file(path), '')),
+  );
 });
 
 afterAll(async () => {
@@ -53,7 +55,10 @@ describe("an app's main file", () => {
 
   it('falls back to an app.module file beside it, and to nothing', () => {
     const unfollowable = `const { NestFactory } = require('@nestjs/core');\nNestFactory.create(modules.Root);`;
-    expect(moduleBootstrappedBy(file('alone', 'main.mjs'), unfollowable)).toEqual({ file: file('alone', 'app.module.mjs'), export: 'Root' });
+    expect(moduleBootstrappedBy(file('alone', 'main.mjs'), unfollowable)).toEqual({
+      file: file('alone', 'app.module.mjs'),
+      export: 'Root',
+    });
     expect(moduleBootstrappedBy(file('root', 'main.js'), unfollowable)).toBeUndefined();
   });
 });

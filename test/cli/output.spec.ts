@@ -19,11 +19,16 @@ describe('CLI output colours', () => {
   });
 
   it('writes plain text to a file or pipe, and colours to a terminal', () => {
-    for (const [isTTY, env, coloured] of [[true, {}, true], [false, {}, false], [true, { NO_COLOR: '1' }, false]] as const) {
+    for (const [isTTY, env, coloured] of [
+      [true, {}, true],
+      [false, {}, false],
+      [true, { NO_COLOR: '1' }, false],
+    ] as const) {
       const target = stream(isTTY);
       const out = new Output(target.writable, env);
       out.line(out.red('failed'));
       expect(target.text().includes('\u001b[')).toBe(coloured);
+      // eslint-disable-next-line no-control-regex -- the escape character that starts a colour code
       expect(target.text().replace(/\u001b\[\d+m/g, '')).toBe('failed\n');
     }
   });

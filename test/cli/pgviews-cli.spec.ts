@@ -16,7 +16,11 @@ const APP = ['--app', 'test/fixtures/cli-app/app.module.mjs'];
 const pgviews = (args: string[], version = '1', env: NodeJS.ProcessEnv = {}) =>
   runNode(['dist/cli/main.js', ...args], { DATABASE_URL: db.url, CLI_APP_VERSION: version, CLI_APP_MIGRATIONS: migrations, ...env });
 const migrate = (direction: 'up' | 'down', version: string) =>
-  runNode(['test/fixtures/cli-app/migrate.mjs', direction], { DATABASE_URL: db.url, CLI_APP_VERSION: version, CLI_APP_MIGRATIONS: migrations });
+  runNode(['test/fixtures/cli-app/migrate.mjs', direction], {
+    DATABASE_URL: db.url,
+    CLI_APP_VERSION: version,
+    CLI_APP_MIGRATIONS: migrations,
+  });
 
 beforeAll(async () => {
   await Promise.all([buildLibrary(), db.query(LIBRARY_TABLES)]);
@@ -44,7 +48,11 @@ describe('pgviews plan and sync', () => {
   });
 
   it('finds the app through a pgviews.config.json in the working directory', async () => {
-    const run = await runNode([join(ROOT, 'dist/cli/main.js'), 'plan'], { DATABASE_URL: db.url, CLI_APP_VERSION: '1' }, join(ROOT, 'test/fixtures/cli-app'));
+    const run = await runNode(
+      [join(ROOT, 'dist/cli/main.js'), 'plan'],
+      { DATABASE_URL: db.url, CLI_APP_VERSION: '1' },
+      join(ROOT, 'test/fixtures/cli-app'),
+    );
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('3 of 3 to change.');
   });
@@ -78,7 +86,12 @@ describe('pgviews refresh and status', () => {
       expect.stringMatching(/^public\.cli_book_totals {2}refreshed concurrently {2}[\d.]+ ms$/),
     ]);
     const named = await pgviews(['refresh', 'cli_book_counts', '--with-dependents', ...APP]);
-    expect(named.stdout.trim().split('\n').map((line) => line.split(' ')[0])).toEqual(['public.cli_book_counts', 'public.cli_book_totals']);
+    expect(
+      named.stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.split(' ')[0]),
+    ).toEqual(['public.cli_book_counts', 'public.cli_book_totals']);
     const plain = await pgviews(['refresh', 'cli_author_names', ...APP]);
     expect(plain.code).toBe(1);
     expect(plain.stderr).toContain('public.cli_author_names is a plain view: only materialized views can be refreshed');
@@ -92,9 +105,14 @@ describe('pgviews refresh and status', () => {
     try {
       const run = await pgviews(['refresh', ...APP], '1', { CLI_APP_LOCK_TIMEOUT: '200' });
       expect(run.code).toBe(1);
-      expect(run.stdout.trim().split('\n')).toEqual(['public.cli_book_counts  failed', 'public.cli_book_totals  not refreshed (it reads public.cli_book_counts)']);
+      expect(run.stdout.trim().split('\n')).toEqual([
+        'public.cli_book_counts  failed',
+        'public.cli_book_totals  not refreshed (it reads public.cli_book_counts)',
+      ]);
       expect(run.stderr).toContain('2 of 2 materialized views could not be refreshed (0 refreshed); the others keep their previous data:');
-      expect(run.stderr).toContain('  public.cli_book_counts: public.cli_book_counts cannot be refreshed while it has open queries: the refresh waited 200 ms (lockTimeout)');
+      expect(run.stderr).toContain(
+        '  public.cli_book_counts: public.cli_book_counts cannot be refreshed while it has open queries: the refresh waited 200 ms (lockTimeout)',
+      );
       expect(run.stderr).toContain('  public.cli_book_totals: not refreshed: it reads public.cli_book_counts, whose refresh failed');
       const named = await pgviews(['refresh', 'cli_book_counts', '--with-dependents', ...APP], '1', { CLI_APP_LOCK_TIMEOUT: '200' });
       expect({ code: named.code, stdout: named.stdout }).toEqual({ code: 1, stdout: run.stdout });
@@ -106,10 +124,22 @@ describe('pgviews refresh and status', () => {
   it('status shows state, population, size, rows and last refresh, as a table or JSON', async () => {
     const table = await pgviews(['status', ...APP]);
     expect(table.code).toBe(0);
-    expect(table.stdout.split('\n')[0]).toMatch(/^VIEW\s+KIND\s+STATE\s+POPULATED\s+SIZE\s+ROWS \(EST\.\)\s+LAST REFRESH\s+TOOK\s+LIVE SINCE$/);
-    expect(table.stdout).toMatch(/public\.cli_book_counts\s+materialized\s+in-sync\s+yes\s+\d+ kB\s+\d+\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+[\d.]+ ms/);
+    expect(table.stdout.split('\n')[0]).toMatch(
+      /^VIEW\s+KIND\s+STATE\s+POPULATED\s+SIZE\s+ROWS \(EST\.\)\s+LAST REFRESH\s+TOOK\s+LIVE SINCE$/,
+    );
+    expect(table.stdout).toMatch(
+      /public\.cli_book_counts\s+materialized\s+in-sync\s+yes\s+\d+ kB\s+\d+\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+[\d.]+ ms/,
+    );
     const json = JSON.parse((await pgviews(['status', '--json', ...APP])).stdout);
-    expect(json).toContainEqual(expect.objectContaining({ view: 'public.cli_book_counts', kind: 'materialized', state: 'in-sync', populated: true, lastRefresh: expect.objectContaining({ source: 'cli' }) }));
+    expect(json).toContainEqual(
+      expect.objectContaining({
+        view: 'public.cli_book_counts',
+        kind: 'materialized',
+        state: 'in-sync',
+        populated: true,
+        lastRefresh: expect.objectContaining({ source: 'cli' }),
+      }),
+    );
     expect(json).toContainEqual(expect.objectContaining({ view: 'public.cli_author_names', kind: 'view', state: 'in-sync' }));
   });
 });
@@ -123,7 +153,10 @@ describe('pgviews errors', () => {
     const verbose = await pgviews(['sync', '--verbose', ...APP], 'broken');
     expect(verbose.stderr).toMatch(/\n\s+at /);
     // Written to files (a deploy log), the app's log lines and the stack trace carry no colour codes.
-    const logged = await runNodeToFiles(['dist/cli/main.js', 'sync', '--verbose', ...APP], { DATABASE_URL: db.url, CLI_APP_VERSION: 'broken' });
+    const logged = await runNodeToFiles(['dist/cli/main.js', 'sync', '--verbose', ...APP], {
+      DATABASE_URL: db.url,
+      CLI_APP_VERSION: 'broken',
+    });
     expect(logged.code).toBe(1);
     expect(logged.stdout).toMatch(/\[Nest\] \d+ +- .* LOG \[NestFactory\] Starting Nest application/);
     expect(logged.stderr).toMatch(/\n\s+at /);
@@ -132,7 +165,9 @@ describe('pgviews errors', () => {
     expect(usage.code).toBe(1);
     expect(usage.stderr).toContain('pgviews: unknown option --frobnicate for `pgviews plan`');
     const noApp = await pgviews(['plan']);
-    expect(noApp.stderr).toContain('tell pgviews where your app is: --app <compiled root module file, or the main file that bootstraps it>');
+    expect(noApp.stderr).toContain(
+      'tell pgviews where your app is: --app <compiled root module file, or the main file that bootstraps it>',
+    );
   });
 
   it('says what to pass when a main file defines its root module itself', async () => {
@@ -148,7 +183,9 @@ describe('pgviews errors', () => {
     const refused = await pgviews(['clear', ...APP]);
     expect(refused.code).toBe(1);
     expect(refused.stdout).toContain('Run `pgviews clear --yes` to do it.');
-    expect(await db.query(`SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE 'cli_%' AND relkind IN ('v', 'm')`)).toEqual([{ n: 3 }]);
+    expect(await db.query(`SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE 'cli_%' AND relkind IN ('v', 'm')`)).toEqual([
+      { n: 3 },
+    ]);
   });
 });
 
@@ -166,13 +203,21 @@ describe('a sync whose process is killed', () => {
     try {
       let syncPid: number | undefined;
       await waitFor(async () => {
-        const waiting = await db.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> $1`, [readerPid]);
+        const waiting = await db.query(
+          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> $1`,
+          [readerPid],
+        );
         syncPid = waiting[0]?.pid;
         return syncPid !== undefined;
       }, 'the sync to wait for the reader');
       child.kill('SIGKILL');
       // Its backend notices the client is gone and ends, releasing its locks, long before the lock wait would end.
-      await waitFor(async () => (await db.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [syncPid])).length === 0, 'the killed sync\'s backend to end', 2000, 50);
+      await waitFor(
+        async () => (await db.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [syncPid])).length === 0,
+        "the killed sync's backend to end",
+        2000,
+        50,
+      );
       expect(await db.query(`SELECT locktype, mode FROM pg_locks WHERE pid = $1 OR NOT granted`, [syncPid])).toEqual([]);
     } finally {
       child.kill('SIGKILL');
@@ -208,7 +253,9 @@ describe('pgviews migration', () => {
   it('clear --yes drops the declared views', async () => {
     const cleared = await pgviews(['clear', '--yes', ...APP]);
     expect(cleared.code).toBe(0);
-    expect(await db.query(`SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE 'cli_%' AND relkind IN ('v', 'm')`)).toEqual([{ n: 0 }]);
+    expect(await db.query(`SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE 'cli_%' AND relkind IN ('v', 'm')`)).toEqual([
+      { n: 0 },
+    ]);
   });
 });
 

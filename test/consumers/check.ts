@@ -61,7 +61,10 @@ async function check(): Promise<void> {
 
     const health = await call('GET', '/health');
     assert.equal(health.details.views.status, 'up', JSON.stringify(health));
-    assert.ok(app.get(SchedulerRegistry).getCronJob('pgviews:refresh:reporting.author_book_count_mv'), 'the refresh schedule is registered');
+    assert.ok(
+      app.get(SchedulerRegistry).getCronJob('pgviews:refresh:reporting.author_book_count_mv'),
+      'the refresh schedule is registered',
+    );
   } finally {
     await app.close();
   }

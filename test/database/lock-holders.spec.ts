@@ -14,7 +14,9 @@ const holder = {
 
 describe('describeHolder', () => {
   it('names the pid, application, client, state and since when', () => {
-    expect(describeHolder(holder)).toBe('pid 4242 (application "psql", client 10.0.0.7:51234, idle in transaction, in a transaction since 2026-01-01T10:00:00.000Z)');
+    expect(describeHolder(holder)).toBe(
+      'pid 4242 (application "psql", client 10.0.0.7:51234, idle in transaction, in a transaction since 2026-01-01T10:00:00.000Z)',
+    );
     expect(describeHolder({ ...holder, inTransaction: false, state: 'idle', since: new Date('2026-01-01T09:00:00Z') })).toBe(
       'pid 4242 (application "psql", client 10.0.0.7:51234, idle, connected since 2026-01-01T09:00:00.000Z)',
     );

@@ -25,7 +25,11 @@ describe('PgViewsMetadataAccessor', () => {
 
   it('finds what is declared on an EntitySchema from the schema and from the class it generates', () => {
     class Generated {}
-    const schema = new EntitySchema({ class: Generated, tableName: 'generated_view', properties: { id: { type: 'number', primary: true } } });
+    const schema = new EntitySchema({
+      class: Generated,
+      tableName: 'generated_view',
+      properties: { id: { type: 'number', primary: true } },
+    });
     MaterializedView({ sql: 'SELECT 1 AS id' })(schema);
     RefreshSchedule('0 * * * *')(schema);
     expect(PgViewsMetadataAccessor.viewDeclaration(schema)?.kind).toBe('materialized');

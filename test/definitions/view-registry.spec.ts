@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { defineEntity, EntitySchema, p } from '@mikro-orm/core';
 import { Entity, Index, PrimaryKey, Property, Unique } from '@mikro-orm/decorators/legacy';
-import { MaterializedView, PgViewsConfigurationError, View, ViewRegistry } from 'nestjs-pgviews';
+import { MaterializedView, PgViewsConfigurationError, View } from 'nestjs-pgviews';
+import { ViewRegistry } from '../../lib/definitions/view.registry.js';
 import { AuthorBookCount, AuthorBookCountSnapshot } from '../fixtures/author-views.js';
 import { Author, Book } from '../fixtures/library.entities.js';
 import { offlineOrm } from '../support/offline-orm.js';
@@ -67,7 +68,11 @@ class BadDependency {
 }
 
 @Index({ properties: ['total', 'id'] })
-@MaterializedView({ sql: 'SELECT 1 AS id, 2 AS total, 3 AS other_column', uniqueKey: ['id'], indexes: [{ columns: ['otherColumn'], where: 'total > 0', using: 'BRIN' }] })
+@MaterializedView({
+  sql: 'SELECT 1 AS id, 2 AS total, 3 AS other_column',
+  uniqueKey: ['id'],
+  indexes: [{ columns: ['otherColumn'], where: 'total > 0', using: 'BRIN' }],
+})
 @Entity({ tableName: 'indexed_mv', schema: 'stats' })
 class Indexed {
   @PrimaryKey() id!: number;
@@ -116,7 +121,10 @@ describe('ViewRegistry', () => {
 
   it('registers only the listed views (plus features) when `views` is given', () => {
     const orm = offlineOrm([A, B, C]);
-    expect(ViewRegistry.fromOrm(orm, { views: [C], features: [A] }).definitions.map((d) => d.id)).toEqual(['public.c_view', 'public.a_view']);
+    expect(ViewRegistry.fromOrm(orm, { views: [C], features: [A] }).definitions.map((d) => d.id)).toEqual([
+      'public.c_view',
+      'public.a_view',
+    ]);
     expect(() => ViewRegistry.fromOrm(orm, { views: [B] })).toThrow(
       'B (public.b_view) depends on C, which is not registered with PgViewsModule: add it to forRoot({ views }) or forFeature()',
     );
@@ -126,7 +134,9 @@ describe('ViewRegistry', () => {
     const orm = offlineOrm([A, C, NotAView, BadDependency]);
     const registry = ViewRegistry.fromOrm(orm, { views: [C] });
     expect(() => registry.get(A)).toThrow('A is not registered with PgViewsModule: add it to forRoot({ views }) or forFeature()');
-    expect(() => registry.get(NotAView)).toThrow('NotAView is not a view entity: decorate it with @View() or @MaterializedView() next to @Entity()');
+    expect(() => registry.get(NotAView)).toThrow(
+      'NotAView is not a view entity: decorate it with @View() or @MaterializedView() next to @Entity()',
+    );
     expect(() => registry.get('nope')).toThrow('No view named nope is registered with PgViewsModule (registered: public.c_view)');
     expect(() => ViewRegistry.fromOrm(orm, { views: [NotAView] })).toThrow(/NotAView is not a view entity/);
     expect(() => ViewRegistry.fromOrm(orm, { views: [B] })).toThrow(
@@ -191,6 +201,8 @@ describe('ViewRegistry', () => {
     class BadIndex {
       @PrimaryKey() id!: number;
     }
-    expect(() => ViewRegistry.fromOrm(offlineOrm([BadIndex]))).toThrow('BadIndex (public.bad_index): an index needs either `columns` or `expression`');
+    expect(() => ViewRegistry.fromOrm(offlineOrm([BadIndex]))).toThrow(
+      'BadIndex (public.bad_index): an index needs either `columns` or `expression`',
+    );
   });
 });

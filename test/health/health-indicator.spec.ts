@@ -45,10 +45,16 @@ describe('PgViewsHealthIndicator', () => {
   it('is down while a scheduled materialized view was never refreshed, up once it is fresh, down when it grows stale', async () => {
     app = await apps.boot({ entities: [HealthCounts, HealthNames], imports: [ScheduleModule.forRoot(), HealthModule as any] });
     const never = await check(60_000).catch((error) => error.getResponse());
-    expect(never).toMatchObject({ status: 'error', error: { views: { status: 'down', stale: [{ view: 'public.health_counts', lastRefresh: null }], outOfSync: [] } } });
+    expect(never).toMatchObject({
+      status: 'error',
+      error: { views: { status: 'down', stale: [{ view: 'public.health_counts', lastRefresh: null }], outOfSync: [] } },
+    });
 
     await app.get(ViewRefreshService).refresh(HealthCounts);
-    expect(await check(60_000)).toMatchObject({ status: 'ok', info: { views: { status: 'up', views: 2, checkedFreshness: 1, stale: [] } } });
+    expect(await check(60_000)).toMatchObject({
+      status: 'ok',
+      info: { views: { status: 'up', views: 2, checkedFreshness: 1, stale: [] } },
+    });
 
     await new Promise((resolve) => setTimeout(resolve, 50));
     const stale = await check(10).catch((error) => error.getResponse());
@@ -56,11 +62,17 @@ describe('PgViewsHealthIndicator', () => {
   });
 
   it('is down when a view is out of sync with its declaration', async () => {
-    app = await apps.boot({ entities: [HealthCounts, HealthNamesChanged], sync: false, imports: [ScheduleModule.forRoot(), HealthModule as any] });
+    app = await apps.boot({
+      entities: [HealthCounts, HealthNamesChanged],
+      sync: false,
+      imports: [ScheduleModule.forRoot(), HealthModule as any],
+    });
     const result = await check(60_000).catch((error) => error.getResponse());
     expect(result).toMatchObject({
       status: 'error',
-      error: { views: { status: 'down', stale: [], outOfSync: [{ view: 'public.health_names', state: 'changed', reason: 'definition changed' }] } },
+      error: {
+        views: { status: 'down', stale: [], outOfSync: [{ view: 'public.health_names', state: 'changed', reason: 'definition changed' }] },
+      },
     });
   });
 });

@@ -6,7 +6,13 @@ describe('resolveOptions', () => {
   it('fills in every default, and keeps the options that have none', () => {
     expect(resolveOptions({}, {})).toEqual(DEFAULT_OPTIONS);
     const state = { table: 'views_state' };
-    expect(resolveOptions({ contextName: 'reports', history: false, state, views: [] }, {})).toEqual({ ...DEFAULT_OPTIONS, contextName: 'reports', history: false, state, views: [] });
+    expect(resolveOptions({ contextName: 'reports', history: false, state, views: [] }, {})).toEqual({
+      ...DEFAULT_OPTIONS,
+      contextName: 'reports',
+      history: false,
+      state,
+      views: [],
+    });
   });
 
   it('takes what the code says over the defaults, and treats undefined as not said', () => {
@@ -18,8 +24,14 @@ describe('resolveOptions', () => {
   });
 
   it('lets PGVIEWS_SYNC, PGVIEWS_SCHEDULES and PGVIEWS_ROLLBACK override the code, in any usual spelling', () => {
-    expect(resolveOptions({ sync: true, schedules: true }, { PGVIEWS_SYNC: 'false', PGVIEWS_SCHEDULES: ' OFF ' })).toMatchObject({ sync: false, schedules: false });
-    expect(resolveOptions({ sync: false, rollback: false }, { PGVIEWS_SYNC: '1', PGVIEWS_ROLLBACK: 'yes' })).toMatchObject({ sync: true, rollback: true });
+    expect(resolveOptions({ sync: true, schedules: true }, { PGVIEWS_SYNC: 'false', PGVIEWS_SCHEDULES: ' OFF ' })).toMatchObject({
+      sync: false,
+      schedules: false,
+    });
+    expect(resolveOptions({ sync: false, rollback: false }, { PGVIEWS_SYNC: '1', PGVIEWS_ROLLBACK: 'yes' })).toMatchObject({
+      sync: true,
+      rollback: true,
+    });
     expect(resolveOptions({ schedules: false }, { PGVIEWS_SCHEDULES: 'On' }).schedules).toBe(true);
   });
 

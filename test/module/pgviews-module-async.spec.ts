@@ -4,7 +4,13 @@ import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { Injectable, Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { PgViewsConfigurationError, PgViewsModule, ViewSyncService, type PgViewsModuleOptions, type PgViewsOptionsFactory } from 'nestjs-pgviews';
+import {
+  PgViewsConfigurationError,
+  PgViewsModule,
+  ViewSyncService,
+  type PgViewsModuleOptions,
+  type PgViewsOptionsFactory,
+} from 'nestjs-pgviews';
 import { AuthorBookCount, AuthorBookCountSnapshot } from '../fixtures/author-views.js';
 import { Author, Book, LIBRARY_TABLES } from '../fixtures/library.entities.js';
 import { useTestDatabase } from '../support/test-database.js';
@@ -16,8 +22,10 @@ afterEach(async () => {
 });
 
 const views = async () =>
-  (await db.query(`SELECT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                   WHERE c.relkind IN ('v', 'm') AND n.nspname IN ('public', 'reporting') ORDER BY 1`)).map((row) => row.name);
+  (
+    await db.query(`SELECT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                   WHERE c.relkind IN ('v', 'm') AND n.nspname IN ('public', 'reporting') ORDER BY 1`)
+  ).map((row) => row.name);
 
 /** Settings that an options factory reads, from a module of the app's own. */
 @Injectable()
@@ -82,7 +90,10 @@ describe('PgViewsModule.forRootAsync', () => {
     @Module({ providers: [SharedConfig], exports: [SharedConfig] })
     class ConfigModule {}
     const before = await views();
-    const app = await boot(PgViewsModule.forRootAsync({ contextName: 'reports', imports: [ConfigModule], useExisting: SharedConfig }), 'reports');
+    const app = await boot(
+      PgViewsModule.forRootAsync({ contextName: 'reports', imports: [ConfigModule], useExisting: SharedConfig }),
+      'reports',
+    );
     expect(calls).toEqual(['reports']);
     // One instance of the factory: the one ConfigModule provides, not a second one of PgViewsModule's.
     expect(SharedConfig.instances).toBe(1);
@@ -95,6 +106,8 @@ describe('PgViewsModule.forRootAsync', () => {
 
   it('refuses async options with no way to build them', () => {
     expect(() => PgViewsModule.forRootAsync({ imports: [SettingsModule] })).toThrow(PgViewsConfigurationError);
-    expect(() => PgViewsModule.forRootAsync({})).toThrow('PgViewsModule.forRootAsync() needs one of `useFactory`, `useClass` or `useExisting`');
+    expect(() => PgViewsModule.forRootAsync({})).toThrow(
+      'PgViewsModule.forRootAsync() needs one of `useFactory`, `useClass` or `useExisting`',
+    );
   });
 });

@@ -25,8 +25,10 @@ const apps = useApps(db);
 let app: INestApplicationContext | undefined;
 
 const views = async () =>
-  (await db.query(`SELECT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                   WHERE c.relkind IN ('v', 'm') AND n.nspname IN ('public', 'reporting') ORDER BY 1`)).map((row) => row.name);
+  (
+    await db.query(`SELECT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                   WHERE c.relkind IN ('v', 'm') AND n.nspname IN ('public', 'reporting') ORDER BY 1`)
+  ).map((row) => row.name);
 
 describe('PgViewsModule', () => {
   it('forFeature adds views from feature modules and registers them with MikroORM (autoLoadEntities)', async () => {
@@ -34,7 +36,13 @@ describe('PgViewsModule', () => {
       {
         module: class AppModule {},
         imports: [
-          MikroOrmModule.forRoot({ driver: PostgreSqlDriver, clientUrl: db.url, entities: [Author, Book], autoLoadEntities: true, metadataProvider: ReflectMetadataProvider }),
+          MikroOrmModule.forRoot({
+            driver: PostgreSqlDriver,
+            clientUrl: db.url,
+            entities: [Author, Book],
+            autoLoadEntities: true,
+            metadataProvider: ReflectMetadataProvider,
+          }),
           PgViewsModule.forRoot({ views: [] }),
           ReportsModule,
         ],
@@ -56,8 +64,17 @@ describe('PgViewsModule', () => {
       {
         module: class AsyncAppModule {},
         imports: [
-          MikroOrmModule.forRoot({ driver: PostgreSqlDriver, clientUrl: db.url, entities: [Author, Book, AuthorBookCount], metadataProvider: ReflectMetadataProvider }),
-          PgViewsModule.forRootAsync({ imports: [SettingsModule], inject: [Settings], useFactory: (settings: Settings) => ({ sync: settings.syncViews }) }),
+          MikroOrmModule.forRoot({
+            driver: PostgreSqlDriver,
+            clientUrl: db.url,
+            entities: [Author, Book, AuthorBookCount],
+            metadataProvider: ReflectMetadataProvider,
+          }),
+          PgViewsModule.forRootAsync({
+            imports: [SettingsModule],
+            inject: [Settings],
+            useFactory: (settings: Settings) => ({ sync: settings.syncViews }),
+          }),
         ],
       },
       { logger: false },
@@ -112,12 +129,22 @@ describe('MikroORM schema generator', () => {
   it('withPgViews() does the same for the configuration file the MikroORM CLI reads', async () => {
     await db.query('DROP VIEW early_books'); // an orphan: the CLI configuration knows only declared views
     const orm = await MikroORM.init(
-      withPgViews({ driver: PostgreSqlDriver, clientUrl: db.url, entities: [Author, Book, AuthorBookCount, AuthorBookCountSnapshot], metadataProvider: ReflectMetadataProvider }),
+      withPgViews({
+        driver: PostgreSqlDriver,
+        clientUrl: db.url,
+        entities: [Author, Book, AuthorBookCount, AuthorBookCountSnapshot],
+        metadataProvider: ReflectMetadataProvider,
+      }),
     );
     try {
       expect(await orm.schema.getUpdateSchemaSQL({ wrap: false })).toBe('');
       // Without it, MikroORM would create a table for each view entity.
-      const unguarded = await MikroORM.init({ driver: PostgreSqlDriver, clientUrl: db.url, entities: [Author, Book, AuthorBookCount], metadataProvider: ReflectMetadataProvider });
+      const unguarded = await MikroORM.init({
+        driver: PostgreSqlDriver,
+        clientUrl: db.url,
+        entities: [Author, Book, AuthorBookCount],
+        metadataProvider: ReflectMetadataProvider,
+      });
       expect(await unguarded.schema.getUpdateSchemaSQL()).toMatch(/create table "author_book_count_view"/);
       await unguarded.close();
     } finally {

@@ -60,7 +60,7 @@ describe("MikroORM's own view entities", () => {
     expect(await orm.schema.getUpdateSchemaSQL({ wrap: false })).toBe('');
   });
 
-  it('stay MikroORM\'s with adoptMikroOrmViews: false', async () => {
+  it("stay MikroORM's with adoptMikroOrmViews: false", async () => {
     app = await apps.boot({ entities: [NativeAuthorNames, NativeBookCounts], adoptMikroOrmViews: false, sync: false, schedules: false });
     const plan = await app.get(ViewSyncService).plan();
     // Not registered: the views nestjs-pgviews created earlier are orphans now.

@@ -28,7 +28,9 @@ function typeErrors(files: { path: string; code: string }[]): string[] {
   host.readFile = (path) => sources.get(path) ?? readFile(path);
   const program = ts.createProgram([...sources.keys()], options, host);
   return ts.getPreEmitDiagnostics(program).map((diagnostic) => {
-    const where = diagnostic.file ? `${diagnostic.file.fileName.slice(app.length + 1)}:${diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start ?? 0).line + 1}: ` : '';
+    const where = diagnostic.file
+      ? `${diagnostic.file.fileName.slice(app.length + 1)}:${diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start ?? 0).line + 1}: `
+      : '';
     return where + ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n');
   });
 }
@@ -37,7 +39,13 @@ describe("the README's Quick start", () => {
   const files = readmeFiles();
 
   it('is a whole app: entities, views, a controller, the root module and main.ts', () => {
-    expect(files.map((file) => file.path)).toEqual(['src/library.entities.ts', 'src/reporting.views.ts', 'src/reports.controller.ts', 'src/app.module.ts', 'src/main.ts']);
+    expect(files.map((file) => file.path)).toEqual([
+      'src/library.entities.ts',
+      'src/reporting.views.ts',
+      'src/reports.controller.ts',
+      'src/app.module.ts',
+      'src/main.ts',
+    ]);
   });
 
   it('type-checks against the library', () => {
@@ -45,7 +53,11 @@ describe("the README's Quick start", () => {
   }, 60_000);
 
   it('would be caught drifting from the API (the check itself)', () => {
-    const drifted = files.map((file) => (file.path === 'src/app.module.ts' ? { ...file, code: file.code.replace('PgViewsModule.forRoot()', 'PgViewsModule.forRoot({ sync: 42 })') } : file));
+    const drifted = files.map((file) =>
+      file.path === 'src/app.module.ts'
+        ? { ...file, code: file.code.replace('PgViewsModule.forRoot()', 'PgViewsModule.forRoot({ sync: 42 })') }
+        : file,
+    );
     expect(typeErrors(drifted)).toEqual([expect.stringMatching(/^src\/app\.module\.ts:\d+: Type 'number' is not assignable/)]);
   }, 60_000);
 });

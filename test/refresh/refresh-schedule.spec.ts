@@ -91,8 +91,12 @@ describe('@RefreshSchedule', () => {
         "Ticking (public.ticking_mv) has a @RefreshSchedule, but ScheduleModule is not imported: add ScheduleModule.forRoot() from @nestjs/schedule to your root module's imports, or turn schedules off on this instance with PgViewsModule.forRoot({ schedules: false })",
       ),
     );
-    await expect(boot({ entities: [BadCron] })).rejects.toThrow(/^@RefreshSchedule\('61 \* \* \* \*'\) on BadCron \(public.bad_cron_mv\) is not a valid cron expression: /);
-    await expect(boot({ entities: [ScheduledPlain] })).rejects.toThrow('@RefreshSchedule on ScheduledPlain (public.scheduled_plain_view): only materialized views can be refreshed');
+    await expect(boot({ entities: [BadCron] })).rejects.toThrow(
+      /^@RefreshSchedule\('61 \* \* \* \*'\) on BadCron \(public.bad_cron_mv\) is not a valid cron expression: /,
+    );
+    await expect(boot({ entities: [ScheduledPlain] })).rejects.toThrow(
+      '@RefreshSchedule on ScheduledPlain (public.scheduled_plain_view): only materialized views can be refreshed',
+    );
     expect(await views()).toEqual([]);
   });
 
@@ -120,20 +124,40 @@ describe('@RefreshSchedule', () => {
     const logger = new RecordingLogger();
     await boot({ entities: [SlowTicking], logger });
     const spy = await db.connect();
-    const succeeds = (wait: Promise<void>) => wait.then(() => true, () => false);
+    const succeeds = (wait: Promise<void>) =>
+      wait.then(
+        () => true,
+        () => false,
+      );
     const terminated = await succeeds(
-      waitFor(async () => {
-        const [row] = (await spy.query(`SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE query LIKE '%REFRESH MATERIALIZED VIEW%slow_ticking_mv%' AND pid <> pg_backend_pid()`)).rows;
-        return row?.done === true;
-      }, 'a scheduled refresh to terminate', 4000, 50),
+      waitFor(
+        async () => {
+          const [row] = (
+            await spy.query(
+              `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE query LIKE '%REFRESH MATERIALIZED VIEW%slow_ticking_mv%' AND pid <> pg_backend_pid()`,
+            )
+          ).rows;
+          return row?.done === true;
+        },
+        'a scheduled refresh to terminate',
+        4000,
+        50,
+      ),
     );
     expect(terminated).toBe(true);
     const failedAt = new Date();
     const recovered = await succeeds(
-      waitFor(async () => {
-        const [{ count }] = await db.query(`SELECT count(*)::int AS count FROM pgviews_refresh_history WHERE view_name = 'slow_ticking_mv' AND started_at > $1`, [failedAt]);
-        return count > 0;
-      }, 'a scheduled refresh after the failure', 6000),
+      waitFor(
+        async () => {
+          const [{ count }] = await db.query(
+            `SELECT count(*)::int AS count FROM pgviews_refresh_history WHERE view_name = 'slow_ticking_mv' AND started_at > $1`,
+            [failedAt],
+          );
+          return count > 0;
+        },
+        'a scheduled refresh after the failure',
+        6000,
+      ),
     );
     expect(logger.lines).toContainEqual(expect.stringMatching(/^error: Scheduled refresh of public.slow_ticking_mv failed: /));
     expect(recovered).toBe(true);

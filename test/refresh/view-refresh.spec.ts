@@ -38,7 +38,11 @@ describe('ViewRefreshService.refresh', () => {
   it('refreshes plainly or concurrently, and readers see the new data', async () => {
     await addBook();
     expect(await books(3)).toBe(0);
-    expect(await views.refresh(ChainA, { concurrently: false })).toEqual({ view: 'public.chain_a', concurrently: false, durationMs: expect.any(Number) });
+    expect(await views.refresh(ChainA, { concurrently: false })).toEqual({
+      view: 'public.chain_a',
+      concurrently: false,
+      durationMs: expect.any(Number),
+    });
     expect(await books(3)).toBe(1);
     await addBook();
     expect(await views.refresh('chain_a', { concurrently: true })).toMatchObject({ concurrently: true });
@@ -58,7 +62,9 @@ describe('ViewRefreshService.refresh', () => {
     expect(logger.lines).toContain(
       'warn: public.no_key_mv has no unique index on plain columns, which REFRESH ... CONCURRENTLY needs: declare `uniqueKey` in its @MaterializedView(); refreshed without CONCURRENTLY (readers wait for it)',
     );
-    await expect(views.refresh(NoKey, { concurrently: true, strict: true })).rejects.toThrow(/Cannot refresh public.no_key_mv concurrently: .* declare `uniqueKey`/);
+    await expect(views.refresh(NoKey, { concurrently: true, strict: true })).rejects.toThrow(
+      /Cannot refresh public.no_key_mv concurrently: .* declare `uniqueKey`/,
+    );
     await db.query('REFRESH MATERIALIZED VIEW empty_mv WITH NO DATA');
     await expect(views.refresh(Empty, { concurrently: true, strict: true })).rejects.toThrow(
       'Cannot refresh public.empty_mv concurrently: it has never been populated, and a first refresh cannot be concurrent',
@@ -71,8 +77,13 @@ describe('ViewRefreshService.refresh', () => {
     const reader = await db.connect();
     const [{ pid: readerPid }] = (await reader.query('SELECT pg_backend_pid() AS pid')).rows;
     const refreshRuns = async () =>
-      (await db.query(`SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%REFRESH MATERIALIZED VIEW%slow_mv%' AND pid <> pg_backend_pid()`)).length > 0;
-    const readerWaitsOnALock = async () => (await db.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'`, [readerPid])).length > 0;
+      (
+        await db.query(
+          `SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%REFRESH MATERIALIZED VIEW%slow_mv%' AND pid <> pg_backend_pid()`,
+        )
+      ).length > 0;
+    const readerWaitsOnALock = async () =>
+      (await db.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'`, [readerPid])).length > 0;
     // Whether a read started while the REFRESH runs (0.3 s of it) is seen blocked on its lock: the server's
     // own account, not which client hears back first (that race made an earlier version of this test flaky).
     const readerBlockedDuring = async (concurrently: boolean) => {
@@ -93,21 +104,37 @@ describe('ViewRefreshService.refresh', () => {
     const order = (results: { view: string }[]) => results.map((result) => result.view);
     expect(order(await views.refresh(ChainB, { withDependencies: true }))).toEqual(['public.chain_a', 'public.chain_b']);
     expect(order(await views.refresh(ChainA, { withDependents: true }))).toEqual(['public.chain_a', 'public.chain_b', 'public.chain_c']);
-    expect(order(await views.refresh(ChainC, { withDependencies: true, withDependents: true }))).toEqual(['public.chain_a', 'public.chain_b', 'public.chain_c']);
-    expect(order(await views.refreshAll())).toEqual(['public.chain_a', 'public.chain_b', 'public.chain_c', 'public.empty_mv', 'public.keyed_mv', 'public.no_key_mv', 'public.slow_mv']);
+    expect(order(await views.refresh(ChainC, { withDependencies: true, withDependents: true }))).toEqual([
+      'public.chain_a',
+      'public.chain_b',
+      'public.chain_c',
+    ]);
+    expect(order(await views.refreshAll())).toEqual([
+      'public.chain_a',
+      'public.chain_b',
+      'public.chain_c',
+      'public.empty_mv',
+      'public.keyed_mv',
+      'public.no_key_mv',
+      'public.slow_mv',
+    ]);
     expect((await db.query('SELECT total FROM chain_c'))[0].total).toBe(50);
   });
 
   it('explains plain views, unregistered classes and duplicate keys', async () => {
     await expect(views.refresh(Plain)).rejects.toThrow(
-      new PgViewsConfigurationError('public.plain_view is a plain view: only materialized views can be refreshed. A plain view runs its query on every read, so it is always current.'),
+      new PgViewsConfigurationError(
+        'public.plain_view is a plain view: only materialized views can be refreshed. A plain view runs its query on every read, so it is always current.',
+      ),
     );
     await expect(views.refresh(Author as any)).rejects.toThrow('Author is not a view entity');
     await db.query('INSERT INTO keyed_rows VALUES (2)');
     for (const concurrently of [true, false]) {
       const error = await views.refresh(Keyed, { concurrently }).catch((e) => e);
       expect(error).toBeInstanceOf(PgViewsRefreshError);
-      expect(error.message).toMatch(/^Refresh of public.keyed_mv failed: its new data has duplicate rows under its unique key \(key\); the query must return one row per key/);
+      expect(error.message).toMatch(
+        /^Refresh of public.keyed_mv failed: its new data has duplicate rows under its unique key \(key\); the query must return one row per key/,
+      );
     }
     expect(await db.query('SELECT key FROM keyed_mv ORDER BY key')).toEqual([{ key: 1 }, { key: 2 }]); // previous data kept
     await db.query('DELETE FROM keyed_rows WHERE key = 2; INSERT INTO keyed_rows VALUES (2)');
@@ -119,7 +146,9 @@ describe('ViewRefreshService.refresh', () => {
     try {
       const error = await views.refresh(ChainA, { concurrently: false, lockTimeout: 200 }).catch((e) => e);
       expect(error).toBeInstanceOf(PgViewsRefreshError);
-      expect(error.message).toMatch(/^public.chain_a cannot be refreshed while it has open queries: the refresh waited 200 ms \(lockTimeout\) for its lock. Refresh it with \{ concurrently: true \}/);
+      expect(error.message).toMatch(
+        /^public.chain_a cannot be refreshed while it has open queries: the refresh waited 200 ms \(lockTimeout\) for its lock. Refresh it with \{ concurrently: true \}/,
+      );
       // Concurrently, it does not wait for readers.
       expect((await views.refresh(ChainA, { concurrently: true, lockTimeout: 200 })).concurrently).toBe(true);
     } finally {
@@ -138,16 +167,32 @@ describe('ViewRefreshService.refreshAll', () => {
     try {
       const error = await views.refreshAll({ concurrently: false, lockTimeout: 200 }).catch((e) => e);
       expect(error).toBeInstanceOf(PgViewsRefreshAllError);
-      expect(error.results.map((result: { view: string }) => result.view)).toEqual(['public.empty_mv', 'public.no_key_mv', 'public.slow_mv']);
+      expect(error.results.map((result: { view: string }) => result.view)).toEqual([
+        'public.empty_mv',
+        'public.no_key_mv',
+        'public.slow_mv',
+      ]);
       expect(error.failures).toEqual([
         { view: 'public.chain_a', error: expect.any(PgViewsRefreshError) },
-        { view: 'public.chain_b', blockedBy: 'public.chain_a', error: expect.objectContaining({ message: 'not refreshed: it reads public.chain_a, whose refresh failed' }) },
-        { view: 'public.chain_c', blockedBy: 'public.chain_a', error: expect.objectContaining({ message: 'not refreshed: it reads public.chain_a, whose refresh failed' }) },
+        {
+          view: 'public.chain_b',
+          blockedBy: 'public.chain_a',
+          error: expect.objectContaining({ message: 'not refreshed: it reads public.chain_a, whose refresh failed' }),
+        },
+        {
+          view: 'public.chain_c',
+          blockedBy: 'public.chain_a',
+          error: expect.objectContaining({ message: 'not refreshed: it reads public.chain_a, whose refresh failed' }),
+        },
         { view: 'public.keyed_mv', error: expect.any(PgViewsRefreshError) },
       ]);
-      expect(error.message).toMatch(/^4 of 7 materialized views could not be refreshed \(3 refreshed\); the others keep their previous data:\n {2}public\.chain_a: public\.chain_a cannot be refreshed while it has open queries/);
+      expect(error.message).toMatch(
+        /^4 of 7 materialized views could not be refreshed \(3 refreshed\); the others keep their previous data:\n {2}public\.chain_a: public\.chain_a cannot be refreshed while it has open queries/,
+      );
       expect(error.message).toContain('\n  public.chain_b: not refreshed: it reads public.chain_a, whose refresh failed\n');
-      expect(error.message).toContain('\n  public.keyed_mv: Refresh of public.keyed_mv failed: its new data has duplicate rows under its unique key (key)');
+      expect(error.message).toContain(
+        '\n  public.keyed_mv: Refresh of public.keyed_mv failed: its new data has duplicate rows under its unique key (key)',
+      );
       // The views after the failures were refreshed; the ones that read a failed view were left alone.
       expect(await db.query(`SELECT name FROM no_key_mv WHERE name = 'Iain M. Banks'`)).toEqual([{ name: 'Iain M. Banks' }]);
       expect(await db.query(`SELECT count(*)::int AS n FROM slow_mv`)).toEqual([{ n: 4 }]);
@@ -164,7 +209,14 @@ describe('refresh history and events', () => {
     const before = Date.now();
     await views.refresh(ChainB, { concurrently: false });
     const last = await views.lastRefresh(ChainB);
-    expect(last).toEqual({ view: 'public.chain_b', startedAt: expect.any(Date), finishedAt: expect.any(Date), durationMs: expect.any(Number), concurrently: false, source: 'code' });
+    expect(last).toEqual({
+      view: 'public.chain_b',
+      startedAt: expect.any(Date),
+      finishedAt: expect.any(Date),
+      durationMs: expect.any(Number),
+      concurrently: false,
+      source: 'code',
+    });
     expect(last!.finishedAt.getTime()).toBeGreaterThanOrEqual(before - 1000);
     expect(await views.lastRefresh(NoKey)).toMatchObject({ view: 'public.no_key_mv' });
     const [{ rows }] = await db.query(`SELECT count(*)::int AS rows FROM pgviews_refresh_history WHERE view_name = 'chain_b'`);
@@ -172,8 +224,19 @@ describe('refresh history and events', () => {
   });
 
   it('emits an event for each refresh and each failure', async () => {
-    expect(events).toContainEqual({ type: 'view-refreshed', view: 'public.chain_a', concurrently: true, durationMs: expect.any(Number), source: 'code' });
-    expect(events).toContainEqual({ type: 'refresh-failed', view: 'public.keyed_mv', error: expect.any(PgViewsRefreshError), source: 'code' });
+    expect(events).toContainEqual({
+      type: 'view-refreshed',
+      view: 'public.chain_a',
+      concurrently: true,
+      durationMs: expect.any(Number),
+      source: 'code',
+    });
+    expect(events).toContainEqual({
+      type: 'refresh-failed',
+      view: 'public.keyed_mv',
+      error: expect.any(PgViewsRefreshError),
+      source: 'code',
+    });
   });
 });
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import type { INestApplicationContext } from '@nestjs/common';
 import { MikroORM } from '@mikro-orm/postgresql';
-import { MaterializedView, PgViewsConfigurationError, PgViewsSyncError, View, ViewSyncService } from 'nestjs-pgviews';
+import { MaterializedView, PgViewsConfigurationError, PgViewsSyncError, View, ViewSyncService, type ViewEntity } from 'nestjs-pgviews';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
 import { useDdlCounter } from '../support/ddl-counter.js';
 import { useTestDatabase } from '../support/test-database.js';
@@ -86,7 +86,7 @@ const ddl = useDdlCounter(db);
 let app: INestApplicationContext | undefined;
 
 /** Boots with `entities`, expecting it to fail without a single DDL statement surviving. */
-async function bootFails(entities: Function[]): Promise<Error> {
+async function bootFails(entities: ViewEntity[]): Promise<Error> {
   await ddl.reset();
   const error = await createViewsApp(db, { entities: entities as any }).catch((e) => e);
   expect(error).toBeInstanceOf(Error);
@@ -99,7 +99,9 @@ describe('bad input gets a clear error and changes nothing', () => {
   it('invalid SQL: the view, the statement and where PostgreSQL stopped reading', async () => {
     const error = await bootFails([FineView, SyntaxError]);
     expect(error).toBeInstanceOf(PgViewsSyncError);
-    expect(error.message).toContain('Sync of public.syntax_error_view failed and was rolled back: syntax error at or near "author" (SQLSTATE 42601)');
+    expect(error.message).toContain(
+      'Sync of public.syntax_error_view failed and was rolled back: syntax error at or near "author" (SQLSTATE 42601)',
+    );
     // (`FORM` reads as a column alias; PostgreSQL stops at the next word)
     expect(error.message).toContain('    SELECT id, name FORM author\n                         ^');
   });
@@ -107,13 +109,17 @@ describe('bad input gets a clear error and changes nothing', () => {
   it('a uniqueKey naming a column the view does not have', async () => {
     const error = await bootFails([FineView, MissingKeyColumn]);
     expect(error.message).toContain('Sync of public.missing_key_mv failed and was rolled back: column "author_id" does not exist');
-    expect(error.message).toContain('CREATE UNIQUE INDEX "missing_key_mv_author_id_unique" ON "public"."missing_key_mv" USING btree ("author_id")');
+    expect(error.message).toContain(
+      'CREATE UNIQUE INDEX "missing_key_mv_author_id_unique" ON "public"."missing_key_mv" USING btree ("author_id")',
+    );
   });
 
   it('dependencies naming a class that is not a view, before anything reaches the database', async () => {
     const error = await bootFails([FineView, JustATable, BadDependency]);
     expect(error).toBeInstanceOf(PgViewsConfigurationError);
-    expect(error.message).toMatch(/BadDependency \(public\.bad_dependency_view\) lists JustATable in its dependencies, but JustATable is not a view entity/);
+    expect(error.message).toMatch(
+      /BadDependency \(public\.bad_dependency_view\) lists JustATable in its dependencies, but JustATable is not a view entity/,
+    );
   });
 
   it('a `sql` function that throws: the entity, the view and what it threw', async () => {
@@ -126,10 +132,14 @@ describe('bad input gets a clear error and changes nothing', () => {
   it('a NUL character in a name, a comment or an index column: the entity and the view', async () => {
     const name = await bootFails([FineView, NulName]);
     expect(name).toBeInstanceOf(PgViewsConfigurationError);
-    expect(name.message).toBe('NulName (public.nul\\0view): the name contains a NUL character (\\0), which PostgreSQL does not allow in names');
+    expect(name.message).toBe(
+      'NulName (public.nul\\0view): the name contains a NUL character (\\0), which PostgreSQL does not allow in names',
+    );
     const comment = await bootFails([FineView, NulComment]);
     expect(comment).toBeInstanceOf(PgViewsConfigurationError);
-    expect(comment.message).toBe('NulComment (public.nul_comment_mv): the comment contains a NUL character (\\0), which PostgreSQL does not accept: "half\\u0000a comment"');
+    expect(comment.message).toBe(
+      'NulComment (public.nul_comment_mv): the comment contains a NUL character (\\0), which PostgreSQL does not accept: "half\\u0000a comment"',
+    );
     const column = await bootFails([FineView, NulColumn]);
     expect(column).toBeInstanceOf(PgViewsConfigurationError);
     expect(column.message).toMatch(/^NulColumn \(public\.nul_column_mv\): an index contains a NUL character/);
@@ -138,13 +148,17 @@ describe('bad input gets a clear error and changes nothing', () => {
   it('an index name longer than PostgreSQL allows: the entity and the view', async () => {
     const error = await bootFails([FineView, LongIndexName]);
     expect(error).toBeInstanceOf(PgViewsConfigurationError);
-    expect(error.message).toBe(`LongIndexName (public.long_index_name_mv): index name by_name_${'x'.repeat(60)} is longer than PostgreSQL's 63-byte limit`);
+    expect(error.message).toBe(
+      `LongIndexName (public.long_index_name_mv): index name by_name_${'x'.repeat(60)} is longer than PostgreSQL's 63-byte limit`,
+    );
   });
 
   it('a mapped column that the view lacks: what the warning says is what MikroORM does', async () => {
     app = await apps.boot({ entities: [Mismatched] });
     const em = app.get(MikroORM).em.fork();
-    expect(await em.find(Mismatched, {}, { orderBy: { id: 'asc' } })).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }].map((row) => expect.objectContaining(row)));
+    expect(await em.find(Mismatched, {}, { orderBy: { id: 'asc' } })).toEqual(
+      [{ id: 1 }, { id: 2 }, { id: 3 }].map((row) => expect.objectContaining(row)),
+    );
     expect((await em.findOne(Mismatched, 1))?.title).toBeUndefined();
     await expect(em.find(Mismatched, { title: 'x' })).rejects.toThrow('column m0.title does not exist');
     await expect(em.find(Mismatched, {}, { orderBy: { title: 'asc' } })).rejects.toThrow('column m0.title does not exist');

@@ -84,7 +84,9 @@ describe('when the connection of a sync is terminated', () => {
       const sync = app.get(ViewSyncService).sync();
       const killer = await db.connect();
       await waitFor(async () => {
-        const { rows } = await killer.query(`SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE query LIKE '%CREATE MATERIALIZED VIEW%slow_faults_mv%' AND pid <> pg_backend_pid()`);
+        const { rows } = await killer.query(
+          `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE query LIKE '%CREATE MATERIALIZED VIEW%slow_faults_mv%' AND pid <> pg_backend_pid()`,
+        );
         return rows[0]?.done === true;
       }, 'the sync to build the new version');
       await expect(sync).rejects.toThrow(PgViewsError);
@@ -106,10 +108,15 @@ describe('when a refresh hits statement_timeout', () => {
     const app = await createViewsApp(db, { entities: [SlowFaults], sync: false, schedules: false });
     try {
       await db.query(`UPDATE author SET name = 'Changed' WHERE id = 1`);
-      const error = await app.get(ViewRefreshService).refresh(SlowFaults).catch((e) => e);
+      const error = await app
+        .get(ViewRefreshService)
+        .refresh(SlowFaults)
+        .catch((e) => e);
       expect(error).toBeInstanceOf(PgViewsRefreshError);
       expect(error.code).toBe('57014');
-      expect(error.message).toMatch(/^Refresh of public\.slow_faults_mv failed; it keeps its previous data: canceling statement due to statement timeout/);
+      expect(error.message).toMatch(
+        /^Refresh of public\.slow_faults_mv failed; it keeps its previous data: canceling statement due to statement timeout/,
+      );
       expect(await db.query('SELECT name FROM slow_faults_mv WHERE id = 1')).toEqual([{ name: 'Ursula K. Le Guin' }]);
     } finally {
       await app.close();

@@ -34,7 +34,10 @@ beforeAll(async () => {
   await onPrimary.close();
   standby = await startStandby(primary);
   await waitForReplay(primary.url, standby.url);
-  app = await createViewsApp({ url: standby.url }, { entities: [AuthorBookCount, AuthorBookCountSnapshot], logger, imports: [ScheduleModule.forRoot()] });
+  app = await createViewsApp(
+    { url: standby.url },
+    { entities: [AuthorBookCount, AuthorBookCountSnapshot], logger, imports: [ScheduleModule.forRoot()] },
+  );
   app.get(PgViewsEvents).events$.subscribe((event) => events.push(event));
 }, 120_000);
 
@@ -64,7 +67,12 @@ describe('on a hot standby', () => {
 
   it('skips scheduled refreshes, without errors', async () => {
     await sleep(2200);
-    expect(events).toContainEqual({ type: 'refresh-skipped', view: 'reporting.author_book_count_mv', reason: 'standby', source: 'schedule' });
+    expect(events).toContainEqual({
+      type: 'refresh-skipped',
+      view: 'reporting.author_book_count_mv',
+      reason: 'standby',
+      source: 'schedule',
+    });
     expect(events.filter((event) => event.type === 'refresh-failed' && event.source === 'schedule')).toEqual([]);
     expect(logger.lines.filter((line) => line.startsWith('error:'))).toEqual([]);
   });

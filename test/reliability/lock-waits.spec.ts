@@ -1,7 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey } from '@mikro-orm/decorators/legacy';
 import { ScheduleModule } from '@nestjs/schedule';
-import { MaterializedView, PgViewsLockTimeoutError, PgViewsStatementError, RefreshSchedule, View, ViewRefreshService, ViewSyncService } from 'nestjs-pgviews';
+import {
+  MaterializedView,
+  PgViewsLockTimeoutError,
+  PgViewsStatementError,
+  RefreshSchedule,
+  View,
+  ViewRefreshService,
+  ViewSyncService,
+} from 'nestjs-pgviews';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
 import { relationStates } from '../support/catalog-state.js';
 import { waitFor } from '../support/system.js';
@@ -48,7 +56,10 @@ describe('the sync lock', () => {
     const logger = new RecordingLogger();
     try {
       const app = await apps.boot({ entities: [WaitsV2], sync: false, logger, ...LOCKS });
-      const error = await app.get(ViewSyncService).sync().catch((e) => e);
+      const error = await app
+        .get(ViewSyncService)
+        .sync()
+        .catch((e) => e);
       expect(error).toBeInstanceOf(PgViewsLockTimeoutError);
       expect(error.holders).toEqual([expect.objectContaining({ pid: holder.pid, application: 'lock-squatter' })]);
       expect(error.message).toMatch(
@@ -58,8 +69,14 @@ describe('the sync lock', () => {
         ),
       );
       expect(error.message).toContain(`SELECT pg_terminate_backend(${holder.pid})`);
-      expect(logger.lines).toContainEqual(expect.stringMatching(new RegExp(`^log: View sync: the sync lock .* is held by pid ${holder.pid} \\(application "lock-squatter"`)));
-      expect(logger.lines).toContainEqual(expect.stringMatching(/^warn: View sync: the sync lock .* still held by pid \d+ .* after 100 ms \(attempt 1 of 3\); retrying in 50 ms$/));
+      expect(logger.lines).toContainEqual(
+        expect.stringMatching(new RegExp(`^log: View sync: the sync lock .* is held by pid ${holder.pid} \\(application "lock-squatter"`)),
+      );
+      expect(logger.lines).toContainEqual(
+        expect.stringMatching(
+          /^warn: View sync: the sync lock .* still held by pid \d+ .* after 100 ms \(attempt 1 of 3\); retrying in 50 ms$/,
+        ),
+      );
     } finally {
       await holder.release();
     }
@@ -70,7 +87,10 @@ describe('the sync lock', () => {
     const holder = await squatter('nestjs-pgviews:sync');
     const app = await apps.boot({ entities: [WaitsV2], sync: false, lockTimeout: 200, lockRetries: 10, lockRetryDelay: 50 });
     const sync = app.get(ViewSyncService).sync();
-    await waitFor(async () => (await db.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`)).length > 0, 'the sync to wait for its lock');
+    await waitFor(
+      async () => (await db.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`)).length > 0,
+      'the sync to wait for its lock',
+    );
     await holder.release();
     expect((await sync).views.map((view) => view.action)).toEqual(['replaced']);
   });
@@ -89,7 +109,9 @@ describe('the sync lock', () => {
       await holder.release();
     }
     expect((await sync).views.map((view) => view.action)).toEqual(['recreated']);
-    expect(logger.lines).toContainEqual(expect.stringMatching(new RegExp(`^log: View sync: the sync lock .* is held by another instance's sync, pid ${holder.pid} `)));
+    expect(logger.lines).toContainEqual(
+      expect.stringMatching(new RegExp(`^log: View sync: the sync lock .* is held by another instance's sync, pid ${holder.pid} `)),
+    );
   });
 });
 
@@ -100,7 +122,10 @@ describe('clear()', () => {
     const reader = await db.connect();
     await reader.query('BEGIN; SELECT count(*) FROM waits_view');
     try {
-      const error = await app.get(ViewSyncService).clear().catch((e) => e);
+      const error = await app
+        .get(ViewSyncService)
+        .clear()
+        .catch((e) => e);
       expect(error).toBeInstanceOf(PgViewsStatementError);
       expect(error.code).toBe('55P03');
       expect(error.message).toMatch(/^clear\(\) failed and was rolled back: canceling statement due to lock timeout/);
@@ -119,7 +144,10 @@ describe('plan()', () => {
     const holder = await db.connect();
     await holder.query('BEGIN; LOCK TABLE author IN ACCESS EXCLUSIVE MODE');
     try {
-      const error = await app.get(ViewSyncService).plan().catch((e) => e);
+      const error = await app
+        .get(ViewSyncService)
+        .plan()
+        .catch((e) => e);
       expect(error.code).toBe('55P03');
       expect(error.message).toContain('canceling statement due to lock timeout');
     } finally {
@@ -135,10 +163,15 @@ describe('refreshes', () => {
     const reader = await db.connect();
     await reader.query('BEGIN; SELECT count(*) FROM waits_scheduled_mv');
     try {
-      const error = await app.get(ViewRefreshService).refresh(WaitsScheduled, { concurrently: false }).catch((e) => e);
+      const error = await app
+        .get(ViewRefreshService)
+        .refresh(WaitsScheduled, { concurrently: false })
+        .catch((e) => e);
       expect(error).toBeInstanceOf(PgViewsStatementError);
       expect(error.code).toBe('55P03');
-      expect(error.message).toMatch(/^public\.waits_scheduled_mv cannot be refreshed while it has open queries: the refresh waited 150 ms \(lockTimeout\)/);
+      expect(error.message).toMatch(
+        /^public\.waits_scheduled_mv cannot be refreshed while it has open queries: the refresh waited 150 ms \(lockTimeout\)/,
+      );
     } finally {
       await reader.query('ROLLBACK');
     }
@@ -149,7 +182,10 @@ describe('refreshes', () => {
     const logger = new RecordingLogger();
     try {
       await apps.boot({ entities: [WaitsScheduled], logger, imports: [ScheduleModule.forRoot()] });
-      await waitFor(async () => logger.lines.some((line) => line.startsWith('log: public.waits_scheduled_mv: scheduled refresh skipped')), 'a skipped tick in the log');
+      await waitFor(
+        async () => logger.lines.some((line) => line.startsWith('log: public.waits_scheduled_mv: scheduled refresh skipped')),
+        'a skipped tick in the log',
+      );
       expect(logger.lines).toContainEqual(
         expect.stringMatching(
           new RegExp(

@@ -8,7 +8,10 @@ import { useTestDatabase } from '../support/test-database.js';
 import { createViewsApp, RecordingLogger } from '../support/views-app.js';
 
 const V1 = { names: 'SELECT id, name FROM author', counts: 'SELECT author_id AS id, count(*)::int AS books FROM book GROUP BY author_id' };
-const V2 = { names: 'SELECT id, upper(name) AS name FROM author', counts: 'SELECT author_id AS id, count(*)::int AS books, min(published_year) AS first FROM book GROUP BY author_id' };
+const V2 = {
+  names: 'SELECT id, upper(name) AS name FROM author',
+  counts: 'SELECT author_id AS id, count(*)::int AS books, min(published_year) AS first FROM book GROUP BY author_id',
+};
 
 function release(version: typeof V1) {
   @View({ sql: version.names })

@@ -51,14 +51,19 @@ suite(`behind PgBouncer in transaction pooling mode${reason}`, () => {
         }),
       )),
     );
-    expect((await ddl.commands()).filter((tag) => tag.startsWith('CREATE ') && tag.includes('VIEW')).sort()).toEqual(['CREATE MATERIALIZED VIEW', 'CREATE VIEW']);
+    expect((await ddl.commands()).filter((tag) => tag.startsWith('CREATE ') && tag.includes('VIEW')).sort()).toEqual([
+      'CREATE MATERIALIZED VIEW',
+      'CREATE VIEW',
+    ]);
   });
 
   it('refreshes, and runs each scheduled tick once across the instances', async () => {
     expect(await apps[0].get(ViewRefreshService).refresh(PooledCounts, { concurrently: true })).toMatchObject({ concurrently: true });
     await sleep(3200);
     await Promise.all(apps.splice(0).map((app) => app.close()));
-    const ticks = await db.query(`SELECT tick, count(*)::int AS refreshes FROM pgviews_refresh_history WHERE source = 'schedule' GROUP BY tick`);
+    const ticks = await db.query(
+      `SELECT tick, count(*)::int AS refreshes FROM pgviews_refresh_history WHERE source = 'schedule' GROUP BY tick`,
+    );
     expect(ticks.length).toBeGreaterThanOrEqual(2);
     expect(ticks.every((tick) => tick.refreshes === 1)).toBe(true);
   });

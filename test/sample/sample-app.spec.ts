@@ -35,7 +35,7 @@ describe('sample app', () => {
     expect(await db.query('SELECT count(*)::int AS n FROM book')).toEqual([{ n: 6 }]);
   });
 
-  it("leaves alone what it did not create in the database it is pointed at", async () => {
+  it('leaves alone what it did not create in the database it is pointed at', async () => {
     expect(
       await db.query(`SELECT to_regclass('someone_elses_table')::text AS t, to_regclass('someone_else.orders')::text AS s,
                              to_regclass('someone_elses_view')::text AS v, to_regprocedure('someone_elses_function()')::text AS f`),
@@ -67,7 +67,9 @@ describe('sample app', () => {
   });
 
   it('refreshes the snapshot on a schedule, or when asked, and tells when it was refreshed', async () => {
-    expect(String(app.get(SchedulerRegistry).getCronJob('pgviews:refresh:reporting.author_book_count_mv').cronTime.source)).toBe('* * * * *');
+    expect(String(app.get(SchedulerRegistry).getCronJob('pgviews:refresh:reporting.author_book_count_mv').cronTime.source)).toBe(
+      '* * * * *',
+    );
     await db.query(`INSERT INTO book (title, published_year, author_id) VALUES ('Consider Phlebas', 1987, 4)`);
     const response = await fetch(`${await app.getUrl()}/reports/author-book-counts/snapshot/refresh`, { method: 'POST' });
     const body: any = await response.json();

@@ -4,7 +4,9 @@
 export default class SkippedReporter {
   onRunComplete(_contexts, results) {
     const skipped = results.testResults.flatMap((file) =>
-      file.testResults.filter((test) => test.status === 'pending' || test.status === 'skipped' || test.status === 'todo').map((test) => test.fullName),
+      file.testResults
+        .filter((test) => test.status === 'pending' || test.status === 'skipped' || test.status === 'todo')
+        .map((test) => test.fullName),
     );
     if (skipped.length === 0) return;
     process.stdout.write(`\nSkipped tests (${skipped.length}):\n${skipped.map((name) => `  - ${name}`).join('\n')}\n`);

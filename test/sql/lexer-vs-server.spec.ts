@@ -70,7 +70,10 @@ async function serverReadings(texts: readonly string[], { conforming = true, mat
 }
 
 /** The lexer's reading: several statements or one, and the normal form (undefined when it cannot read the text). */
-function lexerReading(text: string, options: LexOptions = { standardConformingStrings: true }): { several: boolean; normal: string } | undefined {
+function lexerReading(
+  text: string,
+  options: LexOptions = { standardConformingStrings: true },
+): { several: boolean; normal: string } | undefined {
   try {
     return { several: hasSeveralStatements(text, options), normal: normalizeSql(text, options) };
   } catch (error) {
@@ -94,7 +97,11 @@ describe('the SQL lexer agrees with PostgreSQL', () => {
     const trimmed = texts.map((text) => trimStatement(text));
     const pairTexts = pairs.flat();
     const readings = await serverReadings([...texts, ...normals, ...pairTexts]);
-    const [byServer, normalsByServer, pairsByServer] = [readings.slice(0, TEXTS), readings.slice(TEXTS, 2 * TEXTS), readings.slice(2 * TEXTS)];
+    const [byServer, normalsByServer, pairsByServer] = [
+      readings.slice(0, TEXTS),
+      readings.slice(TEXTS, 2 * TEXTS),
+      readings.slice(2 * TEXTS),
+    ];
     const trimmedByServer = await serverReadings(trimmed, { materialized: true });
 
     const failures: string[] = [];
@@ -107,7 +114,9 @@ describe('the SQL lexer agrees with PostgreSQL', () => {
         return;
       }
       if (lexer.several !== (server === 'several')) {
-        failures.push(`${show(text)}: the server reads ${server === 'several' ? 'several statements' : 'one statement'}, the lexer ${lexer.several ? 'several' : 'one'}`);
+        failures.push(
+          `${show(text)}: the server reads ${server === 'several' ? 'several statements' : 'one statement'}, the lexer ${lexer.several ? 'several' : 'one'}`,
+        );
       }
       // The normal form is the same query (or the same statements) to the server.
       if ((server === 'several' || server.startsWith('one: ')) && normalsByServer[index] !== server) {
@@ -122,7 +131,9 @@ describe('the SQL lexer agrees with PostgreSQL', () => {
       const [serverA, serverB] = [pairsByServer[2 * index], pairsByServer[2 * index + 1]];
       // White space, comments and the case of ASCII letters in unquoted words do not change a query.
       if (serverA === serverB && serverA.startsWith('one: ') && lexerReading(a)?.normal !== lexerReading(b)?.normal) {
-        failures.push(`${show(a)} and ${show(b)}: the same query to the server, different normal forms ${show(lexerReading(a)?.normal ?? '')} and ${show(lexerReading(b)?.normal ?? '')}`);
+        failures.push(
+          `${show(a)} and ${show(b)}: the same query to the server, different normal forms ${show(lexerReading(a)?.normal ?? '')} and ${show(lexerReading(b)?.normal ?? '')}`,
+        );
       }
     });
     // With standard_conforming_strings off, a backslash in a plain string escapes the quote.
@@ -133,7 +144,9 @@ describe('the SQL lexer agrees with PostgreSQL', () => {
       const lexer = lexerReading(text, { standardConformingStrings: false });
       if (server.startsWith('error')) return;
       if (lexer?.several !== (server === 'several')) {
-        failures.push(`${show(text)} with standard_conforming_strings off: the server reads ${server}, the lexer ${lexer ? (lexer.several ? 'several' : 'one') : 'nothing'}`);
+        failures.push(
+          `${show(text)} with standard_conforming_strings off: the server reads ${server}, the lexer ${lexer ? (lexer.several ? 'several' : 'one') : 'nothing'}`,
+        );
       }
     });
     expect(failures.slice(0, 5)).toEqual([]);

@@ -61,7 +61,9 @@ function randomQuery(random: () => number): string {
       const bodies = names.map((name, index) => {
         const visible = recursive ? [...scope, ...names.filter((other) => other !== name)] : [...scope, ...names.slice(0, index)];
         // A recursive query reads itself in the term after UNION ALL.
-        const body = recursive ? `(${query(depth + 1, visible)}) UNION ALL SELECT * FROM ${name} ${alias()} WHERE false` : query(depth + 1, visible);
+        const body = recursive
+          ? `(${query(depth + 1, visible)}) UNION ALL SELECT * FROM ${name} ${alias()} WHERE false`
+          : query(depth + 1, visible);
         return `${name} AS (${body})`;
       });
       withClause = `WITH ${recursive ? 'RECURSIVE ' : ''}${bodies.join(', ')} `;
@@ -95,7 +97,9 @@ function randomQuery(random: () => number): string {
       `'beta' AS gamma_text`,
       `1 IS DISTINCT FROM 2 AS d`,
       `now()::timestamp with time zone AS t`,
-      ...(depth < 3 ? [`(SELECT count(*) FROM ${pick(TABLES)} ${alias()}) AS c`, `EXISTS (SELECT 1 FROM ${pick(TABLES)} ${alias()} WHERE true) AS e`] : []),
+      ...(depth < 3
+        ? [`(SELECT count(*) FROM ${pick(TABLES)} ${alias()}) AS c`, `EXISTS (SELECT 1 FROM ${pick(TABLES)} ${alias()} WHERE true) AS e`]
+        : []),
     ];
     const selected = `${pick(columns)}, ${pick(columns).replace(/ AS .*$/, '')} AS x2`;
     const where = random() < 0.3 && depth < 3 ? ` WHERE 1 IN (SELECT id FROM ${pick(TABLES)} ${alias()})` : '';

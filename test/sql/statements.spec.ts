@@ -10,7 +10,9 @@ describe('identifiers and literals', () => {
     expect(quoteLiteral("it's")).toBe("'it''s'");
     expect(quoteLiteral('a\\b')).toBe("E'a\\\\b'");
     expect(() => quoteIdent('')).toThrow(PgViewsConfigurationError);
-    expect(() => quoteIdent('nul\0')).toThrow(new PgViewsConfigurationError('an SQL identifier cannot contain a NUL character: "nul\\u0000"'));
+    expect(() => quoteIdent('nul\0')).toThrow(
+      new PgViewsConfigurationError('an SQL identifier cannot contain a NUL character: "nul\\u0000"'),
+    );
     expect(() => quoteLiteral('nul\0')).toThrow(PgViewsConfigurationError);
   });
 
@@ -66,12 +68,17 @@ describe('statements', () => {
     expect(ddl.createView(target, 'SELECT 1', { options: ['security_barrier=true'], orReplace: true })).toBe(
       `CREATE OR REPLACE VIEW "reporting"."Stats" WITH (security_barrier='true') AS\nSELECT 1`,
     );
-    expect(ddl.createMaterializedView(target, 'SELECT 1', false)).toBe('CREATE MATERIALIZED VIEW "reporting"."Stats" AS\nSELECT 1\nWITH NO DATA');
+    expect(ddl.createMaterializedView(target, 'SELECT 1', false)).toBe(
+      'CREATE MATERIALIZED VIEW "reporting"."Stats" AS\nSELECT 1\nWITH NO DATA',
+    );
     expect(ddl.dropRelation('materialized', target)).toBe('DROP MATERIALIZED VIEW "reporting"."Stats"');
     expect(ddl.renameRelation('view', target, 'Stats_old')).toBe('ALTER VIEW "reporting"."Stats" RENAME TO "Stats_old"');
     expect(ddl.refreshMaterializedView(target, true)).toBe('REFRESH MATERIALIZED VIEW CONCURRENTLY "reporting"."Stats"');
     expect(
-      ddl.createIndex({ name: 'by name', unique: true, using: 'btree', elements: '"name"', include: ['id'], where: 'id > 0', hash: '' }, target),
+      ddl.createIndex(
+        { name: 'by name', unique: true, using: 'btree', elements: '"name"', include: ['id'], where: 'id > 0', hash: '' },
+        target,
+      ),
     ).toBe('CREATE UNIQUE INDEX "by name" ON "reporting"."Stats" USING btree ("name") INCLUDE ("id") WHERE id > 0');
     expect(() => ddl.createView(target, 'SELECT 1', { options: ['bad key)=1'] })).toThrow(/invalid storage option name/);
   });
@@ -103,8 +110,21 @@ describe('statements', () => {
     const reader = { grantee: 'reader', grantable: false };
     expect(
       ddl.grantColumnPrivileges(target, [
-        { name: 'id', grants: [{ ...reader, privilege: 'SELECT' }, { grantee: 'admin', privilege: 'SELECT', grantable: true }] },
-        { name: 'Total "EUR"', grants: [{ ...reader, privilege: 'SELECT' }, { ...reader, privilege: 'UPDATE' }, { grantee: null, privilege: 'SELECT', grantable: false }] },
+        {
+          name: 'id',
+          grants: [
+            { ...reader, privilege: 'SELECT' },
+            { grantee: 'admin', privilege: 'SELECT', grantable: true },
+          ],
+        },
+        {
+          name: 'Total "EUR"',
+          grants: [
+            { ...reader, privilege: 'SELECT' },
+            { ...reader, privilege: 'UPDATE' },
+            { grantee: null, privilege: 'SELECT', grantable: false },
+          ],
+        },
         { name: 'unused', grants: [] },
       ]),
     ).toEqual([
@@ -118,12 +138,16 @@ describe('statements', () => {
   it('writes column comments, statistics targets, attribute options, defaults and the CLUSTER index', () => {
     const target = { schema: 'reporting', name: 'Stats' };
     expect(ddl.commentOnColumn(target, 'Total', "it's in EUR")).toBe(`COMMENT ON COLUMN "reporting"."Stats"."Total" IS 'it''s in EUR'`);
-    expect(ddl.setColumnStatistics(target, 'Total', 0)).toBe('ALTER MATERIALIZED VIEW "reporting"."Stats" ALTER COLUMN "Total" SET STATISTICS 0');
+    expect(ddl.setColumnStatistics(target, 'Total', 0)).toBe(
+      'ALTER MATERIALIZED VIEW "reporting"."Stats" ALTER COLUMN "Total" SET STATISTICS 0',
+    );
     expect(ddl.setColumnOptions(target, 'Total', ['n_distinct=-0.5', 'n_distinct_inherited=20'])).toBe(
       `ALTER MATERIALIZED VIEW "reporting"."Stats" ALTER COLUMN "Total" SET (n_distinct='-0.5', n_distinct_inherited='20')`,
     );
     expect(() => ddl.setColumnOptions(target, 'Total', ['n_distinct) ; DROP=1'])).toThrow('invalid storage option name');
-    expect(ddl.setColumnDefault(target, 'Total', "'0'::numeric")).toBe(`ALTER VIEW "reporting"."Stats" ALTER COLUMN "Total" SET DEFAULT '0'::numeric`);
+    expect(ddl.setColumnDefault(target, 'Total', "'0'::numeric")).toBe(
+      `ALTER VIEW "reporting"."Stats" ALTER COLUMN "Total" SET DEFAULT '0'::numeric`,
+    );
     expect(ddl.clusterOn(target, 'Stats_pkey')).toBe('ALTER MATERIALIZED VIEW "reporting"."Stats" CLUSTER ON "Stats_pkey"');
   });
 

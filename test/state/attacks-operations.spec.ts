@@ -24,13 +24,21 @@ class CommentedMv {
   @PrimaryKey() id!: number;
 }
 
-@MaterializedView({ sql: 'SELECT id, name FROM author', uniqueKey: ['id'], indexes: [{ expression: 'lower(name)', name: 'commented_mv_by_name' }] })
+@MaterializedView({
+  sql: 'SELECT id, name FROM author',
+  uniqueKey: ['id'],
+  indexes: [{ expression: 'lower(name)', name: 'commented_mv_by_name' }],
+})
 @Entity({ tableName: 'commented_mv' })
 class CommentedMvNewIndex {
   @PrimaryKey() id!: number;
 }
 
-@MaterializedView({ sql: 'SELECT id, name, 1 AS version FROM author', uniqueKey: ['id'], indexes: [{ columns: ['name'], name: 'commented_mv_by_name' }] })
+@MaterializedView({
+  sql: 'SELECT id, name, 1 AS version FROM author',
+  uniqueKey: ['id'],
+  indexes: [{ columns: ['name'], name: 'commented_mv_by_name' }],
+})
 @Entity({ tableName: 'commented_mv' })
 class CommentedMvNewQuery {
   @PrimaryKey() id!: number;
@@ -39,7 +47,8 @@ class CommentedMvNewQuery {
 const db = useTestDatabase({ sql: `${LIBRARY_TABLES}; CREATE TABLE secret (value text); INSERT INTO secret VALUES ('s3cr3t');` });
 const apps = useApps(db);
 
-const comment = async (name: string) => (await db.query(`SELECT obj_description(to_regclass('${name}'), 'pg_class') AS comment`))[0].comment;
+const comment = async (name: string) =>
+  (await db.query(`SELECT obj_description(to_regclass('${name}'), 'pg_class') AS comment`))[0].comment;
 
 describe('first boots', () => {
   it('of two releases at once on a database with no state table, with `history: false`: every boot succeeds, one state table is made', async () => {
@@ -49,10 +58,9 @@ describe('first boots', () => {
     const booted = await Promise.allSettled(boots);
     await Promise.all(booted.map((result) => (result.status === 'fulfilled' ? result.value.close() : undefined)));
     expect(booted.filter((result) => result.status === 'rejected')).toEqual([]);
-    expect(await db.query(`SELECT relname FROM pg_class WHERE relnamespace = 'fresh'::regnamespace AND relkind IN ('r', 'v') ORDER BY 1`)).toEqual([
-      { relname: 'fresh_v' },
-      { relname: 'pgviews_state' },
-    ]);
+    expect(
+      await db.query(`SELECT relname FROM pg_class WHERE relnamespace = 'fresh'::regnamespace AND relkind IN ('r', 'v') ORDER BY 1`),
+    ).toEqual([{ relname: 'fresh_v' }, { relname: 'pgviews_state' }]);
     expect(await db.query(`SELECT to_regclass('public.pgviews_refresh_history') AS history`)).toEqual([{ history: null }]);
   });
 });
@@ -77,9 +85,24 @@ describe("a view planted under the state table's name", () => {
 
 describe("the library's own state table, changed by a DBA", () => {
   it.each([
-    ['a row-level trigger', 'CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$; CREATE TRIGGER noop BEFORE INSERT ON fresh.pgviews_state FOR EACH ROW EXECUTE FUNCTION noop()', 'it has triggers', 'DROP TRIGGER noop ON fresh.pgviews_state; DROP FUNCTION noop()'],
-    ['row-level security', 'ALTER TABLE fresh.pgviews_state ENABLE ROW LEVEL SECURITY', 'it has row-level security enabled', 'ALTER TABLE fresh.pgviews_state DISABLE ROW LEVEL SECURITY'],
-    ['a rule', 'CREATE RULE keep AS ON DELETE TO fresh.pgviews_state DO INSTEAD NOTHING', 'it has rules', 'DROP RULE keep ON fresh.pgviews_state'],
+    [
+      'a row-level trigger',
+      'CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$; CREATE TRIGGER noop BEFORE INSERT ON fresh.pgviews_state FOR EACH ROW EXECUTE FUNCTION noop()',
+      'it has triggers',
+      'DROP TRIGGER noop ON fresh.pgviews_state; DROP FUNCTION noop()',
+    ],
+    [
+      'row-level security',
+      'ALTER TABLE fresh.pgviews_state ENABLE ROW LEVEL SECURITY',
+      'it has row-level security enabled',
+      'ALTER TABLE fresh.pgviews_state DISABLE ROW LEVEL SECURITY',
+    ],
+    [
+      'a rule',
+      'CREATE RULE keep AS ON DELETE TO fresh.pgviews_state DO INSTEAD NOTHING',
+      'it has rules',
+      'DROP RULE keep ON fresh.pgviews_state',
+    ],
   ])('with %s is refused, naming it', async (_, change, reason, undo) => {
     await db.query(change);
     try {

@@ -29,7 +29,11 @@ const ddl = useDdlCounter(db);
 const apps = useApps(db);
 
 const relations = async () =>
-  (await db.query(`SELECT relname FROM pg_class WHERE relkind IN ('v', 'm', 'i') AND relnamespace = 'public'::regnamespace AND relname NOT LIKE 'pgviews%' AND relname NOT LIKE '%_pkey' ORDER BY 1`)).map((row) => row.relname);
+  (
+    await db.query(
+      `SELECT relname FROM pg_class WHERE relkind IN ('v', 'm', 'i') AND relnamespace = 'public'::regnamespace AND relname NOT LIKE 'pgviews%' AND relname NOT LIKE '%_pkey' ORDER BY 1`,
+    )
+  ).map((row) => row.relname);
 
 /** Hand-made objects next to the managed ones: a view nobody declared and an extra index on the managed materialized view. */
 const HAND_MADE = `CREATE VIEW precious AS SELECT name FROM author; CREATE INDEX attacked_mv_by_hand ON attacked_mv (name);`;
@@ -95,7 +99,9 @@ describe('after a major upgrade (rows recorded under another server version)', (
     await apps.boot({ entities: [AttackedMv, AttackedView] });
     await apps.closeAll();
     // What pg_upgrade leaves: the same OIDs, every stored query written again by the new server.
-    await db.query(`UPDATE pgviews_state SET server_major = server_major - 1, fingerprint = 'from the old server' WHERE fingerprint IS NOT NULL`);
+    await db.query(
+      `UPDATE pgviews_state SET server_major = server_major - 1, fingerprint = 'from the old server' WHERE fingerprint IS NOT NULL`,
+    );
     await ddl.reset();
     await apps.boot({ entities: [AttackedMv, AttackedView] });
     expect(await ddl.commands()).toEqual([]);
@@ -116,7 +122,9 @@ describe("the library's tables are written by the library only", () => {
     await apps.closeAll();
     await db.query(HAND_MADE);
     const mallory = await db.createRole('mallory_writer');
-    await db.query(`GRANT INSERT, UPDATE (hash) ON pgviews_state TO ${mallory}; GRANT USAGE ON SEQUENCE pgviews_state_seq_seq TO ${mallory};`);
+    await db.query(
+      `GRANT INSERT, UPDATE (hash) ON pgviews_state TO ${mallory}; GRANT USAGE ON SEQUENCE pgviews_state_seq_seq TO ${mallory};`,
+    );
     await db.query(`
       SET ROLE ${mallory};
       INSERT INTO pgviews_state (kind, oid, schema_name, object_name, hash, release) VALUES ('view', 'precious'::regclass, 'public', 'precious', 'x', 'x');
@@ -129,7 +137,9 @@ describe("the library's tables are written by the library only", () => {
       expect(await ddl.commands()).toEqual([]);
       expect(await relations()).toContain('precious');
       // Taking the grant back is enough.
-      await db.query(`REVOKE ALL ON pgviews_state FROM ${mallory}; REVOKE ALL ON SEQUENCE pgviews_state_seq_seq FROM ${mallory}; DELETE FROM pgviews_state WHERE hash = 'x'`);
+      await db.query(
+        `REVOKE ALL ON pgviews_state FROM ${mallory}; REVOKE ALL ON SEQUENCE pgviews_state_seq_seq FROM ${mallory}; DELETE FROM pgviews_state WHERE hash = 'x'`,
+      );
       await apps.boot({ entities: [AttackedMv, AttackedView], dropOrphans: true });
       expect(await relations()).toContain('precious');
     } finally {

@@ -44,7 +44,10 @@ async function unplant(table: string, mallory: string): Promise<void> {
   await db.query(`DROP TABLE ${table}, loot; DROP FUNCTION steal(); REVOKE CREATE ON SCHEMA public FROM ${mallory};`);
 }
 
-const viewsIn = async () => (await db.query(`SELECT relname FROM pg_class WHERE relkind IN ('v', 'm') AND relnamespace = 'public'::regnamespace ORDER BY 1`)).map((row) => row.relname);
+const viewsIn = async () =>
+  (await db.query(`SELECT relname FROM pg_class WHERE relkind IN ('v', 'm') AND relnamespace = 'public'::regnamespace ORDER BY 1`)).map(
+    (row) => row.relname,
+  );
 
 describe('tables the library writes into', () => {
   it('refuses a refresh history table that someone else created, before any change, and never fires its trigger', async () => {
@@ -63,7 +66,9 @@ describe('tables the library writes into', () => {
   it('refuses a state table that someone else created, without reading it', async () => {
     const mallory = await plant('pgviews_state');
     try {
-      await expect(apps.boot({ entities: [PlantedMv] })).rejects.toThrow(/^public.pgviews_state exists, but it is not a table nestjs-pgviews made: it is owned by role/);
+      await expect(apps.boot({ entities: [PlantedMv] })).rejects.toThrow(
+        /^public.pgviews_state exists, but it is not a table nestjs-pgviews made: it is owned by role/,
+      );
       expect(await viewsIn()).toEqual([]);
       expect(await db.query('SELECT * FROM loot')).toEqual([]);
     } finally {
@@ -81,7 +86,9 @@ describe('tables the library writes into', () => {
     try {
       await expect(app.get(ViewRefreshService).refresh(PlantedMv)).rejects.toThrow(/public.pgviews_refresh_history .*it has triggers/);
       await apps.closeAll();
-      await expect(apps.boot({ entities: [PlantedMv] })).rejects.toThrow(/public.pgviews_refresh_history exists, but it is not a table nestjs-pgviews made: it has triggers/);
+      await expect(apps.boot({ entities: [PlantedMv] })).rejects.toThrow(
+        /public.pgviews_refresh_history exists, but it is not a table nestjs-pgviews made: it has triggers/,
+      );
       expect(await db.query('SELECT * FROM loot')).toEqual([]);
     } finally {
       await db.query('DROP TRIGGER steal ON pgviews_refresh_history; DROP FUNCTION steal(); DROP TABLE loot;');

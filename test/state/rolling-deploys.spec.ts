@@ -37,10 +37,18 @@ const RELEASE_2 = [AuthorsV2, AuthorIds, BookTitles];
 
 const db = useTestDatabase({ sql: LIBRARY_TABLES });
 
-const columns = async () => (await db.query(`SELECT attname FROM pg_attribute WHERE attrelid = 'authors_mv'::regclass AND attnum > 0 ORDER BY attnum`)).map((row) => row.attname);
-const views = async () => (await db.query(`SELECT relname FROM pg_class WHERE relkind IN ('v', 'm') AND relnamespace = 'public'::regnamespace ORDER BY 1`)).map((row) => row.relname);
+const columns = async () =>
+  (await db.query(`SELECT attname FROM pg_attribute WHERE attrelid = 'authors_mv'::regclass AND attnum > 0 ORDER BY attnum`)).map(
+    (row) => row.attname,
+  );
+const views = async () =>
+  (await db.query(`SELECT relname FROM pg_class WHERE relkind IN ('v', 'm') AND relnamespace = 'public'::regnamespace ORDER BY 1`)).map(
+    (row) => row.relname,
+  );
 
-async function bootAll(releases: Array<typeof RELEASE_1 | typeof RELEASE_2>): Promise<{ apps: INestApplicationContext[]; loggers: RecordingLogger[] }> {
+async function bootAll(
+  releases: Array<typeof RELEASE_1 | typeof RELEASE_2>,
+): Promise<{ apps: INestApplicationContext[]; loggers: RecordingLogger[] }> {
   const loggers = releases.map(() => new RecordingLogger());
   const apps = await Promise.all(releases.map((entities, n) => createViewsApp(db, { entities, dropOrphans: true, logger: loggers[n] })));
   return { apps, loggers };
@@ -70,7 +78,9 @@ describe('rolling deploys', () => {
         const oldLines = loggers.filter((_, n) => order[n] === RELEASE_1).flatMap((logger) => logger.lines);
         expect(oldLines.filter((line) => /: (swapped|recreated|replaced|created|dropped) \(/.test(line))).toEqual([]);
         for (const line of oldLines.filter((l) => l.startsWith('warn: public.authors_mv: its live'))) {
-          expect(line).toMatch(/^warn: public\.authors_mv: its live definition comes from a newer release \([0-9a-f]{16}, synced .*\) than this app's: left as it is\. To roll back/);
+          expect(line).toMatch(
+            /^warn: public\.authors_mv: its live definition comes from a newer release \([0-9a-f]{16}, synced .*\) than this app's: left as it is\. To roll back/,
+          );
         }
       } finally {
         await Promise.all(apps.map((app) => app.close()));
@@ -81,8 +91,12 @@ describe('rolling deploys', () => {
     const logger = new RecordingLogger();
     const old = await createViewsApp(db, { entities: RELEASE_1, dropOrphans: true, logger });
     try {
-      expect(logger.lines).toContainEqual(expect.stringMatching(/^warn: public\.authors_mv: its live definition comes from a newer release/));
-      expect(logger.lines).toContainEqual(expect.stringMatching(/^warn: public\.book_titles is not declared by this app, whose release is older than the newest one synced/));
+      expect(logger.lines).toContainEqual(
+        expect.stringMatching(/^warn: public\.authors_mv: its live definition comes from a newer release/),
+      );
+      expect(logger.lines).toContainEqual(
+        expect.stringMatching(/^warn: public\.book_titles is not declared by this app, whose release is older than the newest one synced/),
+      );
       const status = await old.get(ViewSyncService).status();
       const live = status.find((view) => view.view === 'public.authors_mv')!;
       expect(live.state).toBe('changed');
@@ -104,6 +118,8 @@ describe('rolling deploys', () => {
     await newer.close();
     expect(await columns()).toEqual(['id', 'name']);
     expect(await views()).toEqual(['author_ids', 'authors_mv']);
-    expect(logger.lines).toContainEqual(expect.stringMatching(/^warn: public\.book_titles: it is missing; its absence comes from a newer release/));
+    expect(logger.lines).toContainEqual(
+      expect.stringMatching(/^warn: public\.book_titles: it is missing; its absence comes from a newer release/),
+    );
   });
 });

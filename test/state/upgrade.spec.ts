@@ -22,12 +22,15 @@ const db = useTestDatabase({ sql: LIBRARY_TABLES });
 const ddl = useDdlCounter(db);
 const apps = useApps(db);
 
-const oids = async () => db.query(`SELECT relname, oid::int FROM pg_class WHERE relname IN ('authors_mv', 'author_ids', 'authors_mv_id_unique') ORDER BY 1`);
+const oids = async () =>
+  db.query(`SELECT relname, oid::int FROM pg_class WHERE relname IN ('authors_mv', 'author_ids', 'authors_mv_id_unique') ORDER BY 1`);
 const comments = async () =>
-  db.query(`SELECT relname, obj_description(oid, 'pg_class') AS comment FROM pg_class WHERE relname IN ('authors_mv', 'author_ids', 'authors_mv_id_unique') ORDER BY 1`);
+  db.query(
+    `SELECT relname, obj_description(oid, 'pg_class') AS comment FROM pg_class WHERE relname IN ('authors_mv', 'author_ids', 'authors_mv_id_unique') ORDER BY 1`,
+  );
 
 describe('a database synced by a version that kept its marker in comments', () => {
-  it('is taken over without a rebuild: the markers move to the state table once, the comments become the DBA\'s again', async () => {
+  it("is taken over without a rebuild: the markers move to the state table once, the comments become the DBA's again", async () => {
     await apps.boot({ entities: [AuthorsMv, AuthorIds] });
     await apps.closeAll();
     // Turn it into what the earlier versions left: the hash at the end of each comment, no state table.
@@ -47,7 +50,12 @@ describe('a database synced by a version that kept its marker in comments', () =
     await apps.boot({ entities: [AuthorsMv, AuthorIds], logger });
     expect(await oids()).toEqual(before);
     expect(logger.lines).toContain('log: public.authors_mv: updated (marker moved from its comment to the state table)');
-    expect((await ddl.commands()).filter((tag) => tag !== 'CREATE TABLE' && tag !== 'CREATE INDEX')).toEqual(['COMMENT', 'COMMENT', 'COMMENT', 'COMMENT']);
+    expect((await ddl.commands()).filter((tag) => tag !== 'CREATE TABLE' && tag !== 'CREATE INDEX')).toEqual([
+      'COMMENT',
+      'COMMENT',
+      'COMMENT',
+      'COMMENT',
+    ]);
     expect(await comments()).toEqual([
       { relname: 'author_ids', comment: null },
       { relname: 'authors_mv', comment: 'Authors' },

@@ -15,8 +15,11 @@ export interface Run {
 /** Runs a Node script of the project (the built CLI, a fixture) as a separate process, on the npm scripts' Node. */
 export function runNode(args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, args, { cwd, env: { ...process.env, ...env, NO_COLOR: undefined, FORCE_COLOR: undefined }, timeout: 120_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      args,
+      { cwd, env: { ...process.env, ...env, NO_COLOR: undefined, FORCE_COLOR: undefined }, timeout: 120_000 },
+      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -30,7 +33,12 @@ export async function runNodeToFiles(args: string[], env: NodeJS.ProcessEnv = {}
   const [out, err] = await Promise.all([open(join(dir, 'stdout'), 'w'), open(join(dir, 'stderr'), 'w')]);
   try {
     const code = await new Promise<number>((resolve, reject) => {
-      const child = spawn(process.execPath, args, { cwd, env: { ...process.env, ...env, NO_COLOR: undefined, FORCE_COLOR: undefined }, stdio: ['ignore', out.fd, err.fd], timeout: 120_000 });
+      const child = spawn(process.execPath, args, {
+        cwd,
+        env: { ...process.env, ...env, NO_COLOR: undefined, FORCE_COLOR: undefined },
+        stdio: ['ignore', out.fd, err.fd],
+        timeout: 120_000,
+      });
       child.on('error', reject);
       child.on('exit', (exitCode) => resolve(exitCode ?? 1));
     });

@@ -1,9 +1,10 @@
-import { EntitySchema, MikroORM } from '@mikro-orm/core';
+import { MikroORM } from '@mikro-orm/core';
 import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import type { ViewEntity } from '../../lib/decorators/view-options.js';
 
 /** A MikroORM instance with discovered metadata and no connection: for tests of pure parts. */
-export function offlineOrm(entities: Array<Function | EntitySchema<any, any>>, options: { schema?: string } = {}): MikroORM {
+export function offlineOrm(entities: ViewEntity[], options: { schema?: string } = {}): MikroORM {
   return new MikroORM({
     driver: PostgreSqlDriver,
     dbName: 'offline',

@@ -96,7 +96,15 @@ function constant(p: Picker): Part[] {
     case 6:
       return fixed(dollarString(p));
     case 7:
-      return p.chance(0.5) ? fixed(`U&'d\\0061t${p.pick(['', "''", ';', '\\+0000C4'])}'`) : [{ fixed: `U&'d!0061t${p.pick(['', ';', '!!'])}'` }, { space: 'required' }, { word: 'UESCAPE' }, { space: 'required' }, { fixed: `'!'` }];
+      return p.chance(0.5)
+        ? fixed(`U&'d\\0061t${p.pick(['', "''", ';', '\\+0000C4'])}'`)
+        : [
+            { fixed: `U&'d!0061t${p.pick(['', ';', '!!'])}'` },
+            { space: 'required' },
+            { word: 'UESCAPE' },
+            { space: 'required' },
+            { fixed: `'!'` },
+          ];
     case 8: {
       // A string continued on the next line (white space and -- comments, with a newline, between the parts).
       const gap = p.pick(['\n', '\r', ' \n ', ' -- c;\n', '\t--\r\n\f', '\n--x\n\n']);
@@ -107,7 +115,13 @@ function constant(p: Picker): Part[] {
     case 10:
       return [...constant(p), { fixed: '::' }, { word: p.pick(['text', 'TEXT', 'Text']) }];
     case 11:
-      return [{ fixed: p.pick(['2', '(3)', '4.5']) }, { space: 'optional' }, { fixed: p.pick(['*-', '+', '-', '*', '/', '<>', '#', '!=', '+-', '-+', '%', '>=-', '=-', '<<', '&', '^-']) }, { space: 'optional' }, { fixed: p.pick(['1', '(1)', '7']) }];
+      return [
+        { fixed: p.pick(['2', '(3)', '4.5']) },
+        { space: 'optional' },
+        { fixed: p.pick(['*-', '+', '-', '*', '/', '<>', '#', '!=', '+-', '-+', '%', '>=-', '=-', '<<', '&', '^-']) },
+        { space: 'optional' },
+        { fixed: p.pick(['1', '(1)', '7']) },
+      ];
     default:
       return [{ fixed: '(' }, { space: 'optional' }, ...constant(p), { space: 'optional' }, { fixed: ')' }];
   }
@@ -123,7 +137,9 @@ function alias(p: Picker, index: number): Part[] {
     case 2:
       return [{ fixed: `"c${index}${p.pick(['X', 'x', ' y', '""q', ';', '--'])}"` }];
     case 3:
-      return p.chance(0.5) ? [{ fixed: `U&"c${index}\\0041"` }] : [{ fixed: `U&"c${index}!0041"` }, { space: 'required' }, { word: 'UESCAPE' }, { space: 'required' }, { fixed: `'!'` }];
+      return p.chance(0.5)
+        ? [{ fixed: `U&"c${index}\\0041"` }]
+        : [{ fixed: `U&"c${index}!0041"` }, { space: 'required' }, { word: 'UESCAPE' }, { space: 'required' }, { fixed: `'!'` }];
     case 4:
       return [{ word: `c${index}$${p.pick(['x', 'X', '1'])}` }];
     case 5:
@@ -165,7 +181,8 @@ export function renderSql(parts: readonly Part[], random: () => number, { recase
   const p = new Picker(random);
   return parts
     .map((part) => {
-      if ('word' in part) return recase ? part.word.replace(/[A-Za-z]/g, (c) => (p.chance(0.5) ? c.toUpperCase() : c.toLowerCase())) : part.word;
+      if ('word' in part)
+        return recase ? part.word.replace(/[A-Za-z]/g, (c) => (p.chance(0.5) ? c.toUpperCase() : c.toLowerCase())) : part.word;
       if ('fixed' in part) return part.fixed;
       return part.space === 'required' || p.chance(0.4) ? space(p) : '';
     })

@@ -23,7 +23,7 @@ export async function startStandby(primary: { url: string; dir: string; port: nu
   const dir = join(tmpdir(), `pgviews-standby-${randomBytes(4).toString('hex')}`);
   const admin = new pg.Client({ connectionString: primary.url });
   await admin.connect();
-  let maxConnections = '100';
+  let maxConnections: string;
   try {
     // A standby needs at least the primary's max_connections (set on the command line, so not in the copy).
     maxConnections = (await admin.query('SHOW max_connections')).rows[0].max_connections;
@@ -45,16 +45,23 @@ export async function startStandby(primary: { url: string; dir: string; port: nu
   }
   const { username, password } = new URL(primary.url);
   await writeFile(join(dir, 'standby.signal'), '');
-  await appendFile(join(dir, 'postgresql.auto.conf'), `\nprimary_conninfo = 'host=127.0.0.1 port=${primary.port} user=${username} password=${password}'\nprimary_slot_name = '${slot}'\n`);
+  await appendFile(
+    join(dir, 'postgresql.auto.conf'),
+    `\nprimary_conninfo = 'host=127.0.0.1 port=${primary.port} user=${username} password=${password}'\nprimary_slot_name = '${slot}'\n`,
+  );
   const user = await serverUser();
   if (user) await exec('chown', ['-R', `${user.uid}:${user.gid}`, dir]);
   await chmod(dir, 0o700);
 
   const port = await freePort();
-  const server: ChildProcess = spawn(await postgresBinary(), ['-D', dir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'hot_standby=on', '-c', `max_connections=${maxConnections}`], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    ...user,
-  });
+  const server: ChildProcess = spawn(
+    await postgresBinary(),
+    ['-D', dir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'hot_standby=on', '-c', `max_connections=${maxConnections}`],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      ...user,
+    },
+  );
   let log = '';
   server.stderr!.on('data', (chunk) => (log = (log + chunk).slice(-4000)));
   const exited = new Promise((resolve) => server.once('exit', resolve));

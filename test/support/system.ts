@@ -4,7 +4,9 @@ import { access, constants } from 'node:fs/promises';
 /** Runs a command, resolving with its stdout; rejects with its stderr. */
 export function exec(command: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) =>
-    execFile(command, args, (error, stdout, stderr) => (error ? reject(new Error(`${command} ${args.join(' ')}: ${stderr || error.message}`)) : resolve(stdout))),
+    execFile(command, args, (error, stdout, stderr) =>
+      error ? reject(new Error(`${command} ${args.join(' ')}: ${stderr || error.message}`)) : resolve(stdout),
+    ),
   );
 }
 

@@ -20,7 +20,10 @@ export interface ViewsAppOptions extends PgViewsModuleOptions {
 }
 
 /** A Nest application context with MikroORM and PgViewsModule on the test database; the sync runs during creation. */
-export async function createViewsApp(db: Pick<TestDatabase, 'url'>, { entities = [], imports = [], logger = false, ...pgviews }: ViewsAppOptions): Promise<INestApplicationContext> {
+export async function createViewsApp(
+  db: Pick<TestDatabase, 'url'>,
+  { entities = [], imports = [], logger = false, ...pgviews }: ViewsAppOptions,
+): Promise<INestApplicationContext> {
   return NestFactory.createApplicationContext(
     {
       module: ViewsTestModule,

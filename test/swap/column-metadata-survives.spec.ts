@@ -50,7 +50,14 @@ class AuthorLabels {
   @PrimaryKey() id!: number;
 }
 
-const OBJECTS = ['public.books_by_author', 'public.top_authors', 'public.author_names', 'public.author_labels', 'public.hand_names', 'public.hand_mv'];
+const OBJECTS = [
+  'public.books_by_author',
+  'public.top_authors',
+  'public.author_names',
+  'public.author_labels',
+  'public.hand_names',
+  'public.hand_mv',
+];
 
 /** Column grants, comments, statistics targets, options, defaults and CLUSTER marks, on declared and hand-made objects. */
 async function setColumnMetadata(db: TestDatabase, auditor: string, analyst: string): Promise<void> {
@@ -143,63 +150,74 @@ const EXPECTED_ACCESS = {
   'hand_mv.id': DENIED('hand_mv'),
 };
 
-describe.each(['swap', 'recreate'] as const)('column grants, comments, statistics, options and CLUSTER, with materializedViewChange %s', (mode) => {
-  const db = useTestDatabase({ sql: LIBRARY_TABLES });
-  const apps = useApps(db);
+describe.each(['swap', 'recreate'] as const)(
+  'column grants, comments, statistics, options and CLUSTER, with materializedViewChange %s',
+  (mode) => {
+    const db = useTestDatabase({ sql: LIBRARY_TABLES });
+    const apps = useApps(db);
 
-  it('survive the rebuild of the changed views and of every view that reads them, declared or not', async () => {
-    await apps.boot({ entities: [BooksV1, TopAuthors, NamesV1, AuthorLabels], materializedViewChange: mode });
-    await apps.closeAll();
-    const auditor = await db.createRole('auditor');
-    const analyst = await db.createRole('analyst');
-    await setColumnMetadata(db, auditor, analyst);
-    expect(await auditorAccess(db, auditor)).toEqual(EXPECTED_ACCESS);
-    const before = await relationStates(db, OBJECTS);
+    it('survive the rebuild of the changed views and of every view that reads them, declared or not', async () => {
+      await apps.boot({ entities: [BooksV1, TopAuthors, NamesV1, AuthorLabels], materializedViewChange: mode });
+      await apps.closeAll();
+      const auditor = await db.createRole('auditor');
+      const analyst = await db.createRole('analyst');
+      await setColumnMetadata(db, auditor, analyst);
+      expect(await auditorAccess(db, auditor)).toEqual(EXPECTED_ACCESS);
+      const before = await relationStates(db, OBJECTS);
 
-    const app = await apps.boot({ entities: [BooksV2, TopAuthors, NamesV2, AuthorLabels], materializedViewChange: mode, sync: false });
-    const sync = app.get(ViewSyncService);
-    const plan = await sync.plan();
-    const books = plan.views.find((view) => view.view === 'public.books_by_author')!;
-    expect(books.statements).toEqual(
-      expect.arrayContaining([
-        `GRANT SELECT ("name") ON "public"."books_by_author" TO "${auditor}"`,
-        `GRANT SELECT ("name", "books") ON "public"."books_by_author" TO "${analyst}" WITH GRANT OPTION`,
-        `COMMENT ON COLUMN "public"."books_by_author"."name" IS 'as the author signs'`,
-        'ALTER MATERIALIZED VIEW "public"."books_by_author" ALTER COLUMN "name" SET STATISTICS 500',
-        `ALTER MATERIALIZED VIEW "public"."books_by_author" ALTER COLUMN "books" SET (n_distinct='20')`,
-        'ALTER MATERIALIZED VIEW "public"."books_by_author" CLUSTER ON "books_by_author_name_index"',
-      ]),
-    );
-    // What the new definition no longer has cannot be carried over: the plan says so.
-    expect(plan.warnings).toContain('public.books_by_author: column first_year no longer exists, so its grants and comment are dropped');
-    expect(books.statements.filter((sql) => sql.includes('first_year'))).toEqual([]);
+      const app = await apps.boot({ entities: [BooksV2, TopAuthors, NamesV2, AuthorLabels], materializedViewChange: mode, sync: false });
+      const sync = app.get(ViewSyncService);
+      const plan = await sync.plan();
+      const books = plan.views.find((view) => view.view === 'public.books_by_author')!;
+      expect(books.statements).toEqual(
+        expect.arrayContaining([
+          `GRANT SELECT ("name") ON "public"."books_by_author" TO "${auditor}"`,
+          `GRANT SELECT ("name", "books") ON "public"."books_by_author" TO "${analyst}" WITH GRANT OPTION`,
+          `COMMENT ON COLUMN "public"."books_by_author"."name" IS 'as the author signs'`,
+          'ALTER MATERIALIZED VIEW "public"."books_by_author" ALTER COLUMN "name" SET STATISTICS 500',
+          `ALTER MATERIALIZED VIEW "public"."books_by_author" ALTER COLUMN "books" SET (n_distinct='20')`,
+          'ALTER MATERIALIZED VIEW "public"."books_by_author" CLUSTER ON "books_by_author_name_index"',
+        ]),
+      );
+      // What the new definition no longer has cannot be carried over: the plan says so.
+      expect(plan.warnings).toContain('public.books_by_author: column first_year no longer exists, so its grants and comment are dropped');
+      expect(books.statements.filter((sql) => sql.includes('first_year'))).toEqual([]);
 
-    const report = await sync.sync();
-    expect(Object.fromEntries(report.views.map((view) => [view.view, view.action]))).toEqual({
-      'public.books_by_author': mode === 'swap' ? 'swapped' : 'recreated',
-      'public.top_authors': 'recreated',
-      'public.author_names': 'recreated',
-      'public.author_labels': 'recreated', // declared, and its name column changes type along
-      'public.hand_names': 'recreated', // its name column changes type along: CREATE OR REPLACE refused it
-      'public.hand_mv': 'recreated',
+      const report = await sync.sync();
+      expect(Object.fromEntries(report.views.map((view) => [view.view, view.action]))).toEqual({
+        'public.books_by_author': mode === 'swap' ? 'swapped' : 'recreated',
+        'public.top_authors': 'recreated',
+        'public.author_names': 'recreated',
+        'public.author_labels': 'recreated', // declared, and its name column changes type along
+        'public.hand_names': 'recreated', // its name column changes type along: CREATE OR REPLACE refused it
+        'public.hand_mv': 'recreated',
+      });
+      expect(report.warnings).toContain(
+        'public.books_by_author: column first_year no longer exists, so its grants and comment are dropped',
+      );
+
+      // The auditor reads the columns granted to it, and still none of the others.
+      expect(await auditorAccess(db, auditor)).toEqual(EXPECTED_ACCESS);
+      const after = await relationStates(db, OBJECTS);
+      const withoutFirstYear = (state: RelationState) => ({
+        ...state,
+        columns: state.columns.filter((column) => column.name !== 'first_year'),
+      });
+      const expected: Record<string, RelationState> = {
+        ...before,
+        'public.books_by_author': withoutFirstYear(before['public.books_by_author']),
+      };
+      for (const name of OBJECTS) {
+        const { definition: _before, ...restBefore } = expected[name];
+        const { definition: _after, ...restAfter } = after[name];
+        expect({ name, ...restAfter }).toEqual({ name, ...restBefore });
+      }
+      expect(after['public.books_by_author'].definition).toContain('latest_year');
+      expect(after['public.books_by_author'].columns.map((column) => column.name)).toEqual(['name', 'books']);
+      expect((await sync.plan()).changes).toBe(0);
     });
-    expect(report.warnings).toContain('public.books_by_author: column first_year no longer exists, so its grants and comment are dropped');
-
-    // The auditor reads the columns granted to it, and still none of the others.
-    expect(await auditorAccess(db, auditor)).toEqual(EXPECTED_ACCESS);
-    const after = await relationStates(db, OBJECTS);
-    const withoutFirstYear = (state: RelationState) => ({ ...state, columns: state.columns.filter((column) => column.name !== 'first_year') });
-    const expected: Record<string, RelationState> = { ...before, 'public.books_by_author': withoutFirstYear(before['public.books_by_author']) };
-    for (const name of OBJECTS) {
-      const { definition: _before, ...restBefore } = expected[name];
-      const { definition: _after, ...restAfter } = after[name];
-      expect({ name, ...restAfter }).toEqual({ name, ...restBefore });
-    }
-    expect(after['public.books_by_author'].definition).toContain('latest_year');
-    expect(after['public.books_by_author'].columns.map((column) => column.name)).toEqual(['name', 'books']);
-    expect((await sync.plan()).changes).toBe(0);
-  });
-});
+  },
+);
 
 // The new query reads a view this same sync creates, so it cannot be compiled beforehand to learn its columns.
 @View({ sql: 'SELECT author_id, max(published_year) AS latest_year FROM book GROUP BY author_id' })
@@ -237,12 +255,17 @@ describe('column settings of a view whose new columns cannot be known before the
     const app = await apps.boot({ entities: [LatestBooks, BooksV3], sync: false });
     const sync = app.get(ViewSyncService);
     const report = await sync.sync();
-    expect(Object.fromEntries(report.views.map((view) => [view.view, view.action]))).toEqual({ 'public.latest_books': 'created', 'public.books_by_author': 'swapped' });
+    expect(Object.fromEntries(report.views.map((view) => [view.view, view.action]))).toEqual({
+      'public.latest_books': 'created',
+      'public.books_by_author': 'swapped',
+    });
 
     expect(await readAs(db, auditor, 'SELECT name FROM books_by_author')).toBe('ok');
     expect(await readAs(db, auditor, 'SELECT latest_year FROM books_by_author')).toBe(DENIED('books_by_author'));
     const after = await relationStates(db, ['public.books_by_author']);
-    expect(after['public.books_by_author'].columns).toEqual(before['public.books_by_author'].columns.filter((column) => column.name === 'name'));
+    expect(after['public.books_by_author'].columns).toEqual(
+      before['public.books_by_author'].columns.filter((column) => column.name === 'name'),
+    );
     expect(after['public.books_by_author'].clustered).toBe('books_by_author_name_index');
     expect((await sync.plan()).changes).toBe(0);
   });
@@ -274,7 +297,9 @@ describe('a migration of the same change', () => {
     await apply(up);
     expect(await auditorAccess(db, auditor)).toEqual(EXPECTED_ACCESS);
     const afterUp = await relationStates(db, OBJECTS);
-    expect(afterUp['public.books_by_author'].columns).toEqual(before['public.books_by_author'].columns.filter((column) => column.name !== 'first_year'));
+    expect(afterUp['public.books_by_author'].columns).toEqual(
+      before['public.books_by_author'].columns.filter((column) => column.name !== 'first_year'),
+    );
     expect(afterUp['public.hand_mv']).toEqual(before['public.hand_mv']);
 
     await apply(down);
@@ -317,6 +342,10 @@ describe('a materialized view declared as a plain view instead', () => {
     expect(await readAs(db, auditor, 'SELECT name FROM books_by_author')).toBe('ok');
     expect(await readAs(db, auditor, 'SELECT id FROM books_by_author')).toBe('permission denied for view books_by_author');
     const [state] = Object.values(await relationStates(db, ['public.books_by_author']));
-    expect(state).toMatchObject({ relkind: 'v', clustered: null, columns: [{ name: 'name', acl: [`${auditor}=r/${state.owner}`], comment: 'as the author signs', statistics: null, options: null }] });
+    expect(state).toMatchObject({
+      relkind: 'v',
+      clustered: null,
+      columns: [{ name: 'name', acl: [`${auditor}=r/${state.owner}`], comment: 'as the author signs', statistics: null, options: null }],
+    });
   });
 });

@@ -20,7 +20,12 @@ class BaseV2 {
   @PrimaryKey() id!: number;
 }
 
-@MaterializedView({ sql: 'SELECT id, upper(name) AS name FROM chain_base', uniqueKey: ['id'], indexes: [{ columns: ['name'] }], comment: 'middle' })
+@MaterializedView({
+  sql: 'SELECT id, upper(name) AS name FROM chain_base',
+  uniqueKey: ['id'],
+  indexes: [{ columns: ['name'] }],
+  comment: 'middle',
+})
 @Entity({ tableName: 'chain_mid' })
 class Middle {
   @PrimaryKey() id!: number;
@@ -65,7 +70,12 @@ describe('a change deep in a chain of views', () => {
     // The plan shows what is rebuilt along, and the grants and owners re-applied.
     const mid = plan.views.find((view) => view.view === 'public.chain_mid')!;
     expect(mid).toMatchObject({ action: 'recreated', declared: true });
-    expect(mid.statements).toEqual(expect.arrayContaining([`ALTER MATERIALIZED VIEW "public"."chain_mid" OWNER TO "${owner}"`, expect.stringMatching(/^GRANT SELECT ON "public"."chain_mid" TO "[^"]+_reader" WITH GRANT OPTION$/)]));
+    expect(mid.statements).toEqual(
+      expect.arrayContaining([
+        `ALTER MATERIALIZED VIEW "public"."chain_mid" OWNER TO "${owner}"`,
+        expect.stringMatching(/^GRANT SELECT ON "public"."chain_mid" TO "[^"]+_reader" WITH GRANT OPTION$/),
+      ]),
+    );
     expect(plan.views.find((view) => view.view === 'public.hand_mv')).toMatchObject({ action: 'recreated', declared: false });
 
     const report = await sync.sync();

@@ -47,7 +47,9 @@ describe('the switch under lock_timeout', () => {
     const report = await sync;
     expect(report.views.map((view) => view.action)).toEqual(['swapped']);
     expect(report.retries).toBeGreaterThanOrEqual(1);
-    expect(logger.lines).toContainEqual(expect.stringMatching(/^warn: public.busy_mv: lock timeout in the switch phase \(attempt 1 of 9\); retrying in \d+ ms$/));
+    expect(logger.lines).toContainEqual(
+      expect.stringMatching(/^warn: public.busy_mv: lock timeout in the switch phase \(attempt 1 of 9\); retrying in \d+ ms$/),
+    );
     expect((await relationStates(db, ['busy_mv']))['busy_mv'].definition).toContain('AS size');
   });
 
@@ -58,7 +60,10 @@ describe('the switch under lock_timeout', () => {
     try {
       // Back to V1 after V2 synced: an intended rollback.
       app = await apps.boot({ entities: [BusyV1], sync: false, ...LOCKS, lockRetries: 2, rollback: true });
-      const error = await app.get(ViewSyncService).sync().catch((e) => e);
+      const error = await app
+        .get(ViewSyncService)
+        .sync()
+        .catch((e) => e);
       expect(error).toBeInstanceOf(PgViewsSyncError);
       expect(error.code).toBe('55P03');
       expect(error.message).toMatch(/^Sync of public.busy_mv failed and was rolled back: canceling statement due to lock timeout/);

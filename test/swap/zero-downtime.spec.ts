@@ -32,7 +32,9 @@ beforeAll(async () => {
                   INSERT INTO ledger SELECT g, g % 100 FROM generate_series(1, ${ROWS}) g; ANALYZE ledger;`);
   // How long building the new version takes, measured here: the yardstick for reader stalls.
   const started = performance.now();
-  await db.query(`CREATE MATERIALIZED VIEW probe AS ${V2}; CREATE UNIQUE INDEX ON probe (id); CREATE INDEX ON probe (amount); DROP MATERIALIZED VIEW probe;`);
+  await db.query(
+    `CREATE MATERIALIZED VIEW probe AS ${V2}; CREATE UNIQUE INDEX ON probe (id); CREATE INDEX ON probe (amount); DROP MATERIALIZED VIEW probe;`,
+  );
   buildMs = performance.now() - started;
 }, 120_000);
 

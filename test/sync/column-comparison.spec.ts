@@ -19,15 +19,24 @@ describe('compareColumns (whether CREATE OR REPLACE VIEW can take the new column
   });
 
   it('refuses a change of type, typmod included, or of collation', () => {
-    expect(compareColumns([column('n', 'integer')], [column('n', 'bigint')])).toEqual({ compatible: false, reason: 'column n changes type from integer to bigint' });
+    expect(compareColumns([column('n', 'integer')], [column('n', 'bigint')])).toEqual({
+      compatible: false,
+      reason: 'column n changes type from integer to bigint',
+    });
     expect(compareColumns([column('c', 'character varying(10)')], [column('c', 'character varying(20)')])).toEqual({
       compatible: false,
       reason: 'column c changes type from character varying(10) to character varying(20)',
     });
-    expect(compareColumns([column('t', 'text', 100)], [column('t', 'text', 950)])).toEqual({ compatible: false, reason: 'column t changes collation' });
+    expect(compareColumns([column('t', 'text', 100)], [column('t', 'text', 950)])).toEqual({
+      compatible: false,
+      reason: 'column t changes collation',
+    });
   });
 
   it('reports the first difference, in column order', () => {
-    expect(compareColumns([column('a'), column('b')], [column('a', 'bigint'), column('c')])).toEqual({ compatible: false, reason: 'column a changes type from integer to bigint' });
+    expect(compareColumns([column('a'), column('b')], [column('a', 'bigint'), column('c')])).toEqual({
+      compatible: false,
+      reason: 'column a changes type from integer to bigint',
+    });
   });
 });

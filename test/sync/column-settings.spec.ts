@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey } from '@mikro-orm/decorators/legacy';
-import { MaterializedView, View, ViewRegistry, planStatements } from 'nestjs-pgviews';
+import { MaterializedView, View } from 'nestjs-pgviews';
+import { ViewRegistry } from '../../lib/definitions/view.registry.js';
+import { planStatements } from '../../lib/sync/sync-plan.js';
 import { CatalogSnapshot, type CatalogObject } from '../../lib/catalog/catalog-snapshot.js';
 import type { ColumnDetails, ObjectDetails } from '../../lib/catalog/catalog.reader.js';
 import type { ColumnVerdict } from '../../lib/catalog/column-probe.js';
@@ -10,10 +12,25 @@ import { planSync } from '../../lib/sync/sync.planner.js';
 import type { PlanOptions } from '../../lib/sync/sync-options.js';
 import { offlineOrm } from '../support/offline-orm.js';
 
-const column = (name: string, settings: Partial<ColumnDetails>): ColumnDetails => ({ name, grants: [], comment: null, statistics: null, options: [], default: null, ...settings });
+const column = (name: string, settings: Partial<ColumnDetails>): ColumnDetails => ({
+  name,
+  grants: [],
+  comment: null,
+  statistics: null,
+  options: [],
+  default: null,
+  ...settings,
+});
 const auditor = { grantee: 'auditor', privilege: 'SELECT', grantable: false };
 
-const details = (settings: Partial<ObjectDetails> = {}): ObjectDetails => ({ oid: 1, definition: ' SELECT 1;', options: [], grants: [], indexes: [], ...settings });
+const details = (settings: Partial<ObjectDetails> = {}): ObjectDetails => ({
+  oid: 1,
+  definition: ' SELECT 1;',
+  options: [],
+  grants: [],
+  indexes: [],
+  ...settings,
+});
 
 describe('column settings carried over to a rebuilt object', () => {
   const old = details({
@@ -26,7 +43,9 @@ describe('column settings carried over to a rebuilt object', () => {
   });
 
   it('keeps every setting of the columns the new object still has, and says what it drops', () => {
-    expect(carryColumnSettings(old, { kind: 'materialized', columns: ['id', 'name', 'books', 'latest_year'], indexes: ['books_name_index'] })).toEqual({
+    expect(
+      carryColumnSettings(old, { kind: 'materialized', columns: ['id', 'name', 'books', 'latest_year'], indexes: ['books_name_index'] }),
+    ).toEqual({
       columns: [old.columns![0], old.columns![2]],
       uncertain: false,
       clusterOn: 'books_name_index',
@@ -35,13 +54,24 @@ describe('column settings carried over to a rebuilt object', () => {
   });
 
   it('keeps everything for the same columns, and everything but certainty for unknown ones', () => {
-    expect(carryColumnSettings(old, { kind: 'materialized', columns: 'same', indexes: ['books_name_index'] })).toMatchObject({ columns: old.columns, uncertain: false, dropped: [] });
-    expect(carryColumnSettings(old, { kind: 'materialized', columns: undefined, indexes: ['books_name_index'] })).toMatchObject({ columns: old.columns, uncertain: true, dropped: [] });
+    expect(carryColumnSettings(old, { kind: 'materialized', columns: 'same', indexes: ['books_name_index'] })).toMatchObject({
+      columns: old.columns,
+      uncertain: false,
+      dropped: [],
+    });
+    expect(carryColumnSettings(old, { kind: 'materialized', columns: undefined, indexes: ['books_name_index'] })).toMatchObject({
+      columns: old.columns,
+      uncertain: true,
+      dropped: [],
+    });
   });
 
   it('drops what a plain view cannot have: statistics targets, options and CLUSTER', () => {
     expect(carryColumnSettings(old, { kind: 'view', columns: 'same', indexes: [] })).toEqual({
-      columns: [column('name', { grants: [auditor], comment: 'as signed' }), column('first_year', { grants: [auditor], comment: 'gone in v2' })],
+      columns: [
+        column('name', { grants: [auditor], comment: 'as signed' }),
+        column('first_year', { grants: [auditor], comment: 'gone in v2' }),
+      ],
       uncertain: false,
       clusterOn: undefined,
       dropped: [
@@ -71,7 +101,11 @@ describe('column settings carried over to a rebuilt object', () => {
       clusterOn: undefined,
       dropped: ['it was clustered on index books_name_index, which the new materialized view does not have'],
     });
-    expect(carryColumnSettings(undefined, { kind: 'materialized', columns: 'same', indexes: [] })).toEqual({ columns: [], uncertain: false, dropped: [] });
+    expect(carryColumnSettings(undefined, { kind: 'materialized', columns: 'same', indexes: [] })).toEqual({
+      columns: [],
+      uncertain: false,
+      dropped: [],
+    });
   });
 
   it('grants first, then comments, statistics and options', () => {
@@ -101,20 +135,60 @@ describe('planning column settings', () => {
   const OPTIONS: PlanOptions = { materializedViewChange: 'swap', dropOrphans: false, force: false, indexes: 'declared' };
   const registry = ViewRegistry.fromOrm(offlineOrm([NamesMv, NamesView]));
   const objects: CatalogObject[] = [
-    { oid: 1, schema: 'stats', name: 'names_mv', id: 'stats.names_mv', kind: 'materialized', owner: 'reports', ownedByUs: true, marker: 'f'.repeat(32), populated: true, reads: [], indexes: [{ name: 'names_mv_id_unique', oid: 11, unique: true, concurrentKey: true, marker: 'e'.repeat(32) }] },
-    { oid: 2, schema: 'stats', name: 'names_view', id: 'stats.names_view', kind: 'view', owner: 'app', ownedByUs: true, marker: registry.get(NamesView).hash, populated: true, reads: [1], indexes: [] },
+    {
+      oid: 1,
+      schema: 'stats',
+      name: 'names_mv',
+      id: 'stats.names_mv',
+      kind: 'materialized',
+      owner: 'reports',
+      ownedByUs: true,
+      marker: 'f'.repeat(32),
+      populated: true,
+      reads: [],
+      indexes: [{ name: 'names_mv_id_unique', oid: 11, unique: true, concurrentKey: true, marker: 'e'.repeat(32) }],
+    },
+    {
+      oid: 2,
+      schema: 'stats',
+      name: 'names_view',
+      id: 'stats.names_view',
+      kind: 'view',
+      owner: 'app',
+      ownedByUs: true,
+      marker: registry.get(NamesView).hash,
+      populated: true,
+      reads: [1],
+      indexes: [],
+    },
   ];
   const mvDetails = details({
-    grants: ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'].map((privilege) => ({ grantee: 'reports', privilege, grantable: false })),
+    grants: ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'].map((privilege) => ({
+      grantee: 'reports',
+      privilege,
+      grantable: false,
+    })),
     columns: [column('name', { grants: [auditor], statistics: 100 }), column('gone', { comment: 'old' })],
     clusteredIndex: 'names_mv_id_unique',
   });
   const plan = (columns?: Map<string, ColumnVerdict>) => {
     const snapshot = new CatalogSnapshot(objects, new Set(['stats']), false, 180004, 'app');
     const analysis = analyzeSync(registry.definitions, snapshot, OPTIONS);
-    return planSync({ analysis, snapshot, details: new Map([[1, mvDetails], [2, details({ oid: 2 })]]), columns, options: OPTIONS });
+    return planSync({
+      analysis,
+      snapshot,
+      details: new Map([
+        [1, mvDetails],
+        [2, details({ oid: 2 })],
+      ]),
+      columns,
+      options: OPTIONS,
+    });
   };
-  const probed = (names: string[]): ColumnVerdict => ({ compatible: true, columns: { old: [], next: names.map((name) => ({ name, type: 'text', collation: 0 })) } });
+  const probed = (names: string[]): ColumnVerdict => ({
+    compatible: true,
+    columns: { old: [], next: names.map((name) => ({ name, type: 'text', collation: 0 })) },
+  });
 
   it('sets them after the privileges are restored, on the columns the probed query keeps', () => {
     const result = plan(new Map([['stats.names_mv', probed(['id', 'name'])]]));
@@ -133,7 +207,9 @@ describe('planning column settings', () => {
 
   it("makes each column's settings one block that skips them if the column is missing, when the new columns are unknown", () => {
     const result = plan();
-    const statements = planStatements({ build: [], switch: result.switch }).filter((statement) => statement.view === 'stats.names_mv').map((statement) => statement.sql);
+    const statements = planStatements({ build: [], switch: result.switch })
+      .filter((statement) => statement.view === 'stats.names_mv')
+      .map((statement) => statement.sql);
     const revoke = statements.indexOf('REVOKE MAINTAIN ON "stats"."names_mv" FROM "reports"');
     expect(statements.slice(revoke + 1, revoke + 4)).toEqual([
       `DO 'BEGIN\n  GRANT SELECT ("name") ON "stats"."names_mv" TO "auditor";\n  ALTER MATERIALIZED VIEW "stats"."names_mv" ALTER COLUMN "name" SET STATISTICS 100;\nEXCEPTION WHEN undefined_column THEN NULL;\nEND'`,

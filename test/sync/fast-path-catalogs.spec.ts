@@ -55,7 +55,11 @@ describe("the boot's fast-path catalog read", () => {
 
   it("checks the declared views' columns by index, never reading the columns of every relation", async () => {
     await apps.boot({ entities: [AuthorBookCount, AuthorBookCountSnapshot] });
-    const [{ 'QUERY PLAN': [explained] }] = await db.query(`EXPLAIN (FORMAT JSON) ${snapshotQuery(DECLARED, { dependencies: false })}`);
+    const [
+      {
+        'QUERY PLAN': [explained],
+      },
+    ] = await db.query(`EXPLAIN (FORMAT JSON) ${snapshotQuery(DECLARED, { dependencies: false })}`);
     expect(scannedWhole(explained.Plan)).not.toContain('pg_attribute');
 
     // And it still finds a mismatch: the plain view's entity maps a column the view does not have.

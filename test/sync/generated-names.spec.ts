@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey } from '@mikro-orm/decorators/legacy';
-import { MaterializedView, PgViewsNameConflictError, ViewRegistry, ViewSyncService } from 'nestjs-pgviews';
+import { MaterializedView, PgViewsNameConflictError, ViewSyncService } from 'nestjs-pgviews';
+import { ViewRegistry } from '../../lib/definitions/view.registry.js';
 import { fitIdentifier } from '../../lib/sql/identifiers.js';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
 import { useDdlCounter } from '../support/ddl-counter.js';
@@ -69,12 +70,24 @@ const apps = useApps(db);
 const ddl = useDdlCounter(db);
 
 const indexesOf = async (table: string) =>
-  (await db.query(`SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND tablename = $1 ORDER BY 1`, [table])).map((row) => row.indexname);
-const relationNames = async () => (await db.query(`SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace ORDER BY 1`)).map((row) => row.relname);
+  (await db.query(`SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND tablename = $1 ORDER BY 1`, [table])).map(
+    (row) => row.indexname,
+  );
+const relationNames = async () =>
+  (await db.query(`SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace ORDER BY 1`)).map((row) => row.relname);
 
 describe('generated names', () => {
   it('shortens names on character boundaries, so that PostgreSQL stores them unchanged', async () => {
-    const bases = ['a'.repeat(80), 'é'.repeat(40), 'あ'.repeat(30), '😀'.repeat(20), `x${'😀'.repeat(20)}`, `xy${'😀'.repeat(20)}`, `xyz${'😀'.repeat(20)}`, `${'e'.repeat(51)}😀_id_unique`];
+    const bases = [
+      'a'.repeat(80),
+      'é'.repeat(40),
+      'あ'.repeat(30),
+      '😀'.repeat(20),
+      `x${'😀'.repeat(20)}`,
+      `xy${'😀'.repeat(20)}`,
+      `xyz${'😀'.repeat(20)}`,
+      `${'e'.repeat(51)}😀_id_unique`,
+    ];
     for (const suffix of ['', '_pgv_new1', '_6df52be1', '_😀']) {
       for (const base of bases) {
         const fitted = fitIdentifier(base, suffix);
@@ -98,7 +111,10 @@ describe('generated names', () => {
 
   it('reads back the index name it derived from a name ending in a 4-byte character: the second boot changes nothing', async () => {
     const app = await apps.boot({ entities: [EmojiMv] });
-    const [expected] = app.get(ViewRegistry).get(EmojiMv).indexes.map((index) => index.name);
+    const [expected] = app
+      .get(ViewRegistry)
+      .get(EmojiMv)
+      .indexes.map((index) => index.name);
     expect(await indexesOf(`${'e'.repeat(51)}😀`)).toEqual([expected]);
     await apps.closeAll();
     await ddl.reset();
@@ -116,8 +132,12 @@ describe('generated names', () => {
     expect(await indexesOf('dba_mv_backup')).toEqual(['dba_mv_backup_id_unique']);
     expect(await db.query('SELECT count(*)::int AS n FROM dba_mv_backup')).toEqual([{ n: 3 }]);
     await db.query('REFRESH MATERIALIZED VIEW CONCURRENTLY dba_mv_backup');
-    expect(logger.lines).toContain('warn: public.dba_mv_backup was created by nestjs-pgviews and is no longer declared; set dropOrphans: true to drop it');
-    expect(logger.lines).toContain('log: public.dba_mv_backup: updated (index dba_mv_id_unique renamed to dba_mv_backup_id_unique: public.dba_mv needs its name)');
+    expect(logger.lines).toContain(
+      'warn: public.dba_mv_backup was created by nestjs-pgviews and is no longer declared; set dropOrphans: true to drop it',
+    );
+    expect(logger.lines).toContain(
+      'log: public.dba_mv_backup: updated (index dba_mv_id_unique renamed to dba_mv_backup_id_unique: public.dba_mv needs its name)',
+    );
     expect((await app.get(ViewSyncService).plan()).changes).toBe(0);
     await apps.closeAll();
 
@@ -143,8 +163,12 @@ describe('generated names', () => {
   });
 
   it('refuses a name held by an index of a materialized view made by hand, and a view name held by a type', async () => {
-    await db.query('DROP TABLE orders; CREATE MATERIALIZED VIEW by_hand_mv AS SELECT 1 AS id; CREATE INDEX blocked_mv_id_unique ON by_hand_mv (id)');
-    await expect(apps.boot({ entities: [BlockedMv] })).rejects.toThrow(/the index public.blocked_mv_id_unique on the materialized view public.by_hand_mv has it, and nestjs-pgviews did not make that/);
+    await db.query(
+      'DROP TABLE orders; CREATE MATERIALIZED VIEW by_hand_mv AS SELECT 1 AS id; CREATE INDEX blocked_mv_id_unique ON by_hand_mv (id)',
+    );
+    await expect(apps.boot({ entities: [BlockedMv] })).rejects.toThrow(
+      /the index public.blocked_mv_id_unique on the materialized view public.by_hand_mv has it, and nestjs-pgviews did not make that/,
+    );
     await db.query("DROP MATERIALIZED VIEW by_hand_mv; CREATE TYPE blocked_mv AS ENUM ('a')");
     await ddl.reset();
     await expect(apps.boot({ entities: [BlockedMv] })).rejects.toThrow(
@@ -170,7 +194,9 @@ describe('generated names', () => {
   it('builds a swap under temporary names that are free, whatever holds the usual ones', async () => {
     await apps.boot({ entities: [SwapMv] });
     await apps.closeAll();
-    await db.query('CREATE TABLE swap_mv_pgv_new1 (id int); CREATE INDEX swap_mv_id_unique_pgv_new2 ON swap_mv_pgv_new1 (id); CREATE TYPE swap_mv_pgv_old3 AS (id int)');
+    await db.query(
+      'CREATE TABLE swap_mv_pgv_new1 (id int); CREATE INDEX swap_mv_id_unique_pgv_new2 ON swap_mv_pgv_new1 (id); CREATE TYPE swap_mv_pgv_old3 AS (id int)',
+    );
     const report = await (await apps.boot({ entities: [SwapMvChanged], sync: false })).get(ViewSyncService).sync();
     expect(report.views.find((view) => view.view === 'public.swap_mv')?.action).toBe('swapped');
     expect(await indexesOf('swap_mv')).toEqual(['swap_mv_id_unique']);

@@ -13,7 +13,7 @@ class OrderLine {
   @Property({ fieldName: 'select' }) select!: number;
 }
 
-@View({ sql: (table) => `SELECT "ID", "select" FROM ${table(OrderLine)} WHERE "select" > 0`, comment: "it's \\ \"quoted\"" })
+@View({ sql: (table) => `SELECT "ID", "select" FROM ${table(OrderLine)} WHERE "select" > 0`, comment: 'it\'s \\ "quoted"' })
 @Entity({ tableName: 'Order Lines; DROP TABLE x', schema: 'Sales "EU"' })
 class PositiveLines {
   @PrimaryKey({ fieldName: 'ID' }) id!: number;

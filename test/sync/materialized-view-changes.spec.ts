@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import type { INestApplicationContext } from '@nestjs/common';
-import { MaterializedView, PgViewsChangeRefusedError, ViewSyncService, type PgViewsModuleOptions } from 'nestjs-pgviews';
+import { MaterializedView, PgViewsChangeRefusedError, ViewSyncService, type PgViewsModuleOptions, type ViewEntity } from 'nestjs-pgviews';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
 import { relationStates } from '../support/catalog-state.js';
 import { useDdlCounter } from '../support/ddl-counter.js';
@@ -34,13 +34,23 @@ class CountsV1Reformatted {
 }
 
 /** Same query, other indexes. */
-@MaterializedView({ sql: COUNTS, uniqueKey: ['id'], indexes: [{ expression: 'book_count DESC', name: 'counts_mv_busiest' }], comment: 'snapshot' })
+@MaterializedView({
+  sql: COUNTS,
+  uniqueKey: ['id'],
+  indexes: [{ expression: 'book_count DESC', name: 'counts_mv_busiest' }],
+  comment: 'snapshot',
+})
 @Entity({ tableName: 'counts_mv' })
 class CountsOtherIndexes {
   @PrimaryKey() id!: number;
 }
 
-@MaterializedView({ sql: COUNTS_V2, uniqueKey: ['id'], indexes: [{ expression: 'book_count DESC', name: 'counts_mv_busiest' }], comment: 'snapshot' })
+@MaterializedView({
+  sql: COUNTS_V2,
+  uniqueKey: ['id'],
+  indexes: [{ expression: 'book_count DESC', name: 'counts_mv_busiest' }],
+  comment: 'snapshot',
+})
 @Entity({ tableName: 'counts_mv' })
 class CountsV2 {
   @PrimaryKey() id!: number;
@@ -69,7 +79,7 @@ beforeAll(async () => {
 });
 
 // These tests move between versions in any order: each boot applies its own declarations, as an intended rollback would.
-const boot = async (version: Function, options: PgViewsModuleOptions & { logger?: RecordingLogger } = {}) => {
+const boot = async (version: ViewEntity, options: PgViewsModuleOptions & { logger?: RecordingLogger } = {}) => {
   app = await apps.boot({ entities: [version as any], rollback: true, ...options });
   return app.get(ViewSyncService);
 };
@@ -102,7 +112,11 @@ describe('materialized views', () => {
     const sync = await boot(CountsOtherIndexes, { sync: false });
     const plan = await sync.plan();
     expect(plan.views).toEqual([
-      expect.objectContaining({ view: 'public.counts_mv', action: 'updated', reason: 'index counts_mv_busiest added, index counts_mv_author_name_index no longer declared' }),
+      expect.objectContaining({
+        view: 'public.counts_mv',
+        action: 'updated',
+        reason: 'index counts_mv_busiest added, index counts_mv_author_name_index no longer declared',
+      }),
     ]);
     await ddl.reset();
     await sync.sync();

@@ -28,7 +28,10 @@ const db = useTestDatabase({ sql: LIBRARY_TABLES });
 const apps = useApps(db);
 let app: INestApplicationContext | undefined;
 
-const views = async () => (await db.query(`SELECT relname FROM pg_class WHERE relkind IN ('v', 'm') AND relnamespace = 'public'::regnamespace ORDER BY 1`)).map((row) => row.relname);
+const views = async () =>
+  (await db.query(`SELECT relname FROM pg_class WHERE relkind IN ('v', 'm') AND relnamespace = 'public'::regnamespace ORDER BY 1`)).map(
+    (row) => row.relname,
+  );
 
 describe('orphans', () => {
   it('keeps views that are no longer declared, with a warning, unless dropOrphans is set', async () => {
@@ -38,7 +41,9 @@ describe('orphans', () => {
     const logger = new RecordingLogger();
     app = await apps.boot({ entities: [KeptView], logger });
     expect(await views()).toEqual(['by_hand', 'kept_view', 'old_mv', 'old_view']);
-    expect(logger.lines).toContain('warn: public.old_view was created by nestjs-pgviews and is no longer declared; set dropOrphans: true to drop it');
+    expect(logger.lines).toContain(
+      'warn: public.old_view was created by nestjs-pgviews and is no longer declared; set dropOrphans: true to drop it',
+    );
   });
 
   it('drops them, readers first, with dropOrphans; views it did not create are never touched', async () => {

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import type { INestApplicationContext } from '@nestjs/common';
-import { View, ViewSyncService } from 'nestjs-pgviews';
+import { View, ViewSyncService, type ViewEntity } from 'nestjs-pgviews';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
 import { oidOf, relationStates } from '../support/catalog-state.js';
 import { useTestDatabase } from '../support/test-database.js';
@@ -49,7 +49,7 @@ beforeAll(async () => {
 });
 
 // These tests move between versions in any order: each boot applies its own declarations, as an intended rollback would.
-const boot = async (version: Function) => {
+const boot = async (version: ViewEntity) => {
   app = await apps.boot({ entities: [version as any, AuthorShouts], rollback: true });
   return app.get(ViewSyncService);
 };
@@ -117,7 +117,9 @@ describe('plain views', () => {
       'public.author_shouts': ['replaced', true],
       'public.hand_made': ['replaced', false],
     });
-    expect(plan.views[0].reason).toBe('definition changed; column name changes type from character varying(255) to character varying(200), which CREATE OR REPLACE cannot do');
+    expect(plan.views[0].reason).toBe(
+      'definition changed; column name changes type from character varying(255) to character varying(200), which CREATE OR REPLACE cannot do',
+    );
 
     const report = await sync.sync();
     const done = Object.fromEntries(report.views.map((view) => [view.view, [view.action, view.declared]]));

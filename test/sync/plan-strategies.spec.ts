@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey } from '@mikro-orm/decorators/legacy';
-import { MaterializedView, ViewRegistry } from 'nestjs-pgviews';
+import { MaterializedView } from 'nestjs-pgviews';
+import { ViewRegistry } from '../../lib/definitions/view.registry.js';
 import { CatalogSnapshot, isView, type CatalogObject, type ViewObject } from '../../lib/catalog/catalog-snapshot.js';
 import type { ObjectDetails } from '../../lib/catalog/catalog.reader.js';
 import * as ddl from '../../lib/sql/statements.js';
@@ -79,7 +80,13 @@ describe('the model of the view to build', () => {
 
   it('from a declaration: its indexes created from their declarations', () => {
     const target = targetFromDefinition(definition);
-    expect(target).toMatchObject({ id: definition.id, declaredBy: 'NamesMv', hash: definition.hash, sql: definition.sql, withData: definition.withData });
+    expect(target).toMatchObject({
+      id: definition.id,
+      declaredBy: 'NamesMv',
+      hash: definition.hash,
+      sql: definition.sql,
+      withData: definition.withData,
+    });
     expect(target.indexes.map((index) => createTargetIndex(index, definition, { name: `${index.name}_tmp` }))).toEqual(
       definition.indexes.map((index) => ddl.createIndex(index, definition, { name: `${index.name}_tmp` })),
     );
@@ -95,7 +102,12 @@ describe('the model of the view to build', () => {
 describe('phases', () => {
   it('joins steps phase by phase, keeping their order within each', () => {
     const step = (sql: string): SqlStatement => ({ type: 'sql', view: 'v', sql });
-    const joined = joinSteps(inPhase('build', [step('b1')]), { build: [step('b2')], switch: [step('s1')] }, NO_STEPS, inPhase('switch', [step('s2')]));
+    const joined = joinSteps(
+      inPhase('build', [step('b1')]),
+      { build: [step('b2')], switch: [step('s1')] },
+      NO_STEPS,
+      inPhase('switch', [step('s2')]),
+    );
     expect({ build: sqlOf(joined.build), switch: sqlOf(joined.switch) }).toEqual({ build: ['b1', 'b2'], switch: ['s1', 's2'] });
   });
 });
@@ -114,7 +126,15 @@ describe('the reconcile strategy', () => {
   };
   const context = () => {
     const snapshot = new CatalogSnapshot([mv], new Set(['stats']), false, 180004, 'app');
-    const analysis = { views: [unchanged], orphans: [], release: 'r', standing: { older: false }, createState: false, missingSchemas: [], hasChanges: true } as const;
+    const analysis = {
+      views: [unchanged],
+      orphans: [],
+      release: 'r',
+      standing: { older: false },
+      createState: false,
+      missingSchemas: [],
+      hasChanges: true,
+    } as const;
     return new PlanContext({ analysis, snapshot, details: new Map(), options: OPTIONS });
   };
 
@@ -130,7 +150,10 @@ describe('the reconcile strategy', () => {
       `ALTER INDEX "stats"."${index}_pgv_new1" RENAME TO "${index}"`,
       'DROP INDEX "stats"."dba_index"',
     ]);
-    expect(change).toMatchObject({ action: 'updated', reason: `was not populated, index ${index} changed, index dba_index no longer declared` });
+    expect(change).toMatchObject({
+      action: 'updated',
+      reason: `was not populated, index ${index} changed, index dba_index no longer declared`,
+    });
   });
 
   it('in the switch: statements that tolerate finding the indexes already right', () => {
@@ -160,18 +183,39 @@ describe('the orphans strategy', () => {
   const orphans = (objects: ViewObject[], options: Partial<PlanOptions> = {}) => {
     const snapshot = new CatalogSnapshot(objects, new Set(['stats']), false, 180004, 'app');
     const planOptions = { ...OPTIONS, ...options };
-    const context = new PlanContext({ analysis: analyzeSync([], snapshot, planOptions), snapshot, details: new Map(), options: planOptions });
+    const context = new PlanContext({
+      analysis: analyzeSync([], snapshot, planOptions),
+      snapshot,
+      details: new Map(),
+      options: planOptions,
+    });
     return { ...planOrphans(context), warnings: context.warnings };
   };
 
   it('drops orphans readers first, in the switch, and keeps one that something else reads', () => {
     const { steps, changes, warnings } = orphans(
-      [orphan(1, 'base_mv'), orphan(2, 'reader_v', { kind: 'view', reads: [1] }), orphan(3, 'kept_mv'), { ...orphan(4, 'dba_view', { kind: 'view', reads: [3] }), recorded: undefined }],
+      [
+        orphan(1, 'base_mv'),
+        orphan(2, 'reader_v', { kind: 'view', reads: [1] }),
+        orphan(3, 'kept_mv'),
+        { ...orphan(4, 'dba_view', { kind: 'view', reads: [3] }), recorded: undefined },
+      ],
       { dropOrphans: true },
     );
     expect(steps.build).toEqual([]);
-    expect(sqlOf(steps.switch.filter((step) => step.type === 'sql'))).toEqual(['DROP VIEW "stats"."reader_v"', 'DROP MATERIALIZED VIEW "stats"."base_mv"']);
-    expect(changes).toEqual([{ view: 'stats.kept_mv', kind: 'materialized', declared: false, action: 'kept', reason: 'no longer declared, but stats.dba_view read it' }]);
+    expect(sqlOf(steps.switch.filter((step) => step.type === 'sql'))).toEqual([
+      'DROP VIEW "stats"."reader_v"',
+      'DROP MATERIALIZED VIEW "stats"."base_mv"',
+    ]);
+    expect(changes).toEqual([
+      {
+        view: 'stats.kept_mv',
+        kind: 'materialized',
+        declared: false,
+        action: 'kept',
+        reason: 'no longer declared, but stats.dba_view read it',
+      },
+    ]);
     expect(warnings).toEqual(['stats.kept_mv is no longer declared but was kept: stats.dba_view read it']);
   });
 
@@ -186,8 +230,16 @@ describe('predicates', () => {
   it('tell views, replaced objects and changes by name', () => {
     const table: CatalogObject = { ...mv, kind: 'table' };
     expect([isView(mv), isView({ ...mv, kind: 'view' }), isView(table)]).toEqual([true, true, false]);
-    const analysed = (strategy: ViewAnalysis['strategy']) => ({ target: targetFromDefinition(definition), existing: mv, reason: '', strategy }) as ViewAnalysis;
-    expect((['create', 'replace', 'swap', 'recreate', 'keep', 'refuse', 'none'] as const).filter((strategy) => replacesExisting(analysed(strategy)))).toEqual(['replace', 'swap', 'recreate']);
-    expect((['unchanged', 'kept', 'updated', 'dropped'] as const).filter((action) => changesSomething({ action }))).toEqual(['updated', 'dropped']);
+    const analysed = (strategy: ViewAnalysis['strategy']) =>
+      ({ target: targetFromDefinition(definition), existing: mv, reason: '', strategy }) as ViewAnalysis;
+    expect(
+      (['create', 'replace', 'swap', 'recreate', 'keep', 'refuse', 'none'] as const).filter((strategy) =>
+        replacesExisting(analysed(strategy)),
+      ),
+    ).toEqual(['replace', 'swap', 'recreate']);
+    expect((['unchanged', 'kept', 'updated', 'dropped'] as const).filter((action) => changesSomething({ action }))).toEqual([
+      'updated',
+      'dropped',
+    ]);
   });
 });

@@ -40,14 +40,18 @@ describe('view entities', () => {
   it('refuse inserts, updates and deletes with a clear error, before any SQL', async () => {
     const em = app.get(EntityManager).fork();
     em.create(AuthorBookCount, { id: 99, authorName: 'x', bookCount: 1 });
-    await expect(em.flush()).rejects.toThrow(new PgViewsReadOnlyError(
-      'Cannot persist AuthorBookCount: it is mapped to the database view author_book_count_view, and views are read-only. Change the tables the view reads instead.',
-    ));
+    await expect(em.flush()).rejects.toThrow(
+      new PgViewsReadOnlyError(
+        'Cannot persist AuthorBookCount: it is mapped to the database view author_book_count_view, and views are read-only. Change the tables the view reads instead.',
+      ),
+    );
 
     const em2 = app.get(EntityManager).fork();
     const snapshot = await em2.findOneOrFail(AuthorBookCountSnapshot, 1);
     snapshot.bookCount = 42;
-    await expect(em2.flush()).rejects.toThrow(/Cannot update AuthorBookCountSnapshot: it is mapped to the database view reporting.author_book_count_mv/);
+    await expect(em2.flush()).rejects.toThrow(
+      /Cannot update AuthorBookCountSnapshot: it is mapped to the database view reporting.author_book_count_mv/,
+    );
 
     const em3 = app.get(EntityManager).fork();
     em3.remove(await em3.findOneOrFail(AuthorBookCount, 1));
@@ -62,17 +66,37 @@ describe('view entities', () => {
       );
     const writes: [string, string, (em: EntityManager) => Promise<unknown>][] = [
       ['em.insert', 'insert', (em) => em.insert(AuthorName, { id: 50, name: 'Inserted' })],
-      ['em.insertMany', 'insert', (em) => em.insertMany(AuthorName, [{ id: 51, name: 'One' }, { id: 52, name: 'Two' }])],
+      [
+        'em.insertMany',
+        'insert',
+        (em) =>
+          em.insertMany(AuthorName, [
+            { id: 51, name: 'One' },
+            { id: 52, name: 'Two' },
+          ]),
+      ],
       ['em.nativeUpdate', 'update', (em) => em.nativeUpdate(AuthorName, { id: 1 }, { name: 'Updated' })],
       ['em.nativeDelete', 'delete', (em) => em.nativeDelete(AuthorName, { id: 3 })],
       ['em.upsert', 'upsert', (em) => em.upsert(AuthorName, { id: 1, name: 'Upserted' })],
-      ['em.upsertMany', 'upsert', (em) => em.upsertMany(AuthorName, [{ id: 1, name: 'Upserted' }, { id: 60, name: 'New' }])],
+      [
+        'em.upsertMany',
+        'upsert',
+        (em) =>
+          em.upsertMany(AuthorName, [
+            { id: 1, name: 'Upserted' },
+            { id: 60, name: 'New' },
+          ]),
+      ],
       ['em.clone', 'clone', (em) => em.clone(AuthorName, { id: 1 }, { id: 61 })],
       ['qb.insert', 'insert', (em) => em.createQueryBuilder(AuthorName).insert({ id: 53, name: 'Built' }).execute()],
       ['qb.update', 'update', (em) => em.createQueryBuilder(AuthorName).update({ name: 'Built' }).where({ id: 1 }).execute()],
       ['qb.delete', 'delete', (em) => em.createQueryBuilder(AuthorName).delete({ id: 3 }).execute()],
       ['qb.truncate', 'truncate', (em) => em.createQueryBuilder(AuthorName).truncate().execute()],
-      ['a clone of a write QueryBuilder', 'update', (em) => em.createQueryBuilder(AuthorName).update({ name: 'Cloned' }).where({ id: 1 }).clone().execute()],
+      [
+        'a clone of a write QueryBuilder',
+        'update',
+        (em) => em.createQueryBuilder(AuthorName).update({ name: 'Cloned' }).where({ id: 1 }).clone().execute(),
+      ],
     ];
 
     it.each(writes)('%s', async (_api, verb, write) => {

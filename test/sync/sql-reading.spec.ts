@@ -8,7 +8,10 @@ import { createViewsApp, useApps } from '../support/views-app.js';
 
 // How the declared SQL is read, on a real server: what ends a statement, what hides text, what a change is.
 
-@MaterializedView({ sql: 'SELECT id, name FROM author; -- the authors', indexes: [{ expression: "name || '!'" }, { expression: 'lower(name)' }] })
+@MaterializedView({
+  sql: 'SELECT id, name FROM author; -- the authors',
+  indexes: [{ expression: "name || '!'" }, { expression: 'lower(name)' }],
+})
 @Entity({ tableName: 'commented_mv' })
 class CommentedMv {
   @PrimaryKey() id!: number;
@@ -94,7 +97,8 @@ class LabelsV2 {
 const db = useTestDatabase({ sql: `${LIBRARY_TABLES} CREATE TABLE victim (id int); INSERT INTO victim VALUES (1);` });
 const apps = useApps(db);
 /** What a sync did to the named views (the views of earlier tests are left as orphans). */
-const actions = (report: SyncReport, ...views: string[]) => report.views.filter((view) => views.includes(view.view)).map((view) => [view.view, view.action, view.reason]);
+const actions = (report: SyncReport, ...views: string[]) =>
+  report.views.filter((view) => views.includes(view.view)).map((view) => [view.view, view.action, view.reason]);
 const exists = async (name: string) => (await db.query('SELECT to_regclass($1) IS NOT NULL AS found', [name]))[0].found;
 
 describe('reading the declared SQL', () => {
@@ -114,7 +118,9 @@ describe('reading the declared SQL', () => {
   it('refuses a second statement hidden after a -- comment ended by \\r, naming the view, dropping nothing', async () => {
     const error = await createViewsApp(db, { entities: [SneakyView] }).catch((e) => e);
     expect(error).toBeInstanceOf(PgViewsConfigurationError);
-    expect(error.message).toBe('SneakyView (public.sneaky_view): `sql` must hold a single query; it contains several statements separated by ";"');
+    expect(error.message).toBe(
+      'SneakyView (public.sneaky_view): `sql` must hold a single query; it contains several statements separated by ";"',
+    );
     await expect(createViewsApp(db, { entities: [SneakyIndexMv] })).rejects.toThrow(
       'SneakyIndexMv (public.sneaky_index_mv): index SQL must not contain ";": "id > 0 --\\r; DROP TABLE victim"',
     );

@@ -55,9 +55,11 @@ const apps = useApps(db);
 const ddl = useDdlCounter(db);
 
 const objects = async () =>
-  (await db.query(`SELECT relname, relkind::text FROM pg_class WHERE relkind IN ('v', 'm') AND relnamespace = 'public'::regnamespace ORDER BY relname`)).map(
-    (row) => `${row.relname}:${row.relkind}`,
-  );
+  (
+    await db.query(
+      `SELECT relname, relkind::text FROM pg_class WHERE relkind IN ('v', 'm') AND relnamespace = 'public'::regnamespace ORDER BY relname`,
+    )
+  ).map((row) => `${row.relname}:${row.relkind}`);
 
 describe('a failing sync', () => {
   it('rolls back everything and names the view, the statement, the relation and the fix', async () => {
@@ -155,7 +157,9 @@ describe('what a failed change says', () => {
     expect(error.message).toContain(
       `${aside} is the name this sync gives the old public.upstream_view while its replacement takes over the name (the rollback undid that: public.upstream_view is as it was).`,
     );
-    expect(error.message).toContain('nestjs-pgviews never drops with CASCADE, which would drop them too: change them so that they no longer depend on it, or drop them yourself');
+    expect(error.message).toContain(
+      'nestjs-pgviews never drops with CASCADE, which would drop them too: change them so that they no longer depend on it, or drop them yourself',
+    );
     expect(error.message).not.toContain('Use DROP ... CASCADE');
     expect(error.database.hint).toBeUndefined();
     expect(await relations()).toEqual(before);
@@ -168,9 +172,15 @@ describe('what a failed change says', () => {
     const before = await relations();
     const error = await createViewsApp(db, { entities: [DuplicateKeys] }).catch((e) => e);
     expect(error).toBeInstanceOf(PgViewsSyncError);
-    expect(error.message).toMatch(/^Sync of public\.good_mv failed and was rolled back: could not create unique index "good_mv_id_unique_pgv_new\d+" \(SQLSTATE 23505\)/);
-    expect(error.message).toMatch(/\n {2}good_mv_pgv_new\d+ is the name of the new public\.good_mv while it is built beside the old one \(the rollback removed it\)\./);
-    expect(error.message).toMatch(/\n {2}good_mv_id_unique_pgv_new\d+ is the name of the new index good_mv_id_unique of public\.good_mv while it is built beside the old one/);
+    expect(error.message).toMatch(
+      /^Sync of public\.good_mv failed and was rolled back: could not create unique index "good_mv_id_unique_pgv_new\d+" \(SQLSTATE 23505\)/,
+    );
+    expect(error.message).toMatch(
+      /\n {2}good_mv_pgv_new\d+ is the name of the new public\.good_mv while it is built beside the old one \(the rollback removed it\)\./,
+    );
+    expect(error.message).toMatch(
+      /\n {2}good_mv_id_unique_pgv_new\d+ is the name of the new index good_mv_id_unique of public\.good_mv while it is built beside the old one/,
+    );
     expect(error.message).toContain('The rows of public.good_mv break a unique index declared on it (see the detail)');
     expect(await relations()).toEqual(before);
   });
@@ -183,12 +193,16 @@ describe('what a failed change says', () => {
     // The deploy role owns the declared view; a view made by hand on top of it belongs to someone else.
     // The library's own tables belong to the role that syncs, as they would had it made them.
     await db.query(`ALTER TABLE pgviews_state OWNER TO ${deploy.role}; ALTER TABLE pgviews_refresh_history OWNER TO ${deploy.role}`);
-    await db.query(`ALTER VIEW upstream_view OWNER TO ${deploy.role}; CREATE VIEW owned_reader AS SELECT id FROM upstream_view; ALTER VIEW owned_reader OWNER TO ${owner}`);
+    await db.query(
+      `ALTER VIEW upstream_view OWNER TO ${deploy.role}; CREATE VIEW owned_reader AS SELECT id FROM upstream_view; ALTER VIEW owned_reader OWNER TO ${owner}`,
+    );
     const before = await relations();
     const reader = await createViewsApp({ url: deploy.url }, { entities: [UpstreamV2] }).catch((e) => e);
     expect(reader).toBeInstanceOf(PgViewsSyncError);
     expect(reader.code).toBe('42501');
-    expect(reader.message).toMatch(/^Sync failed and was rolled back: public\.owned_reader failed while being re-pointed at the new public\.upstream_view \(definition changed; [^)]*\): must be owner of view owned_reader/);
+    expect(reader.message).toMatch(
+      /^Sync failed and was rolled back: public\.owned_reader failed while being re-pointed at the new public\.upstream_view \(definition changed; [^)]*\): must be owner of view owned_reader/,
+    );
     expect(reader.message).toContain(
       `public.owned_reader is owned by role ${owner}; run the sync as ${owner} or a member of it, or make the role that syncs its owner: ALTER VIEW public.owned_reader OWNER TO ${deploy.role}.`,
     );
@@ -198,7 +212,9 @@ describe('what a failed change says', () => {
     await db.query(`DROP VIEW owned_reader; ALTER VIEW upstream_view OWNER TO ${owner}`);
     const declared = await createViewsApp({ url: deploy.url }, { entities: [UpstreamV2] }).catch((e) => e);
     expect(declared).toBeInstanceOf(PgViewsSyncError);
-    expect(declared.message).toMatch(/^Sync of public\.upstream_view failed and was rolled back: must be owner of view upstream_view \(SQLSTATE 42501\)/);
+    expect(declared.message).toMatch(
+      /^Sync of public\.upstream_view failed and was rolled back: must be owner of view upstream_view \(SQLSTATE 42501\)/,
+    );
     expect(declared.message).toContain(
       `public.upstream_view is owned by role ${owner}; run the sync as ${owner} or a member of it, or make the role that syncs its owner: ALTER VIEW public.upstream_view OWNER TO ${deploy.role}.`,
     );

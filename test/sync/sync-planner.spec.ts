@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey } from '@mikro-orm/decorators/legacy';
-import { MaterializedView, View, ViewRegistry, planStatements } from 'nestjs-pgviews';
+import { MaterializedView, View, type ViewEntity } from 'nestjs-pgviews';
+import { ViewRegistry } from '../../lib/definitions/view.registry.js';
+import { planStatements } from '../../lib/sync/sync-plan.js';
 import { CatalogSnapshot, type CatalogObject } from '../../lib/catalog/catalog-snapshot.js';
 import type { ObjectDetails } from '../../lib/catalog/catalog.reader.js';
 import { markComment } from '../../lib/sql/marker.js';
@@ -31,16 +33,29 @@ const OPTIONS: PlanOptions = { materializedViewChange: 'swap', dropOrphans: fals
 const registry = ViewRegistry.fromOrm(offlineOrm([NamesMv, IdsView, CountMv]));
 
 function object(partial: Partial<CatalogObject> & Pick<CatalogObject, 'oid' | 'name' | 'kind'>): CatalogObject {
-  return { schema: 'stats', id: `stats.${partial.name}`, owner: 'app', ownedByUs: true, populated: true, reads: [], indexes: [], ...partial };
+  return {
+    schema: 'stats',
+    id: `stats.${partial.name}`,
+    owner: 'app',
+    ownedByUs: true,
+    populated: true,
+    reads: [],
+    indexes: [],
+    ...partial,
+  };
 }
 
 function plan(objects: CatalogObject[], details: Record<number, ObjectDetails> = {}, options = OPTIONS) {
   const snapshot = new CatalogSnapshot(objects, new Set(objects.length ? ['stats'] : []), false, 180004, 'app');
   const analysis = analyzeSync(registry.definitions, snapshot, options);
-  return { analysis, snapshot, plan: planSync({ analysis, snapshot, details: new Map(Object.entries(details).map(([k, v]) => [Number(k), v])), options }) };
+  return {
+    analysis,
+    snapshot,
+    plan: planSync({ analysis, snapshot, details: new Map(Object.entries(details).map(([k, v]) => [Number(k), v])), options }),
+  };
 }
 
-const hash = (entity: Function) => registry.get(entity as any).hash;
+const hash = (entity: ViewEntity) => registry.get(entity as any).hash;
 
 describe('sync planner', () => {
   it('creates everything in the build phase, schema first and dependencies before readers', () => {
@@ -62,7 +77,16 @@ describe('sync planner', () => {
 
   it('plans nothing when the catalog holds the declarations', () => {
     const { analysis, plan: result } = plan([
-      object({ oid: 1, name: 'names_mv', kind: 'materialized', comment: markComment(hash(NamesMv)), marker: hash(NamesMv), indexes: [{ name: 'names_mv_id_unique', oid: 11, unique: true, concurrentKey: true, marker: registry.get(NamesMv).indexes[0].hash }] }),
+      object({
+        oid: 1,
+        name: 'names_mv',
+        kind: 'materialized',
+        comment: markComment(hash(NamesMv)),
+        marker: hash(NamesMv),
+        indexes: [
+          { name: 'names_mv_id_unique', oid: 11, unique: true, concurrentKey: true, marker: registry.get(NamesMv).indexes[0].hash },
+        ],
+      }),
       object({ oid: 2, name: 'ids_view', kind: 'view', marker: hash(IdsView), reads: [1] }),
       object({ oid: 3, name: 'count_mv', kind: 'materialized', marker: hash(CountMv), reads: [2] }),
     ]);
@@ -73,7 +97,15 @@ describe('sync planner', () => {
 
   it("gives a DBA's comment on a declared index to the index that replaces it", () => {
     const { plan: result } = plan([
-      object({ oid: 1, name: 'names_mv', kind: 'materialized', marker: hash(NamesMv), indexes: [{ name: 'names_mv_id_unique', oid: 11, unique: true, concurrentKey: true, marker: 'e'.repeat(32), userComment: 'for the report' }] }),
+      object({
+        oid: 1,
+        name: 'names_mv',
+        kind: 'materialized',
+        marker: hash(NamesMv),
+        indexes: [
+          { name: 'names_mv_id_unique', oid: 11, unique: true, concurrentKey: true, marker: 'e'.repeat(32), userComment: 'for the report' },
+        ],
+      }),
       object({ oid: 2, name: 'ids_view', kind: 'view', marker: hash(IdsView), reads: [1] }),
       object({ oid: 3, name: 'count_mv', kind: 'materialized', marker: hash(CountMv), reads: [2] }),
     ]);
@@ -87,14 +119,35 @@ describe('sync planner', () => {
 
   it('swaps a changed materialized view: slow build first, then a short switch that re-points its readers', () => {
     const objects = [
-      object({ oid: 1, name: 'names_mv', kind: 'materialized', marker: 'f'.repeat(32), owner: 'reports', indexes: [{ name: 'names_mv_id_unique', oid: 11, unique: true, concurrentKey: true, marker: 'e'.repeat(32) }] }),
+      object({
+        oid: 1,
+        name: 'names_mv',
+        kind: 'materialized',
+        marker: 'f'.repeat(32),
+        owner: 'reports',
+        indexes: [{ name: 'names_mv_id_unique', oid: 11, unique: true, concurrentKey: true, marker: 'e'.repeat(32) }],
+      }),
       object({ oid: 2, name: 'ids_view', kind: 'view', marker: hash(IdsView), reads: [1] }),
       object({ oid: 3, name: 'count_mv', kind: 'materialized', marker: hash(CountMv), reads: [2] }),
     ];
-    const details = (oid: number, grants: ObjectDetails['grants'] = []): ObjectDetails => ({ oid, definition: ' SELECT 1;', options: [], grants, indexes: [] });
-    const { analysis, snapshot, plan: result } = plan(objects, {
+    const details = (oid: number, grants: ObjectDetails['grants'] = []): ObjectDetails => ({
+      oid,
+      definition: ' SELECT 1;',
+      options: [],
+      grants,
+      indexes: [],
+    });
+    const {
+      analysis,
+      snapshot,
+      plan: result,
+    } = plan(objects, {
       1: details(1, [
-        ...['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'].map((privilege) => ({ grantee: 'reports', privilege, grantable: false })),
+        ...['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'].map((privilege) => ({
+          grantee: 'reports',
+          privilege,
+          grantable: false,
+        })),
         { grantee: 'reader', privilege: 'SELECT', grantable: false },
       ]),
       2: details(2),
@@ -133,7 +186,9 @@ describe('sync planner', () => {
       { name: 'ids_view_pgv_old4', role: 'old', standsFor: 'stats.ids_view' },
       { name: 'count_mv_pgv_old5', role: 'old', standsFor: 'stats.count_mv' },
     ]);
-    const repointed = JSON.stringify(result.switch).match(/\{"type":"effect","change":\{"view":"stats\.ids_view"[^}]*\}(,"upstream":"[^"]*")?\}/)?.[0];
+    const repointed = JSON.stringify(result.switch).match(
+      /\{"type":"effect","change":\{"view":"stats\.ids_view"[^}]*\}(,"upstream":"[^"]*")?\}/,
+    )?.[0];
     expect(repointed && JSON.parse(repointed).upstream).toBe('stats.names_mv');
   });
 
@@ -143,7 +198,10 @@ describe('sync planner', () => {
         object({ oid: 1, name: 'names_mv', kind: 'materialized', marker: 'f'.repeat(32) }),
         object({ oid: 2, name: 'ids_view', kind: 'view', marker: 'f'.repeat(32), reads: [1] }),
       ],
-      { 1: { oid: 1, definition: 'SELECT 1', options: [], grants: [], indexes: [] }, 2: { oid: 2, definition: 'SELECT 1', options: [], grants: [], indexes: [] } },
+      {
+        1: { oid: 1, definition: 'SELECT 1', options: [], grants: [], indexes: [] },
+        2: { oid: 2, definition: 'SELECT 1', options: [], grants: [], indexes: [] },
+      },
       { ...OPTIONS, materializedViewChange: 'recreate' },
     );
     expect(result.build).toEqual([]);
@@ -153,6 +211,8 @@ describe('sync planner', () => {
       ['stats.count_mv', 'created'],
     ]);
     const statements = planStatements(result).map((s) => s.sql.split('\n')[0]);
-    expect(statements.indexOf('CREATE MATERIALIZED VIEW "stats"."count_mv" AS')).toBeGreaterThan(statements.indexOf('CREATE OR REPLACE VIEW "stats"."ids_view" AS'));
+    expect(statements.indexOf('CREATE MATERIALIZED VIEW "stats"."count_mv" AS')).toBeGreaterThan(
+      statements.indexOf('CREATE OR REPLACE VIEW "stats"."ids_view" AS'),
+    );
   });
 });

@@ -17,7 +17,12 @@ export const planCommand: Command = {
     const plan = await services.sync.plan({ force: args.options.has('force') });
     out.table(
       ['VIEW', 'KIND', 'ACTION', 'REASON'],
-      plan.views.map((view) => [view.view + (view.declared ? '' : out.dim(' (not declared)')), view.kind, actionLabel(out, view.action), view.reason]),
+      plan.views.map((view) => [
+        view.view + (view.declared ? '' : out.dim(' (not declared)')),
+        view.kind,
+        actionLabel(out, view.action),
+        view.reason,
+      ]),
     );
     if (args.options.has('sql')) {
       for (const view of plan.views.filter((each) => each.statements.length > 0)) {
@@ -29,7 +34,9 @@ export const planCommand: Command = {
     for (const note of plan.notes) out.line(out.dim(note));
     for (const warning of plan.warnings) out.line(out.yellow(`warning: ${warning}`));
     out.line();
-    out.line(plan.changes === 0 ? 'No changes: the database matches the declarations.' : `${plan.changes} of ${plan.views.length} to change.`);
+    out.line(
+      plan.changes === 0 ? 'No changes: the database matches the declarations.' : `${plan.changes} of ${plan.views.length} to change.`,
+    );
     return args.options.has('exit-code') && plan.changes > 0 ? EXIT.changes : EXIT.ok;
   },
 };

@@ -9,12 +9,16 @@ export const refreshCommand: Command = {
   options: ['concurrently', 'with-dependencies', 'with-dependents'],
   async run({ args, services, out }) {
     const concurrently = args.options.has('concurrently') ? true : 'auto';
-    const print = (result: RefreshResult) =>
-      out.line(`${result.view}  ${result.skipped ? out.yellow(`skipped (${result.skipped})`) : out.green(result.concurrently ? 'refreshed concurrently' : 'refreshed')}  ${formatDuration(result.durationMs)}`);
+    const outcome = (result: RefreshResult) =>
+      result.skipped ? out.yellow(`skipped (${result.skipped})`) : out.green(result.concurrently ? 'refreshed concurrently' : 'refreshed');
+    const print = (result: RefreshResult) => out.line(`${result.view}  ${outcome(result)}  ${formatDuration(result.durationMs)}`);
     const { registry, refreshes } = services.internals;
     const chainOptions = { withDependencies: args.options.has('with-dependencies'), withDependents: args.options.has('with-dependents') };
     // Every named view with its chain (every view when none is named), refreshed once each, dependencies first.
-    const views = args.positionals.length === 0 ? registry.definitions : args.positionals.flatMap((name) => refreshes.chainOf(registry.get(name), chainOptions));
+    const views =
+      args.positionals.length === 0
+        ? registry.definitions
+        : args.positionals.flatMap((name) => refreshes.chainOf(registry.get(name), chainOptions));
     try {
       for (const result of await refreshes.refreshEach(views, { concurrently }, 'cli')) print(result);
     } catch (error) {

@@ -22,7 +22,11 @@ export function buildObject(spec: ObjectSpec, target: RelationName, indexNames?:
   ];
   for (const index of spec.indexes) {
     const name = indexNames?.get(index.name) ?? index.name;
-    steps.push(sql(spec.id, index.create(target, name), { takes: [indexName(target.schema, name, target.name, { chosen: indexNames !== undefined })] }));
+    steps.push(
+      sql(spec.id, index.create(target, name), {
+        takes: [indexName(target.schema, name, target.name, { chosen: indexNames !== undefined })],
+      }),
+    );
   }
   return steps;
 }

@@ -40,12 +40,18 @@ function orphanVerdict(orphan: ViewObject, orphanIds: ReadonlySet<string>, conte
   if (analysis.standing.older) {
     return {
       reason: 'not declared by this release, but a newer release synced after it: left as it is',
-      warning: `${id} is not declared by this app, whose release is older than the newest one synced (${analysis.standing.latest}): left as it is`,
+      warning:
+        `${id} is not declared by this app, whose release is older than the newest one synced (${analysis.standing.latest}): ` +
+        `left as it is`,
       blocks: true,
     };
   }
   if (!options.dropOrphans) {
-    return { reason: 'no longer declared; set dropOrphans: true to drop it', warning: `${id} was created by nestjs-pgviews and is no longer declared; set dropOrphans: true to drop it`, blocks: false };
+    return {
+      reason: 'no longer declared; set dropOrphans: true to drop it',
+      warning: `${id} was created by nestjs-pgviews and is no longer declared; set dropOrphans: true to drop it`,
+      blocks: false,
+    };
   }
   if (!orphan.ownedByUs) {
     return {
@@ -57,5 +63,9 @@ function orphanVerdict(orphan: ViewObject, orphanIds: ReadonlySet<string>, conte
   const readers = snapshot.directDependents(orphan).filter((reader) => !orphanIds.has(reader.id) || !options.dropOrphans);
   if (readers.length === 0) return undefined;
   const names = readers.map((reader) => reader.id).join(', ');
-  return { reason: `no longer declared, but ${names} read it`, warning: `${id} is no longer declared but was kept: ${names} read it`, blocks: true };
+  return {
+    reason: `no longer declared, but ${names} read it`,
+    warning: `${id} is no longer declared but was kept: ${names} read it`,
+    blocks: true,
+  };
 }

@@ -100,7 +100,13 @@ export class PlanContext {
   /** A changed declared view as it must be built, carrying over what its existing object has (see specFromTarget). */
   replacementSpec({ target, existing }: ReplacedView | RebuiltView): ObjectSpec {
     const columns = this.newColumns(target.id);
-    return specFromTarget(target, { object: existing, details: this.details(existing), definitionChanged: true, columns, exactIndexes: this.exactIndexes });
+    return specFromTarget(target, {
+      object: existing,
+      details: this.details(existing),
+      definitionChanged: true,
+      columns,
+      exactIndexes: this.exactIndexes,
+    });
   }
 
   /** The columns of a changed declared view's new query, when it could be compiled beforehand (see PlanInput.columns). */
@@ -118,6 +124,11 @@ export function change(object: Pick<ObjectSpec, 'id' | 'kind'>, action: SyncActi
 }
 
 /** Records, at this point of the plan, what happens to `spec`; `upstream`: the replaced object it follows. */
-export function effect(spec: ObjectSpec, action: SyncAction, reason: string, { declared = true, upstream }: { declared?: boolean; upstream?: string } = {}): PlanStep {
+export function effect(
+  spec: ObjectSpec,
+  action: SyncAction,
+  reason: string,
+  { declared = true, upstream }: { declared?: boolean; upstream?: string } = {},
+): PlanStep {
   return { type: 'effect', change: change(spec, action, reason, declared), ...(upstream ? { upstream } : {}) };
 }

@@ -18,7 +18,12 @@ export interface Prebuilt {
 /** The slow part of a swap, for the build phase: the new materialized view and its indexes under temporary names. */
 export function prebuild(spec: ObjectSpec, context: PlanContext): { prebuilt: Prebuilt; steps: PlanStep[] } {
   const table = { schema: spec.schema, name: context.temporaryNames.pick(spec.schema, spec.name, 'new', spec.id) };
-  const indexNames = new Map(spec.indexes.map((index) => [index.name, context.temporaryNames.pick(spec.schema, index.name, 'new', `index ${index.name} of ${spec.id}`)]));
+  const indexNames = new Map(
+    spec.indexes.map((index) => [
+      index.name,
+      context.temporaryNames.pick(spec.schema, index.name, 'new', `index ${index.name} of ${spec.id}`),
+    ]),
+  );
   return { prebuilt: { table, indexNames }, steps: buildObject(spec, table, indexNames) };
 }
 
@@ -35,7 +40,8 @@ export function rebuildByRename(old: ViewObject, spec: ObjectSpec, context: Plan
     // Registered now so that it runs after the drops registered while re-pointing readers (deferred statements run last-first).
     { type: 'deferred', statement: sql(spec.id, ddl.dropRelation(old.kind, { schema: old.schema, name: aside }), { frees: [asideName] }) },
   ];
-  for (const index of old.indexes) steps.push(sql(spec.id, ddl.dropIndex(old.schema, index.name), { frees: [indexName(old.schema, index.name, aside)] }));
+  for (const index of old.indexes)
+    steps.push(sql(spec.id, ddl.dropIndex(old.schema, index.name), { frees: [indexName(old.schema, index.name, aside)] }));
   steps.push(...(prebuilt ? switchIn(spec, prebuilt) : buildObject(spec, { schema: spec.schema, name: spec.name })));
   steps.push(...comments(spec), ...carryPrivileges(spec, context), ...carryColumnSettings(spec, context));
   return steps;
@@ -50,10 +56,12 @@ function switchIn(spec: ObjectSpec, { table, indexNames }: Prebuilt): PlanStep[]
     }),
   ];
   for (const [name, temporary] of indexNames) {
-    steps.push(sql(spec.id, ddl.renameIndex(spec.schema, temporary, name), {
-      frees: [indexName(spec.schema, temporary, spec.name, { chosen: true })],
-      takes: [indexName(spec.schema, name, spec.name)],
-    }));
+    steps.push(
+      sql(spec.id, ddl.renameIndex(spec.schema, temporary, name), {
+        frees: [indexName(spec.schema, temporary, spec.name, { chosen: true })],
+        takes: [indexName(spec.schema, name, spec.name)],
+      }),
+    );
   }
   return steps;
 }

@@ -20,7 +20,9 @@ export function reconcileIndexes(view: UnchangedView, phase: Phase, context: Pla
   const parts: PhasedSteps[] = [];
   for (const index of indexChanges.create) {
     reasons.push(`index ${index.name} added`);
-    const create = sql(id, createTargetIndex(index, target, { ifNotExists: inSwitch }), { takes: [indexName(schema, index.name, target.name)] });
+    const create = sql(id, createTargetIndex(index, target, { ifNotExists: inSwitch }), {
+      takes: [indexName(schema, index.name, target.name)],
+    });
     parts.push(inPhase(phase, [create]));
   }
   for (const index of indexChanges.rebuild) {
@@ -31,7 +33,11 @@ export function reconcileIndexes(view: UnchangedView, phase: Phase, context: Pla
     const keepComment = comment === undefined ? [] : [sql(id, ddl.commentOnIndex(schema, index.name, comment))];
     if (inSwitch) {
       parts.push(
-        inPhase('switch', [sql(id, ddl.dropIndex(schema, index.name, { ifExists: true }), { frees: [name] }), sql(id, createTargetIndex(index, target), { takes: [name] }), ...keepComment]),
+        inPhase('switch', [
+          sql(id, ddl.dropIndex(schema, index.name, { ifExists: true }), { frees: [name] }),
+          sql(id, createTargetIndex(index, target), { takes: [name] }),
+          ...keepComment,
+        ]),
       );
     } else {
       // Built under another name first (no lock that readers wait on), swapped in during the switch.
@@ -49,7 +55,11 @@ export function reconcileIndexes(view: UnchangedView, phase: Phase, context: Pla
   }
   for (const index of indexChanges.drop) {
     reasons.push(`index ${index.name} no longer declared`);
-    parts.push(inPhase('switch', [sql(id, ddl.dropIndex(schema, index.name, { ifExists: inSwitch }), { frees: [indexName(schema, index.name, target.name)] })]));
+    parts.push(
+      inPhase('switch', [
+        sql(id, ddl.dropIndex(schema, index.name, { ifExists: inSwitch }), { frees: [indexName(schema, index.name, target.name)] }),
+      ]),
+    );
   }
   return { steps: joinSteps(...parts), reasons };
 }

@@ -40,7 +40,8 @@ function reconcileObject(view: UnchangedView): { steps: PlanStep[]; reasons: str
     reasons.push('marker moved from its comment to the state table');
     if (!view.commentChanged) steps.push(sql(id, ddl.commentOnRelation(target.kind, target, existing.userComment)));
     for (const index of existing.indexes) {
-      if (index.legacyMarker && !indexChanges.drop.includes(index)) steps.push(sql(id, ddl.commentOnIndex(target.schema, index.name, undefined)));
+      if (index.legacyMarker && !indexChanges.drop.includes(index))
+        steps.push(sql(id, ddl.commentOnIndex(target.schema, index.name, undefined)));
     }
   }
   if (view.populate) {

@@ -17,7 +17,10 @@ export function planSwap(view: RebuiltView, context: PlanContext, { waitsForSwit
     const { prebuilt, steps } = prebuild(spec, context);
     return joinSteps(
       inPhase('build', steps),
-      inPhase('switch', [effect(spec, 'swapped', `${reason}: built beside the old one, then switched`), ...replaceByRename(existing, spec, context, prebuilt)]),
+      inPhase('switch', [
+        effect(spec, 'swapped', `${reason}: built beside the old one, then switched`),
+        ...replaceByRename(existing, spec, context, prebuilt),
+      ]),
     );
   }
   const why = view.strategy === 'swap' ? `${reason} (rebuilt in the switch: a view it reads changes in this sync)` : reason;
