@@ -5,7 +5,7 @@ import { assertOwnTable, parseTableGuard } from '../state/ownership.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
 import { parseState, StateTable, type RawState, type RecordedState } from '../state/state-table.js';
 import { CatalogSnapshot, parseCatalogObject, type RawCatalogObject } from './catalog-snapshot.js';
-import { parseRow, snapshotQuery, type DeclaredName, type RawSnapshot } from './snapshot.query.js';
+import { oidHolders, parseRow, snapshotQuery, type DeclaredName, type RawSnapshot } from './snapshot.query.js';
 
 export { concurrentKeyCondition, snapshotQuery, type DeclaredName, type SnapshotQueryOptions } from './snapshot.query.js';
 
@@ -33,14 +33,16 @@ export function readCatalogSnapshot(tx: SqlRunner, declared: readonly DeclaredNa
 
 async function readSnapshot(runner: SqlRunner, declared: readonly DeclaredName[], { dependencies = true, library }: SnapshotOptions): Promise<CatalogSnapshot> {
   const tables = library ? [library.state.qualified, ...(library.history ? [library.history.qualified] : [])] : [];
-  const [{ snapshot }] = await runner.query<{ snapshot: RawSnapshot }>(snapshotQuery(declared, { dependencies, libraryTables: tables }));
+  const [{ snapshot }] = await runner.query<{ snapshot: RawSnapshot }>(
+    snapshotQuery(declared, { dependencies, libraryTables: tables, fingerprints: library !== undefined }),
+  );
   const [stateGuard, historyGuard] = snapshot.guards.map(parseTableGuard);
   let recorded: RecordedState | undefined;
   if (library) {
     assertOwnTable(library.state.id, stateGuard);
     if (stateGuard.relkind !== null) {
       const [{ state }] = await runner.query<{ state: RawState }>(library.state.readQuery(library.release));
-      recorded = parseState(state);
+      recorded = parseState(state, oidHolders(snapshot.objects), Math.trunc(snapshot.serverVersion / 10000));
     } else {
       await assertNoStrayState(runner, library.state, declared, snapshot.objects.map(parseRow));
     }

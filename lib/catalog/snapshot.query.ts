@@ -1,6 +1,7 @@
 import { displayName, textArray } from '../sql/identifiers.js';
 import { OWN_ROLES_CTE, tableGuardSql, type GuardRow } from '../state/ownership.js';
 import type { RelationName } from '../definitions/view-definition.js';
+import { queryFingerprint, type OidHolder } from '../state/state-table.js';
 import type { RawCatalogObject } from './catalog-snapshot.js';
 
 /**
@@ -22,6 +23,8 @@ export interface SnapshotQueryOptions {
   readonly dependencies?: boolean;
   /** Qualified names of the library's own tables, whose ownership is checked. */
   readonly libraryTables?: readonly string[];
+  /** The fingerprint of each object's stored query (see StateTable), which the state table's rows are checked against. */
+  readonly fingerprints?: boolean;
 }
 
 /**
@@ -35,8 +38,9 @@ const READS = `SELECT r.ev_class AS oid, json_agg(DISTINCT d.refobjid::bigint) A
   WHERE r.ev_class IN (SELECT oid FROM objects)
   GROUP BY r.ev_class`;
 const NO_READS = 'SELECT NULL::oid AS oid, NULL::json AS reads WHERE false';
+const QUERY_FINGERPRINT = queryFingerprint('qr');
 
-export function snapshotQuery(declared: readonly DeclaredName[], { dependencies = true, libraryTables = [] }: SnapshotQueryOptions = {}): string {
+export function snapshotQuery(declared: readonly DeclaredName[], { dependencies = true, libraryTables = [], fingerprints = false }: SnapshotQueryOptions = {}): string {
   // Set-based (one pass over pg_depend, pg_index and pg_description) rather than a subquery or an
   // obj_description() call per object: that keeps it in milliseconds for thousands of views.
   return `
@@ -91,9 +95,10 @@ SELECT json_build_object(
   -- Arrays rather than objects: a third of the bytes to build, send and parse (see parseRow).
   'objects', (SELECT coalesce(json_agg(json_build_array(
     o.oid::bigint, o.schema, o.name, o.relkind, ${dependencies ? 'pg_get_userbyid(o.relowner)' : 'NULL'},
-    oc.description, o.populated, r.reads, ix.indexes, col.columns, o.owned
+    oc.description, o.populated, r.reads, ix.indexes, col.columns, o.owned, ${fingerprints ? QUERY_FINGERPRINT : 'NULL'}
   )), '[]')
-  FROM objects o
+  FROM objects o${fingerprints ? `
+  LEFT JOIN pg_rewrite qr ON qr.ev_class = o.oid AND qr.rulename = '_RETURN'` : ''}
   LEFT JOIN comments oc ON oc.objoid = o.oid
   LEFT JOIN reads r ON r.oid = o.oid
   LEFT JOIN columns col ON col.oid = o.oid
@@ -123,6 +128,7 @@ export type ObjectRow = [
   indexes: Array<[name: string, comment: string | null, unique: boolean, oid: number, concurrentKey: boolean]> | null,
   columns: string[] | null,
   ownedByUs: boolean,
+  fingerprint: string | null,
 ];
 
 export function parseRow([oid, schema, name, relkind, owner, comment, populated, reads, indexes, columns, ownedByUs]: ObjectRow): RawCatalogObject {
@@ -140,4 +146,15 @@ export function parseRow([oid, schema, name, relkind, owner, comment, populated,
     columns,
     ownedByUs,
   };
+}
+
+/** What holds each OID of the snapshot (its objects and their indexes), for the state table's rows to be checked against. */
+export function oidHolders(rows: readonly ObjectRow[]): Map<number, OidHolder> {
+  const holders = new Map<number, OidHolder>();
+  for (const [oid, schema, name, , , , , , indexes, , , fingerprint] of rows) {
+    holders.set(Number(oid), { schema, name, fingerprint });
+    // An index lives in the schema of its table, and has no stored query.
+    for (const [indexName, , , indexOid] of indexes ?? []) holders.set(Number(indexOid), { schema, name: indexName, fingerprint: null });
+  }
+  return holders;
 }
