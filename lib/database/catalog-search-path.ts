@@ -22,12 +22,17 @@ export const PIN_CATALOG_SEARCH_PATH =
 /** Gives the transaction its search_path back (what comes after may be a migration tool's, or the app's). */
 export const UNPIN_CATALOG_SEARCH_PATH = `SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('pgviews.search_path'), true)`;
 
+/** Sets CATALOG_SEARCH_PATH until the end of the transaction (sent with its BEGIN: see OrmDatabase.catalogTransaction). */
+export const SET_CATALOG_SEARCH_PATH = `SELECT pg_catalog.set_config('search_path', ${quoteLiteral(CATALOG_SEARCH_PATH)}, true)`;
+
 /**
  * Runs `work` (the library's own reads) in transaction `tx` with CATALOG_SEARCH_PATH, then gives
  * the transaction its search_path back (later statements compile the user's SQL). `tx` must be a
- * transaction: outside one, the setting would end with its own statement.
+ * transaction: outside one, the setting would end with its own statement. A transaction that has
+ * it to its end already (`tx.catalogSearchPath`) costs no round trip to set and restore it.
  */
 export async function withCatalogSearchPath<T>(tx: SqlRunner, work: () => Promise<T>): Promise<T> {
+  if (tx.catalogSearchPath) return work();
   const [{ previous }] = await tx.query<{ previous: string }>(
     `SELECT pg_catalog.current_setting('search_path') AS previous, pg_catalog.set_config('search_path', ${quoteLiteral(CATALOG_SEARCH_PATH)}, true) AS pinned`,
   );

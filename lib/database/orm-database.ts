@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { AbstractSqlConnection } from '@mikro-orm/postgresql';
+import { SET_CATALOG_SEARCH_PATH } from './catalog-search-path.js';
 import type { SqlRunner } from './sql-runner.js';
 
 /**
@@ -26,6 +27,26 @@ export class OrmDatabase implements SqlRunner {
     const connection = this.connection;
     const outer = this.em.getTransactionContext();
     if (outer) return this.savepoint(connection, outer, work, rollback);
+    return this.ownTransaction(connection, work, { rollback, catalogSearchPath: false });
+  }
+
+  /**
+   * Runs `work` (the library's own reads) in a transaction that is rolled back, with only pg_catalog
+   * on the search_path from its BEGIN to its end (see withCatalogSearchPath): the setting travels
+   * with the BEGIN and goes with the ROLLBACK, so it costs no round trip of its own.
+   */
+  async catalogTransaction<T>(work: (tx: SqlRunner) => Promise<T>): Promise<T> {
+    const connection = this.connection;
+    const outer = this.em.getTransactionContext();
+    if (outer) return this.savepoint(connection, outer, work, true); // a savepoint keeps the outer search_path: set and restored around each read
+    return this.ownTransaction(connection, work, { rollback: true, catalogSearchPath: true });
+  }
+
+  private async ownTransaction<T>(
+    connection: AbstractSqlConnection,
+    work: (tx: SqlRunner) => Promise<T>,
+    { rollback, catalogSearchPath }: { rollback: boolean; catalogSearchPath: boolean },
+  ): Promise<T> {
     await connection.ensureConnection();
     // A connection of its own, released whatever happens: Kysely's own transaction object does not
     // release its connection when ROLLBACK fails (a terminated backend), which would hang pool shutdown.
@@ -34,9 +55,9 @@ export class OrmDatabase implements SqlRunner {
       .connection()
       .execute(async (single) => {
         const run = (sql: string) => connection.execute(sql, [], 'all', single) as Promise<any[]>;
-        await run('BEGIN');
+        await run(catalogSearchPath ? `BEGIN;\n${SET_CATALOG_SEARCH_PATH}` : 'BEGIN');
         try {
-          const result = await work({ query: run });
+          const result = await work({ query: run, catalogSearchPath });
           await run(rollback ? 'ROLLBACK' : 'COMMIT');
           return result;
         } catch (error) {

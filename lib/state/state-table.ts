@@ -53,7 +53,10 @@ export interface RecordedState {
  * hashing the stored queries instead costs about 6 ms per boot with 1,000 views (megabytes of
  * TOASTed parse trees), this well under 1 ms. A major upgrade writes every rule again, hence server_major.
  */
-const QUERY_FINGERPRINT = `r.xmin::text`;
+export function queryFingerprint(rule: string): string {
+  return `${rule}.xmin::text`;
+}
+const QUERY_FINGERPRINT = queryFingerprint('r');
 const SERVER_MAJOR = `current_setting('server_version_num')::int / 10000`;
 
 /**
@@ -103,28 +106,21 @@ export class StateTable implements RelationName {
   }
 
   /**
-   * Every recorded object that is still the one built (with whether its stored query is still the
-   * one recorded) and where `release` stands. An OID alone does not say that: after a dump and
-   * restore, or once PostgreSQL reuses the OID of an object dropped by hand, it names another
-   * object. A row stands for the object holding its OID only while that object still has the
-   * recorded name (edited by hand in place) or the recorded stored query (renamed by hand).
+   * Every recorded object, with the name and the fingerprint it had when it was built (checked
+   * against the catalog snapshot by recordedObjects), and where `release` stands. A plain read of
+   * this small table; its objects come grouped by the release and time that applied them, which
+   * are few: each once rather than on every row.
    */
   readQuery(release: string): string {
     const table = this.qualified;
-    const sameQuery = `s.server_major = ${SERVER_MAJOR} AND s.fingerprint = ${QUERY_FINGERPRINT}`;
     return `
 SELECT json_build_object(
-  'objects', (SELECT coalesce(json_agg(json_build_array(s.oid::bigint, s.kind, s.hash,
-                s.fingerprint IS NULL OR r.oid IS NULL OR s.server_major IS DISTINCT FROM ${SERVER_MAJOR} OR s.fingerprint = ${QUERY_FINGERPRINT},
-                s.release, s.applied_at)), '[]')
-              FROM ${table} s
-              JOIN pg_class c ON c.oid = s.oid
-              JOIN pg_namespace n ON n.oid = c.relnamespace
-              LEFT JOIN pg_rewrite r ON r.ev_class = s.oid AND r.rulename = '_RETURN'
-              WHERE (n.nspname = s.schema_name AND c.relname = s.object_name) OR (${sameQuery})),
+  'objects', (SELECT coalesce(json_agg(json_build_array(g.release, g.applied_at, g.objects)), '[]') FROM (
+                SELECT s.release, s.applied_at, json_agg(json_build_array(s.oid::bigint, s.kind, s.hash, s.schema_name, s.object_name, s.fingerprint, s.server_major)) AS objects
+                FROM ${table} s WHERE s.oid IS NOT NULL OR s.fingerprint IS NOT NULL
+                GROUP BY s.release, s.applied_at) g),
   'ours', (SELECT seq FROM ${table} WHERE kind = 'release' AND hash = ${quoteLiteral(release)}),
-  'latest', (SELECT json_build_array(seq, hash, applied_at) FROM ${table} WHERE kind = 'release' ORDER BY seq DESC LIMIT 1),
-  'stale', EXISTS (SELECT FROM ${table} s WHERE s.fingerprint IS NOT NULL AND s.server_major IS DISTINCT FROM ${SERVER_MAJOR})
+  'latest', (SELECT json_build_array(seq, hash, applied_at) FROM ${table} WHERE kind = 'release' ORDER BY seq DESC LIMIT 1)
 ) AS state`;
   }
 
@@ -182,29 +178,73 @@ ON CONFLICT (hash) WHERE kind = 'release' ${onConflict}`;
   }
 }
 
-type ObjectRow = [oid: number, kind: StateKind, hash: string, asBuilt: boolean, release: string, appliedAt: string];
+/** A row of the state table as readQuery returns it, less its release and time (see StateGroup). */
+export type StateRow = [
+  oid: number | null,
+  kind: StateKind,
+  hash: string,
+  schema: string | null,
+  name: string | null,
+  fingerprint: string | null,
+  serverMajor: number | null,
+];
+
+/** The rows applied by one release at one time. */
+export type StateGroup = [release: string, appliedAt: string, rows: StateRow[]];
 
 export interface RawState {
-  objects: ObjectRow[];
+  objects: StateGroup[];
   ours: number | string | null;
   latest: [seq: number | string, release: string, since: string] | null;
-  stale?: boolean;
 }
 
-export function parseState(raw: RawState): RecordedState {
+/** The relation that holds an OID now, as the catalog snapshot found it. */
+export interface OidHolder {
+  readonly schema: string;
+  readonly name: string;
+  /** The fingerprint of its stored query (see QUERY_FINGERPRINT); null when it has none (an index, a table). */
+  readonly fingerprint: string | null;
+}
+
+/**
+ * `raw` as the objects and releases it records, given `holders` (what holds each OID the catalog
+ * snapshot saw) and the server's major version (`server_version_num / 10000`).
+ */
+export function parseState(raw: RawState, holders: ReadonlyMap<number, OidHolder>, serverMajor: number): RecordedState {
   return {
-    objects: raw.objects.map(([oid, kind, hash, asBuilt, release, appliedAt]) => ({
-      oid: Number(oid),
-      kind,
-      hash,
-      asBuilt,
-      release,
-      appliedAt: new Date(appliedAt),
-    })),
+    objects: raw.objects.flatMap(([release, appliedAt, rows]) => recordedObjects(rows, holders, serverMajor, release, new Date(appliedAt))),
     releases: {
       ours: raw.ours === null ? undefined : Number(raw.ours),
       latest: raw.latest ? { seq: Number(raw.latest[0]), release: raw.latest[1], since: new Date(raw.latest[2]) } : undefined,
     },
-    stale: raw.stale === true,
+    stale: raw.objects.some(([, , rows]) => rows.some(([, , , , , fingerprint, major]) => fingerprint !== null && major !== serverMajor)),
   };
+}
+
+/**
+ * The rows that still stand for the object holding their OID, each with whether its stored query is
+ * still the one recorded. An OID alone does not say that: after a dump and restore, or once
+ * PostgreSQL reuses the OID of an object dropped by hand, it names another object. A row stands for
+ * the object holding its OID only while that object still has the recorded name (edited by hand in
+ * place) or the recorded stored query, taken by the same major version of the server (renamed by
+ * hand). Rows for OIDs the snapshot does not hold are left out: nothing looks them up.
+ */
+export function recordedObjects(
+  rows: readonly StateRow[],
+  holders: ReadonlyMap<number, OidHolder>,
+  serverMajor: number,
+  release: string,
+  appliedAt: Date,
+): RecordedObject[] {
+  const objects: RecordedObject[] = [];
+  for (const [oid, kind, hash, schema, name, fingerprint, major] of rows) {
+    const holder = oid === null ? undefined : holders.get(Number(oid));
+    if (!holder) continue;
+    const sameMajor = major === serverMajor;
+    const sameQuery = sameMajor && fingerprint !== null && fingerprint === holder.fingerprint;
+    if (!(holder.schema === schema && holder.name === name) && !sameQuery) continue;
+    const asBuilt = fingerprint === null || holder.fingerprint === null || !sameMajor || fingerprint === holder.fingerprint;
+    objects.push({ oid: Number(oid), kind, hash, asBuilt, release, appliedAt });
+  }
+  return objects;
 }

@@ -212,9 +212,9 @@ export class ViewSyncService {
     await this.database.query([PIN_CATALOG_SEARCH_PATH, ...statements, UNPIN_CATALOG_SEARCH_PATH].join(';\n'));
   }
 
-  /** A snapshot without dependencies, read in a transaction of its own (see withCatalogSearchPath). */
+  /** A snapshot without dependencies, read in a transaction of its own (see OrmDatabase.catalogTransaction). */
   private quickSnapshot(): Promise<CatalogSnapshot> {
-    return this.database.transaction((tx) => this.snapshot(tx, { dependencies: false }), { rollback: true });
+    return this.database.catalogTransaction((tx) => this.snapshot(tx, { dependencies: false }));
   }
 
   private async snapshot(tx: SqlRunner, { dependencies = true } = {}): Promise<CatalogSnapshot> {
