@@ -28,7 +28,7 @@ export class PgViewsReadOnlyError extends PgViewsError {}
 export class PgViewsLockTimeoutError extends PgViewsError {
   /** @internal */
   constructor(
-    /** Which lock, e.g. `the sync lock (advisory lock hashtextextended('nestjs-pgviews:sync', 0))`. */
+    /** Which lock, e.g. `the sync lock (advisory lock pg_catalog.hashtextextended('nestjs-pgviews:sync'::text, 0::bigint))`. */
     readonly lock: string,
     /** The sessions that held it when the wait ended (none when it was released just then). */
     readonly holders: readonly { readonly pid: number }[],

@@ -46,6 +46,8 @@ type RefreshTarget = Pick<ViewDefinition, 'id' | 'schema' | 'name' | 'kind' | 'u
  * instance's scheduled refresh (which holds the view's lock for its tick) from any other session.
  */
 const SCHEDULED_REFRESH_TAG = '/* nestjs-pgviews scheduled refresh */';
+/** The application_name prefix of a session that holds a view's refresh lock for a scheduled refresh. */
+const SCHEDULED_REFRESH_APPLICATION = 'nestjs-pgviews scheduled refresh: ';
 
 /**
  * Refreshes one materialized view: decides CONCURRENTLY, runs REFRESH, and records it in the
@@ -107,8 +109,12 @@ export class ViewRefresher {
       skipped: reason,
     });
     if (context.tick) {
+      // Holding the lock, the session says so in application_name (until the transaction ends): another
+      // instance that finds the lock taken can tell it from a foreign session even while this one commits.
       const [{ locked }] = await runner.query<{ locked: boolean }>(
-        `SELECT pg_try_advisory_xact_lock(${advisoryLockKey(REFRESH_LOCK_PREFIX + view.id)}) AS locked`,
+        `SELECT t.locked, CASE WHEN t.locked THEN pg_catalog.set_config('application_name', ` +
+          `${quoteLiteral(SCHEDULED_REFRESH_APPLICATION)} || pg_catalog.current_setting('application_name'), true) END AS marked ` +
+          `FROM (SELECT pg_catalog.pg_try_advisory_xact_lock(${advisoryLockKey(REFRESH_LOCK_PREFIX + view.id)}) AS locked) t`,
       );
       if (!locked) {
         await this.reportForeignHolders(runner, view);
@@ -160,7 +166,9 @@ export class ViewRefresher {
    */
   private async reportForeignHolders(runner: SqlRunner, view: RefreshTarget): Promise<void> {
     const holders = await lockHolders(runner, REFRESH_LOCK_PREFIX + view.id);
-    const foreign = holders.filter((holder) => !holder.query?.startsWith(SCHEDULED_REFRESH_TAG));
+    const foreign = holders.filter(
+      (holder) => !holder.query?.startsWith(SCHEDULED_REFRESH_TAG) && !holder.application?.startsWith(SCHEDULED_REFRESH_APPLICATION),
+    );
     if (foreign.length === 0) return;
     this.logger.log(
       `${view.id}: scheduled refresh skipped: its lock (advisory lock ${advisoryLockKey(REFRESH_LOCK_PREFIX + view.id)}) is held ` +

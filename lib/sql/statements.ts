@@ -15,9 +15,13 @@ export function ownerPrivileges(serverVersion: number): string[] {
   return serverVersion >= 170000 ? [...privileges, 'MAINTAIN'] : privileges;
 }
 
-/** The key of the advisory lock named `name`: the same 64-bit key in every instance of the app. */
+/**
+ * The key of the advisory lock named `name`: the same 64-bit key in every instance of the app.
+ * Qualified, with exact argument types: a hashtextextended(text, integer) that someone created in a
+ * schema of the app's search_path would otherwise be the better match, and run as the app's role.
+ */
 export function advisoryLockKey(name: string): string {
-  return `hashtextextended(${quoteLiteral(name)}, 0)`;
+  return `pg_catalog.hashtextextended(${quoteLiteral(name)}::text, 0::bigint)`;
 }
 
 export function createSchema(schema: string): string {

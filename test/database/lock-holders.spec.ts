@@ -38,7 +38,7 @@ describe('describeHolder', () => {
 describe('lockHoldersQuery', () => {
   it('matches the two 32-bit halves of the bigint key in pg_locks', () => {
     const sql = lockHoldersQuery("it's");
-    expect(sql).toContain(`hashtextextended('it''s', 0) AS key`);
+    expect(sql).toContain(`pg_catalog.hashtextextended('it''s'::text, 0::bigint) AS key`);
     expect(sql).toContain('l.classid::int8 = (k.key >> 32) & 4294967295 AND l.objid::int8 = k.key & 4294967295 AND l.objsubid = 1');
   });
 });

@@ -64,7 +64,7 @@ describe('the sync lock', () => {
       expect(error.holders).toEqual([expect.objectContaining({ pid: holder.pid, application: 'lock-squatter' })]);
       expect(error.message).toMatch(
         new RegExp(
-          `^View sync gave up waiting for the sync lock \\(advisory lock hashtextextended\\('nestjs-pgviews:sync', 0\\)\\) after 3 attempts of 100 ms: ` +
+          `^View sync gave up waiting for the sync lock \\(advisory lock pg_catalog\\.hashtextextended\\('nestjs-pgviews:sync'::text, 0::bigint\\)\\) after 3 attempts of 100 ms: ` +
             `it is held by pid ${holder.pid} \\(application "lock-squatter", client 127\\.0\\.0\\.1:\\d+, idle, connected since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\)\\. Nothing was changed\\.`,
         ),
       );
@@ -189,7 +189,7 @@ describe('refreshes', () => {
       expect(logger.lines).toContainEqual(
         expect.stringMatching(
           new RegExp(
-            `^log: public\\.waits_scheduled_mv: scheduled refresh skipped: its lock \\(advisory lock hashtextextended\\('nestjs-pgviews:refresh:public\\.waits_scheduled_mv', 0\\)\\) ` +
+            `^log: public\\.waits_scheduled_mv: scheduled refresh skipped: its lock \\(advisory lock pg_catalog\\.hashtextextended\\('nestjs-pgviews:refresh:public\\.waits_scheduled_mv'::text, 0::bigint\\)\\) ` +
               `is held by pid ${holder.pid} \\(application "lock-squatter", client 127\\.0\\.0\\.1:\\d+, idle, connected since [^)]+\\), which is not a scheduled refresh of nestjs-pgviews$`,
           ),
         ),
