@@ -1,4 +1,5 @@
 import { PIN_CATALOG_SEARCH_PATH, UNPIN_CATALOG_SEARCH_PATH } from '../database/catalog-search-path.js';
+import type { SqlRunner } from '../database/sql-runner.js';
 import type { RelationName } from '../definitions/view-definition.js';
 import {
   byteLength,
@@ -94,10 +95,6 @@ export class RefreshHistory implements RelationName {
     return HISTORY_COMMENT;
   }
 
-  private get table(): string {
-    return this.qualified;
-  }
-
   /** SQL for what the catalog says of the table (see usable()). */
   guardSql(): string {
     return tableGuardSql(this.qualified);
@@ -110,10 +107,19 @@ export class RefreshHistory implements RelationName {
     return parsed.relkind !== null;
   }
 
+  /**
+   * usable(), asked of the server in a round trip of its own, before anything reads the table (reading
+   * a table that is not the library's could run someone else's code).
+   */
+  async checkUsable(tx: SqlRunner): Promise<boolean> {
+    const [{ guard }] = await tx.query<{ guard: GuardRow | null }>(`SELECT ${this.guardSql()} AS guard`);
+    return this.usable(guard);
+  }
+
   /** Plain CREATE (not IF NOT EXISTS): a table someone else made under this name must fail the sync, not be adopted. */
   createStatements(): string[] {
     return [
-      `CREATE TABLE ${this.table} (
+      `CREATE TABLE ${this.qualified} (
   id bigserial PRIMARY KEY,
   view_schema text NOT NULL,
   view_name text NOT NULL,
@@ -124,8 +130,8 @@ export class RefreshHistory implements RelationName {
   source text NOT NULL,
   tick timestamptz
 )`,
-      `CREATE INDEX ${quoteIdent(this.indexName)} ON ${this.table} (view_schema, view_name, id DESC)`,
-      `COMMENT ON TABLE ${this.table} IS ${quoteLiteral(HISTORY_COMMENT)}`,
+      `CREATE INDEX ${quoteIdent(this.indexName)} ON ${this.qualified} (view_schema, view_name, id DESC)`,
+      `COMMENT ON TABLE ${this.qualified} IS ${quoteLiteral(HISTORY_COMMENT)}`,
     ];
   }
 
@@ -145,11 +151,11 @@ export class RefreshHistory implements RelationName {
       refreshStatement,
       // After REFRESH (whose query may call the user's functions): the record is the library's own SQL.
       PIN_CATALOG_SEARCH_PATH,
-      `INSERT INTO ${this.table} (view_schema, view_name, started_at, finished_at, duration_ms, concurrent, source, tick)
+      `INSERT INTO ${this.qualified} (view_schema, view_name, started_at, finished_at, duration_ms, concurrent, source, tick)
 VALUES (${quoteLiteral(view.schema)}, ${quoteLiteral(view.name)}, ${started}, clock_timestamp(),
         1000 * extract(epoch FROM clock_timestamp() - ${started}), ${entry.concurrently}, ${quoteLiteral(entry.source)},
         ${entry.tick ? quoteLiteral(entry.tick.toISOString()) : 'NULL'})`,
-      `DELETE FROM ${this.table} WHERE ${match} AND id < (SELECT id FROM ${this.table} WHERE ${match} ORDER BY id DESC ` +
+      `DELETE FROM ${this.qualified} WHERE ${match} AND id < (SELECT id FROM ${this.qualified} WHERE ${match} ORDER BY id DESC ` +
         `OFFSET ${this.keep - 1} LIMIT 1)`,
       UNPIN_CATALOG_SEARCH_PATH,
     ].join(';\n');
@@ -157,17 +163,17 @@ VALUES (${quoteLiteral(view.schema)}, ${quoteLiteral(view.name)}, ${started}, cl
 
   /** One row (`done`) when a scheduled refresh of the view already ran for this tick. */
   tickDoneQuery(view: RelationName, tick: Date): string {
-    return `SELECT EXISTS (SELECT 1 FROM ${this.table} WHERE ${this.rowsOf(view)} AND tick = ${quoteLiteral(tick.toISOString())}) AS done`;
+    return `SELECT EXISTS (SELECT 1 FROM ${this.qualified} WHERE ${this.rowsOf(view)} AND tick = ${quoteLiteral(tick.toISOString())}) AS done`;
   }
 
   /** The last refresh of every view (rows for historyEntry()). */
   latestQuery(): string {
-    return `SELECT DISTINCT ON (view_schema, view_name) ${COLUMNS} FROM ${this.table} ORDER BY view_schema, view_name, id DESC`;
+    return `SELECT DISTINCT ON (view_schema, view_name) ${COLUMNS} FROM ${this.qualified} ORDER BY view_schema, view_name, id DESC`;
   }
 
   /** The last refresh of one view (a row for historyEntry()). */
   lastQuery(view: RelationName): string {
-    return `SELECT ${COLUMNS} FROM ${this.table} WHERE ${this.rowsOf(view)} ORDER BY id DESC LIMIT 1`;
+    return `SELECT ${COLUMNS} FROM ${this.qualified} WHERE ${this.rowsOf(view)} ORDER BY id DESC LIMIT 1`;
   }
 
   /** The condition that selects a view's rows. */

@@ -5,7 +5,6 @@ import type { ViewEntity } from '../decorators/view-options.js';
 import type { ViewRegistry } from '../definitions/view.registry.js';
 import { PGVIEWS_DATABASE, PGVIEWS_HISTORY, PGVIEWS_REFRESH_RUNNER, PGVIEWS_REGISTRY } from '../pgviews.constants.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
-import type { GuardRow } from '../state/ownership.js';
 import { historyEntry, type HistoryRow, type RefreshHistory } from './refresh-history.js';
 import type { RefreshHistoryEntry, RefreshOptions, RefreshResult } from './refresh-options.js';
 import type { RefreshRunner } from './refresh.runner.js';
@@ -57,11 +56,7 @@ export class ViewRefreshService {
     const history = this.history;
     const [row] = await this.database.transaction(
       (tx) =>
-        withCatalogSearchPath(tx, async () => {
-          // Checked first, in its own round trip: reading a table that is not the library's could run someone else's code.
-          const [{ guard }] = await tx.query<{ guard: GuardRow | null }>(`SELECT ${history.guardSql()} AS guard`);
-          return history.usable(guard) ? tx.query<HistoryRow>(history.lastQuery(definition)) : [];
-        }),
+        withCatalogSearchPath(tx, async () => ((await history.checkUsable(tx)) ? tx.query<HistoryRow>(history.lastQuery(definition)) : [])),
       { rollback: true },
     );
     return row && historyEntry(row);

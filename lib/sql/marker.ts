@@ -1,8 +1,7 @@
 /**
- * The marker that nestjs-pgviews keeps in the comment of every object it creates: the content hash of
- * the declaration the object was built from. It survives dumps and restores and dies with the
- * object, so "is this view what the code declares?" is one string comparison, never a comparison of
- * `pg_get_viewdef` text. The user's own comment, if any, stays in front of it.
+ * The marker that versions before the state table kept at the end of the comment of every object they
+ * created: the content hash of the declaration it was built from, after the user's own comment. Read
+ * only to take such a database over (see parseCatalogObject); nothing writes it any more.
  */
 const MARKER = /(?:^|\n\n)@pgviews ([0-9a-f]{32})$/;
 
@@ -11,10 +10,6 @@ export interface ParsedComment {
   readonly hash?: string;
   /** The comment without the marker (undefined when there is none). */
   readonly userComment?: string;
-}
-
-export function markComment(hash: string, userComment?: string): string {
-  return userComment ? `${userComment}\n\n@pgviews ${hash}` : `@pgviews ${hash}`;
 }
 
 export function parseComment(comment: string | null | undefined): ParsedComment {

@@ -1,7 +1,6 @@
 import { withCatalogSearchPath } from '../database/catalog-search-path.js';
 import type { CatalogSnapshot } from '../catalog/catalog-snapshot.js';
 import type { SqlRunner } from '../database/sql-runner.js';
-import type { GuardRow } from '../state/ownership.js';
 import type { ViewKind } from '../definitions/view-definition.js';
 import { historyEntry, type HistoryRow, type RefreshHistory } from '../refresh/refresh-history.js';
 import type { RefreshHistoryEntry } from '../refresh/refresh-options.js';
@@ -68,8 +67,7 @@ JOIN pg_class c ON c.oid = to_regclass(v.id) AND c.relkind = 'm'`);
   const byId = new Map(stats.map((row) => [row.id, row]));
   const refreshed = new Map<string, RefreshHistoryEntry>();
   if (history) {
-    const [{ guard }] = await tx.query<{ guard: GuardRow | null }>(`SELECT ${history.guardSql()} AS guard`);
-    if (history.usable(guard)) {
+    if (await history.checkUsable(tx)) {
       for (const row of await tx.query<HistoryRow>(history.latestQuery())) {
         const entry = historyEntry(row);
         refreshed.set(entry.view, entry);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { displayName, fitIdentifier, hasLoneSurrogate, quoteIdent, quoteLiteral, textArray } from '../../lib/sql/identifiers.js';
-import { markComment, parseComment } from '../../lib/sql/marker.js';
+import { parseComment } from '../../lib/sql/marker.js';
+import { markComment } from '../support/legacy-marker.js';
 import * as ddl from '../../lib/sql/statements.js';
 import { PgViewsConfigurationError, pointAt } from '../../lib/pgviews.errors.js';
 

@@ -5,7 +5,7 @@ import { ViewRegistry } from '../../lib/definitions/view.registry.js';
 import { planStatements } from '../../lib/sync/sync-plan.js';
 import { CatalogSnapshot, type CatalogObject } from '../../lib/catalog/catalog-snapshot.js';
 import type { ObjectDetails } from '../../lib/catalog/catalog.reader.js';
-import { markComment } from '../../lib/sql/marker.js';
+import { markComment } from '../support/legacy-marker.js';
 import { analyzeSync, objectsNeedingDetails } from '../../lib/sync/sync.analysis.js';
 import { planSync } from '../../lib/sync/sync.planner.js';
 import type { PlanOptions } from '../../lib/sync/sync-options.js';
