@@ -38,6 +38,7 @@ export {
   PgViewsConfigurationError,
   PgViewsError,
   PgViewsLockTimeoutError,
+  PgViewsMigrationError,
   PgViewsReadOnlyError,
   PgViewsRefreshAllError,
   PgViewsRefreshError,

@@ -88,6 +88,25 @@ export class PgViewsSyncError extends PgViewsStatementError {
   }
 }
 
+/**
+ * A table migration (MikroORM's migrator or schema update, through `withPgViews()`) that failed while
+ * a view it had detached was brought back: the migration and the views were rolled back together.
+ */
+export class PgViewsMigrationError extends PgViewsStatementError {
+  /** @internal */
+  constructor(
+    /** The migration's name (`Migration20250101000000`), or `schema update`. */
+    readonly migration: string,
+    view: string,
+    statement: string,
+    database: DatabaseErrorDetails,
+    cause: unknown,
+    advice: readonly string[] = [],
+  ) {
+    super(view, statement, database, `${migration} failed and was rolled back: ${view} could not be brought back`, cause, advice);
+  }
+}
+
 /** SQLSTATE codes this library reacts to. */
 export const SqlState = {
   undefinedTable: '42P01',
@@ -97,6 +116,8 @@ export const SqlState = {
   cardinalityViolation: '21000',
   insufficientPrivilege: '42501',
   dependentObjectsStillExist: '2BP01',
+  featureNotSupported: '0A000',
+  undefinedColumn: '42703',
 } as const;
 
 /** Reads the fields of a `pg` DatabaseError (or MikroORM's DriverException, which copies them). */

@@ -144,9 +144,10 @@ WHERE c.oid = s.oid AND n.nspname = s.schema_name AND c.relname = s.object_name 
 
   /**
    * Records `entries` as built by `release` (their OIDs and fingerprints read now, at the end of the
-   * sync), forgets objects that no longer exist, and logs the release (moved to the end on a rollback).
+   * sync), forgets objects that no longer exist, and logs the release (moved to the end on a rollback;
+   * not with `logRelease: false`, when views are rebuilt under a table migration without a change of their own).
    */
-  recordStatements(entries: readonly StateEntry[], release: string, { rollback = false } = {}): string[] {
+  recordStatements(entries: readonly StateEntry[], release: string, { rollback = false, logRelease = true } = {}): string[] {
     const table = this.qualified;
     const statements: string[] = [PIN_CATALOG_SEARCH_PATH];
     if (entries.length > 0) {
@@ -164,7 +165,8 @@ ON CONFLICT (oid) WHERE oid IS NOT NULL DO UPDATE SET
     }
     statements.push(`DELETE FROM ${table} s WHERE s.oid IS NOT NULL AND NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = s.oid)`);
     statements.push(this.adoptFingerprintsStatement());
-    statements.push(this.releaseStatement(release, { rollback }), UNPIN_CATALOG_SEARCH_PATH);
+    if (logRelease) statements.push(this.releaseStatement(release, { rollback }));
+    statements.push(UNPIN_CATALOG_SEARCH_PATH);
     return statements;
   }
 

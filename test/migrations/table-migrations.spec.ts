@@ -1,0 +1,151 @@
+import { beforeEach, describe, expect, it } from '@jest/globals';
+import { MikroORM } from '@mikro-orm/core';
+import { Migrator } from '@mikro-orm/migrations';
+import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { PgViewsMigrationError, ViewSyncService, withPgViews, type ViewEntity } from 'nestjs-pgviews';
+import {
+  AddSaleChannel,
+  AmountToBigint,
+  DropSaleNote,
+  HAND_MADE,
+  migrationsOf,
+  SALE_RELATIONS,
+  saleTables,
+  saleViews,
+} from '../fixtures/sale-views.js';
+import { relationStates } from '../support/catalog-state.js';
+import { useDdlObjects } from '../support/ddl-objects.js';
+import { useTestDatabase } from '../support/test-database.js';
+import { useApps } from '../support/views-app.js';
+
+const db = useTestDatabase();
+const apps = useApps(db);
+const ddl = useDdlObjects(db);
+
+/** A fresh `sale` (10k rows) and `shop`, the views of `release` synced by the module, and what a DBA added. */
+async function setUp(release: 1 | 2 = 1): Promise<void> {
+  await db.query(`DROP SCHEMA public CASCADE; CREATE SCHEMA public; GRANT ALL ON SCHEMA public TO PUBLIC; ${saleTables(10_000)}`);
+  await ddl.install();
+  await apps.boot({ entities: saleViews(release) });
+  await apps.closeAll();
+  await db.query(HAND_MADE);
+  await ddl.reset();
+}
+
+function ormConfig(entities: ViewEntity[], migrations: ReturnType<typeof migrationsOf>) {
+  return withPgViews({
+    driver: PostgreSqlDriver,
+    clientUrl: db.url,
+    entities,
+    extensions: [Migrator],
+    migrations: { migrationsList: migrations, silent: true },
+    discovery: { warnWhenNoEntities: false },
+  });
+}
+
+/** Runs the pending migrations as `orm.migrator.up()` in code does, with the app's declarations of `release`. */
+async function migrateUp(release: 1 | 2, migrations: ReturnType<typeof migrationsOf>): Promise<string[]> {
+  const orm = await MikroORM.init(ormConfig(saleViews(release), migrations));
+  try {
+    return (await orm.migrator.up()).map((migration) => migration.name);
+  } finally {
+    await orm.close();
+  }
+}
+
+const columnType = async (relation: string, column: string) =>
+  (
+    await db.query<{ type: string }>(
+      `SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2`,
+      [relation, column],
+    )
+  )[0]?.type;
+
+const UNRELATED = ['public.shop_names', 'public.shop_report', 'public.sale_items'];
+
+describe('a migration that changes a column under views (orm.migrator.up())', () => {
+  beforeEach(() => setUp(1));
+
+  it('ALTER COLUMN TYPE: the views that read the column come back as they were, with their data, in one transaction', async () => {
+    const before = await relationStates(db, SALE_RELATIONS);
+    const oids = await db.query(`SELECT relname, oid::int FROM pg_class WHERE relname = ANY($1) ORDER BY 1`, [SALE_RELATIONS]);
+
+    const applied = await migrateUp(1, migrationsOf(AmountToBigint));
+
+    expect(applied).toEqual(['Migration20260101000000_AmountToBigint']);
+    expect(await relationStates(db, SALE_RELATIONS)).toEqual(before);
+    expect(await columnType('sale', 'amount')).toBe('bigint');
+    expect(await columnType('sale_amounts', 'amount')).toBe('bigint');
+    expect(await columnType('sale_totals', 'amount')).toBe('bigint');
+    expect(await columnType('sale_report', 'total')).toBe('numeric');
+    const [{ missing, extra }] = await db.query(`SELECT
+      (SELECT count(*)::int FROM (SELECT id, item, amount FROM sale EXCEPT SELECT * FROM sale_totals) x) AS missing,
+      (SELECT count(*)::int FROM (SELECT * FROM sale_totals EXCEPT SELECT id, item, amount FROM sale) x) AS extra`);
+    expect({ missing, extra }).toEqual({ missing: 0, extra: 0 });
+    // Only the views that read sale.amount were rebuilt (new OIDs); the others are the same objects.
+    const after = await db.query(`SELECT relname, oid::int FROM pg_class WHERE relname = ANY($1) ORDER BY 1`, [SALE_RELATIONS]);
+    const rebuilt = after.filter((row, n) => row.oid !== oids[n].oid).map((row) => row.relname);
+    expect(rebuilt.sort()).toEqual(['sale_amounts', 'sale_report', 'sale_totals']);
+    for (const name of UNRELATED) expect(await ddl.touched(name)).toEqual([]);
+  });
+
+  it('and the next boot of the app finds every view as declared: no DDL', async () => {
+    await migrateUp(1, migrationsOf(AmountToBigint));
+    await ddl.reset();
+    const app = await apps.boot({ entities: saleViews(1) });
+    const plan = await app.get(ViewSyncService).plan();
+    expect(plan.views.map((view) => [view.view, view.action])).toEqual([
+      ['public.sale_amounts', 'unchanged'],
+      ['public.sale_totals', 'unchanged'],
+      ['public.shop_names', 'unchanged'],
+    ]);
+    expect(await ddl.all()).toEqual([]);
+  });
+
+  it('DROP COLUMN that the new declaration no longer reads: the view comes back from the new declaration', async () => {
+    const before = await relationStates(db, SALE_RELATIONS);
+
+    await migrateUp(2, migrationsOf(DropSaleNote));
+
+    expect(await columnType('sale', 'note')).toBeUndefined();
+    const after = await relationStates(db, SALE_RELATIONS);
+    expect(after.sale_amounts.definition).not.toContain('note');
+    expect({ ...after.sale_amounts, definition: undefined }).toEqual({ ...before.sale_amounts, definition: undefined });
+    expect(after.sale_totals).toEqual(before.sale_totals); // it does not read sale.note: untouched
+    for (const name of [...UNRELATED, 'public.sale_totals', 'public.sale_report']) expect(await ddl.touched(name)).toEqual([]);
+    await ddl.reset();
+    const app = await apps.boot({ entities: saleViews(2) });
+    expect((await app.get(ViewSyncService).plan()).views.every((view) => view.action === 'unchanged')).toBe(true);
+    expect(await ddl.all()).toEqual([]);
+  });
+
+  it('DROP COLUMN that the declaration still reads: fails naming the view, the column and the migration; nothing changes', async () => {
+    const before = await relationStates(db, SALE_RELATIONS);
+    const tables = await relationStates(db, ['sale']);
+
+    const failure = await migrateUp(1, migrationsOf(DropSaleNote)).catch((error: unknown) => error);
+
+    expect(failure).toBeInstanceOf(PgViewsMigrationError);
+    const message = (failure as Error).message;
+    expect(message).toContain('Migration20260101000000_DropSaleNote failed and was rolled back');
+    expect(message).toContain('public.sale_amounts');
+    expect(message).toContain('public.sale.note');
+    expect(message).toContain('SaleAmounts');
+    expect(message).toMatch(/Change the declaration/);
+    expect(await relationStates(db, SALE_RELATIONS)).toEqual(before);
+    expect(await relationStates(db, ['sale'])).toEqual(tables);
+    expect(await columnType('sale', 'note')).toBe('text');
+    expect(await db.query('SELECT name FROM mikro_orm_migrations')).toEqual([]);
+  });
+});
+
+describe('a migration that touches no view', () => {
+  beforeEach(() => setUp(1));
+
+  it('runs as it would without the library: no view gets any DDL', async () => {
+    await migrateUp(1, migrationsOf(AddSaleChannel));
+    const ddlOnOthers = (await ddl.all()).filter(([, object]) => !object?.startsWith('public.mikro_orm_migrations'));
+    expect(ddlOnOthers).toEqual([['ALTER TABLE', 'public.sale']]);
+    expect(await db.query(`SELECT count(*)::int AS n FROM shop`)).toEqual([{ n: 3 }]);
+  });
+});
