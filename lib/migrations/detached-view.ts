@@ -19,7 +19,7 @@ export interface DetachedView {
   readonly object: ViewObject;
   readonly details: ObjectDetails;
   readonly declared?: ViewDefinition;
-  /** What it reads that the statement changes, e.g. `public.book.title`; empty when it reads another detached view. */
+  /** What it reads that the statement changes (e.g. `public.sale.amount`), or else the detached views it reads. */
   readonly reads: readonly string[];
   /** The statement that could not run while it was there. */
   readonly statement: string;

@@ -143,11 +143,20 @@ export class ViewDetacher {
       this.tx,
       dependents.map((dependent) => dependent.oid),
     );
-    const reads = new Map(dependents.map((dependent) => [dependent.oid, dependent.reads]));
     const objects = dependents.flatMap(({ oid }) => {
       const object = catalog.byObjectId(oid);
       return object && isView(object) ? [object] : [];
     });
+    // What each reads that the statement changes, or else the views it reads that are detached with it.
+    const ids = new Map(objects.map((object) => [object.oid, object.id]));
+    const reads = new Map(
+      dependents.map(({ oid, reads: changed }) => [
+        oid,
+        changed.length > 0
+          ? changed
+          : (catalog.byObjectId(oid)?.reads ?? []).flatMap((upstream) => ids.get(upstream) ?? this.detached.get(upstream)?.object.id ?? []),
+      ]),
+    );
     for (const object of catalog.inDependencyOrder(objects).reverse()) {
       const detail = details.get(object.oid);
       if (!detail) throw new PgViewsError(`internal error: no catalog details were read for ${object.id}`);
@@ -179,9 +188,7 @@ export class ViewDetacher {
   }
 
   private describeReads(view: DetachedView): string {
-    if (view.reads.length > 0) return `reads ${view.reads.join(', ')}`;
-    const upstream = view.object.reads.flatMap((oid) => this.detached.get(oid)?.object.id ?? []);
-    return `reads ${upstream.join(', ') || 'a detached view'}`;
+    return `reads ${view.reads.join(', ')}`;
   }
 
   /**

@@ -15,6 +15,7 @@ import {
 } from '../fixtures/sale-views.js';
 import { relationStates } from '../support/catalog-state.js';
 import { useDdlObjects } from '../support/ddl-objects.js';
+import { setUpSales } from '../support/sale-database.js';
 import { useTestDatabase } from '../support/test-database.js';
 import { useApps } from '../support/views-app.js';
 
@@ -22,15 +23,7 @@ const db = useTestDatabase();
 const apps = useApps(db);
 const ddl = useDdlObjects(db);
 
-/** A fresh `sale` (10k rows) and `shop`, the views of `release` synced by the module, and what a DBA added. */
-async function setUp(release: 1 | 2 = 1): Promise<void> {
-  await db.query(`DROP SCHEMA public CASCADE; CREATE SCHEMA public; GRANT ALL ON SCHEMA public TO PUBLIC; ${saleTables(10_000)}`);
-  await ddl.install();
-  await apps.boot({ entities: saleViews(release) });
-  await apps.closeAll();
-  await db.query(HAND_MADE);
-  await ddl.reset();
-}
+const setUp = (release: 1 | 2) => setUpSales(db, apps, ddl, { release });
 
 function ormConfig(entities: ViewEntity[], migrations: ReturnType<typeof migrationsOf>) {
   return withPgViews({

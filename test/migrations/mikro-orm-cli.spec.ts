@@ -1,0 +1,67 @@
+import { beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { join } from 'node:path';
+import { ViewSyncService } from 'nestjs-pgviews';
+import { SALE_RELATIONS, saleViews } from '../fixtures/sale-views.js';
+import { relationStates } from '../support/catalog-state.js';
+import { buildLibrary, ROOT, runNode } from '../support/cli.js';
+import { useDdlObjects } from '../support/ddl-objects.js';
+import { setUpSales } from '../support/sale-database.js';
+import { useTestDatabase } from '../support/test-database.js';
+import { useApps } from '../support/views-app.js';
+
+const db = useTestDatabase();
+const apps = useApps(db);
+const ddl = useDdlObjects(db);
+const APP = join(ROOT, 'test', 'fixtures', 'migrations-app');
+
+/** `npx mikro-orm migration:up` with the app's configuration file (wrapped by withPgViews), as a deploy step runs it. */
+const migrationUp = (folder: string) =>
+  runNode([join(ROOT, 'node_modules', '@mikro-orm', 'cli', 'cli.js'), 'migration:up', '--config', join(APP, 'mikro-orm.config.mjs')], {
+    DATABASE_URL: db.url,
+    MIGRATIONS_PATH: join(APP, folder),
+  });
+
+beforeAll(() => buildLibrary(), 120_000);
+
+describe('npx mikro-orm migration:up with a configuration wrapped by withPgViews()', () => {
+  beforeEach(() => setUpSales(db, apps, ddl));
+
+  it('ALTER COLUMN TYPE under a view, a materialized view and a hand-made view: passes, everything comes back', async () => {
+    const before = await relationStates(db, SALE_RELATIONS);
+
+    const run = await migrationUp('amount');
+
+    expect(run.code).toBe(0);
+    expect(run.stdout + run.stderr).toMatch(/public\.sale_totals: rebuilt with its data from its declaration \(SaleTotals\) in \d+ ms/);
+    expect(run.stdout + run.stderr).toMatch(
+      /public\.sale_report: detached for Migration20260101000000_amount_bigint \(reads public\.sale_totals\)/,
+    );
+    expect(await relationStates(db, SALE_RELATIONS)).toEqual(before);
+    expect(
+      await db.query(
+        `SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = 'sale_totals'::regclass AND attname = 'amount'`,
+      ),
+    ).toEqual([{ type: 'bigint' }]);
+    for (const name of ['public.shop_names', 'public.shop_report', 'public.sale_items']) expect(await ddl.touched(name)).toEqual([]);
+    await ddl.reset();
+    const app = await apps.boot({ entities: saleViews(1) });
+    expect((await app.get(ViewSyncService).plan()).views.every((view) => view.action === 'unchanged')).toBe(true);
+    expect(await ddl.all()).toEqual([]);
+  });
+
+  it('DROP COLUMN still read by a declaration: exits with the error naming view, column and migration; nothing changes', async () => {
+    const before = await relationStates(db, [...SALE_RELATIONS, 'sale']);
+
+    const run = await migrationUp('drop-note');
+
+    expect(run.code).not.toBe(0);
+    expect(run.stderr + run.stdout).toContain(
+      'Migration20260101000000_drop_note failed and was rolled back: public.sale_amounts could not be brought back',
+    );
+    expect(run.stderr + run.stdout).toContain('(it reads public.sale.note)');
+    expect(await relationStates(db, [...SALE_RELATIONS, 'sale'])).toEqual(before);
+    expect(await db.query(`SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'sale'::regclass AND attname = 'note'`)).toEqual([
+      { n: 1 },
+    ]);
+  });
+});
