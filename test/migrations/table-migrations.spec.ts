@@ -3,16 +3,7 @@ import { MikroORM } from '@mikro-orm/core';
 import { Migrator } from '@mikro-orm/migrations';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { PgViewsMigrationError, ViewSyncService, withPgViews, type ViewEntity } from 'nestjs-pgviews';
-import {
-  AddSaleChannel,
-  AmountToBigint,
-  DropSaleNote,
-  HAND_MADE,
-  migrationsOf,
-  SALE_RELATIONS,
-  saleTables,
-  saleViews,
-} from '../fixtures/sale-views.js';
+import { AddSaleChannel, AmountToBigint, DropSaleNote, migrationsOf, SALE_RELATIONS, saleViews } from '../fixtures/sale-views.js';
 import { relationStates } from '../support/catalog-state.js';
 import { useDdlObjects } from '../support/ddl-objects.js';
 import { setUpSales } from '../support/sale-database.js';
