@@ -3,7 +3,7 @@ import { MikroORM } from '@mikro-orm/core';
 import { Migrator } from '@mikro-orm/migrations';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { PgViewsMigrationError, ViewSyncService, withPgViews, type ViewEntity } from 'nestjs-pgviews';
-import { AddSaleChannel, AmountToBigint, DropSaleNote, migrationsOf, SALE_RELATIONS, saleViews } from '../fixtures/sale-views.js';
+import { AddSaleChannel, AmountToBigint, DropSaleNote, migrationsOf, SALE_RELATIONS, saleTableEntities, saleViews } from '../fixtures/sale-views.js';
 import { relationStates } from '../support/catalog-state.js';
 import { useDdlObjects } from '../support/ddl-objects.js';
 import { setUpSales } from '../support/sale-database.js';
@@ -131,5 +131,24 @@ describe('a migration that touches no view', () => {
     const ddlOnOthers = (await ddl.all()).filter(([, object]) => !object?.startsWith('public.mikro_orm_migrations'));
     expect(ddlOnOthers).toEqual([['ALTER TABLE', 'public.sale']]);
     expect(await db.query(`SELECT count(*)::int AS n FROM shop`)).toEqual([{ n: 3 }]);
+  });
+});
+
+describe('orm.schema.update() through withPgViews()', () => {
+  beforeEach(() => setUp(1));
+
+  it('changes a column under views in one transaction and brings them back', async () => {
+    const before = await relationStates(db, SALE_RELATIONS);
+    const orm = await MikroORM.init(ormConfig([...saleTableEntities(), ...saleViews(1)], []));
+    try {
+      expect(await orm.schema.getUpdateSchemaSQL({ wrap: false, dropTables: false })).toContain('alter column "amount" type bigint');
+      await orm.schema.update({ dropTables: false });
+      expect(await orm.schema.getUpdateSchemaSQL({ wrap: false, dropTables: false })).toBe('');
+    } finally {
+      await orm.close();
+    }
+    expect(await columnType('sale_totals', 'amount')).toBe('bigint');
+    expect(await relationStates(db, SALE_RELATIONS)).toEqual(before);
+    for (const name of UNRELATED) expect(await ddl.touched(name)).toEqual([]);
   });
 });
