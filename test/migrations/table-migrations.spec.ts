@@ -3,7 +3,16 @@ import { MikroORM } from '@mikro-orm/core';
 import { Migrator } from '@mikro-orm/migrations';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { PgViewsMigrationError, ViewSyncService, withPgViews, type ViewEntity } from 'nestjs-pgviews';
-import { AddSaleChannel, AmountToBigint, DropSaleNote, migrationsOf, SALE_RELATIONS, saleTableEntities, saleViews } from '../fixtures/sale-views.js';
+import {
+  AddSaleChannel,
+  AmountToBigint,
+  DropSaleNote,
+  DropSaleNoteAndWait,
+  migrationsOf,
+  SALE_RELATIONS,
+  saleTableEntities,
+  saleViews,
+} from '../fixtures/sale-views.js';
 import { relationStates } from '../support/catalog-state.js';
 import { useDdlObjects } from '../support/ddl-objects.js';
 import { setUpSales } from '../support/sale-database.js';
@@ -150,5 +159,37 @@ describe('orm.schema.update() through withPgViews()', () => {
     expect(await columnType('sale_totals', 'amount')).toBe('bigint');
     expect(await relationStates(db, SALE_RELATIONS)).toEqual(before);
     for (const name of UNRELATED) expect(await ddl.touched(name)).toEqual([]);
+  });
+});
+
+describe('instances that boot while the migration runs, and after it', () => {
+  beforeEach(() => setUp(1));
+
+  it('wait for it, then find the views as it left them: no error, no rebuild of their own', async () => {
+    const holder = await db.connect();
+    await holder.query('SELECT pg_advisory_lock(4242)');
+    const migration = migrateUp(2, migrationsOf(DropSaleNoteAndWait));
+    // Under way: the views detached, the column dropped, the migration waiting on the test's lock.
+    for (let n = 0; n < 200; n += 1) {
+      const [{ waiting }] = await db.query(
+        `SELECT count(*)::int AS waiting FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND NOT granted`,
+      );
+      if (waiting > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const during = [apps.boot({ entities: saleViews(2) }), apps.boot({ entities: saleViews(2) })];
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await holder.query('SELECT pg_advisory_unlock(4242)');
+    expect(await migration).toEqual(['Migration20260101000000_DropSaleNoteAndWait']);
+    const booted = await Promise.all(during);
+    const after = await apps.boot({ entities: saleViews(2) });
+    for (const app of [...booted, after]) {
+      expect((await app.get(ViewSyncService).plan()).views.every((view) => view.action === 'unchanged')).toBe(true);
+    }
+    // Built once, by the migration.
+    const amounts = await ddl.touched('public.sale_amounts');
+    expect(amounts.filter(([tag]) => tag === 'CREATE VIEW')).toHaveLength(1);
+    expect(amounts.filter(([tag]) => tag === 'DROP')).toHaveLength(1);
+    expect(await ddl.touched('public.sale_totals')).toEqual([]);
   });
 });
