@@ -5,6 +5,7 @@ import { DiscoveryService, ModuleRef } from '@nestjs/core';
 import { OrmDatabase } from './database/orm-database.js';
 import type { ViewEntity } from './decorators/view-options.js';
 import { ViewRegistry } from './definitions/view.registry.js';
+import { previewMigrations } from './migrations/migration-preview.js';
 import { PgViewsEvents } from './events/pgviews.events.js';
 import { integrateWithOrm } from './orm/orm-integration.js';
 import type { ManagedNamesPattern } from './orm/schema-generator-guard.js';
@@ -158,8 +159,13 @@ export function createLifecycle(options: ResolvedPgViewsOptions, sync: ViewSyncS
   return new PgViewsLifecycle(options, sync, scheduler);
 }
 
-export function createInternals(registry: ViewRegistry, options: ResolvedPgViewsOptions, refreshes: RefreshRunner): PgViewsInternals {
-  return { registry, lockTimeout: options.lockTimeout, refreshes };
+export function createInternals(
+  registry: ViewRegistry,
+  options: ResolvedPgViewsOptions,
+  refreshes: RefreshRunner,
+  orm: MikroORM,
+): PgViewsInternals {
+  return { registry, lockTimeout: options.lockTimeout, refreshes, previewMigrations: () => previewMigrations(orm, registry) };
 }
 
 /**
@@ -198,7 +204,7 @@ export function createPgViewsProviders(contextName: string | undefined): Provide
     {
       provide: getPgViewsInternalsToken(contextName),
       useFactory: createInternals,
-      inject: [PGVIEWS_REGISTRY, PGVIEWS_OPTIONS, PGVIEWS_REFRESH_RUNNER],
+      inject: [PGVIEWS_REGISTRY, PGVIEWS_OPTIONS, PGVIEWS_REFRESH_RUNNER, PGVIEWS_ORM],
     },
   ];
 }

@@ -65,3 +65,31 @@ describe('npx mikro-orm migration:up with a configuration wrapped by withPgViews
     ]);
   });
 });
+
+describe('pgviews plan --migrations', () => {
+  beforeEach(() => setUpSales(db, apps, ddl));
+
+  it('lists what each pending migration would detach, and why, without running it', async () => {
+    const run = await runNode(['dist/cli/main.js', 'plan', '--migrations', '--app', join(APP, 'app.module.mjs')], {
+      DATABASE_URL: db.url,
+      MIGRATIONS_PATH: join(APP, 'amount'),
+    });
+
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Migration20260101000000_amount_bigint: detaches 3 views, brought back in its transaction');
+    expect(run.stdout).toMatch(/public\.sale_amounts\s+view\s+its declaration \(SaleAmounts\)\s+public\.sale\.amount/);
+    expect(run.stdout).toMatch(
+      /public\.sale_totals\s+materialized\s+its declaration \(SaleTotals\)\s+public\.sale\.amount \(rebuilt with its data\)/,
+    );
+    expect(run.stdout).toMatch(/public\.sale_report\s+view\s+its own definition \(not declared\)\s+public\.sale_totals/);
+    expect(run.stdout).not.toContain('sale_items');
+    const ddlOnOthers = (await ddl.all()).filter(([, object]) => !object?.startsWith('public.mikro_orm_migrations'));
+    expect(ddlOnOthers).toEqual([]);
+    expect(
+      await db.query(
+        `SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = 'sale'::regclass AND attname = 'amount'`,
+      ),
+    ).toEqual([{ type: 'integer' }]);
+  });
+});

@@ -31,7 +31,7 @@ function ormConfig(entities: ViewEntity[], migrations: ReturnType<typeof migrati
     clientUrl: db.url,
     entities,
     extensions: [Migrator],
-    migrations: { migrationsList: migrations, silent: true },
+    migrations: { migrationsList: migrations, silent: true, snapshot: false },
     discovery: { warnWhenNoEntities: false },
   });
 }

@@ -1,6 +1,6 @@
 import type { SyncAction } from '../../sync/sync-plan.js';
 import type { Output } from '../output.js';
-import { EXIT, type Command } from './command.js';
+import { EXIT, type Command, type CommandContext } from './command.js';
 
 export function actionLabel(out: Output, action: SyncAction): string {
   if (action === 'unchanged') return out.dim(action);
@@ -10,9 +10,11 @@ export function actionLabel(out: Output, action: SyncAction): string {
 }
 
 export const planCommand: Command = {
-  usage: 'plan [--sql] [--exit-code] [--force]',
-  summary: 'show what a sync would do, per view, and why (--exit-code: exit 2 when there are changes)',
-  options: ['sql', 'exit-code', 'force'],
+  usage: 'plan [--sql] [--exit-code] [--force] [--migrations]',
+  summary:
+    'show what a sync would do, per view, and why (--exit-code: exit 2 when there are changes; --migrations: also which views ' +
+    'each pending MikroORM migration would detach, without running it)',
+  options: ['sql', 'exit-code', 'force', 'migrations'],
   async run({ args, services, out }) {
     const plan = await services.sync.plan({ force: args.options.has('force') });
     out.table(
@@ -33,6 +35,7 @@ export const planCommand: Command = {
     }
     for (const note of plan.notes) out.line(out.dim(note));
     for (const warning of plan.warnings) out.line(out.yellow(`warning: ${warning}`));
+    if (args.options.has('migrations')) await printMigrations(services, out);
     out.line();
     out.line(
       plan.changes === 0 ? 'No changes: the database matches the declarations.' : `${plan.changes} of ${plan.views.length} to change.`,
@@ -40,3 +43,30 @@ export const planCommand: Command = {
     return args.options.has('exit-code') && plan.changes > 0 ? EXIT.changes : EXIT.ok;
   },
 };
+
+/** Per pending migration, the views it would detach while it runs, and why (see previewMigrations). */
+async function printMigrations(services: CommandContext['services'], out: Output): Promise<void> {
+  const previews = await services.internals.previewMigrations();
+  out.line();
+  if (previews.length === 0) {
+    out.line('No pending migrations.');
+    return;
+  }
+  for (const { migration, detaches } of previews) {
+    out.line(
+      out.bold(
+        `${migration}: ${detaches.length === 0 ? 'detaches no view' : `detaches ${detaches.length} views, brought back in its transaction`}`,
+      ),
+    );
+    if (detaches.length === 0) continue;
+    out.table(
+      ['VIEW', 'KIND', 'COMES BACK FROM', 'READS'],
+      detaches.map((view) => [
+        view.view,
+        view.kind,
+        view.declaredBy ? `its declaration (${view.declaredBy})` : 'its own definition (not declared)',
+        view.reads.join(', ') + (view.kind === 'materialized' ? out.dim(' (rebuilt with its data)') : ''),
+      ]),
+    );
+  }
+}
