@@ -33,7 +33,8 @@ export interface SnapshotQueryOptions {
  */
 const READS = `SELECT r.ev_class AS oid, json_agg(DISTINCT d.refobjid::bigint) AS reads
   FROM pg_rewrite r
-  JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.ev_class
+  JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                  AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.ev_class
   WHERE r.ev_class IN (SELECT oid FROM objects)
   GROUP BY r.ev_class`;
 const NO_READS = 'SELECT NULL::oid AS oid, NULL::json AS reads WHERE false';
@@ -47,7 +48,8 @@ export function snapshotQuery(
   // obj_description() call per object: that keeps it in milliseconds for thousands of views.
   return `
 WITH RECURSIVE ${OWN_ROLES_CTE}, declared(schema, name, columns) AS (
-  SELECT * FROM unnest(${textArray(declared.map((d) => d.schema))}, ${textArray(declared.map((d) => d.name))}, ${textArray(declared.map((d) => (d.columns ?? []).join('\u001f')))})
+  SELECT * FROM unnest(${textArray(declared.map((d) => d.schema))}, ${textArray(declared.map((d) => d.name))},
+                       ${textArray(declared.map((d) => (d.columns ?? []).join('\u001f')))})
 ), objects AS (
   SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS relkind, c.relowner, c.relispopulated AS populated,
          c.relowner IN (SELECT oid FROM own_roles) AS owned,
