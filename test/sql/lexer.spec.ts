@@ -22,6 +22,8 @@ describe('the lexer, form by form', () => {
     expect(syntaxError('SELECT 0o8')).toBe('invalid octal integer');
     expect(syntaxError('SELECT 0b2')).toBe('invalid binary integer');
     expect(syntaxError('SELECT 0x1G')).toBe('trailing junk after numeric literal');
+    // As PostgreSQL 18 reads it: a $ after a prefixed integer is junk, after a decimal one it is a token of its own.
+    expect(syntaxError('SELECT 0b1$')).toBe('trailing junk after numeric literal');
   });
 
   it('reads decimals and exponents as {numeric} and {real}, and refuses {realfail} and trailing junk', () => {
