@@ -14,7 +14,6 @@ export const planCommand: Command = {
   summary:
     'show what a sync would do, per view, and why (--exit-code: exit 2 when there are changes; --migrations: also which views ' +
     'each pending MikroORM migration would detach, without running it)',
-  options: ['sql', 'exit-code', 'force', 'migrations'],
   async run({ args, services, out }) {
     const plan = await services.sync.plan({ force: args.options.has('force') });
     out.table(
