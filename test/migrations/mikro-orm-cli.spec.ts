@@ -1,4 +1,5 @@
 import { beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ViewSyncService } from 'nestjs-pgviews';
 import { SALE_RELATIONS, saleViews } from '../fixtures/sale-views.js';
@@ -14,12 +15,13 @@ const apps = useApps(db);
 const ddl = useDdlObjects(db);
 const APP = join(ROOT, 'test', 'fixtures', 'migrations-app');
 
-/** `npx mikro-orm migration:up` with the app's configuration file (wrapped by withPgViews), as a deploy step runs it. */
-const migrationUp = (folder: string) =>
-  runNode([join(ROOT, 'node_modules', '@mikro-orm', 'cli', 'cli.js'), 'migration:up', '--config', join(APP, 'mikro-orm.config.mjs')], {
+/** `npx mikro-orm <command>` with the app's configuration file (wrapped by withPgViews), as a deploy step runs it. */
+const mikroOrm = (command: string, env: NodeJS.ProcessEnv) =>
+  runNode([join(ROOT, 'node_modules', '@mikro-orm', 'cli', 'cli.js'), command, '--config', join(APP, 'mikro-orm.config.mjs')], {
     DATABASE_URL: db.url,
-    MIGRATIONS_PATH: join(APP, folder),
+    ...env,
   });
+const migrationUp = (folder: string) => mikroOrm('migration:up', { MIGRATIONS_PATH: join(APP, folder) });
 
 beforeAll(() => buildLibrary(), 120_000);
 
@@ -63,6 +65,37 @@ describe('npx mikro-orm migration:up with a configuration wrapped by withPgViews
     expect(await db.query(`SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'sale'::regclass AND attname = 'note'`)).toEqual([
       { n: 1 },
     ]);
+  });
+});
+
+describe('npx mikro-orm migration:create, then migration:up', () => {
+  beforeEach(() => setUpSales(db, apps, ddl));
+
+  it('a generated migration that retypes a column under views applies cleanly', async () => {
+    // Inside the project, where the generated file finds @mikro-orm/migrations.
+    const folder = await mkdtemp(join(APP, 'migrations-'));
+    try {
+      const env = { MIGRATIONS_PATH: folder, MIGRATIONS_EMIT: 'cjs', SALE_TABLES: 'bigint' };
+      const before = await relationStates(db, SALE_RELATIONS);
+      const created = await mikroOrm('migration:create', env);
+      expect(created.code).toBe(0);
+      const [file] = await readdir(folder);
+      const generated = await readFile(join(folder, file), 'utf8');
+      expect(generated).toContain('alter column "amount" type bigint');
+      expect(generated).not.toMatch(/view|sale_totals/i); // the views are not the migration's business
+
+      const run = await mikroOrm('migration:up', env);
+
+      expect(run.code).toBe(0);
+      expect(await relationStates(db, SALE_RELATIONS)).toEqual(before);
+      expect(
+        await db.query(
+          `SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = 'sale_totals'::regclass AND attname = 'amount'`,
+        ),
+      ).toEqual([{ type: 'bigint' }]);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 });
 
