@@ -8,6 +8,7 @@ import {
   AmountToBigint,
   DropSaleNote,
   DropSaleNoteAndWait,
+  DropShop,
   migrationsOf,
   SALE_RELATIONS,
   saleTableEntities,
@@ -129,6 +130,21 @@ describe('a migration that changes a column under views (orm.migrator.up())', ()
     expect(await relationStates(db, ['sale'])).toEqual(tables);
     expect(await columnType('sale', 'note')).toBe('text');
     expect(await db.query('SELECT name FROM mikro_orm_migrations')).toEqual([]);
+  });
+});
+
+describe('a migration that drops a table views read', () => {
+  beforeEach(() => setUp(1));
+
+  it('fails naming the view that still reads it; nothing changes', async () => {
+    const before = await relationStates(db, SALE_RELATIONS);
+    const failure = await migrateUp(1, migrationsOf(DropShop)).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(PgViewsMigrationError);
+    expect((failure as Error).message).toMatch(
+      /Migration20260101000000_DropShop failed and was rolled back: public\.shop_\w+ could not be brought back/,
+    );
+    expect((failure as Error).message).toContain('(it reads public.shop)');
+    expect(await relationStates(db, SALE_RELATIONS)).toEqual(before);
   });
 });
 
