@@ -69,7 +69,8 @@ export class ViewDetacher {
   async run<T>(sql: string, execute: () => Promise<T>): Promise<T> {
     if (this.detached.size === 0 && !mayMeetViews(sql)) return execute();
     let restored = false;
-    for (let wide = false; ;) {
+    let wide = false;
+    for (;;) {
       await this.tx.query(`SAVEPOINT ${SAVEPOINT}`);
       try {
         const result = await execute();
@@ -85,9 +86,12 @@ export class ViewDetacher {
         }
         if (!blockedByViews(error)) throw error;
         // First the views that read the columns the statement changes; then those of every relation it names.
-        if ((await this.detach(sql, wide)) > 0) continue;
-        if (!wide && (await this.detach(sql, (wide = true))) > 0) continue;
-        throw error;
+        let detached = await this.detach(sql, wide);
+        if (detached === 0 && !wide) {
+          wide = true;
+          detached = await this.detach(sql, wide);
+        }
+        if (detached === 0) throw error;
       }
     }
   }
