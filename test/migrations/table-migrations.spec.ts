@@ -61,7 +61,11 @@ describe('a migration that changes a column under views (orm.migrator.up())', ()
   beforeEach(() => setUp(1));
 
   it('ALTER COLUMN TYPE: the views that read the column come back as they were, with their data, in one transaction', async () => {
+    const analyst = await db.createRole('analyst');
+    await db.query(`GRANT SELECT ON sale_totals TO "${analyst}"; ALTER VIEW sale_report OWNER TO "${analyst}";
+                    ALTER VIEW sale_amounts OWNER TO "${analyst}"; GRANT SELECT ON sale TO "${analyst}"`);
     const before = await relationStates(db, SALE_RELATIONS);
+    expect(before.sale_report.owner).toBe(analyst);
     const oids = await db.query(`SELECT relname, oid::int FROM pg_class WHERE relname = ANY($1) ORDER BY 1`, [SALE_RELATIONS]);
 
     const applied = await migrateUp(1, migrationsOf(AmountToBigint));
