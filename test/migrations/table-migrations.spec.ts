@@ -87,6 +87,19 @@ describe('a migration that changes a column under views (orm.migrator.up())', ()
     for (const name of UNRELATED) expect(await ddl.touched(name)).toEqual([]);
   });
 
+  it('and down() changes the column back the same way', async () => {
+    const before = await relationStates(db, SALE_RELATIONS);
+    const orm = await MikroORM.init(ormConfig(saleViews(1), migrationsOf(AmountToBigint)));
+    try {
+      await orm.migrator.up();
+      expect((await orm.migrator.down()).map((migration) => migration.name)).toEqual(['Migration20260101000000_AmountToBigint']);
+    } finally {
+      await orm.close();
+    }
+    expect(await columnType('sale_totals', 'amount')).toBe('integer');
+    expect(await relationStates(db, SALE_RELATIONS)).toEqual(before);
+  });
+
   it('and the next boot of the app finds every view as declared: no DDL', async () => {
     await migrateUp(1, migrationsOf(AmountToBigint));
     await ddl.reset();
