@@ -16,7 +16,7 @@ import type { RefreshHistory } from '../refresh/refresh-history.js';
 import { quoteLiteral } from '../sql/identifiers.js';
 import { dropRelation } from '../sql/statements.js';
 import type { StateTable } from '../state/state-table.js';
-import { acquireSyncLock } from '../sync/sync-lock.js';
+import { acquireSyncLock, boundLockWaits } from '../sync/sync-lock.js';
 import { findDependents } from './dependents.query.js';
 import { restoration, restoreOrder, restoredStateEntries, type DetachedView } from './detached-view.js';
 import { mayMeetViews, namedRelations, statementTargets } from './statement-targets.js';
@@ -138,6 +138,9 @@ export class ViewDetacher {
     );
     if (dependents.length === 0) return 0;
     const context = this.context();
+    // The library's own waits (the sync lock, the drops: a reader of a materialized view holds up its DROP) are bounded;
+    // the migration's statements keep the lock_timeout they had.
+    const [{ previous }] = await this.tx.query<{ previous: string }>(`SELECT pg_catalog.current_setting('lock_timeout') AS previous`);
     await this.lock(context);
     const { registry, state, history, release } = context;
     const names = history ? [...registry.definitions, history] : registry.definitions;
@@ -175,6 +178,7 @@ export class ViewDetacher {
       this.detached.set(object.oid, view);
       context.log(`${object.id}: detached for ${this.label} (${this.describeReads(view)})`);
     }
+    await this.tx.query(`SELECT pg_catalog.set_config('lock_timeout', ${quoteLiteral(previous)}, true)`);
     return objects.length;
   }
 
@@ -197,14 +201,11 @@ export class ViewDetacher {
 
   /**
    * The sync lock, so that an instance booting meanwhile waits for the migration and then finds the
-   * views as it left them. Its wait is bounded like a sync's; the transaction's own lock_timeout is
-   * given back afterwards (the migration's statements keep the waits they had).
+   * views as it left them; its wait is bounded like a sync's. Then lock_timeout for what follows (see detach()).
    */
   private async lock(context: DetachContext): Promise<void> {
-    if (this.locked) return;
-    const [{ previous }] = await this.tx.query<{ previous: string }>(`SELECT pg_catalog.current_setting('lock_timeout') AS previous`);
+    if (this.locked) return boundLockWaits(this.tx, context.lock);
     await acquireSyncLock(this.tx, context.lock, new Logger('PgViews'), this.label);
-    await this.tx.query(`SELECT pg_catalog.set_config('lock_timeout', ${quoteLiteral(previous)}, true)`);
     this.locked = true;
   }
 

@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from '@jest/globals';
 import { MikroORM } from '@mikro-orm/core';
 import { Migrator } from '@mikro-orm/migrations';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
-import { PgViewsMigrationError, ViewSyncService, withPgViews, type ViewEntity } from 'nestjs-pgviews';
+import { PgViewsMigrationError, PgViewsStatementError, ViewSyncService, withPgViews, type ViewEntity } from 'nestjs-pgviews';
 import {
   AddSaleChannel,
   AmountToBigint,
@@ -147,6 +147,30 @@ describe('a migration that changes a column under views (orm.migrator.up())', ()
     expect(await relationStates(db, ['sale'])).toEqual(tables);
     expect(await columnType('sale', 'note')).toBe('text');
     expect(await db.query('SELECT name FROM mikro_orm_migrations')).toEqual([]);
+  });
+});
+
+describe('a view that cannot be detached', () => {
+  beforeEach(() => setUp(1));
+
+  it('a reader holding the materialized view: the wait for its DROP is bounded, the migration fails naming it, nothing changes', async () => {
+    const before = await relationStates(db, SALE_RELATIONS);
+    const reader = await db.connect();
+    await reader.query('BEGIN; SELECT count(*) FROM sale_totals');
+    try {
+      const failure = await migrateUp(1, migrationsOf(AmountToBigint)).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(PgViewsStatementError);
+      const message = (failure as Error).message;
+      expect(message).toContain(
+        'Migration20260101000000_AmountToBigint failed and was rolled back: public.sale_totals reads what the statement',
+      );
+      expect(message).toContain('could not be detached');
+      expect(message).toContain('SQLSTATE 55P03');
+    } finally {
+      await reader.query('ROLLBACK');
+    }
+    expect(await relationStates(db, SALE_RELATIONS)).toEqual(before);
+    expect(await columnType('sale', 'amount')).toBe('integer');
   });
 });
 
