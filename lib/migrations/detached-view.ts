@@ -21,8 +21,6 @@ export interface DetachedView {
   readonly declared?: ViewDefinition;
   /** What it reads that the statement changes (e.g. `public.sale.amount`), or else the detached views it reads. */
   readonly reads: readonly string[];
-  /** The statement that could not run while it was there. */
-  readonly statement: string;
 }
 
 /** How a detached view comes back: the spec it is built from and its statements, in order. */

@@ -173,7 +173,6 @@ export class ViewDetacher {
         details: detail,
         declared: registry.find(object.id),
         reads: reads.get(object.oid) ?? [],
-        statement: sql,
       };
       this.detached.set(object.oid, view);
       context.log(`${object.id}: detached for ${this.label} (${this.describeReads(view)})`);

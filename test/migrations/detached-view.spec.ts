@@ -6,7 +6,7 @@ import { restoreOrder, type DetachedView } from '../../lib/migrations/detached-v
 function detached(oid: number, name: string, reads: number[], dependencies: string[] = []): DetachedView {
   const object = { oid, id: `public.${name}`, schema: 'public', name, kind: 'view', reads, indexes: [] } as unknown as ViewObject;
   const declared = dependencies.length > 0 ? ({ id: object.id, dependencies } as unknown as ViewDefinition) : undefined;
-  return { object, details: {} as DetachedView['details'], declared, reads: [], statement: '' };
+  return { object, details: {} as DetachedView['details'], declared, reads: [] };
 }
 
 describe('restoreOrder', () => {
