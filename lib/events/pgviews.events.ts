@@ -9,7 +9,8 @@ export type PgViewsEvent =
   | { readonly type: 'view-synced'; readonly view: string; readonly action: SyncAction; readonly reason: string }
   /** A sync finished; `changes` views were changed. */
   | { readonly type: 'sync-finished'; readonly changes: number; readonly durationMs: number }
-  | { readonly type: 'sync-failed'; readonly view?: string; readonly error: Error }
+  /** A sync failed and was rolled back; `tenant` when it is the sync of that tenant's views (the others are not affected). */
+  | { readonly type: 'sync-failed'; readonly view?: string; readonly tenant?: string; readonly error: Error }
   | {
       readonly type: 'view-refreshed';
       readonly view: string;
