@@ -1,5 +1,6 @@
 import type { ModuleMetadata, Type } from '@nestjs/common';
 import type { ViewEntity } from './decorators/view-options.js';
+import type { TenantList } from './definitions/tenant-views.js';
 import type { RefreshHistoryOptions } from './refresh/refresh-history.js';
 import { PgViewsConfigurationError } from './pgviews.errors.js';
 import type { MaterializedViewChange } from './sync/sync-options.js';
@@ -64,7 +65,7 @@ export interface PgViewsModuleOptions {
    * every sync (at bootstrap, and whenever the app calls sync() again) and by refreshes and schedules
    * that cover every tenant. Each name is checked and always quoted.
    */
-  tenants?: () => readonly string[] | Promise<readonly string[]>;
+  tenants?: TenantList;
   /**
    * What a sync does when some tenants' views cannot be synced (each such tenant is rolled back, the
    * others are synced): 'fail' (default) throws a PgViewsTenantSyncError naming each (the boot

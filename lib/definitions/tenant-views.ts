@@ -65,3 +65,23 @@ export function definitionForTenant(template: ViewDefinition, tenant: string, co
     dependencies: template.dependencies.map(copyId),
   };
 }
+
+/** The `tenants` option: the tenant schemas, asked each time they are needed. */
+export type TenantList = () => readonly string[] | Promise<readonly string[]>;
+
+/**
+ * The tenants as `list` gives them now, checked; empty without it. Tenant views without a list are
+ * refused: they would exist nowhere.
+ */
+export async function readTenants(list: TenantList | undefined, templates: readonly ViewDefinition[]): Promise<string[]> {
+  if (!list) {
+    const template = templates[0];
+    if (template)
+      throw new PgViewsConfigurationError(
+        `${template.className} is a tenant view (schema '*'), but PgViewsModule has no \`tenants\` option: give ` +
+          "forRoot({ tenants: () => ['acme', ...] }) the list of tenant schemas",
+      );
+    return [];
+  }
+  return checkTenantList(await list());
+}

@@ -17,14 +17,23 @@ export type PgViewsEvent =
       readonly concurrently: boolean;
       readonly durationMs: number;
       readonly source: RefreshSource;
+      /** Set for a tenant's copy of a tenant view. */
+      readonly tenant?: string;
     }
   | {
       readonly type: 'refresh-skipped';
       readonly view: string;
       readonly reason: 'locked' | 'standby' | 'running';
       readonly source: RefreshSource;
+      readonly tenant?: string;
     }
-  | { readonly type: 'refresh-failed'; readonly view: string; readonly error: Error; readonly source: RefreshSource };
+  | {
+      readonly type: 'refresh-failed';
+      readonly view: string;
+      readonly error: Error;
+      readonly source: RefreshSource;
+      readonly tenant?: string;
+    };
 
 /** The stream of PgViewsEvent of one PgViewsModule instance. */
 @Injectable()

@@ -2,9 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { CatalogObject } from '../catalog/catalog-snapshot.js';
 import { readObjectDetails } from '../catalog/catalog.reader.js';
 import type { OrmDatabase } from '../database/orm-database.js';
-import { checkTenantList, checkTenantName } from '../definitions/tenant-views.js';
+import { checkTenantName, readTenants } from '../definitions/tenant-views.js';
 import type { ViewRegistry } from '../definitions/view.registry.js';
-import { PgViewsConfigurationError } from '../pgviews.errors.js';
 import type { ResolvedPgViewsOptions } from '../pgviews.options.js';
 import { PGVIEWS_DATABASE, PGVIEWS_REGISTRY, PGVIEWS_SYNC_CONTEXT } from '../pgviews.constants.js';
 import type { PgViewsEvents } from '../events/pgviews.events.js';
@@ -139,17 +138,7 @@ export class ViewSyncService {
 
   /** The tenants, as the `tenants` option gives them now (checked); empty without the option. */
   async tenants(): Promise<string[]> {
-    const list = this.options.tenants;
-    if (!list) {
-      const template = this.registry.tenantTemplates[0];
-      if (template)
-        throw new PgViewsConfigurationError(
-          `${template.className} is a tenant view (schema '*'), but PgViewsModule has no \`tenants\` option: give ` +
-            "forRoot({ tenants: () => ['acme', ...] }) the list of tenant schemas",
-        );
-      return [];
-    }
-    return checkTenantList(await list());
+    return readTenants(this.options.tenants, this.registry.tenantTemplates);
   }
 
   private scopes(tenants: readonly string[]): SyncScopes {

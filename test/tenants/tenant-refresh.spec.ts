@@ -1,0 +1,94 @@
+import { describe, expect, it } from '@jest/globals';
+import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
+import { PgViewsConfigurationError, PgViewsEvents, ViewRefreshService, type PgViewsEvent } from 'nestjs-pgviews';
+import { eachLimited } from '../../lib/refresh/each-limited.js';
+import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
+import { CustomerTotals, CustomerTotalsSnapshot, ScheduledTotals, TenantOrder, tenantTables } from '../fixtures/tenant-views.js';
+import { sleep } from '../support/system.js';
+import { useTestDatabase } from '../support/test-database.js';
+import { useApps } from '../support/views-app.js';
+
+const TENANTS = ['acme', 'globex', 'Initech Co'];
+const db = useTestDatabase({ sql: [LIBRARY_TABLES, ...TENANTS.map((tenant) => tenantTables(tenant, [['ada', 1]]))].join('\n') });
+const apps = useApps(db);
+const entities = [TenantOrder, CustomerTotals, CustomerTotalsSnapshot, ScheduledTotals];
+const totalIn = async (tenant: string) =>
+  (await db.query(`SELECT total FROM "${tenant}".customer_totals_mv WHERE id = 'ada'`)).map((row) => row.total)[0];
+
+describe('refreshing tenant views', () => {
+  it('refreshes one tenant’s copy with { tenant }, and only that one; results, events and history carry the tenant', async () => {
+    const app = await apps.boot({ entities, tenants: () => TENANTS, schedules: false });
+    const events: PgViewsEvent[] = [];
+    app.get(PgViewsEvents).events$.subscribe((event) => events.push(event));
+    await db.query(
+      `INSERT INTO acme.orders (customer, amount) VALUES ('ada', 41); INSERT INTO globex.orders (customer, amount) VALUES ('ada', 9)`,
+    );
+    const refresh = app.get(ViewRefreshService);
+    const result = await refresh.refresh(CustomerTotalsSnapshot, { tenant: 'acme' });
+    expect(result).toMatchObject({ view: 'acme.customer_totals_mv', tenant: 'acme' });
+    expect(await totalIn('acme')).toBe(42);
+    expect(await totalIn('globex')).toBe(1);
+    expect(events).toContainEqual(expect.objectContaining({ type: 'view-refreshed', view: 'acme.customer_totals_mv', tenant: 'acme' }));
+    expect(await refresh.lastRefresh(CustomerTotalsSnapshot, { tenant: 'acme' })).toMatchObject({ view: 'acme.customer_totals_mv' });
+    expect(await refresh.lastRefresh(CustomerTotalsSnapshot, { tenant: 'globex' })).toBeUndefined();
+
+    const all = await refresh.refreshAll({ tenant: 'globex' });
+    expect(all.map((each) => each.view).sort()).toEqual(['globex.customer_totals_mv', 'globex.customer_totals_scheduled']);
+    expect(await totalIn('globex')).toBe(10);
+    // By name, in the tenant's schema.
+    expect(await refresh.refresh('customer_totals_mv', { tenant: 'Initech Co' })).toMatchObject({
+      view: '"Initech Co".customer_totals_mv',
+    });
+  });
+
+  it('asks which tenant when none is given, and refuses bad tenant names', async () => {
+    const app = await apps.boot({ entities, tenants: () => TENANTS, schedules: false });
+    const refresh = app.get(ViewRefreshService);
+    await expect(refresh.refresh(CustomerTotalsSnapshot)).rejects.toThrow(
+      "CustomerTotalsSnapshot is a tenant view (schema '*'): say which tenant's",
+    );
+    await expect(refresh.refresh(CustomerTotalsSnapshot, { tenant: 'pg_toast' })).rejects.toThrow(PgViewsConfigurationError);
+  });
+
+  it('schedules a tenant view in every tenant: two instances refresh each tenant exactly once per tick', async () => {
+    const boot = () => apps.boot({ entities, tenants: () => TENANTS, refreshConcurrency: 2, imports: [ScheduleModule.forRoot()] });
+    const [one, two] = await Promise.all([boot(), boot()]);
+    expect(one.get(SchedulerRegistry).getCronJobs().has('pgviews:refresh:*.customer_totals_scheduled')).toBe(true);
+    const events: PgViewsEvent[] = [];
+    for (const app of [one, two]) app.get(PgViewsEvents).events$.subscribe((event) => events.push(event));
+    await sleep(3600);
+    await apps.closeAll();
+    const rows = await db.query(
+      `SELECT tick, view_schema, count(*)::int AS refreshes FROM pgviews_refresh_history
+       WHERE view_name = 'customer_totals_scheduled' AND source = 'schedule' GROUP BY tick, view_schema ORDER BY tick, view_schema`,
+    );
+    expect(rows.every((row) => row.refreshes === 1)).toBe(true);
+    const tenantsPerTick = new Map<string, string[]>();
+    for (const row of rows) tenantsPerTick.set(String(row.tick), [...(tenantsPerTick.get(String(row.tick)) ?? []), row.view_schema]);
+    const complete = [...tenantsPerTick.values()].filter((tenants) => tenants.length === TENANTS.length);
+    expect(complete.length).toBeGreaterThanOrEqual(2);
+    const refreshed = events.filter((event) => event.type === 'view-refreshed');
+    expect(refreshed.length).toBe(rows.length);
+    expect(new Set(refreshed.map((event) => (event as { tenant?: string }).tenant))).toEqual(new Set(TENANTS));
+  });
+});
+
+describe('eachLimited', () => {
+  it('runs every item, never more than the limit at once', async () => {
+    let running = 0;
+    let most = 0;
+    const done: number[] = [];
+    await eachLimited([...Array(25).keys()], 4, async (item) => {
+      running++;
+      most = Math.max(most, running);
+      await sleep(item % 3);
+      done.push(item);
+      running--;
+    });
+    expect(most).toBe(4);
+    expect(done.sort((a, b) => a - b)).toEqual([...Array(25).keys()]);
+    await eachLimited([], 4, async () => {
+      throw new Error('never called');
+    });
+  });
+});
