@@ -20,6 +20,8 @@ export interface SnapshotOptions {
   /** Without them, what reads what (and owners) is left out: enough to tell whether anything differs, at about half the cost. */
   readonly dependencies?: boolean;
   readonly library?: LibraryTables;
+  /** Only the views of these schemas, and those that read them (see SnapshotQueryOptions.schemas). */
+  readonly schemas?: readonly string[];
 }
 
 /**
@@ -38,11 +40,11 @@ export function readCatalogSnapshot(
 async function readSnapshot(
   runner: SqlRunner,
   declared: readonly DeclaredName[],
-  { dependencies = true, library }: SnapshotOptions,
+  { dependencies = true, library, schemas }: SnapshotOptions,
 ): Promise<CatalogSnapshot> {
   const tables = library ? [library.state.qualified, ...(library.history ? [library.history.qualified] : [])] : [];
   const [{ snapshot }] = await runner.query<{ snapshot: RawSnapshot }>(
-    snapshotQuery(declared, { dependencies, libraryTables: tables, fingerprints: library !== undefined }),
+    snapshotQuery(declared, { dependencies, libraryTables: tables, fingerprints: library !== undefined, schemas }),
   );
   const [stateGuard, historyGuard] = snapshot.guards.map(parseTableGuard);
   let recorded: RecordedState | undefined;

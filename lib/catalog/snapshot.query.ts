@@ -24,6 +24,12 @@ export interface SnapshotQueryOptions {
   readonly libraryTables?: readonly string[];
   /** The fingerprint of each object's stored query (see StateTable), which the state table's rows are checked against. */
   readonly fingerprints?: boolean;
+  /**
+   * Only the views of these schemas (with the declared names, and every view that reads one of
+   * them, directly or not, wherever it is): what the sync of one tenant needs, at a cost that does
+   * not grow with the number of other tenants. Default: the views of every schema.
+   */
+  readonly schemas?: readonly string[];
 }
 
 /**
@@ -39,24 +45,45 @@ const READS = `SELECT r.ev_class AS oid, json_agg(DISTINCT d.refobjid::bigint) A
 const NO_READS = 'SELECT NULL::oid AS oid, NULL::json AS reads WHERE false';
 const QUERY_FINGERPRINT = queryFingerprint('qr');
 
+/**
+ * The OIDs of the views of `schemas` and of the declared names, and of every view that reads them,
+ * following pg_depend by its index on the referenced object.
+ */
+function scopedRelations(schemas: readonly string[]): string {
+  return `scoped(oid) AS (
+  SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind IN ('v', 'm') AND n.nspname = ANY (${textArray(schemas)})
+  UNION
+  SELECT c.oid FROM declared d JOIN pg_namespace n ON n.nspname = d.schema JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = d.name
+  UNION
+  SELECT r.ev_class FROM scoped s
+  JOIN pg_depend dp ON dp.refclassid = 'pg_class'::regclass AND dp.refobjid = s.oid AND dp.classid = 'pg_rewrite'::regclass
+  JOIN pg_rewrite r ON r.oid = dp.objid AND r.ev_class <> s.oid
+)`;
+}
+
 export function snapshotQuery(
   declared: readonly DeclaredName[],
-  { dependencies = true, libraryTables = [], fingerprints = false }: SnapshotQueryOptions = {},
+  { dependencies = true, libraryTables = [], fingerprints = false, schemas }: SnapshotQueryOptions = {},
 ): string {
   // Set-based (one pass over pg_depend, pg_index and pg_description) rather than a subquery or an
   // obj_description() call per object: that keeps it in milliseconds for thousands of views.
   return `
 WITH RECURSIVE ${OWN_ROLES_CTE}, declared(schema, name, columns) AS (
   SELECT * FROM unnest(${textArray(declared.map((d) => d.schema))}, ${textArray(declared.map((d) => d.name))}, ${textArray(declared.map((d) => (d.columns ?? []).join('\u001f')))})
-), objects AS (
+), ${schemas ? `${scopedRelations(schemas)}, ` : ''}objects AS (
   SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS relkind, c.relowner, c.relispopulated AS populated,
          c.relowner IN (SELECT oid FROM own_roles) AS owned,
          string_to_array(nullif(d.columns, ''), E'\\x1f') AS expected_columns
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN declared d ON d.schema = n.nspname AND d.name = c.relname
-  WHERE (c.relkind IN ('v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%')
-     OR d.name IS NOT NULL
+  WHERE ${
+    schemas
+      ? 'c.oid IN (SELECT oid FROM scoped)'
+      : `(c.relkind IN ('v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%')
+     OR d.name IS NOT NULL`
+  }
 ), comments AS (
   SELECT objoid, description FROM pg_description WHERE classoid = 'pg_class'::regclass AND objsubid = 0
 ), reads AS (

@@ -51,7 +51,9 @@ export class SyncEngine {
   async snapshot(tx: SqlRunner, scope: SyncScope, { dependencies = true } = {}): Promise<CatalogSnapshot> {
     const { history, state } = this.context;
     const names = history ? [...scope.definitions, history] : scope.definitions;
-    const snapshot = await readCatalogSnapshot(tx, names, { dependencies, library: { state, history, release: this.release } });
+    // A tenant's sync reads its own schema (and what reads it), whatever the number of other tenants.
+    const schemas = scope.tenant === undefined ? undefined : [scope.tenant];
+    const snapshot = await readCatalogSnapshot(tx, names, { dependencies, library: { state, history, release: this.release }, schemas });
     for (const object of snapshot.managed()) this.context.onManagedObject?.(object);
     return snapshot;
   }

@@ -129,6 +129,29 @@ describe('tenant views (schema: *)', () => {
     await db.query('DROP SCHEMA "Initech Co" CASCADE');
   });
 
+  it('rebuilds a tenant’s views tenant by tenant, re-pointing a view in another schema that reads them', async () => {
+    const app = await apps.boot({ entities, tenants: () => ['acme', 'globex'] });
+    await db.query('CREATE VIEW public.acme_report AS SELECT id, total FROM acme.customer_totals_mv');
+    const [{ oid: before }] = await db.query(`SELECT 'acme.customer_totals_mv'::regclass::oid::int AS oid`);
+    const report = await app.get(ViewSyncService).sync({ force: true });
+    expect(report.views.map((view) => `${view.view}: ${view.action}`)).toEqual([
+      'public.author_book_count_view: replaced',
+      'acme.customer_totals: replaced',
+      'acme.customer_totals_mv: recreated',
+      'public.acme_report: replaced',
+      'globex.customer_totals: replaced',
+      'globex.customer_totals_mv: recreated',
+    ]);
+    const [{ oid: after, reads }] = await db.query(
+      `SELECT 'acme.customer_totals_mv'::regclass::oid::int AS oid,
+              (SELECT array_agg(DISTINCT d.refobjid::regclass::text) FROM pg_rewrite r JOIN pg_depend d ON d.objid = r.oid
+               WHERE r.ev_class = 'public.acme_report'::regclass AND d.refobjid <> r.ev_class AND d.refclassid = 'pg_class'::regclass) AS reads`,
+    );
+    expect(after).not.toBe(before);
+    expect(reads).toEqual(['acme.customer_totals_mv']);
+    await db.query('DROP VIEW public.acme_report');
+  });
+
   it('leaves a tenant that the list no longer names alone, even with dropOrphans', async () => {
     await apps.boot({ entities, tenants: () => ['acme', 'globex'] });
     await apps.closeAll();
