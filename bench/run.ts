@@ -13,6 +13,8 @@ import { firstSync } from './cases/first-sync.js';
 import { readerStall } from './cases/reader-stall.js';
 import { refreshOverhead } from './cases/refresh-overhead.js';
 import { scheduledReplicas } from './cases/scheduled-replicas.js';
+import { tenantsBoot } from './cases/tenants-boot.js';
+import { tenantsOnboard } from './cases/tenants-onboard.js';
 import { startServer, type BenchServer } from './support/database.js';
 import { markdown, type CaseResult } from './support/report.js';
 import { scaleFromEnv, type Scale } from './support/scale.js';
@@ -23,6 +25,8 @@ const CASES: Record<string, (server: BenchServer, scale: Scale) => Promise<CaseR
   refresh: refreshOverhead,
   stall: readerStall,
   replicas: scheduledReplicas,
+  tenants: tenantsBoot,
+  onboard: tenantsOnboard,
 };
 
 async function main(args: string[]): Promise<void> {

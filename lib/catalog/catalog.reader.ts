@@ -51,7 +51,7 @@ async function readSnapshot(
   if (library) {
     assertOwnTable(library.state.id, stateGuard);
     if (stateGuard.relkind !== null) {
-      const [{ state }] = await runner.query<{ state: RawState }>(library.state.readQuery(library.release));
+      const [{ state }] = await runner.query<{ state: RawState }>(library.state.readQuery(library.release, schemas));
       recorded = parseState(state, oidHolders(snapshot.objects), Math.trunc(snapshot.serverVersion / 10000));
     } else {
       await assertNoStrayState(runner, library.state, declared, snapshot.objects.map(parseRow));

@@ -6,7 +6,7 @@ import { PIN_CATALOG_SEARCH_PATH, UNPIN_CATALOG_SEARCH_PATH } from '../database/
 import type { OrmDatabase } from '../database/orm-database.js';
 import type { SqlRunner } from '../database/sql-runner.js';
 import type { ViewRegistry } from '../definitions/view.registry.js';
-import { databaseErrorDetails, PgViewsConfigurationError, PgViewsStatementError } from '../pgviews.errors.js';
+import { databaseErrorDetails, PgViewsConfigurationError, PgViewsError, PgViewsStatementError } from '../pgviews.errors.js';
 import type { ResolvedPgViewsOptions } from '../pgviews.options.js';
 import { dropRelation } from '../sql/statements.js';
 import { releaseStanding } from '../state/release.js';
@@ -15,7 +15,7 @@ import type { NameContext } from './plan-names.js';
 import { acquireSyncLock } from './sync-lock.js';
 import type { PlanOptions } from './sync-options.js';
 import type { SyncPlan } from './sync-plan.js';
-import { appRelease, type SyncScope } from './sync-scope.js';
+import { appRelease, scopeLabel, type SyncScope } from './sync-scope.js';
 import { analyzeSync, objectsNeedingDetails, replacesExisting, type SyncAnalysis } from './sync.analysis.js';
 import { executePlan, type ExecutionResult } from './sync.executor.js';
 import { planSync } from './sync.planner.js';
@@ -113,6 +113,7 @@ export class SyncEngine {
       );
       // Another instance may have synced while this one waited: plan again from what is there now.
       const catalog = await this.snapshot(tx, scope);
+      if (catalog.inRecovery) throw new PgViewsError(`Cannot sync ${scopeLabel(scope)}: the database is a hot standby (read-only)`);
       const plan = await this.planOn(tx, scope, catalog, options, { checkNames: true });
       if (plan.build.length + plan.switch.length === 0) return { plan, execution: undefined };
       const execution = await executePlan(tx, plan, {

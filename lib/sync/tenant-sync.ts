@@ -62,18 +62,15 @@ export async function syncScopes(
   return report;
 }
 
-/** The sync of one scope alone (a tenant being onboarded): one catalog query when nothing differs, else one transaction. */
+/**
+ * The sync of one scope alone (a tenant being onboarded, which nearly always has views to create):
+ * straight to its transaction, with one catalog read of its schema under the lock. Column warnings
+ * are left to sync(), which reads every tenant's columns once.
+ */
 export async function syncOneScope(engine: SyncEngine, scope: SyncScope, options: SyncOptions): Promise<SyncReport> {
   const started = performance.now();
-  const snapshot = await engine.quickSnapshot(scope);
-  if (snapshot.inRecovery) return standbyReport(engine, started);
-  if (!engine.analyze(scope, snapshot, options).hasChanges) {
-    return finish(engine, [unchangedReport(engine, scope, snapshot, options)], started);
-  }
   try {
-    const report = await applyScope(engine, scope, options);
-    const after = await engine.quickSnapshot(scope);
-    return finish(engine, [report], started, columnWarnings(scope.definitions, after));
+    return finish(engine, [await applyScope(engine, scope, options)], started);
   } catch (error) {
     const failure = asSyncFailure(error, scope);
     engine.context.events?.emit({ type: 'sync-failed', view: (failure as { view?: string }).view, tenant: scope.tenant, error: failure });
