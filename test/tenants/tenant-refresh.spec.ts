@@ -1,6 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
+import { Module } from '@nestjs/common';
 import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
+import { HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import { PgViewsConfigurationError, PgViewsEvents, ViewRefreshService, type PgViewsEvent } from 'nestjs-pgviews';
+import { PgViewsHealthIndicator } from 'nestjs-pgviews/terminus';
 import { eachLimited } from '../../lib/refresh/each-limited.js';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
 import { CustomerTotals, CustomerTotalsSnapshot, ScheduledTotals, TenantOrder, tenantTables } from '../fixtures/tenant-views.js';
@@ -90,5 +93,27 @@ describe('eachLimited', () => {
     await eachLimited([], 4, async () => {
       throw new Error('never called');
     });
+  });
+});
+
+@Module({ imports: [TerminusModule], providers: [PgViewsHealthIndicator] })
+class HealthModule {}
+
+describe('health of a tenant’s views', () => {
+  it('checks one tenant’s scheduled views and names the tenant', async () => {
+    const app = await apps.boot({ entities, tenants: () => TENANTS, schedules: false, imports: [HealthModule as any] });
+    const check = (tenant: string) => {
+      const indicator = app.get(PgViewsHealthIndicator);
+      return app.get(HealthCheckService).check([() => indicator.isHealthy('views', { maxAge: 60_000, tenant })]);
+    };
+    // Never refreshed since it was built (created WITH DATA is not a refresh): stale.
+    const down = await check('acme').catch((error) => error.getResponse());
+    expect(down).toMatchObject({
+      status: 'error',
+      error: { views: { tenant: 'acme', views: 3, stale: [{ view: 'acme.customer_totals_scheduled', lastRefresh: null }] } },
+    });
+    await app.get(ViewRefreshService).refresh(ScheduledTotals, { tenant: 'acme' });
+    expect(await check('acme')).toMatchObject({ status: 'ok', info: { views: { tenant: 'acme', checkedFreshness: 1, stale: [] } } });
+    expect(await check('globex').catch((error) => error.getResponse())).toMatchObject({ status: 'error' });
   });
 });

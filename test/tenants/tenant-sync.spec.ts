@@ -80,6 +80,18 @@ describe('tenant views (schema: *)', () => {
     expect(globex.map((row) => [row.id, row.total])).toEqual([['cyd', 100]]);
   });
 
+  it("are left out of MikroORM's schema generator, in every tenant schema", async () => {
+    const app = await apps.boot({ entities, tenants: () => ['acme', 'globex'] });
+    const orm = app.get(MikroORM);
+    for (const schema of ['acme', 'globex']) {
+      const sql = await orm.schema.getUpdateSchemaSQL({ wrap: false, schema });
+      expect(sql).toContain(`"${schema}"."orders"`); // the tenant's schema was compared (its orders table differs a little)
+      expect(sql).not.toMatch(/customer_totals/);
+    }
+    expect(await orm.schema.getUpdateSchemaSQL({ wrap: false })).not.toMatch(/customer_totals/);
+    expect(await orm.schema.getCreateSchemaSQL({ wrap: false, schema: 'acme' })).not.toMatch(/customer_totals/);
+  });
+
   it('syncs the healthy tenants when one fails, rolls the failed one back entirely, and names it', async () => {
     // broken: its orders table lacks `amount`, so its first view cannot be created.
     await db.query(`CREATE SCHEMA broken; CREATE TABLE broken.orders (id serial PRIMARY KEY, customer text NOT NULL)`);
