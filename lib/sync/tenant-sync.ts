@@ -1,12 +1,11 @@
 import type { CatalogSnapshot } from '../catalog/catalog-snapshot.js';
 import { PgViewsError, PgViewsTenantSyncError, type TenantSyncFailure } from '../pgviews.errors.js';
 import type { SyncEngine } from './sync-engine.js';
-import { changesSomething, type SyncPlan } from './sync-plan.js';
-import { logSyncReport, mergeReports, syncReport, type SyncReport } from './sync-report.js';
+import { changesSomething } from './sync-plan.js';
+import { logSyncReport, mergeReports, standbyReport, syncReport, type SyncReport } from './sync-report.js';
 import { scopeLabel, type SyncScope, type SyncScopes } from './sync-scope.js';
 import { columnWarnings } from './sync.analysis.js';
-import { planSync } from './sync.planner.js';
-import type { SyncOptions } from './view-sync.service.js';
+import type { SyncOptions } from './sync-planning.js';
 
 /** What a sync does when some tenants' views cannot be synced. */
 export type TenantSyncErrorMode =
@@ -31,11 +30,11 @@ export async function syncScopes(
   const started = performance.now();
   const union = scopes.union;
   const snapshot = await engine.quickSnapshot(union);
-  if (snapshot.inRecovery) return standbyReport(engine, started);
+  if (snapshot.inRecovery) return standby(engine, started);
   const analysis = engine.analyze(union, snapshot, options);
   if (!analysis.hasChanges) {
     await engine.logRelease(snapshot, options);
-    const plan = planSync({ analysis, snapshot, details: new Map(), options: engine.planOptions(options) });
+    const plan = engine.planning.planUnchanged(snapshot, analysis, options);
     return finish(engine, [syncReport(plan, undefined, 0, columnWarnings(union.definitions, snapshot))], started);
   }
   const reports: SyncReport[] = [];
@@ -85,8 +84,7 @@ async function applyScope(engine: SyncEngine, scope: SyncScope, options: SyncOpt
 
 function unchangedReport(engine: SyncEngine, scope: SyncScope, snapshot: CatalogSnapshot, options: SyncOptions): SyncReport {
   const analysis = engine.analyze(scope, snapshot, options);
-  const plan: SyncPlan = planSync({ analysis, snapshot, details: new Map(), options: engine.planOptions(options) });
-  return syncReport(plan, undefined, 0);
+  return syncReport(engine.planning.planUnchanged(snapshot, analysis, options), undefined, 0);
 }
 
 function asSyncFailure(error: unknown, scope: SyncScope): PgViewsError {
@@ -96,18 +94,9 @@ function asSyncFailure(error: unknown, scope: SyncScope): PgViewsError {
   });
 }
 
-function standbyReport(engine: SyncEngine, started: number): SyncReport {
+function standby(engine: SyncEngine, started: number): SyncReport {
   engine.logger.log('PostgreSQL is a hot standby (read-only): view sync skipped; the primary holds the views');
-  return {
-    views: [],
-    changes: 0,
-    statements: 0,
-    retries: 0,
-    durationMs: elapsed(started),
-    skipped: 'standby',
-    warnings: [],
-    notes: [],
-  };
+  return standbyReport(elapsed(started));
 }
 
 /** One report for the whole sync, logged, with its events. */

@@ -1,51 +1,27 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { CatalogObject } from '../catalog/catalog-snapshot.js';
-import { readObjectDetails } from '../catalog/catalog.reader.js';
 import type { OrmDatabase } from '../database/orm-database.js';
 import { checkTenantName, readTenants } from '../definitions/tenant-views.js';
 import type { ViewRegistry } from '../definitions/view.registry.js';
 import type { ResolvedPgViewsOptions } from '../pgviews.options.js';
 import { PGVIEWS_DATABASE, PGVIEWS_REGISTRY, PGVIEWS_SYNC_CONTEXT } from '../pgviews.constants.js';
-import type { PgViewsEvents } from '../events/pgviews.events.js';
-import type { RefreshHistory } from '../refresh/refresh-history.js';
-import { columnWarnings, objectsNeedingDetails } from './sync.analysis.js';
+import { columnWarnings } from './sync.analysis.js';
 import { planMigration, type MigrationSql } from './migration.planner.js';
 import { boundLockWaits } from './sync-lock.js';
-import type { NameContext } from './plan-names.js';
-import { planSync } from './sync.planner.js';
 import { readViewStatus, type ViewStatus } from './view-status.js';
-import type { StateTable } from '../state/state-table.js';
 import { changesSomething, type SyncPlan } from './sync-plan.js';
 import type { SyncReport } from './sync-report.js';
 import { SyncEngine } from './sync-engine.js';
 import { SyncScopes, type SyncScope } from './sync-scope.js';
+import type { SyncOptions, ViewSyncContext } from './sync-planning.js';
 import { syncOneScope, syncScopes } from './tenant-sync.js';
 
 export type { SyncReport } from './sync-report.js';
-
-export interface SyncOptions {
-  /** Rebuild every declared view, changed or not. */
-  readonly force?: boolean;
-  /** Apply the declarations even though a newer release synced after this app's (an intended rollback). */
-  readonly rollback?: boolean;
-}
+export type { SyncOptions, ViewSyncContext } from './sync-planning.js';
 
 /** Which views plan(), status() and migration() look at: those of fixed schemas (default), or one tenant's. */
 export interface TenantScopeOptions {
   /** A tenant's name: its copies of the tenant views (`schema: '*'`). */
   readonly tenant?: string;
-}
-
-/** What a ViewSyncService works with besides the registry and the database. */
-export interface ViewSyncContext {
-  readonly options: ResolvedPgViewsOptions;
-  /** The refresh history table, created by the sync when missing. */
-  readonly history?: RefreshHistory;
-  /** Where the sync records what it built. */
-  readonly state: StateTable;
-  readonly events?: PgViewsEvents;
-  /** Told about every object that carries a nestjs-pgviews marker, each time the catalog is read. */
-  readonly onManagedObject?: (object: CatalogObject) => void;
 }
 
 /**
@@ -80,8 +56,8 @@ export class ViewSyncService {
     return this.database.transaction(
       async (tx) => {
         await boundLockWaits(tx, this.options);
-        const snapshot = await this.engine.snapshot(tx, scope);
-        const plan = await this.engine.planOn(tx, scope, snapshot, options, { checkNames: true });
+        const snapshot = await this.engine.planning.snapshot(tx, scope);
+        const { plan } = await this.engine.planning.plan(tx, scope, snapshot, options, { checkNames: true });
         // Column warnings about the views that stay as they are: a rebuilt view's columns are known once it is rebuilt.
         const staying = new Set(plan.views.filter((view) => !changesSomething(view)).map((view) => view.view));
         const columnProblems = columnWarnings(
@@ -102,8 +78,9 @@ export class ViewSyncService {
     const scope = this.scopeOf(options);
     return this.database.transaction(
       async (tx) => {
-        const snapshot = await this.engine.snapshot(tx, scope);
-        return readViewStatus(tx, await this.engine.planOn(tx, scope, snapshot, {}), snapshot, this.context.history);
+        const snapshot = await this.engine.planning.snapshot(tx, scope);
+        const { plan } = await this.engine.planning.plan(tx, scope, snapshot, {});
+        return readViewStatus(tx, plan, snapshot, this.context.history);
       },
       { rollback: true },
     );
@@ -155,38 +132,27 @@ export class ViewSyncService {
 
   /**
    * The statements of a migration that does what sync() would (up), and of its undoing (down),
-   * restoring the previous definitions, comments and indexes as the catalog holds them now.
-   * Changes nothing.
+   * restoring the previous definitions, comments and indexes as the catalog holds them now: for the
+   * views of fixed schemas, or one tenant's with `{ tenant }`. Changes nothing.
    */
   async migration(options: SyncOptions & TenantScopeOptions = {}): Promise<MigrationSql & { readonly plan: SyncPlan }> {
     const scope = this.scopeOf(options);
-    const { engine } = this;
+    const { planning } = this.engine;
     return this.database.transaction(
       async (tx) => {
         await boundLockWaits(tx, this.options);
-        const snapshot = await engine.snapshot(tx, scope);
-        const planOptions = engine.planOptions(options);
-        const analysis = engine.analyze(scope, snapshot, options);
-        const existing = scope.definitions
-          .map((definition) => snapshot.get(definition.id)?.oid)
-          .filter((oid): oid is number => oid !== undefined);
-        const needed = new Set([
-          ...objectsNeedingDetails(analysis, snapshot),
-          ...existing,
+        const snapshot = await planning.snapshot(tx, scope);
+        // down() restores every managed object and every declared one as it is now: their details are read too.
+        const restored = [
+          ...scope.definitions.map((definition) => snapshot.get(definition.id)?.oid),
           ...snapshot.managed().map((object) => object.oid),
-        ]);
-        const details = await readObjectDetails(tx, [...needed]);
-        const columns = await engine.probeChangedViews(tx, analysis, details);
-        const planWith = (names?: NameContext) =>
-          planSync({ analysis, snapshot, details, columns, options: planOptions, names, state: this.context.state });
-        const plan = analysis.hasChanges ? await engine.checkNames(tx, scope, snapshot, planWith) : planWith();
+        ].filter((oid): oid is number => oid !== undefined);
+        const { plan, inputs } = await planning.plan(tx, scope, snapshot, options, { checkNames: true, moreDetails: restored });
         const sql = planMigration({
+          ...inputs,
           definitions: scope.definitions,
           snapshot,
-          details,
-          columns,
           plan,
-          options: planOptions,
           history: this.context.history,
           state: this.context.state,
         });

@@ -2,7 +2,7 @@ import type { SyncAction } from '../../sync/sync-plan.js';
 import type { Output } from '../output.js';
 import type { SyncPlan } from '../../sync/sync-plan.js';
 import { EXIT, type Command } from './command.js';
-import { chosenTenants, TENANT_OPTIONS, TENANT_USAGE, tenantHeading } from './tenant-options.js';
+import { chosenTenants, TENANT_USAGE, tenantHeading } from './tenant-options.js';
 
 export function actionLabel(out: Output, action: SyncAction): string {
   if (action === 'unchanged') return out.dim(action);
@@ -16,7 +16,6 @@ export const planCommand: Command = {
   summary:
     'show what a sync would do, per view, and why (--exit-code: exit 2 when there are changes; --tenant, --all-tenants: the ' +
     "tenants' views instead of those of fixed schemas)",
-  options: ['sql', 'exit-code', 'force', ...TENANT_OPTIONS],
   async run({ args, services, out }) {
     const force = args.options.has('force');
     const tenants = await chosenTenants(args, services);

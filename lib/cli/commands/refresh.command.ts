@@ -4,14 +4,13 @@ import { formatDuration } from '../output.js';
 import type { ViewRegistry } from '../../definitions/view.registry.js';
 import { checkTenantName } from '../../definitions/tenant-views.js';
 import { EXIT, type Command, type CommandContext } from './command.js';
-import { chosenTenants, TENANT_OPTIONS, TENANT_USAGE, tenantHeading } from './tenant-options.js';
+import { chosenTenants, TENANT_USAGE, tenantHeading } from './tenant-options.js';
 
 export const refreshCommand: Command = {
   usage: `refresh [view ...] [--concurrently] [--with-dependencies] [--with-dependents] ${TENANT_USAGE}`,
   summary:
     'refresh the named materialized views (all of them when none is named), dependencies first (--tenant, --all-tenants: the ' +
     "tenants' copies of tenant views)",
-  options: ['concurrently', 'with-dependencies', 'with-dependents', ...TENANT_OPTIONS],
   async run(context) {
     const { args, services, out } = context;
     const tenants = await chosenTenants(args, services);

@@ -1,7 +1,7 @@
 import type { ViewState } from '../../sync/view-status.js';
 import { formatBytes, formatDuration, type Output } from '../output.js';
 import { EXIT, type Command } from './command.js';
-import { chosenTenants, TENANT_OPTIONS, TENANT_USAGE } from './tenant-options.js';
+import { chosenTenants, TENANT_USAGE } from './tenant-options.js';
 
 function stateLabel(out: Output, state: ViewState): string {
   return state === 'in-sync' ? out.green(state) : state === 'orphaned' ? out.yellow(state) : out.red(state);
@@ -14,7 +14,6 @@ export const statusCommand: Command = {
   summary:
     'every declared view: in sync or not, populated, size, rows, last refresh, which release applied it and when (--tenant, ' +
     "--all-tenants: the tenants' views)",
-  options: ['json', ...TENANT_OPTIONS],
   async run({ args, services, out }) {
     const tenants = await chosenTenants(args, services);
     const status = tenants

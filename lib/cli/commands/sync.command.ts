@@ -1,13 +1,12 @@
 import { EXIT, type Command } from './command.js';
 import { actionLabel } from './plan.command.js';
-import { chosenTenants, TENANT_OPTIONS, TENANT_USAGE } from './tenant-options.js';
+import { chosenTenants, TENANT_USAGE } from './tenant-options.js';
 
 export const syncCommand: Command = {
   usage: `sync [--force] [--rollback] ${TENANT_USAGE}`,
   summary:
     'bring the database to the declarations, in one transaction (one per tenant) (--force: rebuild everything; --rollback: apply ' +
     'them even though a newer release synced after this one; --tenant: that tenant only; --all-tenants, or neither: everything)',
-  options: ['force', 'rollback', ...TENANT_OPTIONS],
   async run({ args, services, out }) {
     const options = { force: args.options.has('force'), rollback: args.options.has('rollback') || undefined };
     const tenants = args.options.has('tenant') ? await chosenTenants(args, services) : undefined;

@@ -2,9 +2,7 @@ import { UsageError, type Arguments } from '../arguments.js';
 import type { AppServices } from '../app-context.js';
 import type { Output } from '../output.js';
 
-/** The options that choose tenants: `--tenant NAME`, `--all-tenants`. */
-export const TENANT_OPTIONS = ['tenant', 'all-tenants'] as const;
-
+/** The options that choose tenants, for a usage line (which lists a command's options). */
 export const TENANT_USAGE = '[--tenant NAME | --all-tenants]';
 
 /**
