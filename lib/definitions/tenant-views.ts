@@ -31,7 +31,7 @@ export function checkTenantName(name: unknown): string {
   if (/[\p{Cc}]/u.test(name)) throw refuse('it contains a control character');
   if (hasLoneSurrogate(name)) throw refuse('it holds a lone UTF-16 surrogate, which has no UTF-8 form');
   if (byteLength(name) > MAX_IDENTIFIER_BYTES) throw refuse(`it is longer than PostgreSQL's ${MAX_IDENTIFIER_BYTES}-byte limit`);
-  if (/^pg_/i.test(name) || name === 'information_schema')
+  if (name.startsWith('pg_') || name === 'information_schema')
     throw refuse('names starting with pg_, and information_schema, are system schemas');
   if (name.includes(':')) throw refuse('a tenant name cannot contain ":"');
   return name;
@@ -64,6 +64,27 @@ export function definitionForTenant(template: ViewDefinition, tenant: string, co
     sql: template.sql.replaceAll(quoteIdent(TENANT_PLACEHOLDER), quoteIdent(tenant)),
     dependencies: template.dependencies.map(copyId),
   };
+}
+
+/**
+ * A tenant's copies of the tenant views (in dependency order, as the templates), refused when one would
+ * take the name of a view of a fixed schema (`declared` finds those by id).
+ */
+export function tenantCopies(
+  templates: readonly ViewDefinition[],
+  tenant: string,
+  declared: (id: string) => ViewDefinition | undefined,
+): ViewDefinition[] {
+  const ids = new Map(templates.map((template) => [template.id, displayName(tenant, template.name)]));
+  const copies = templates.map((template) => definitionForTenant(template, tenant, (id) => ids.get(id) ?? id));
+  for (const copy of copies) {
+    const holder = declared(copy.id);
+    if (holder)
+      throw new PgViewsConfigurationError(
+        `Tenant ${JSON.stringify(tenant)}: its copy of ${copy.className} would be ${copy.id}, which ${holder.className} already declares`,
+      );
+  }
+  return copies;
 }
 
 /** The `tenants` option: the tenant schemas, asked each time they are needed. */

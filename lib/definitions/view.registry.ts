@@ -7,7 +7,7 @@ import { displayName, qualifiedName } from '../sql/identifiers.js';
 import { relationReferences } from '../sql/relation-references.js';
 import { nameReferences, type NameReference } from '../sql/sql-text.js';
 import { buildViewDefinition, schemaOfEntity, type DefinitionContext, type UnlinkedDefinition } from './definition.builder.js';
-import { definitionForTenant, isTenantTemplate, TENANT_PLACEHOLDER, WILDCARD_SCHEMA } from './tenant-views.js';
+import { isTenantTemplate, tenantCopies, TENANT_PLACEHOLDER, WILDCARD_SCHEMA } from './tenant-views.js';
 import { addTo, DependencyCycleError, orderByDependencies, reachable } from './dependency-graph.js';
 import type { ViewDefinition } from './view-definition.js';
 import { viewDeclarationOf } from './view-entities.js';
@@ -127,14 +127,7 @@ export class ViewRegistry {
   forTenant(tenant: string): ViewRegistry {
     let registry = this.tenants.get(tenant);
     if (!registry) {
-      const ids = new Map(this.tenantTemplates.map((template) => [template.id, displayName(tenant, template.name)]));
-      const copies = this.tenantTemplates.map((template) => definitionForTenant(template, tenant, (id) => ids.get(id) ?? id));
-      const taken = copies.find((copy) => this.byId.has(copy.id));
-      if (taken) {
-        throw new PgViewsConfigurationError(
-          `Tenant ${JSON.stringify(tenant)}: its copy of ${taken.className} would be ${taken.id}, which ${this.byId.get(taken.id)!.className} already declares`,
-        );
-      }
+      const copies = tenantCopies(this.tenantTemplates, tenant, (id) => this.byId.get(id));
       this.tenants.set(tenant, (registry = new ViewRegistry([...this.definitions, ...copies], tenant, tenant, this.tenantTemplates)));
     }
     return registry;
