@@ -12,6 +12,7 @@ export type {
   ViewSql,
 } from './decorators/view-options.js';
 export type { ViewKind } from './definitions/view-definition.js';
+export type { TenantList } from './definitions/tenant-views.js';
 export { withPgViews } from './orm/schema-generator-guard.js';
 export { PgViewsModule } from './pgviews.module.js';
 export type { PgViewsFactoryOptions, PgViewsModuleAsyncOptions, PgViewsModuleOptions, PgViewsOptionsFactory } from './pgviews.options.js';

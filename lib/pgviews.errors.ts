@@ -204,7 +204,9 @@ export class PgViewsRefreshAllError extends PgViewsError {
 
 /** A tenant whose views could not be synced, and why. */
 export interface TenantSyncFailure {
+  /** The tenant's name (its schema). */
   readonly tenant: string;
+  /** Why its sync failed (it was rolled back). */
   readonly error: Error;
 }
 
@@ -215,6 +217,7 @@ export interface TenantSyncFailure {
 export class PgViewsTenantSyncError extends PgViewsError {
   /** @internal */
   constructor(
+    /** Every tenant whose views could not be synced, with its error. */
     readonly failures: readonly TenantSyncFailure[],
     /** How many tenants were synced or found in sync. */
     readonly succeeded: number,
