@@ -2,7 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import { Module } from '@nestjs/common';
 import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
 import { HealthCheckService, TerminusModule } from '@nestjs/terminus';
-import { PgViewsConfigurationError, PgViewsEvents, ViewRefreshService, type PgViewsEvent } from 'nestjs-pgviews';
+import { MikroORM } from '@mikro-orm/core';
+import { PgViewsConfigurationError, PgViewsEvents, refreshMaterializedView, ViewRefreshService, type PgViewsEvent } from 'nestjs-pgviews';
 import { PgViewsHealthIndicator } from 'nestjs-pgviews/terminus';
 import { eachLimited } from '../../lib/refresh/each-limited.js';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
@@ -42,6 +43,17 @@ describe('refreshing tenant views', () => {
     expect(await refresh.refresh('customer_totals_mv', { tenant: 'Initech Co' })).toMatchObject({
       view: '"Initech Co".customer_totals_mv',
     });
+  });
+
+  it('refreshes a tenant’s copy without Nest, from an EntityManager', async () => {
+    const app = await apps.boot({ entities, tenants: () => TENANTS, schedules: false });
+    await db.query(`INSERT INTO "Initech Co".orders (customer, amount) VALUES ('ada', 99)`);
+    const em = app.get(MikroORM).em.fork();
+    expect(await refreshMaterializedView(em, CustomerTotalsSnapshot, { tenant: 'Initech Co' })).toMatchObject({
+      view: '"Initech Co".customer_totals_mv',
+      tenant: 'Initech Co',
+    });
+    expect(await totalIn('Initech Co')).toBe(100);
   });
 
   it('asks which tenant when none is given, and refuses bad tenant names', async () => {

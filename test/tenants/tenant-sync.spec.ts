@@ -1,9 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { MikroORM } from '@mikro-orm/core';
+import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
+import { MikroOrmModule } from '@mikro-orm/nestjs';
+import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { NestFactory } from '@nestjs/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { PgViewsConfigurationError, PgViewsTenantSyncError, ViewSyncService } from 'nestjs-pgviews';
+import { PgViewsConfigurationError, PgViewsModule, PgViewsTenantSyncError, ViewSyncService } from 'nestjs-pgviews';
 import { AuthorBookCount } from '../fixtures/author-views.js';
-import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
+import { Author, Book, LIBRARY_TABLES } from '../fixtures/library.entities.js';
 import { CustomerTotals, CustomerTotalsSnapshot, TenantOrder, tenantTables } from '../fixtures/tenant-views.js';
 import { useDdlCounter } from '../support/ddl-counter.js';
 import { useTestDatabase } from '../support/test-database.js';
@@ -191,6 +195,46 @@ describe('tenant views (schema: *)', () => {
     await expect(app.get(ViewSyncService).syncTenant('pg_catalog')).rejects.toThrow(
       /Tenant name "pg_catalog" is refused: names starting with pg_/,
     );
+  });
+
+  it('takes its tenants from forRootAsync, and plans, shows and writes migrations per tenant', async () => {
+    const app = await NestFactory.createApplicationContext(
+      {
+        module: class AsyncTenantsModule {},
+        imports: [
+          MikroOrmModule.forRoot({
+            driver: PostgreSqlDriver,
+            clientUrl: db.url,
+            entities: [Author, Book, ...entities],
+            metadataProvider: ReflectMetadataProvider,
+          }),
+          PgViewsModule.forRootAsync({ useFactory: async () => ({ tenants: async () => ['acme'], sync: false }) }),
+        ],
+      },
+      { logger: false },
+    );
+    try {
+      const sync = app.get(ViewSyncService);
+      expect(await sync.tenants()).toEqual(['acme']);
+      await db.query(tenantTables('umbrella', [['eve', 1]]));
+      const plan = await sync.plan({ tenant: 'umbrella' });
+      expect(plan.views.map((view) => `${view.view}: ${view.action}`)).toEqual([
+        'umbrella.customer_totals: created',
+        'umbrella.customer_totals_mv: created',
+      ]);
+      const migration = await sync.migration({ tenant: 'umbrella' });
+      expect(migration.up.join('\n')).toContain('CREATE VIEW "umbrella"."customer_totals"');
+      expect(migration.up.join('\n')).not.toContain('"acme"');
+      await sync.syncTenant('umbrella');
+      expect((await sync.status({ tenant: 'umbrella' })).map((view) => `${view.view} ${view.state}`)).toEqual([
+        'umbrella.customer_totals in-sync',
+        'umbrella.customer_totals_mv in-sync',
+      ]);
+      await sync.clearTenant('umbrella');
+      await db.query('DROP SCHEMA umbrella CASCADE');
+    } finally {
+      await app.close();
+    }
   });
 
   it('refuses tenant views without a tenants option', async () => {
