@@ -5,7 +5,14 @@ import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { NestFactory } from '@nestjs/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { PgViewsConfigurationError, PgViewsModule, PgViewsTenantSyncError, ViewSyncService } from 'nestjs-pgviews';
+import {
+  PgViewsConfigurationError,
+  PgViewsEvents,
+  PgViewsModule,
+  PgViewsTenantSyncError,
+  ViewSyncService,
+  type PgViewsEvent,
+} from 'nestjs-pgviews';
 import { AuthorBookCount } from '../fixtures/author-views.js';
 import { Author, Book, LIBRARY_TABLES } from '../fixtures/library.entities.js';
 import { CustomerTotals, CustomerTotalsSnapshot, TenantOrder, tenantTables } from '../fixtures/tenant-views.js';
@@ -113,8 +120,13 @@ describe('tenant views (schema: *)', () => {
     // tenantSyncErrors: 'report' starts the app and reports the tenant.
     await apps.closeAll();
     const app = await apps.boot({ entities, tenants, tenantSyncErrors: 'report' });
+    const events: PgViewsEvent[] = [];
+    app.get(PgViewsEvents).events$.subscribe((event) => events.push(event));
     const report = await app.get(ViewSyncService).sync();
     expect(report.failedTenants?.map((each) => each.tenant)).toEqual(['broken']);
+    expect(events.filter((event) => event.type === 'sync-failed').map((event) => (event as { tenant?: string }).tenant)).toEqual([
+      'broken',
+    ]);
     expect(await viewsIn('broken')).toEqual([]);
     await db.query('DROP SCHEMA broken CASCADE');
   });
