@@ -30,6 +30,37 @@ export interface SnapshotQueryOptions {
    * not grow with the number of other tenants. Default: the views of every schema.
    */
   readonly schemas?: readonly string[];
+  /**
+   * More declared names, given as every name in every schema: the tenant views' names in each tenant's
+   * schema, sent as two short lists rather than one pair per object (a tenth of the query's text
+   * with 1,000 tenants).
+   */
+  readonly copies?: DeclaredCopies;
+}
+
+/** Declared names in several schemas each (see SnapshotQueryOptions.copies). */
+export interface DeclaredCopies {
+  readonly schemas: readonly string[];
+  /** Each name with the columns its entity maps (their schema is not used). */
+  readonly names: readonly DeclaredName[];
+}
+
+/** Every name of `copies`, in every one of its schemas. */
+export function expandCopies(copies: DeclaredCopies | undefined): DeclaredName[] {
+  return (copies?.schemas ?? []).flatMap((schema) => copies!.names.map((name) => ({ ...name, schema })));
+}
+
+const columnList = (d: DeclaredName) => (d.columns ?? []).join('\u001f');
+
+/** The declared names as rows (schema, name, columns): the pairs, then the copies' schemas crossed with their names. */
+function declaredRows(declared: readonly DeclaredName[], copies: DeclaredCopies | undefined): string {
+  const pairs = `SELECT * FROM unnest(${textArray(declared.map((d) => d.schema))}, ${textArray(declared.map((d) => d.name))},
+                       ${textArray(declared.map(columnList))})`;
+  if (!copies || copies.schemas.length === 0 || copies.names.length === 0) return pairs;
+  return `${pairs}
+  UNION ALL
+  SELECT s.schema, t.name, t.columns FROM unnest(${textArray(copies.schemas)}) AS s(schema)
+  CROSS JOIN unnest(${textArray(copies.names.map((d) => d.name))}, ${textArray(copies.names.map(columnList))}) AS t(name, columns)`;
 }
 
 /**
@@ -65,14 +96,13 @@ function scopedRelations(schemas: readonly string[]): string {
 
 export function snapshotQuery(
   declared: readonly DeclaredName[],
-  { dependencies = true, libraryTables = [], fingerprints = false, schemas }: SnapshotQueryOptions = {},
+  { dependencies = true, libraryTables = [], fingerprints = false, schemas, copies }: SnapshotQueryOptions = {},
 ): string {
   // Set-based (one pass over pg_depend, pg_index and pg_description) rather than a subquery or an
   // obj_description() call per object: that keeps it in milliseconds for thousands of views.
   return `
 WITH RECURSIVE ${OWN_ROLES_CTE}, declared(schema, name, columns) AS (
-  SELECT * FROM unnest(${textArray(declared.map((d) => d.schema))}, ${textArray(declared.map((d) => d.name))},
-                       ${textArray(declared.map((d) => (d.columns ?? []).join('\u001f')))})
+  ${declaredRows(declared, copies)}
 ), ${schemas ? `${scopedRelations(schemas)}, ` : ''}objects AS (
   SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS relkind, c.relowner, c.relispopulated AS populated,
          c.relowner IN (SELECT oid FROM own_roles) AS owned,

@@ -99,6 +99,7 @@ export class ViewRegistry {
   private readonly templateByClass = new Map<unknown, ViewDefinition>();
   private readonly dependents = new Map<string, string[]>();
   private readonly tenants = new Map<string, ViewRegistry>();
+  private tenantViewsCache?: readonly ViewDefinition[];
 
   private constructor(
     /** Registered views, dependencies first. */
@@ -135,11 +136,12 @@ export class ViewRegistry {
 
   /** A tenant's copies of the tenant views, dependencies first (empty on a registry that is not a tenant's). */
   get tenantViews(): readonly ViewDefinition[] {
-    return this.tenant === undefined
-      ? []
-      : this.definitions.filter(
-          (definition) => definition.schema === this.tenant && this.templateByClass.has(entityClass(definition.entity)),
-        );
+    return (this.tenantViewsCache ??=
+      this.tenant === undefined
+        ? []
+        : this.definitions.filter(
+            (definition) => definition.schema === this.tenant && this.templateByClass.has(entityClass(definition.entity)),
+          ));
   }
 
   /** Whether `view` (a class, an EntitySchema, or a view's name) is a tenant view, which exists once per tenant. */

@@ -62,11 +62,12 @@ export class SyncPlanning {
 
   async snapshot(tx: SqlRunner, scope: SyncScope, { dependencies = true } = {}): Promise<CatalogSnapshot> {
     const { history, state } = this.context;
-    const names = history ? [...scope.definitions, history] : scope.definitions;
+    const declared = scope.lookup?.names ?? scope.definitions;
+    const names = history ? [...declared, history] : declared;
     // A tenant's sync reads its own schema (and what reads it), whatever the number of other tenants.
     const schemas = scope.tenant === undefined ? undefined : [scope.tenant];
     const library = { state, history, release: this.release };
-    const snapshot = await readCatalogSnapshot(tx, names, { dependencies, library, schemas });
+    const snapshot = await readCatalogSnapshot(tx, names, { dependencies, library, schemas, copies: scope.lookup?.copies });
     for (const object of snapshot.managed()) this.context.onManagedObject?.(object);
     return snapshot;
   }

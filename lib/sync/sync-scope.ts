@@ -1,4 +1,5 @@
 import type { ViewObject } from '../catalog/catalog-snapshot.js';
+import type { DeclaredCopies } from '../catalog/snapshot.query.js';
 import type { ViewDefinition } from '../definitions/view-definition.js';
 import type { ViewRegistry } from '../definitions/view.registry.js';
 import { releaseFingerprint } from '../state/release.js';
@@ -15,6 +16,11 @@ export interface SyncScope {
   readonly definitions: readonly ViewDefinition[];
   /** Whether an object nestjs-pgviews built, that no scope declares, is this scope's orphan. */
   readonly ownsOrphan: (object: ViewObject) => boolean;
+  /**
+   * How the catalog read names `definitions`, when not one by one: the views of fixed schemas, and
+   * the tenant views' names in every tenant's schema (the union of all scopes).
+   */
+  readonly lookup?: { readonly names: readonly ViewDefinition[]; readonly copies: DeclaredCopies };
 }
 
 /** A scope's name in logs and errors. */
@@ -71,6 +77,10 @@ export class SyncScopes {
     const fixedIds = new Set(this.registry.definitions.map((definition) => definition.id));
     return {
       definitions: this.all.flatMap((scope) => scope.definitions),
+      lookup: {
+        names: this.registry.definitions,
+        copies: { schemas: this.tenants.map((scope) => scope.tenant!), names: this.registry.tenantTemplates },
+      },
       // Some scope's orphan: the fixed scope's, or one in a tenant's schema (as each tenant's scope says, in one look-up).
       ownsOrphan: (object) => this.fixed.ownsOrphan(object) || (this.tenantNames.has(object.schema) && !fixedIds.has(object.id)),
     };
