@@ -82,8 +82,11 @@ const QUERY_FINGERPRINT = queryFingerprint('qr');
  * following pg_depend by its index on the referenced object.
  */
 function scopedRelations(schemas: readonly string[]): string {
+  // A schema's relations through their pg_depend rows on it (indexed): pg_class has no index on relnamespace.
   return `scoped(oid) AS (
-  SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  SELECT c.oid FROM pg_namespace n
+  JOIN pg_depend dn ON dn.refclassid = 'pg_namespace'::regclass AND dn.refobjid = n.oid AND dn.classid = 'pg_class'::regclass
+  JOIN pg_class c ON c.oid = dn.objid
   WHERE c.relkind IN ('v', 'm') AND n.nspname = ANY (${textArray(schemas)})
   UNION
   SELECT c.oid FROM declared d JOIN pg_namespace n ON n.nspname = d.schema JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = d.name
@@ -107,12 +110,12 @@ WITH RECURSIVE ${OWN_ROLES_CTE}, declared(schema, name, columns) AS (
   SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS relkind, c.relowner, c.relispopulated AS populated,
          c.relowner IN (SELECT oid FROM own_roles) AS owned,
          string_to_array(nullif(d.columns, ''), E'\\x1f') AS expected_columns
-  FROM pg_class c
+  FROM ${schemas ? 'scoped s JOIN pg_class c ON c.oid = s.oid' : 'pg_class c'}
   JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN declared d ON d.schema = n.nspname AND d.name = c.relname
   WHERE ${
     schemas
-      ? 'c.oid IN (SELECT oid FROM scoped)'
+      ? 'true'
       : `(c.relkind IN ('v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%')
      OR d.name IS NOT NULL`
   }

@@ -253,4 +253,25 @@ describe('tenant views (schema: *)', () => {
     const failure = await apps.boot({ entities }).catch((error: unknown) => error);
     expect((failure as Error).message).toContain("CustomerTotals is a tenant view (schema '*'), but PgViewsModule has no `tenants` option");
   });
+
+  // Last: it makes a release without CustomerTotalsSnapshot the newest (later boots with it would be an older release).
+  it('drops a tenant view removed from the code in every listed tenant, with dropOrphans, tenant by tenant', async () => {
+    await apps.boot({ entities, tenants: () => ['acme', 'globex'] });
+    await apps.closeAll();
+    const app = await apps.boot({
+      entities: [AuthorBookCount, TenantOrder, CustomerTotals],
+      tenants: () => ['acme', 'globex'],
+      dropOrphans: true,
+    });
+    expect(await viewsIn('acme', 'globex')).toEqual(['acme.customer_totals', 'globex.customer_totals']);
+    // How a tenant's sync finds the views of its schema (pg_class has no index on relnamespace): their pg_depend row on it.
+    const [{ n }] = await db.query(
+      `SELECT count(*)::int AS n FROM pg_depend WHERE classid = 'pg_class'::regclass AND refclassid = 'pg_namespace'::regclass
+         AND refobjid = 'acme'::regnamespace AND objid = 'acme.customer_totals'::regclass`,
+    );
+    expect(n).toBe(1);
+    expect((await app.get(ViewSyncService).plan({ tenant: 'acme' })).views.map((view) => `${view.view}: ${view.action}`)).toEqual([
+      'acme.customer_totals: unchanged',
+    ]);
+  });
 });
