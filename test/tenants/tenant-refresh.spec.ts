@@ -7,7 +7,14 @@ import { PgViewsConfigurationError, PgViewsEvents, refreshMaterializedView, View
 import { PgViewsHealthIndicator } from 'nestjs-pgviews/terminus';
 import { eachLimited } from '../../lib/refresh/each-limited.js';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
-import { CustomerTotals, CustomerTotalsSnapshot, ScheduledTotals, TenantOrder, tenantTables } from '../fixtures/tenant-views.js';
+import {
+  CustomerTotals,
+  CustomerTotalsSnapshot,
+  ScheduledTotals,
+  SlowTotals,
+  TenantOrder,
+  tenantTables,
+} from '../fixtures/tenant-views.js';
 import { fireTick, takeOverJobs } from '../support/schedule-ticks.js';
 import { sleep, waitFor } from '../support/system.js';
 import { useTestDatabase } from '../support/test-database.js';
@@ -92,6 +99,37 @@ describe('refreshing tenant views', () => {
     expect(refreshed).toHaveLength(3 * TENANTS.length);
     expect(skipped).toHaveLength(3 * TENANTS.length); // the other instance's turn, for each tenant at each tick
     expect(new Set(refreshed.map((event) => (event as { tenant?: string }).tenant))).toEqual(new Set(TENANTS));
+  });
+});
+
+describe('a tenant view’s tick', () => {
+  it('refreshes every tenant with at most refreshConcurrency refreshes at once', async () => {
+    const app = await apps.boot({
+      entities: [TenantOrder, CustomerTotals, SlowTotals],
+      tenants: () => TENANTS,
+      refreshConcurrency: 2,
+      imports: [ScheduleModule.forRoot()],
+    });
+    const events: PgViewsEvent[] = [];
+    app.get(PgViewsEvents).events$.subscribe((event) => events.push(event));
+    const [job] = await takeOverJobs([app], 'pgviews:refresh:*.slow_totals');
+    fireTick(job, '2030-01-01T00:00:00.100Z');
+    await waitFor(
+      async () => events.filter((event) => event.type === 'view-refreshed').length === TENANTS.length,
+      'every tenant',
+      15_000,
+      20,
+    );
+    const rows = await db.query<{ started: number; finished: number }>(
+      `SELECT extract(epoch FROM started_at)::float8 AS started, extract(epoch FROM finished_at)::float8 AS finished
+       FROM pgviews_refresh_history WHERE view_name = 'slow_totals' AND tick = '2030-01-01T00:00:00Z'`,
+    );
+    expect(rows).toHaveLength(TENANTS.length);
+    // The most refreshes running at one moment: at each start, those started before and not yet finished.
+    const overlap = Math.max(
+      ...rows.map((row) => rows.filter((other) => other.started <= row.started && other.finished > row.started).length),
+    );
+    expect(overlap).toBe(2);
   });
 });
 
