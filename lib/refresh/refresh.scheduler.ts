@@ -60,7 +60,7 @@ export class RefreshScheduler {
     );
     for (const { definition } of declared) {
       if (definition.kind !== 'materialized') {
-        throw new PgViewsConfigurationError(SCHEDULE_ON_PLAIN_VIEW(definition.className, definition.id));
+        throw new PgViewsConfigurationError(SCHEDULE_ON_PLAIN_VIEW(definition.className, labelOf(definition)));
       }
     }
     const active = declared.filter(({ schedule }) => this.enabled && !schedule.options.disabled);
@@ -106,7 +106,7 @@ export class RefreshScheduler {
   }
 
   private async resolveSchedulerRegistry(example: ViewDefinition): Promise<SchedulerRegistryLike> {
-    const missing = (why: string) => new PgViewsConfigurationError(NO_SCHEDULER(example.className, example.id, why));
+    const missing = (why: string) => new PgViewsConfigurationError(NO_SCHEDULER(example.className, labelOf(example), why));
     let schedule: typeof import('@nestjs/schedule');
     try {
       schedule = await import('@nestjs/schedule');
