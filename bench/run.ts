@@ -14,6 +14,8 @@ import { readerStall } from './cases/reader-stall.js';
 import { refreshOverhead } from './cases/refresh-overhead.js';
 import { scheduledReplicas } from './cases/scheduled-replicas.js';
 import { tableMigration } from './cases/table-migration.js';
+import { tenantsBoot } from './cases/tenants-boot.js';
+import { tenantsOnboard } from './cases/tenants-onboard.js';
 import { startServer, type BenchServer } from './support/database.js';
 import { markdown, type CaseResult } from './support/report.js';
 import { scaleFromEnv, type Scale } from './support/scale.js';
@@ -25,6 +27,8 @@ const CASES: Record<string, (server: BenchServer, scale: Scale) => Promise<CaseR
   stall: readerStall,
   replicas: scheduledReplicas,
   migration: tableMigration,
+  tenants: tenantsBoot,
+  onboard: tenantsOnboard,
 };
 
 async function main(args: string[]): Promise<void> {

@@ -222,3 +222,31 @@ export class PgViewsRefreshAllError extends PgViewsError {
     );
   }
 }
+
+/** A tenant whose views could not be synced, and why. */
+export interface TenantSyncFailure {
+  /** The tenant's name (its schema). */
+  readonly tenant: string;
+  /** Why its sync failed (it was rolled back). */
+  readonly error: Error;
+}
+
+/**
+ * The views of some tenants could not be synced. Each tenant is synced in its own transaction: every
+ * failed one was rolled back (its views are as they were), every other one is synced.
+ */
+export class PgViewsTenantSyncError extends PgViewsError {
+  /** @internal */
+  constructor(
+    /** Every tenant whose views could not be synced, with its error. */
+    readonly failures: readonly TenantSyncFailure[],
+    /** How many tenants were synced or found in sync. */
+    readonly succeeded: number,
+  ) {
+    super(
+      `Views of ${failures.length} of ${failures.length + succeeded} tenants could not be synced (each was rolled back; the other ` +
+        `tenants are synced):\n` +
+        failures.map((failure) => indent(`tenant ${JSON.stringify(failure.tenant)}: ${failure.error.message}`, '  ')).join('\n'),
+    );
+  }
+}

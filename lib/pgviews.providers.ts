@@ -4,6 +4,7 @@ import type { Provider } from '@nestjs/common';
 import { DiscoveryService, ModuleRef } from '@nestjs/core';
 import { OrmDatabase } from './database/orm-database.js';
 import type { ViewEntity } from './decorators/view-options.js';
+import { readTenants } from './definitions/tenant-views.js';
 import { ViewRegistry } from './definitions/view.registry.js';
 import { previewMigrations } from './migrations/migration-preview.js';
 import { PgViewsEvents } from './events/pgviews.events.js';
@@ -152,7 +153,8 @@ export function createRefreshScheduler(
   events: PgViewsEvents,
   options: ResolvedPgViewsOptions,
 ): RefreshScheduler {
-  return new RefreshScheduler(registry, runner, moduleRef, events, options.schedules);
+  const tenants = () => readTenants(options.tenants, registry.tenantTemplates);
+  return new RefreshScheduler(registry, runner, moduleRef, events, options.schedules, tenants, options.refreshConcurrency);
 }
 
 export function createLifecycle(options: ResolvedPgViewsOptions, sync: ViewSyncService, scheduler: RefreshScheduler): PgViewsLifecycle {

@@ -19,6 +19,8 @@ export interface RefreshOptions {
    * 3000 ms unless configured; 0 waits as long as it takes).
    */
   lockTimeout?: number;
+  /** The tenant whose copy of a tenant view (`schema: '*'`) to refresh; its chain (`withDependencies`...) is the tenant's. */
+  tenant?: string;
 }
 
 export interface RefreshScheduleOptions extends Pick<
@@ -45,6 +47,8 @@ export interface RefreshResult {
    * did already); `'standby'`, the database is a read-only hot standby (scheduled refreshes only).
    */
   readonly skipped?: 'locked' | 'standby';
+  /** The tenant, for a tenant's copy of a tenant view. */
+  readonly tenant?: string;
 }
 
 /** The last refresh of a view, from the refresh history table. */
