@@ -10,7 +10,7 @@ export const PGVIEWS_MODULE_OPTIONS = Symbol('PGVIEWS_MODULE_OPTIONS');
 /*
  * Injection tokens of what the services are built from, private to each PgViewsModule.forRoot()
  * (see pgviews.providers.ts): the MikroORM instance, the database through it, the resolved views,
- * MikroORM's schema-generator guard, the history and state tables, and the refresh machinery.
+ * MikroORM's schema-generator guard, the history and state tables, the refresh machinery, and telemetry.
  */
 export const PGVIEWS_ORM = Symbol('PGVIEWS_ORM');
 export const PGVIEWS_DATABASE = Symbol('PGVIEWS_DATABASE');
@@ -22,6 +22,7 @@ export const PGVIEWS_SYNC_CONTEXT = Symbol('PGVIEWS_SYNC_CONTEXT');
 export const PGVIEWS_REFRESHER = Symbol('PGVIEWS_REFRESHER');
 export const PGVIEWS_REFRESH_RUNNER = Symbol('PGVIEWS_REFRESH_RUNNER');
 export const PGVIEWS_SCHEDULER = Symbol('PGVIEWS_SCHEDULER');
+export const PGVIEWS_TELEMETRY = Symbol('PGVIEWS_TELEMETRY');
 
 /** Seed of the advisory-lock key that serialises syncs of one database. */
 export const SYNC_LOCK_NAME = 'nestjs-pgviews:sync';

@@ -58,6 +58,11 @@ export interface PgViewsModuleOptions {
    * leaves them alone.
    */
   adoptMikroOrmViews?: boolean;
+  /**
+   * Spans and metrics through OpenTelemetry (`@opentelemetry/api`, an optional peer dependency), when the
+   * app has it (default true). Without an OpenTelemetry SDK registered they cost nothing; false turns them off.
+   */
+  telemetry?: boolean;
 }
 
 /** The options of forRoot, as a factory of them gives them: the context is named by forRootAsync. */
@@ -95,6 +100,7 @@ export const DEFAULT_OPTIONS = {
   schedules: true,
   adoptMikroOrmViews: true,
   rollback: false,
+  telemetry: true,
 } as const satisfies Omit<ResolvedPgViewsOptions, 'views' | 'contextName' | 'history' | 'state'>;
 
 /**

@@ -21,6 +21,7 @@ import {
   PGVIEWS_SCHEDULER,
   PGVIEWS_STATE,
   PGVIEWS_SYNC_CONTEXT,
+  PGVIEWS_TELEMETRY,
 } from './pgviews.constants.js';
 import { PgViewsConfigurationError } from './pgviews.errors.js';
 import { getPgViewsInternalsToken, type PgViewsInternals } from './pgviews.internals.js';
@@ -41,6 +42,7 @@ import { ViewRefreshService } from './refresh/view-refresh.service.js';
 import { ViewRefresher } from './refresh/view.refresher.js';
 import { StateTable } from './state/state-table.js';
 import { ViewSyncService, type ViewSyncContext } from './sync/view-sync.service.js';
+import { createTelemetry as createOpenTelemetry, type PgViewsTelemetry } from './telemetry/pgviews.telemetry.js';
 
 /** What forFeature() registers: found by the root module through Nest's DiscoveryService. */
 export class PgViewsFeature {
@@ -124,15 +126,21 @@ export function createStateTable(registry: ViewRegistry, options: ResolvedPgView
   return state;
 }
 
+/** Spans and metrics through OpenTelemetry when the app has it (an optional peer, loaded here, once). */
+export function createTelemetry(options: ResolvedPgViewsOptions, database: OrmDatabase, events: PgViewsEvents): Promise<PgViewsTelemetry> {
+  return createOpenTelemetry(options.telemetry, database, events);
+}
+
 export function createSyncContext(
   options: ResolvedPgViewsOptions,
   history: RefreshHistory | undefined,
   state: StateTable,
   events: PgViewsEvents,
   guard: ManagedNamesPattern,
+  telemetry: PgViewsTelemetry,
 ): ViewSyncContext {
   // Views this library built, declared or orphaned, are kept out of reach of MikroORM's schema generator.
-  return { options, history, state, events, onManagedObject: (object) => guard.add(object.schema, object.name) };
+  return { options, history, state, events, telemetry: telemetry.sync, onManagedObject: (object) => guard.add(object.schema, object.name) };
 }
 
 export function createRefresher(
@@ -140,8 +148,9 @@ export function createRefresher(
   history: RefreshHistory | undefined,
   events: PgViewsEvents,
   options: ResolvedPgViewsOptions,
+  telemetry: PgViewsTelemetry,
 ): ViewRefresher {
-  return new ViewRefresher(database, history, events, options.lockTimeout);
+  return new ViewRefresher(database, history, events, options.lockTimeout, telemetry.refresh);
 }
 
 export function createRefreshScheduler(
@@ -180,13 +189,18 @@ export function createPgViewsProviders(contextName: string | undefined): Provide
     { provide: PGVIEWS_HISTORY, useFactory: createRefreshHistory, inject: [PGVIEWS_REGISTRY, PGVIEWS_OPTIONS, PGVIEWS_ORM_GUARD] },
     { provide: PGVIEWS_STATE, useFactory: createStateTable, inject: [PGVIEWS_REGISTRY, PGVIEWS_OPTIONS, PGVIEWS_ORM_GUARD] },
     { provide: eventsToken, useClass: PgViewsEvents },
+    { provide: PGVIEWS_TELEMETRY, useFactory: createTelemetry, inject: [PGVIEWS_OPTIONS, PGVIEWS_DATABASE, eventsToken] },
     {
       provide: PGVIEWS_SYNC_CONTEXT,
       useFactory: createSyncContext,
-      inject: [PGVIEWS_OPTIONS, PGVIEWS_HISTORY, PGVIEWS_STATE, eventsToken, PGVIEWS_ORM_GUARD],
+      inject: [PGVIEWS_OPTIONS, PGVIEWS_HISTORY, PGVIEWS_STATE, eventsToken, PGVIEWS_ORM_GUARD, PGVIEWS_TELEMETRY],
     },
     { provide: syncToken, useClass: ViewSyncService },
-    { provide: PGVIEWS_REFRESHER, useFactory: createRefresher, inject: [PGVIEWS_DATABASE, PGVIEWS_HISTORY, eventsToken, PGVIEWS_OPTIONS] },
+    {
+      provide: PGVIEWS_REFRESHER,
+      useFactory: createRefresher,
+      inject: [PGVIEWS_DATABASE, PGVIEWS_HISTORY, eventsToken, PGVIEWS_OPTIONS, PGVIEWS_TELEMETRY],
+    },
     { provide: PGVIEWS_REFRESH_RUNNER, useClass: RefreshRunner },
     { provide: getViewRefreshServiceToken(contextName), useClass: ViewRefreshService },
     {

@@ -12,6 +12,7 @@ import { PGVIEWS_DATABASE, PGVIEWS_REGISTRY, PGVIEWS_SYNC_CONTEXT } from '../pgv
 import { dropRelation } from '../sql/statements.js';
 import type { PgViewsEvents } from '../events/pgviews.events.js';
 import type { RefreshHistory } from '../refresh/refresh-history.js';
+import { NO_SYNC_TELEMETRY, type SyncTelemetry } from '../telemetry/telemetry.js';
 import { analyzeSync, columnWarnings, objectsNeedingDetails, replacesExisting, type SyncAnalysis } from './sync.analysis.js';
 import { executePlan, type ExecutionResult } from './sync.executor.js';
 import { planMigration, type MigrationSql } from './migration.planner.js';
@@ -43,6 +44,8 @@ export interface ViewSyncContext {
   /** Where the sync records what it built. */
   readonly state: StateTable;
   readonly events?: PgViewsEvents;
+  /** A span around each sync (none without OpenTelemetry). */
+  readonly telemetry?: SyncTelemetry;
   /** Told about every object that carries a nestjs-pgviews marker, each time the catalog is read. */
   readonly onManagedObject?: (object: CatalogObject) => void;
 }
@@ -105,6 +108,10 @@ export class ViewSyncService {
   }
 
   async sync(options: SyncOptions = {}): Promise<SyncReport> {
+    return (this.context.telemetry ?? NO_SYNC_TELEMETRY).sync(options, () => this.syncNow(options));
+  }
+
+  private async syncNow(options: SyncOptions): Promise<SyncReport> {
     const started = performance.now();
     const snapshot = await this.quickSnapshot();
     if (snapshot.inRecovery) {

@@ -1,0 +1,68 @@
+import type { Subscription } from 'rxjs';
+import type { SqlRunner } from '../database/sql-runner.js';
+import type { PgViewsEvents } from '../events/pgviews.events.js';
+import { loadOpenTelemetry } from './open-telemetry.js';
+import { countRefreshEvents } from './refresh-events.telemetry.js';
+import { OpenTelemetryRefreshTelemetry } from './refresh.telemetry.js';
+import { OpenTelemetrySyncTelemetry } from './sync.telemetry.js';
+import {
+  INSTRUMENTATION_SCOPE,
+  METRIC_REFRESH_DURATION,
+  METRIC_REFRESH_FAILED,
+  METRIC_REFRESH_SKIPPED,
+  METRIC_VIEW_ROWS,
+} from './telemetry.attributes.js';
+import { NO_REFRESH_TELEMETRY, NO_SYNC_TELEMETRY, type RefreshTelemetry, type SyncTelemetry } from './telemetry.js';
+
+/** The telemetry of one PgViewsModule (or of one standalone refresh). */
+export interface PgViewsTelemetry {
+  readonly refresh: RefreshTelemetry;
+  readonly sync: SyncTelemetry;
+  /** Stops listening to the events; Nest calls it when the module is destroyed. */
+  onModuleDestroy(): void;
+}
+
+export const NO_TELEMETRY: PgViewsTelemetry = { refresh: NO_REFRESH_TELEMETRY, sync: NO_SYNC_TELEMETRY, onModuleDestroy: () => undefined };
+
+/**
+ * Refresh durations span from milliseconds (a skip) to many minutes (a big view): buckets in seconds,
+ * finer than the SDK's default at the low end and reaching an hour.
+ */
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
+
+/**
+ * Telemetry through `@opentelemetry/api`, when the app has it and `enabled`; otherwise none, at no cost.
+ * Without an SDK registered, the API's tracer and meter are no-ops. The meter is taken now, so the SDK's
+ * MeterProvider must be registered before the app module is created (OpenTelemetry's own advice: start
+ * the SDK before the app); tracers follow a provider registered later.
+ */
+export async function createTelemetry(enabled: boolean, database: SqlRunner, events: PgViewsEvents): Promise<PgViewsTelemetry> {
+  const api = enabled ? await loadOpenTelemetry() : undefined;
+  if (!api) return NO_TELEMETRY;
+  const tracer = api.trace.getTracer(INSTRUMENTATION_SCOPE);
+  const meter = api.metrics.getMeter(INSTRUMENTATION_SCOPE);
+  const duration = meter.createHistogram(METRIC_REFRESH_DURATION, {
+    description: 'Duration of materialized view refreshes, by view, mode and outcome',
+    unit: 's',
+    advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+  });
+  // createGauge came with API 1.9: with an older API, no rows gauge.
+  const rows =
+    typeof meter.createGauge === 'function'
+      ? meter.createGauge(METRIC_VIEW_ROWS, {
+          description: 'Rows in a materialized view after a plain refresh (PostgreSQL counts them while rebuilding its indexes)',
+          unit: '{row}',
+        })
+      : undefined;
+  const subscriptions: Subscription[] = [
+    countRefreshEvents(api, tracer, events, {
+      skipped: meter.createCounter(METRIC_REFRESH_SKIPPED, { description: 'Refreshes skipped, by view and reason', unit: '{refresh}' }),
+      failed: meter.createCounter(METRIC_REFRESH_FAILED, { description: 'Refreshes failed, by view and error type', unit: '{refresh}' }),
+    }),
+  ];
+  return {
+    refresh: new OpenTelemetryRefreshTelemetry(api, tracer, { duration, rows }, database),
+    sync: new OpenTelemetrySyncTelemetry(api, tracer),
+    onModuleDestroy: () => subscriptions.forEach((subscription) => subscription.unsubscribe()),
+  };
+}
