@@ -4,11 +4,20 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import type { INestApplicationContext } from '@nestjs/common';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Histogram } from '@opentelemetry/sdk-metrics';
-import { MaterializedView, PgViewsEvents, refreshMaterializedView, ViewRefreshService, ViewSyncService } from 'nestjs-pgviews';
+import { ScheduleModule } from '@nestjs/schedule';
+import {
+  MaterializedView,
+  PgViewsEvents,
+  RefreshSchedule,
+  refreshMaterializedView,
+  ViewRefreshService,
+  ViewSyncService,
+} from 'nestjs-pgviews';
 import { getPgViewsInternalsToken, type PgViewsInternals } from '../../lib/pgviews.internals.js';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
 import { ChainA, Keyed, NoKey, REFRESH_TABLES } from '../fixtures/refresh-views.js';
 import { pointWith, useOpenTelemetry } from '../support/open-telemetry.js';
+import { waitFor } from '../support/system.js';
 import { useTestDatabase } from '../support/test-database.js';
 import { createViewsApp, useApps } from '../support/views-app.js';
 
@@ -16,6 +25,14 @@ import { createViewsApp, useApps } from '../support/views-app.js';
 @MaterializedView({ sql: 'SELECT id FROM no_such_table' })
 @Entity({ tableName: 'reads_missing_mv' })
 class ReadsMissing {
+  @PrimaryKey() id!: number;
+}
+
+/** 0.5 s per author (1.5 s) on an every-second schedule: ticks come while the last run is still going. */
+@RefreshSchedule('* * * * * *')
+@MaterializedView({ sql: 'SELECT id, pg_sleep(0.5) IS NOT NULL AS slept FROM author', uniqueKey: ['id'] })
+@Entity({ tableName: 'slower_than_ticks_mv' })
+class SlowerThanTicks {
   @PrimaryKey() id!: number;
 }
 
@@ -213,6 +230,38 @@ describe('metrics', () => {
     const rows = await otel.metric('pgviews.view.rows');
     expect(pointWith(rows, { 'db.collection.name': 'public.chain_a' })?.value).toBe(5);
     expect(pointWith(rows, { 'db.collection.name': 'public.no_key_mv' })).toBeUndefined();
+  });
+});
+
+describe('a scheduled tick skipped because its previous run is still going', () => {
+  it('gets a span of its own and is counted, with the reason `running`', async () => {
+    const ticking = await apps.boot({ entities: [SlowerThanTicks], imports: [ScheduleModule.forRoot()] });
+    const running = () =>
+      otel
+        .spans('pgviews.refresh public.slower_than_ticks_mv')
+        .filter((span) => span.attributes['pgviews.refresh.skip_reason'] === 'running');
+    await waitFor(async () => running().length > 0, 'a tick skipped while the previous refresh runs', 10_000);
+    await ticking.close();
+    const [span] = running();
+    expect(span.attributes).toMatchObject({ 'pgviews.refresh.source': 'schedule', 'pgviews.refresh.outcome': 'skipped' });
+    const skipped = await otel.metric('pgviews.refresh.skipped');
+    expect(
+      pointWith(skipped, { 'db.collection.name': 'public.slower_than_ticks_mv', 'pgviews.refresh.skip_reason': 'running' })?.value,
+    ).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('shutdown', () => {
+  it('stops listening to the events when the module is destroyed', async () => {
+    const closing = await apps.boot({ entities: VIEWS });
+    const events = closing.get(PgViewsEvents);
+    const failures = async () =>
+      pointWith<number>(await otel.metric('pgviews.refresh.failed'), { 'db.collection.name': 'public.closed_mv' })?.value;
+    events.emit({ type: 'refresh-failed', view: 'public.closed_mv', error: new Error('counted'), source: 'code' });
+    expect(await failures()).toBe(1);
+    await closing.close();
+    events.emit({ type: 'refresh-failed', view: 'public.closed_mv', error: new Error('not counted'), source: 'code' });
+    expect(await failures()).toBe(1);
   });
 });
 
