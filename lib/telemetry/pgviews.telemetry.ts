@@ -46,9 +46,11 @@ export async function createTelemetry(enabled: boolean, database: SqlRunner, eve
     unit: 's',
     advice: { explicitBucketBoundaries: DURATION_BUCKETS },
   });
-  // createGauge came with API 1.9: with an older API, no rows gauge.
+  // createGauge came with API 1.9. Without a MeterProvider (the API's no-op meter), no gauge: the rows are read only
+  // for a gauge or a recording span.
+  const metered = meter !== api.createNoopMeter();
   const rows =
-    typeof meter.createGauge === 'function'
+    metered && typeof meter.createGauge === 'function'
       ? meter.createGauge(METRIC_VIEW_ROWS, {
           description: 'Rows in a materialized view after a plain refresh (PostgreSQL counts them while rebuilding its indexes)',
           unit: '{row}',

@@ -26,7 +26,10 @@ import { rowsAfterPlainRefresh } from './view-rows.js';
 export interface RefreshInstruments {
   /** Seconds the whole refresh call took (lock, checks, REFRESH, history record), per view, mode and outcome. */
   readonly duration: Histogram;
-  /** Rows in the view after a plain refresh, when PostgreSQL knows them without a scan (see rowsAfterPlainRefresh). */
+  /**
+   * Rows in the view after a plain refresh, when PostgreSQL knows them without a scan (see rowsAfterPlainRefresh);
+   * absent without a MeterProvider.
+   */
   readonly rows?: Gauge;
 }
 
@@ -75,7 +78,7 @@ export class OpenTelemetryRefreshTelemetry implements RefreshTelemetry {
   }
 
   private async recordRows(view: TelemetryView, span: Span): Promise<void> {
-    if (!this.instruments.rows) return;
+    if (!this.instruments.rows && !span.isRecording()) return; // no one would see them: no query
     // The refresh succeeded: a failure to read its row count is not the refresh's, and is only noted on the span.
     const rows = await rowsAfterPlainRefresh(this.database, view).catch((error: unknown) => {
       span.addEvent('pgviews.view.rows_unavailable', { [ATTR_ERROR_TYPE]: errorType(error) });
@@ -83,7 +86,7 @@ export class OpenTelemetryRefreshTelemetry implements RefreshTelemetry {
     });
     if (rows === undefined) return;
     span.setAttribute(ATTR_VIEW_ROWS, rows);
-    this.instruments.rows.record(rows, { [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_POSTGRESQL, [ATTR_DB_COLLECTION_NAME]: view.id });
+    this.instruments.rows?.record(rows, { [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_POSTGRESQL, [ATTR_DB_COLLECTION_NAME]: view.id });
   }
 }
 

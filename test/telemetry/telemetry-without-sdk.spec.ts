@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { INestApplicationContext } from '@nestjs/common';
 import { trace } from '@opentelemetry/api';
 import { PgViewsEvents, ViewRefreshService, ViewSyncService } from 'nestjs-pgviews';
+import { OrmDatabase } from '../../lib/database/orm-database.js';
 import { loadOpenTelemetry } from '../../lib/telemetry/open-telemetry.js';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
 import { ChainA, Keyed, REFRESH_TABLES } from '../fixtures/refresh-views.js';
@@ -24,7 +25,11 @@ describe('telemetry with the API but no SDK', () => {
     expect(await loadOpenTelemetry()).toBeDefined();
     const events: string[] = [];
     const subscription = app.get(PgViewsEvents).events$.subscribe((event) => events.push(event.type));
+    const queries = jest.spyOn(OrmDatabase.prototype, 'query');
     expect(await app.get(ViewRefreshService).refresh(ChainA, { concurrently: false })).toMatchObject({ view: 'public.chain_a' });
+    // Nobody would see the row count (no recording span, no meter): it is not read.
+    expect(queries.mock.calls.filter(([sql]) => sql.includes('reltuples'))).toEqual([]);
+    queries.mockRestore();
     await db.query('INSERT INTO keyed_rows VALUES (1)');
     await expect(app.get(ViewRefreshService).refresh(Keyed)).rejects.toThrow(/duplicate rows/);
     expect((await app.get(ViewSyncService).sync()).changes).toBe(0);
