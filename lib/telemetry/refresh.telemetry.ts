@@ -36,7 +36,7 @@ export interface RefreshInstruments {
 /**
  * A span per refresh, active while it runs (the SQL spans of a pg instrumentation nest under it), with
  * the view, the mode (CONCURRENTLY, the source) and the outcome; and the duration histogram and the rows
- * gauge. Skip and failure counters come from the event stream (RefreshEventMetrics), which also sees
+ * gauge. Skip and failure counters come from the event stream (countRefreshEvents), which also sees
  * the skips that never reach a refresh.
  */
 export class OpenTelemetryRefreshTelemetry implements RefreshTelemetry {
