@@ -11,7 +11,6 @@ const timestamp = (date: Date) => date.toISOString().replace('T', ' ').slice(0, 
 export const statusCommand: Command = {
   usage: 'status [--json]',
   summary: 'every declared view: in sync or not, populated, size, rows, last refresh, which release applied it and when',
-  options: ['json'],
   async run({ args, services, out }) {
     const status = await services.sync.status();
     if (args.options.has('json')) {
