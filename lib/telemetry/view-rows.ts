@@ -10,9 +10,10 @@ import { qualifiedName, quoteLiteral } from '../sql/identifiers.js';
  * qualified with pg_catalog (nothing on the app's search_path can stand in for them).
  */
 export async function rowsAfterPlainRefresh(database: SqlRunner, view: { schema: string; name: string }): Promise<number | undefined> {
+  const name = quoteLiteral(qualifiedName(view.schema, view.name));
   const [row] = await database.query<{ rows: number | string }>(
     `SELECT c.reltuples::pg_catalog.int8 AS rows FROM pg_catalog.pg_class c ` +
-      `WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(${quoteLiteral(qualifiedName(view.schema, view.name))}::pg_catalog.text) ` +
+      `WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(${name}::pg_catalog.text) ` +
       `AND c.reltuples OPERATOR(pg_catalog.>=) 0::pg_catalog.float4 ` +
       `AND EXISTS (SELECT FROM pg_catalog.pg_index i WHERE i.indrelid OPERATOR(pg_catalog.=) c.oid)`,
   );
