@@ -144,6 +144,10 @@ export function createRefresher(
   return new ViewRefresher(database, history, events, options.lockTimeout);
 }
 
+export function createRefreshRunner(registry: ViewRegistry, refresher: ViewRefresher, options: ResolvedPgViewsOptions): RefreshRunner {
+  return new RefreshRunner(registry, refresher, options.refreshConcurrency);
+}
+
 export function createRefreshScheduler(
   registry: ViewRegistry,
   runner: RefreshRunner,
@@ -187,7 +191,7 @@ export function createPgViewsProviders(contextName: string | undefined): Provide
     },
     { provide: syncToken, useClass: ViewSyncService },
     { provide: PGVIEWS_REFRESHER, useFactory: createRefresher, inject: [PGVIEWS_DATABASE, PGVIEWS_HISTORY, eventsToken, PGVIEWS_OPTIONS] },
-    { provide: PGVIEWS_REFRESH_RUNNER, useClass: RefreshRunner },
+    { provide: PGVIEWS_REFRESH_RUNNER, useFactory: createRefreshRunner, inject: [PGVIEWS_REGISTRY, PGVIEWS_REFRESHER, PGVIEWS_OPTIONS] },
     { provide: getViewRefreshServiceToken(contextName), useClass: ViewRefreshService },
     {
       provide: PGVIEWS_SCHEDULER,

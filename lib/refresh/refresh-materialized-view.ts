@@ -41,6 +41,9 @@ export async function refreshMaterializedView(
   if (!registry) registries.set(metadata, (registry = ViewRegistry.fromOrm(em)));
   const database = new OrmDatabase(em);
   const history = options.history === false ? undefined : new RefreshHistory(registry.defaultSchema, options.history);
-  const service = new ViewRefreshService(registry, new RefreshRunner(registry, new ViewRefresher(database, history)), database, history);
+  // Inside em.transactional() every statement goes to that transaction's one connection: one refresh at a time.
+  const concurrency = em.getTransactionContext() ? 1 : undefined;
+  const runner = new RefreshRunner(registry, new ViewRefresher(database, history), concurrency);
+  const service = new ViewRefreshService(registry, runner, database, history);
   return service.refresh(view, options);
 }
