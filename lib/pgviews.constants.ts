@@ -22,6 +22,7 @@ export const PGVIEWS_SYNC_CONTEXT = Symbol('PGVIEWS_SYNC_CONTEXT');
 export const PGVIEWS_REFRESHER = Symbol('PGVIEWS_REFRESHER');
 export const PGVIEWS_REFRESH_RUNNER = Symbol('PGVIEWS_REFRESH_RUNNER');
 export const PGVIEWS_SCHEDULER = Symbol('PGVIEWS_SCHEDULER');
+export const PGVIEWS_FRESHNESS = Symbol('PGVIEWS_FRESHNESS');
 
 /** Seed of the advisory-lock key that serialises syncs of one database. */
 export const SYNC_LOCK_NAME = 'nestjs-pgviews:sync';

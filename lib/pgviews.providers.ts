@@ -6,10 +6,13 @@ import { OrmDatabase } from './database/orm-database.js';
 import type { ViewEntity } from './decorators/view-options.js';
 import { ViewRegistry } from './definitions/view.registry.js';
 import { PgViewsEvents } from './events/pgviews.events.js';
+import { FreshnessReader } from './freshness/freshness.reader.js';
+import { FreshnessScheduler } from './freshness/freshness.scheduler.js';
 import { integrateWithOrm } from './orm/orm-integration.js';
 import type { ManagedNamesPattern } from './orm/schema-generator-guard.js';
 import {
   PGVIEWS_DATABASE,
+  PGVIEWS_FRESHNESS,
   PGVIEWS_HISTORY,
   PGVIEWS_MODULE_OPTIONS,
   PGVIEWS_OPTIONS,
@@ -158,8 +161,23 @@ export function createRefreshScheduler(
   return new RefreshScheduler(registry, runner, moduleRef, events, options.schedules);
 }
 
-export function createLifecycle(options: ResolvedPgViewsOptions, sync: ViewSyncService, scheduler: RefreshScheduler): PgViewsLifecycle {
-  return new PgViewsLifecycle(options, sync, scheduler);
+export function createFreshnessScheduler(
+  registry: ViewRegistry,
+  runner: RefreshRunner,
+  database: OrmDatabase,
+  history: RefreshHistory | undefined,
+  options: ResolvedPgViewsOptions,
+): FreshnessScheduler {
+  return new FreshnessScheduler(registry, runner, history && new FreshnessReader(database, history), options.schedules);
+}
+
+export function createLifecycle(
+  options: ResolvedPgViewsOptions,
+  sync: ViewSyncService,
+  scheduler: RefreshScheduler,
+  freshness: FreshnessScheduler,
+): PgViewsLifecycle {
+  return new PgViewsLifecycle(options, sync, scheduler, freshness);
 }
 
 export function createInternals(registry: ViewRegistry, options: ResolvedPgViewsOptions, refreshes: RefreshRunner): PgViewsInternals {
@@ -198,7 +216,16 @@ export function createPgViewsProviders(contextName: string | undefined): Provide
       useFactory: createRefreshScheduler,
       inject: [PGVIEWS_REGISTRY, PGVIEWS_REFRESH_RUNNER, ModuleRef, eventsToken, PGVIEWS_OPTIONS],
     },
-    { provide: PgViewsLifecycle, useFactory: createLifecycle, inject: [PGVIEWS_OPTIONS, syncToken, PGVIEWS_SCHEDULER] },
+    {
+      provide: PGVIEWS_FRESHNESS,
+      useFactory: createFreshnessScheduler,
+      inject: [PGVIEWS_REGISTRY, PGVIEWS_REFRESH_RUNNER, PGVIEWS_DATABASE, PGVIEWS_HISTORY, PGVIEWS_OPTIONS],
+    },
+    {
+      provide: PgViewsLifecycle,
+      useFactory: createLifecycle,
+      inject: [PGVIEWS_OPTIONS, syncToken, PGVIEWS_SCHEDULER, PGVIEWS_FRESHNESS],
+    },
     {
       provide: getPgViewsInternalsToken(contextName),
       useFactory: createInternals,

@@ -5,7 +5,7 @@ import { PLAIN_VIEW_NOT_REFRESHABLE } from '../pgviews.messages.js';
 import { DEFAULT_OPTIONS } from '../pgviews.options.js';
 import { runGraph, type GraphNode, type GraphOutcome } from './refresh-graph.js';
 import type { RefreshOptions, RefreshResult, RefreshSource } from './refresh-options.js';
-import type { ViewRefresher } from './view.refresher.js';
+import type { RefreshContext, ViewRefresher } from './view.refresher.js';
 
 /**
  * Refreshes of registered views as a graph: a materialized view is refreshed after the materialized
@@ -59,13 +59,21 @@ export class RefreshRunner {
 
   /**
    * Refreshes `definition` (and its chain, as asked) on behalf of `source`, as a graph. A scheduled
-   * refresh passes its tick; when another instance has it (or the database is a standby), the views
+   * refresh passes its tick, a freshness refresh its stillDue check; when another instance has it (or the database is a standby), the views
    * that read it are left alone (that instance does the rest). The first failure stops the run: what
    * is running finishes, nothing more starts, and that failure is thrown. Results in registry order.
    */
-  async refreshAs(source: RefreshSource, definition: ViewDefinition, options: RefreshOptions, tick?: Date): Promise<RefreshResult[]> {
+  async refreshAs(
+    source: RefreshSource,
+    definition: ViewDefinition,
+    options: RefreshOptions,
+    { tick, stillDue }: Pick<RefreshContext, 'tick' | 'stillDue'> = {},
+  ): Promise<RefreshResult[]> {
     const chain = this.chainOf(definition, options);
-    const outcomes = await runGraph(this.graph(chain), (id) => this.refresher.refresh(this.registry.get(id), options, { source, tick }), {
+    // The tick goes to every view of the chain (each runs once per tick); only the view asked for has a stillDue check.
+    const refresh = (id: string) =>
+      this.refresher.refresh(this.registry.get(id), options, { source, tick, stillDue: id === definition.id ? stillDue : undefined });
+    const outcomes = await runGraph(this.graph(chain), refresh, {
       concurrency: this.concurrency,
       stopOnFailure: true,
       holdsDependents: (result) => result.view === definition.id && result.skipped !== undefined,

@@ -28,6 +28,12 @@ export interface RefreshContext {
   readonly source: RefreshSource;
   /** Scheduled refreshes: the tick (its scheduled time). With it, the refresh runs once per tick across instances. */
   readonly tick?: Date;
+  /**
+   * Refreshes that must run once across instances without a tick (freshness targets): asked, in the
+   * refresh's transaction once it holds the view's lock, whether the refresh is still due; false
+   * skips it (`'locked'`: another instance has just done it).
+   */
+  readonly stillDue?: (tx: SqlRunner) => Promise<boolean>;
 }
 
 /** What the database says about a view just before refreshing it. */
@@ -70,11 +76,12 @@ export class ViewRefresher {
     try {
       // A scheduled refresh takes its lock and checks its tick in a transaction. Any other needs none:
       // REFRESH and its record go in one multi-statement query, which PostgreSQL runs as one transaction.
-      const result = context.tick
-        ? await this.database.transaction((tx) =>
-            this.refreshIn({ query: (sql) => tx.query(`${SCHEDULED_REFRESH_TAG}\n${sql}`) }, view, options, context),
-          )
-        : await this.refreshIn(this.database, view, options, context);
+      const result =
+        context.tick || context.stillDue
+          ? await this.database.transaction((tx) =>
+              this.refreshIn({ query: (sql) => tx.query(`${SCHEDULED_REFRESH_TAG}\n${sql}`) }, view, options, context),
+            )
+          : await this.refreshIn(this.database, view, options, context);
       if (result.skipped) this.events?.emit({ type: 'refresh-skipped', view: view.id, reason: result.skipped, source: context.source });
       else
         this.events?.emit({
@@ -108,7 +115,8 @@ export class ViewRefresher {
       durationMs: 0,
       skipped: reason,
     });
-    if (context.tick) {
+    const exclusive = context.tick !== undefined || context.stillDue !== undefined;
+    if (exclusive) {
       // Holding the lock, the session says so in application_name (until the transaction ends): another
       // instance that finds the lock taken can tell it from a foreign session even while this one commits.
       const [{ locked }] = await runner.query<{ locked: boolean }>(
@@ -123,9 +131,9 @@ export class ViewRefresher {
     }
     // Read in a transaction (the scheduled refresh's, or one of its own), with only pg_catalog on the search_path.
     const read = (tx: SqlRunner) => withCatalogSearchPath(tx, () => this.state(tx, view));
-    const state = context.tick ? await read(runner) : await this.database.transaction(read, { rollback: true });
+    const state = exclusive ? await read(runner) : await this.database.transaction(read, { rollback: true });
     if (state.standby) {
-      if (context.source === 'schedule') return skipped('standby');
+      if (context.source === 'schedule' || context.source === 'freshness') return skipped('standby');
       throw new PgViewsError(`Cannot refresh ${view.id}: the database is a hot standby (read-only); refresh it on the primary`);
     }
     if (state.relkind === null) throw new PgViewsError(`Cannot refresh ${view.id}: it does not exist in the database; run a sync first`);
@@ -136,6 +144,7 @@ export class ViewRefresher {
       const [{ done }] = await runner.query<{ done: boolean }>(this.history.tickDoneQuery(view, context.tick));
       if (done) return skipped('locked');
     }
+    if (context.stillDue && !(await context.stillDue(runner))) return skipped('locked');
 
     const concurrently = this.chooseConcurrently(view, state, options);
     const statement = refreshStatement(view, concurrently);
