@@ -5,6 +5,7 @@ import type { ViewKind } from '../definitions/view-definition.js';
 import { historyEntry, type HistoryRow, type RefreshHistory } from '../refresh/refresh-history.js';
 import type { RefreshHistoryEntry } from '../refresh/refresh-options.js';
 import { textArray } from '../sql/identifiers.js';
+import type { FreshnessTarget } from '../freshness/freshness-target.js';
 import type { SyncPlan } from './sync-plan.js';
 
 /** How a managed object compares with its declaration. */
@@ -31,8 +32,25 @@ export interface ViewStatus {
   /** PostgreSQL's estimate of its rows, from the last ANALYZE or VACUUM (materialized views). */
   readonly rowEstimate?: number;
   readonly lastRefresh?: RefreshHistoryEntry;
+  /**
+   * Materialized views: how far behind the tables it reads the view may be, in ms on the server's
+   * clock (see ViewStaleness); absent when it does not exist.
+   */
+  readonly staleness?: ViewStaleness;
+  /** Materialized views: the declared freshness target, in ms. */
+  readonly freshness?: FreshnessTarget;
   /** The definition in the database: the release that applied it, and since when (objects the library built). */
   readonly live?: { readonly release: string; readonly since: Date };
+}
+
+/** How far behind its sources a materialized view may be. */
+export interface ViewStaleness {
+  /**
+   * `'last-refresh'`: the time since its last refresh started, by any instance (a change committed
+   * after that start may be missing from it): an upper bound, null when it was never refreshed.
+   */
+  readonly basis: 'last-refresh';
+  readonly ms: number | null;
 }
 
 function stateOf(action: string, declared: boolean): ViewState {
@@ -48,8 +66,9 @@ export function readViewStatus(
   plan: SyncPlan,
   snapshot: CatalogSnapshot,
   history: RefreshHistory | undefined,
+  targets: ReadonlyMap<string, FreshnessTarget> = new Map(),
 ): Promise<ViewStatus[]> {
-  return withCatalogSearchPath(tx, () => readStatus(tx, plan, snapshot, history));
+  return withCatalogSearchPath(tx, () => readStatus(tx, plan, snapshot, history, targets));
 }
 
 async function readStatus(
@@ -57,11 +76,12 @@ async function readStatus(
   plan: SyncPlan,
   snapshot: CatalogSnapshot,
   history: RefreshHistory | undefined,
+  targets: ReadonlyMap<string, FreshnessTarget>,
 ): Promise<ViewStatus[]> {
   const views = plan.views.filter((view) => view.declared || view.action === 'kept' || view.action === 'dropped');
   const names = views.map((view) => view.view);
-  const stats = await tx.query<{ id: string; populated: boolean; size: string; rows: string }>(`
-SELECT v.id, c.relispopulated AS populated, pg_total_relation_size(c.oid) AS size, c.reltuples::bigint AS rows
+  const stats = await tx.query<{ id: string; populated: boolean; size: string; rows: string; now: string | Date }>(`
+SELECT v.id, c.relispopulated AS populated, pg_total_relation_size(c.oid) AS size, c.reltuples::bigint AS rows, clock_timestamp() AS now
 FROM unnest(${textArray(names)}) AS v(id)
 JOIN pg_class c ON c.oid = to_regclass(v.id) AND c.relkind = 'm'`);
   const byId = new Map(stats.map((row) => [row.id, row]));
@@ -78,6 +98,8 @@ JOIN pg_class c ON c.oid = to_regclass(v.id) AND c.relkind = 'm'`);
     const row = byId.get(view.view);
     const rows = row ? Number(row.rows) : undefined;
     const recorded = snapshot.get(view.view)?.recorded;
+    const lastRefresh = refreshed.get(view.view);
+    const target = view.declared ? targets.get(view.view) : undefined;
     return {
       view: view.view,
       kind: view.kind,
@@ -87,8 +109,13 @@ JOIN pg_class c ON c.oid = to_regclass(v.id) AND c.relkind = 'm'`);
         populated: row.populated,
         sizeBytes: Number(row.size),
         rowEstimate: rows !== undefined && rows >= 0 ? rows : undefined,
+        staleness: {
+          basis: 'last-refresh' as const,
+          ms: lastRefresh ? Math.max(0, new Date(row.now).getTime() - lastRefresh.startedAt.getTime()) : null,
+        },
       }),
-      ...(refreshed.has(view.view) && { lastRefresh: refreshed.get(view.view) }),
+      ...(lastRefresh && { lastRefresh }),
+      ...(target && { freshness: target }),
       ...(recorded && { live: { release: recorded.release, since: recorded.appliedAt } }),
     };
   });

@@ -92,13 +92,16 @@ export class ViewSyncService {
 
   /**
    * Every declared view and every orphan: in sync, changed, missing or orphaned, with size, row
-   * estimate and last refresh for materialized views. Changes nothing.
+   * estimate, last refresh, staleness and freshness target for materialized views. Changes nothing.
    */
   async status(): Promise<ViewStatus[]> {
     return this.database.transaction(
       async (tx) => {
         const snapshot = await this.snapshot(tx);
-        return readViewStatus(tx, await this.planOn(tx, snapshot, {}), snapshot, this.context.history);
+        const targets = new Map(
+          this.registry.definitions.flatMap((definition) => (definition.freshness ? [[definition.id, definition.freshness]] : [])),
+        );
+        return readViewStatus(tx, await this.planOn(tx, snapshot, {}), snapshot, this.context.history, targets);
       },
       { rollback: true },
     );
