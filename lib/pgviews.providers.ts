@@ -43,6 +43,7 @@ import { RefreshScheduler } from './refresh/refresh.scheduler.js';
 import { ViewRefreshService } from './refresh/view-refresh.service.js';
 import { ViewRefresher } from './refresh/view.refresher.js';
 import { StateTable } from './state/state-table.js';
+import { ChangeTracker } from './tracking/change-tracker.js';
 import { ViewSyncService, type ViewSyncContext } from './sync/view-sync.service.js';
 
 /** What forFeature() registers: found by the root module through Nest's DiscoveryService. */
@@ -166,9 +167,11 @@ export function createFreshnessScheduler(
   runner: RefreshRunner,
   database: OrmDatabase,
   history: RefreshHistory | undefined,
+  state: StateTable,
   options: ResolvedPgViewsOptions,
 ): FreshnessScheduler {
-  return new FreshnessScheduler(registry, runner, history && new FreshnessReader(database, history), options.schedules);
+  const reader = history && new FreshnessReader(database, history, new ChangeTracker(state));
+  return new FreshnessScheduler(registry, runner, reader, options.schedules);
 }
 
 export function createLifecycle(
@@ -219,7 +222,7 @@ export function createPgViewsProviders(contextName: string | undefined): Provide
     {
       provide: PGVIEWS_FRESHNESS,
       useFactory: createFreshnessScheduler,
-      inject: [PGVIEWS_REGISTRY, PGVIEWS_REFRESH_RUNNER, PGVIEWS_DATABASE, PGVIEWS_HISTORY, PGVIEWS_OPTIONS],
+      inject: [PGVIEWS_REGISTRY, PGVIEWS_REFRESH_RUNNER, PGVIEWS_DATABASE, PGVIEWS_HISTORY, PGVIEWS_STATE, PGVIEWS_OPTIONS],
     },
     {
       provide: PgViewsLifecycle,

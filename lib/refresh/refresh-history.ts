@@ -44,6 +44,8 @@ export interface HistoryRow {
 
 /** The row of recentQuery() (numbers may come as text). */
 export interface RecentRefreshRow {
+  /** The server's clock when it was read. */
+  now: string | Date;
   since_last_start_ms: number | string | null;
   recent_duration_ms: number | string;
 }
@@ -187,7 +189,7 @@ VALUES (${quoteLiteral(view.schema)}, ${quoteLiteral(view.name)}, ${started}, cl
    * long ago the last one started, and the longest of the last `count`.
    */
   recentQuery(view: RelationName, count = 5): string {
-    return `SELECT 1000 * extract(epoch FROM clock_timestamp() - max(started_at)) AS since_last_start_ms,
+    return `SELECT clock_timestamp() AS now, 1000 * extract(epoch FROM clock_timestamp() - max(started_at)) AS since_last_start_ms,
   coalesce(max(duration_ms), 0) AS recent_duration_ms
 FROM (SELECT started_at, duration_ms FROM ${this.qualified} WHERE ${this.rowsOf(view)} ORDER BY id DESC LIMIT ${Math.max(1, Math.floor(count))}) r`;
   }

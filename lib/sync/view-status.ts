@@ -6,6 +6,8 @@ import { historyEntry, type HistoryRow, type RefreshHistory } from '../refresh/r
 import type { RefreshHistoryEntry } from '../refresh/refresh-options.js';
 import { textArray } from '../sql/identifiers.js';
 import type { FreshnessTarget } from '../freshness/freshness-target.js';
+import type { ChangeState } from '../tracking/change-state.js';
+import type { ChangeTracker } from '../tracking/change-tracker.js';
 import type { SyncPlan } from './sync-plan.js';
 
 /** How a managed object compares with its declaration. */
@@ -39,6 +41,12 @@ export interface ViewStatus {
   readonly staleness?: ViewStaleness;
   /** Materialized views: the declared freshness target, in ms. */
   readonly freshness?: FreshnessTarget;
+  /**
+   * Materialized views: whether a refresh can safely be skipped when nothing it reads changed (every
+   * table it reads is tracked, and it reads nothing tracking cannot see); `unwatchable` says why not.
+   */
+  readonly watchable?: boolean;
+  readonly unwatchable?: readonly string[];
   /** The definition in the database: the release that applied it, and since when (objects the library built). */
   readonly live?: { readonly release: string; readonly since: Date };
 }
@@ -46,11 +54,21 @@ export interface ViewStatus {
 /** How far behind its sources a materialized view may be. */
 export interface ViewStaleness {
   /**
-   * `'last-refresh'`: the time since its last refresh started, by any instance (a change committed
-   * after that start may be missing from it): an upper bound, null when it was never refreshed.
+   * `'changes'`: the changes to the tables it reads are tracked, and `ms` is the time since the first
+   * one it does not reflect was written (0 when it reflects every committed change). `'last-refresh'`:
+   * they are not (or no tracked refresh is recorded yet), and `ms` is the time since its last refresh
+   * started, by any instance (a change committed after that start may be missing from it): an upper
+   * bound, null when it was never refreshed.
    */
-  readonly basis: 'last-refresh';
+  readonly basis: 'changes' | 'last-refresh';
   readonly ms: number | null;
+}
+
+/** What status() reads besides the plan: the history, change tracking, the declared freshness targets. */
+export interface StatusSources {
+  readonly history?: RefreshHistory;
+  readonly tracker?: ChangeTracker;
+  readonly targets?: ReadonlyMap<string, FreshnessTarget>;
 }
 
 function stateOf(action: string, declared: boolean): ViewState {
@@ -61,22 +79,15 @@ function stateOf(action: string, declared: boolean): ViewState {
 }
 
 /** The status of every declared view and every orphan: the plan's verdict, plus size, rows and last refresh. */
-export function readViewStatus(
-  tx: SqlRunner,
-  plan: SyncPlan,
-  snapshot: CatalogSnapshot,
-  history: RefreshHistory | undefined,
-  targets: ReadonlyMap<string, FreshnessTarget> = new Map(),
-): Promise<ViewStatus[]> {
-  return withCatalogSearchPath(tx, () => readStatus(tx, plan, snapshot, history, targets));
+export function readViewStatus(tx: SqlRunner, plan: SyncPlan, snapshot: CatalogSnapshot, sources: StatusSources): Promise<ViewStatus[]> {
+  return withCatalogSearchPath(tx, () => readStatus(tx, plan, snapshot, sources));
 }
 
 async function readStatus(
   tx: SqlRunner,
   plan: SyncPlan,
   snapshot: CatalogSnapshot,
-  history: RefreshHistory | undefined,
-  targets: ReadonlyMap<string, FreshnessTarget>,
+  { history, tracker, targets = new Map() }: StatusSources,
 ): Promise<ViewStatus[]> {
   const views = plan.views.filter((view) => view.declared || view.action === 'kept' || view.action === 'dropped');
   const names = views.map((view) => view.view);
@@ -94,6 +105,12 @@ JOIN pg_class c ON c.oid = to_regclass(v.id) AND c.relkind = 'm'`);
       }
     }
   }
+  const materialized = views.flatMap((view) => {
+    const object = byId.has(view.view) ? snapshot.get(view.view) : undefined;
+    return object ? [{ id: view.view, schema: object.schema, name: object.name }] : [];
+  });
+  const trackingStates = tracker && materialized.length > 0 ? await tracker.read(tx, materialized) : undefined;
+  const tracking = new Map((trackingStates ?? []).map((state) => [state.view, state]));
   return views.map((view) => {
     const row = byId.get(view.view);
     const rows = row ? Number(row.rows) : undefined;
@@ -109,14 +126,23 @@ JOIN pg_class c ON c.oid = to_regclass(v.id) AND c.relkind = 'm'`);
         populated: row.populated,
         sizeBytes: Number(row.size),
         rowEstimate: rows !== undefined && rows >= 0 ? rows : undefined,
-        staleness: {
-          basis: 'last-refresh' as const,
-          ms: lastRefresh ? Math.max(0, new Date(row.now).getTime() - lastRefresh.startedAt.getTime()) : null,
-        },
+        staleness: staleness(new Date(row.now), lastRefresh, tracking.get(view.view)),
+      }),
+      ...(tracking.has(view.view) && {
+        watchable: tracking.get(view.view)!.watchable,
+        unwatchable: tracking.get(view.view)!.reasons,
       }),
       ...(lastRefresh && { lastRefresh }),
       ...(target && { freshness: target }),
       ...(recorded && { live: { release: recorded.release, since: recorded.appliedAt } }),
     };
   });
+}
+
+/** From the first unreflected change where tracking knows it, else bounded by the last refresh's start. */
+function staleness(now: Date, lastRefresh: RefreshHistoryEntry | undefined, tracking: ChangeState | undefined): ViewStaleness {
+  if (tracking?.watchable && tracking.refreshedAt && !tracking.redefined) {
+    return { basis: 'changes', ms: tracking.unreflectedSince ? Math.max(0, now.getTime() - tracking.unreflectedSince.getTime()) : 0 };
+  }
+  return { basis: 'last-refresh', ms: lastRefresh ? Math.max(0, now.getTime() - lastRefresh.startedAt.getTime()) : null };
 }

@@ -19,6 +19,7 @@ import { checkPlanNames } from './name-check.js';
 import { acquireSyncLock, boundLockWaits } from './sync-lock.js';
 import type { NameContext } from './plan-names.js';
 import { planSync } from './sync.planner.js';
+import { ChangeTracker } from '../tracking/change-tracker.js';
 import { readViewStatus, type ViewStatus } from './view-status.js';
 import { releaseFingerprint, releaseStanding } from '../state/release.js';
 import type { StateTable } from '../state/state-table.js';
@@ -92,7 +93,8 @@ export class ViewSyncService {
 
   /**
    * Every declared view and every orphan: in sync, changed, missing or orphaned, with size, row
-   * estimate, last refresh, staleness and freshness target for materialized views. Changes nothing.
+   * estimate, last refresh, staleness, freshness target and whether a refresh can be skipped when nothing
+   * changed, for materialized views. Changes nothing.
    */
   async status(): Promise<ViewStatus[]> {
     return this.database.transaction(
@@ -101,7 +103,8 @@ export class ViewSyncService {
         const targets = new Map(
           this.registry.definitions.flatMap((definition) => (definition.freshness ? [[definition.id, definition.freshness]] : [])),
         );
-        return readViewStatus(tx, await this.planOn(tx, snapshot, {}), snapshot, this.context.history, targets);
+        const tracker = new ChangeTracker(this.context.state);
+        return readViewStatus(tx, await this.planOn(tx, snapshot, {}), snapshot, { history: this.context.history, tracker, targets });
       },
       { rollback: true },
     );

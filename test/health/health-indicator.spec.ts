@@ -102,7 +102,9 @@ describe('PgViewsHealthIndicator', () => {
       status: 'degraded',
       info: { views: { status: 'degraded', freshness: [{ ...target, status: 'degraded' }] } },
     });
-    expect((degraded.info!.views as { freshness: { stalenessMs: number }[] }).freshness[0].stalenessMs).toBeGreaterThanOrEqual(90_000);
+    expect((degraded.info!.views as unknown as { freshness: { stalenessMs: number }[] }).freshness[0].stalenessMs).toBeGreaterThanOrEqual(
+      90_000,
+    );
     await startedAgo(150);
     expect(await check().catch((error) => error.getResponse())).toMatchObject({
       status: 'error',

@@ -7,7 +7,10 @@ function stateLabel(out: Output, state: ViewState): string {
   return state === 'in-sync' ? out.green(state) : state === 'orphaned' ? out.yellow(state) : out.red(state);
 }
 
-/** `≤ 1.2 s` (an upper bound: the time since the last refresh started), coloured against the target. */
+/**
+ * `1.2 s` since the first unreflected change, or `≤ 1.2 s` (an upper bound: the time since the last refresh
+ * started), coloured against the target.
+ */
 function stalenessLabel(out: Output, view: ViewStatus): string {
   const { staleness, freshness } = view;
   if (!staleness) return '-';
@@ -22,7 +25,7 @@ const timestamp = (date: Date) => date.toISOString().replace('T', ' ').slice(0, 
 export const statusCommand: Command = {
   usage: 'status [--json]',
   summary:
-    'every declared view: in sync or not, populated, size, rows, last refresh, staleness, freshness target, which release applied it and when',
+    'every declared view: in sync or not, populated, size, rows, last refresh, staleness, freshness target, whether an unchanged refresh can be skipped, which release applied it and when',
   options: ['json'],
   async run({ args, services, out }) {
     const status = await services.sync.status();
@@ -31,7 +34,20 @@ export const statusCommand: Command = {
       return EXIT.ok;
     }
     out.table(
-      ['VIEW', 'KIND', 'STATE', 'POPULATED', 'SIZE', 'ROWS (EST.)', 'LAST REFRESH', 'TOOK', 'STALENESS', 'FRESHNESS TARGET', 'LIVE SINCE'],
+      [
+        'VIEW',
+        'KIND',
+        'STATE',
+        'POPULATED',
+        'SIZE',
+        'ROWS (EST.)',
+        'LAST REFRESH',
+        'TOOK',
+        'STALENESS',
+        'FRESHNESS TARGET',
+        'SKIPPABLE',
+        'LIVE SINCE',
+      ],
       status.map((view) => [
         view.view,
         view.kind,
@@ -43,6 +59,7 @@ export const statusCommand: Command = {
         formatDuration(view.lastRefresh?.durationMs),
         stalenessLabel(out, view),
         view.freshness ? describeFreshness(view.freshness) : '-',
+        view.watchable === undefined ? '-' : view.watchable ? 'yes' : out.yellow('no'),
         view.live ? `${timestamp(view.live.since)} (release ${view.live.release})` : '-',
       ]),
     );
