@@ -10,6 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { bootUnchanged } from './cases/boot-unchanged.js';
 import { firstSync } from './cases/first-sync.js';
+import { freshnessTarget } from './cases/freshness-target.js';
 import { readerStall } from './cases/reader-stall.js';
 import { refreshOverhead } from './cases/refresh-overhead.js';
 import { scheduledReplicas } from './cases/scheduled-replicas.js';
@@ -23,6 +24,7 @@ const CASES: Record<string, (server: BenchServer, scale: Scale) => Promise<CaseR
   refresh: refreshOverhead,
   stall: readerStall,
   replicas: scheduledReplicas,
+  freshness: freshnessTarget,
 };
 
 async function main(args: string[]): Promise<void> {

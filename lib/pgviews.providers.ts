@@ -8,6 +8,7 @@ import { ViewRegistry } from './definitions/view.registry.js';
 import { PgViewsEvents } from './events/pgviews.events.js';
 import { FreshnessReader } from './freshness/freshness.reader.js';
 import { FreshnessScheduler } from './freshness/freshness.scheduler.js';
+import { StalenessMonitor } from './freshness/staleness.monitor.js';
 import { integrateWithOrm } from './orm/orm-integration.js';
 import type { ManagedNamesPattern } from './orm/schema-generator-guard.js';
 import {
@@ -183,8 +184,16 @@ export function createLifecycle(
   return new PgViewsLifecycle(options, sync, scheduler, freshness);
 }
 
-export function createInternals(registry: ViewRegistry, options: ResolvedPgViewsOptions, refreshes: RefreshRunner): PgViewsInternals {
-  return { registry, lockTimeout: options.lockTimeout, refreshes };
+export function createInternals(
+  registry: ViewRegistry,
+  options: ResolvedPgViewsOptions,
+  refreshes: RefreshRunner,
+  database: OrmDatabase,
+  history: RefreshHistory | undefined,
+  state: StateTable,
+): PgViewsInternals {
+  const staleness = new StalenessMonitor(registry, database, history, new ChangeTracker(state));
+  return { registry, lockTimeout: options.lockTimeout, refreshes, staleness };
 }
 
 /**
@@ -232,7 +241,7 @@ export function createPgViewsProviders(contextName: string | undefined): Provide
     {
       provide: getPgViewsInternalsToken(contextName),
       useFactory: createInternals,
-      inject: [PGVIEWS_REGISTRY, PGVIEWS_OPTIONS, PGVIEWS_REFRESH_RUNNER],
+      inject: [PGVIEWS_REGISTRY, PGVIEWS_OPTIONS, PGVIEWS_REFRESH_RUNNER, PGVIEWS_DATABASE, PGVIEWS_HISTORY, PGVIEWS_STATE],
     },
   ];
 }

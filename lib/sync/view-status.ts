@@ -6,7 +6,7 @@ import { historyEntry, type HistoryRow, type RefreshHistory } from '../refresh/r
 import type { RefreshHistoryEntry } from '../refresh/refresh-options.js';
 import { textArray } from '../sql/identifiers.js';
 import type { FreshnessTarget } from '../freshness/freshness-target.js';
-import type { ChangeState } from '../tracking/change-state.js';
+import { stalenessOf, type ViewStaleness } from '../freshness/staleness.js';
 import type { ChangeTracker } from '../tracking/change-tracker.js';
 import type { SyncPlan } from './sync-plan.js';
 
@@ -49,19 +49,6 @@ export interface ViewStatus {
   readonly unwatchable?: readonly string[];
   /** The definition in the database: the release that applied it, and since when (objects the library built). */
   readonly live?: { readonly release: string; readonly since: Date };
-}
-
-/** How far behind its sources a materialized view may be. */
-export interface ViewStaleness {
-  /**
-   * `'changes'`: the changes to the tables it reads are tracked, and `ms` is the time since the first
-   * one it does not reflect was written (0 when it reflects every committed change). `'last-refresh'`:
-   * they are not (or no tracked refresh is recorded yet), and `ms` is the time since its last refresh
-   * started, by any instance (a change committed after that start may be missing from it): an upper
-   * bound, null when it was never refreshed.
-   */
-  readonly basis: 'changes' | 'last-refresh';
-  readonly ms: number | null;
 }
 
 /** What status() reads besides the plan: the history, change tracking, the declared freshness targets. */
@@ -126,7 +113,7 @@ JOIN pg_class c ON c.oid = to_regclass(v.id) AND c.relkind = 'm'`);
         populated: row.populated,
         sizeBytes: Number(row.size),
         rowEstimate: rows !== undefined && rows >= 0 ? rows : undefined,
-        staleness: staleness(new Date(row.now), lastRefresh, tracking.get(view.view)),
+        staleness: stalenessOf(new Date(row.now), lastRefresh, tracking.get(view.view)),
       }),
       ...(tracking.has(view.view) && {
         watchable: tracking.get(view.view)!.watchable,
@@ -139,10 +126,4 @@ JOIN pg_class c ON c.oid = to_regclass(v.id) AND c.relkind = 'm'`);
   });
 }
 
-/** From the first unreflected change where tracking knows it, else bounded by the last refresh's start. */
-function staleness(now: Date, lastRefresh: RefreshHistoryEntry | undefined, tracking: ChangeState | undefined): ViewStaleness {
-  if (tracking?.watchable && tracking.refreshedAt && !tracking.redefined) {
-    return { basis: 'changes', ms: tracking.unreflectedSince ? Math.max(0, now.getTime() - tracking.unreflectedSince.getTime()) : 0 };
-  }
-  return { basis: 'last-refresh', ms: lastRefresh ? Math.max(0, now.getTime() - lastRefresh.startedAt.getTime()) : null };
-}
+export type { ViewStaleness };
