@@ -18,7 +18,9 @@ export interface FreshnessOptions {
 
 /** A freshness target, in milliseconds. */
 export interface FreshnessTarget {
+  /** `maxStaleness`, in ms. */
   readonly maxStalenessMs: number;
+  /** `minInterval`, in ms (0 when none was declared). */
   readonly minIntervalMs: number;
 }
 

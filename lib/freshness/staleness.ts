@@ -11,6 +11,7 @@ export interface ViewStaleness {
    * bound, null when it was never refreshed.
    */
   readonly basis: 'changes' | 'last-refresh';
+  /** Milliseconds on the server's clock; null when the view was never refreshed and its changes are not tracked. */
   readonly ms: number | null;
 }
 

@@ -22,10 +22,13 @@ export interface PgViewsHealthOptions {
 
 /** A view with a freshness target, against it: `ok` within it, `degraded` past it, `down` past twice it. */
 export interface FreshnessCheck {
+  /** Display name, e.g. `reporting.author_book_count_mv`. */
   readonly view: string;
   /** Its staleness (see ViewStatus.staleness); null when it was never refreshed. */
   readonly stalenessMs: number | null;
+  /** Its target's maxStaleness. */
   readonly maxStalenessMs: number;
+  /** `ok` within the target, `degraded` past it, `down` past twice it (or never refreshed). */
   readonly status: 'ok' | 'degraded' | 'down';
 }
 

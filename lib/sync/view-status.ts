@@ -46,6 +46,7 @@ export interface ViewStatus {
    * table it reads is tracked, and it reads nothing tracking cannot see); `unwatchable` says why not.
    */
   readonly watchable?: boolean;
+  /** Why a refresh of it cannot be skipped (what it reads that tracking cannot see); empty when it can. */
   readonly unwatchable?: readonly string[];
   /** The definition in the database: the release that applied it, and since when (objects the library built). */
   readonly live?: { readonly release: string; readonly since: Date };
