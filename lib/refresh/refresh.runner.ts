@@ -73,7 +73,8 @@ export class RefreshRunner {
     for (const each of this.chainOf(definition, options)) {
       const result = await this.refresher.refresh(each, options, { source, tick });
       results.push(result);
-      if (result.skipped && each === definition) break;
+      // Another instance has this tick (or the server is a standby): it does the rest. Unchanged, its chain goes on.
+      if (result.skipped && result.skipped !== 'unchanged' && each === definition) break;
     }
     return results;
   }
