@@ -10,7 +10,7 @@ import { FreshnessReader } from './freshness/freshness.reader.js';
 import { FreshnessScheduler } from './freshness/freshness.scheduler.js';
 import { StalenessMonitor } from './freshness/staleness.monitor.js';
 import { integrateWithOrm } from './orm/orm-integration.js';
-import type { ManagedNamesPattern } from './orm/schema-generator-guard.js';
+import { hideTriggerFromSchemaGenerator, type ManagedNamesPattern } from './orm/schema-generator-guard.js';
 import {
   PGVIEWS_DATABASE,
   PGVIEWS_FRESHNESS,
@@ -24,6 +24,7 @@ import {
   PGVIEWS_REGISTRY,
   PGVIEWS_SCHEDULER,
   PGVIEWS_STATE,
+  PGVIEWS_TRACKER,
   PGVIEWS_SYNC_CONTEXT,
 } from './pgviews.constants.js';
 import { PgViewsConfigurationError } from './pgviews.errors.js';
@@ -45,6 +46,7 @@ import { ViewRefreshService } from './refresh/view-refresh.service.js';
 import { ViewRefresher } from './refresh/view.refresher.js';
 import { StateTable } from './state/state-table.js';
 import { ChangeTracker } from './tracking/change-tracker.js';
+import { trackedViews } from './tracking/tracked-views.js';
 import { ViewSyncService, type ViewSyncContext } from './sync/view-sync.service.js';
 
 /** What forFeature() registers: found by the root module through Nest's DiscoveryService. */
@@ -129,15 +131,25 @@ export function createStateTable(registry: ViewRegistry, options: ResolvedPgView
   return state;
 }
 
+/** Change tracking, beside the state table. */
+export function createChangeTracker(state: StateTable, guard: ManagedNamesPattern, orm: MikroORM): ChangeTracker {
+  const tracker = new ChangeTracker(state);
+  hideTriggerFromSchemaGenerator(orm.em.getPlatform(), tracker.log.triggerName);
+  guard.add(tracker.log.schema, tracker.log.changesName);
+  guard.add(tracker.log.schema, tracker.log.marksName);
+  return tracker;
+}
+
 export function createSyncContext(
   options: ResolvedPgViewsOptions,
   history: RefreshHistory | undefined,
   state: StateTable,
   events: PgViewsEvents,
   guard: ManagedNamesPattern,
+  tracker: ChangeTracker,
 ): ViewSyncContext {
   // Views this library built, declared or orphaned, are kept out of reach of MikroORM's schema generator.
-  return { options, history, state, events, onManagedObject: (object) => guard.add(object.schema, object.name) };
+  return { options, history, state, events, tracker, onManagedObject: (object) => guard.add(object.schema, object.name) };
 }
 
 export function createRefresher(
@@ -145,8 +157,11 @@ export function createRefresher(
   history: RefreshHistory | undefined,
   events: PgViewsEvents,
   options: ResolvedPgViewsOptions,
+  tracker: ChangeTracker,
+  registry: ViewRegistry,
 ): ViewRefresher {
-  return new ViewRefresher(database, history, events, options.lockTimeout);
+  const tracked = new Set(trackedViews(registry.definitions).map((definition) => definition.id));
+  return new ViewRefresher(database, history, events, options.lockTimeout, { tracker, tracks: (view) => tracked.has(view.id) });
 }
 
 export function createRefreshRunner(registry: ViewRegistry, refresher: ViewRefresher, options: ResolvedPgViewsOptions): RefreshRunner {
@@ -168,10 +183,10 @@ export function createFreshnessScheduler(
   runner: RefreshRunner,
   database: OrmDatabase,
   history: RefreshHistory | undefined,
-  state: StateTable,
+  tracker: ChangeTracker,
   options: ResolvedPgViewsOptions,
 ): FreshnessScheduler {
-  const reader = history && new FreshnessReader(database, history, new ChangeTracker(state));
+  const reader = history && new FreshnessReader(database, history, tracker);
   return new FreshnessScheduler(registry, runner, reader, options.schedules);
 }
 
@@ -190,9 +205,9 @@ export function createInternals(
   refreshes: RefreshRunner,
   database: OrmDatabase,
   history: RefreshHistory | undefined,
-  state: StateTable,
+  tracker: ChangeTracker,
 ): PgViewsInternals {
-  const staleness = new StalenessMonitor(registry, database, history, new ChangeTracker(state));
+  const staleness = new StalenessMonitor(registry, database, history, tracker);
   return { registry, lockTimeout: options.lockTimeout, refreshes, staleness };
 }
 
@@ -213,14 +228,19 @@ export function createPgViewsProviders(contextName: string | undefined): Provide
     { provide: PGVIEWS_REGISTRY, useExisting: ViewRegistry },
     { provide: PGVIEWS_HISTORY, useFactory: createRefreshHistory, inject: [PGVIEWS_REGISTRY, PGVIEWS_OPTIONS, PGVIEWS_ORM_GUARD] },
     { provide: PGVIEWS_STATE, useFactory: createStateTable, inject: [PGVIEWS_REGISTRY, PGVIEWS_OPTIONS, PGVIEWS_ORM_GUARD] },
+    { provide: PGVIEWS_TRACKER, useFactory: createChangeTracker, inject: [PGVIEWS_STATE, PGVIEWS_ORM_GUARD, PGVIEWS_ORM] },
     { provide: eventsToken, useClass: PgViewsEvents },
     {
       provide: PGVIEWS_SYNC_CONTEXT,
       useFactory: createSyncContext,
-      inject: [PGVIEWS_OPTIONS, PGVIEWS_HISTORY, PGVIEWS_STATE, eventsToken, PGVIEWS_ORM_GUARD],
+      inject: [PGVIEWS_OPTIONS, PGVIEWS_HISTORY, PGVIEWS_STATE, eventsToken, PGVIEWS_ORM_GUARD, PGVIEWS_TRACKER],
     },
     { provide: syncToken, useClass: ViewSyncService },
-    { provide: PGVIEWS_REFRESHER, useFactory: createRefresher, inject: [PGVIEWS_DATABASE, PGVIEWS_HISTORY, eventsToken, PGVIEWS_OPTIONS] },
+    {
+      provide: PGVIEWS_REFRESHER,
+      useFactory: createRefresher,
+      inject: [PGVIEWS_DATABASE, PGVIEWS_HISTORY, eventsToken, PGVIEWS_OPTIONS, PGVIEWS_TRACKER, PGVIEWS_REGISTRY],
+    },
     { provide: PGVIEWS_REFRESH_RUNNER, useFactory: createRefreshRunner, inject: [PGVIEWS_REGISTRY, PGVIEWS_REFRESHER, PGVIEWS_OPTIONS] },
     { provide: getViewRefreshServiceToken(contextName), useClass: ViewRefreshService },
     {
@@ -231,7 +251,7 @@ export function createPgViewsProviders(contextName: string | undefined): Provide
     {
       provide: PGVIEWS_FRESHNESS,
       useFactory: createFreshnessScheduler,
-      inject: [PGVIEWS_REGISTRY, PGVIEWS_REFRESH_RUNNER, PGVIEWS_DATABASE, PGVIEWS_HISTORY, PGVIEWS_STATE, PGVIEWS_OPTIONS],
+      inject: [PGVIEWS_REGISTRY, PGVIEWS_REFRESH_RUNNER, PGVIEWS_DATABASE, PGVIEWS_HISTORY, PGVIEWS_TRACKER, PGVIEWS_OPTIONS],
     },
     {
       provide: PgViewsLifecycle,
@@ -241,7 +261,7 @@ export function createPgViewsProviders(contextName: string | undefined): Provide
     {
       provide: getPgViewsInternalsToken(contextName),
       useFactory: createInternals,
-      inject: [PGVIEWS_REGISTRY, PGVIEWS_OPTIONS, PGVIEWS_REFRESH_RUNNER, PGVIEWS_DATABASE, PGVIEWS_HISTORY, PGVIEWS_STATE],
+      inject: [PGVIEWS_REGISTRY, PGVIEWS_OPTIONS, PGVIEWS_REFRESH_RUNNER, PGVIEWS_DATABASE, PGVIEWS_HISTORY, PGVIEWS_TRACKER],
     },
   ];
 }

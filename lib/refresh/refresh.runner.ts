@@ -59,8 +59,11 @@ export class RefreshRunner {
 
   /**
    * Refreshes `definition` (and its chain, as asked) on behalf of `source`, as a graph. A scheduled
-   * refresh passes its tick, a freshness refresh its stillDue check; when another instance has it (or the database is a standby), the views
-   * that read it are left alone (that instance does the rest). The first failure stops the run: what
+   * refresh passes its tick, a freshness refresh its stillDue check; when another instance has it
+   * (or the database is a standby), the views that read it are left alone (that instance does the
+   * rest). The other views of the chain are skipped when nothing they read changed (`whenChanged`
+   * defaults to true for them; a skip is not passed on: a view that reads a skipped one is refreshed
+   * if what it reads changed). The first failure stops the run: what
    * is running finishes, nothing more starts, and that failure is thrown. Results in registry order.
    */
   async refreshAs(
@@ -71,12 +74,17 @@ export class RefreshRunner {
   ): Promise<RefreshResult[]> {
     const chain = this.chainOf(definition, options);
     // The tick goes to every view of the chain (each runs once per tick); only the view asked for has a stillDue check.
+    // The others are refreshed only when what they read changed (unless whenChanged: false says to refresh them all).
+    const chainOptions = { ...options, whenChanged: options.whenChanged ?? true };
     const refresh = (id: string) =>
-      this.refresher.refresh(this.registry.get(id), options, { source, tick, stillDue: id === definition.id ? stillDue : undefined });
+      id === definition.id
+        ? this.refresher.refresh(definition, options, { source, tick, stillDue })
+        : this.refresher.refresh(this.registry.get(id), chainOptions, { source, tick });
     const outcomes = await runGraph(this.graph(chain), refresh, {
       concurrency: this.concurrency,
       stopOnFailure: true,
-      holdsDependents: (result) => result.view === definition.id && result.skipped !== undefined,
+      // Another instance has this tick (or the server is a standby): it does the rest. Unchanged, its dependents go on.
+      holdsDependents: (result) => result.view === definition.id && result.skipped !== undefined && result.skipped !== 'unchanged',
     });
     const failed = outcomes.find((outcome) => outcome.status === 'failed');
     if (failed) throw failed.error;

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { withCatalogSearchPath } from '../database/catalog-search-path.js';
+import { PIN_CATALOG_SEARCH_PATH, UNPIN_CATALOG_SEARCH_PATH, withCatalogSearchPath } from '../database/catalog-search-path.js';
 import { concurrentKeyCondition } from '../catalog/catalog.reader.js';
 import type { OrmDatabase } from '../database/orm-database.js';
 import type { SqlRunner } from '../database/sql-runner.js';
@@ -20,6 +20,8 @@ import { PLAIN_VIEW_NOT_REFRESHABLE } from '../pgviews.messages.js';
 import { qualifiedName, quoteLiteral } from '../sql/identifiers.js';
 import { advisoryLockKey, refreshMaterializedView as refreshStatement } from '../sql/statements.js';
 import type { GuardRow } from '../state/ownership.js';
+import type { ChangeTracker, TrackingGuards } from '../tracking/change-tracker.js';
+import { changeVerdict } from '../tracking/change-state.js';
 import type { RefreshHistory } from './refresh-history.js';
 import type { RefreshOptions, RefreshResult, RefreshSource } from './refresh-options.js';
 
@@ -43,6 +45,13 @@ interface ViewState {
   has_key: boolean;
   standby: boolean;
   history_guard: GuardRow | null;
+  tracking_guards: TrackingGuards | null;
+}
+
+/** Change tracking as the refresher uses it: the tracker, and which views it tracks. */
+export interface RefreshTracking {
+  readonly tracker: ChangeTracker;
+  tracks(view: RefreshTarget): boolean;
 }
 
 type RefreshTarget = Pick<ViewDefinition, 'id' | 'schema' | 'name' | 'kind' | 'uniqueKey'>;
@@ -69,6 +78,7 @@ export class ViewRefresher {
     private readonly events?: PgViewsEvents,
     /** How long a refresh waits for its lock, in ms, when its options do not say (0: as long as it takes). */
     private readonly lockTimeout: number = DEFAULT_OPTIONS.lockTimeout,
+    private readonly tracking?: RefreshTracking,
   ) {}
 
   async refresh(view: RefreshTarget, options: RefreshOptions, context: RefreshContext): Promise<RefreshResult> {
@@ -109,7 +119,7 @@ export class ViewRefresher {
     context: RefreshContext,
   ): Promise<RefreshResult> {
     const options = { ...requested, lockTimeout: requested.lockTimeout ?? this.lockTimeout };
-    const skipped = (reason: 'locked' | 'standby'): RefreshResult => ({
+    const skipped = (reason: NonNullable<RefreshResult['skipped']>): RefreshResult => ({
       view: view.id,
       concurrently: false,
       durationMs: 0,
@@ -130,8 +140,8 @@ export class ViewRefresher {
       }
     }
     // Read in a transaction (the scheduled refresh's, or one of its own), with only pg_catalog on the search_path.
-    const read = (tx: SqlRunner) => withCatalogSearchPath(tx, () => this.state(tx, view));
-    const state = exclusive ? await read(runner) : await this.database.transaction(read, { rollback: true });
+    const read = (tx: SqlRunner) => withCatalogSearchPath(tx, () => this.state(tx, view, options));
+    const { state, tracked, unchanged } = exclusive ? await read(runner) : await this.database.transaction(read, { rollback: true });
     if (state.standby) {
       if (context.source === 'schedule' || context.source === 'freshness') return skipped('standby');
       throw new PgViewsError(`Cannot refresh ${view.id}: the database is a hot standby (read-only); refresh it on the primary`);
@@ -146,16 +156,22 @@ export class ViewRefresher {
     }
     if (context.stillDue && !(await context.stillDue(runner))) return skipped('locked');
 
+    if (unchanged) return skipped('unchanged');
+
     const concurrently = this.chooseConcurrently(view, state, options);
     const statement = refreshStatement(view, concurrently);
+    // A view's mark row exists before its first tracked refresh, committed on its own (see ChangeTracker.registerStatement).
+    if (tracked) await this.database.query(withPinnedPath(this.tracking!.tracker.registerStatement(view)));
+    const recorded =
+      this.history && hasHistory
+        ? this.history.refreshAndRecord(statement, view, { concurrently, source: context.source, tick: context.tick })
+        : statement;
     // lock_timeout bounds the wait for the view's lock; the previous value comes back after it, for the
     // rest of a transaction the refresh joined (em.transactional()).
     const batch = [
       `SELECT set_config('pgviews.lock_timeout', current_setting('lock_timeout'), true)`,
       `SET LOCAL lock_timeout = ${Math.max(0, Math.round(options.lockTimeout))}`,
-      this.history && hasHistory
-        ? this.history.refreshAndRecord(statement, view, { concurrently, source: context.source, tick: context.tick })
-        : statement,
+      ...(tracked ? this.tracking!.tracker.refreshStatements(view, recorded) : [recorded]),
       `SELECT set_config('lock_timeout', current_setting('pgviews.lock_timeout'), true)`,
     ];
     const started = performance.now();
@@ -186,13 +202,26 @@ export class ViewRefresher {
     );
   }
 
-  private async state(runner: SqlRunner, view: RefreshTarget): Promise<ViewState> {
+  /**
+   * What the database says about the view, whether its refresh is tracked, and with `whenChanged`,
+   * whether nothing it reads changed since its last refresh (one more query, once the tracking
+   * objects are known to be the library's own).
+   */
+  private async state(
+    runner: SqlRunner,
+    view: RefreshTarget,
+    options: RefreshOptions,
+  ): Promise<{ state: ViewState; tracked: boolean; unchanged: boolean }> {
+    const tracking = this.tracking?.tracks(view) ? this.tracking.tracker : undefined;
     const [state] = await runner.query<ViewState>(`
 SELECT c.relkind::text AS relkind, coalesce(c.relispopulated, false) AS populated, pg_is_in_recovery() AS standby,
   EXISTS (SELECT 1 FROM pg_index x WHERE x.indrelid = c.oid AND ${concurrentKeyCondition('x')}) AS has_key,
-  ${this.history?.guardSql() ?? 'NULL'} AS history_guard
+  ${this.history?.guardSql() ?? 'NULL'} AS history_guard, ${tracking?.guardSql() ?? 'NULL'} AS tracking_guards
 FROM (SELECT to_regclass(${quoteLiteral(qualifiedName(view.schema, view.name))}) AS oid) r LEFT JOIN pg_class c ON c.oid = r.oid`);
-    return state;
+    const tracked = tracking !== undefined && state.relkind === 'm' && !state.standby && tracking.usable(state.tracking_guards);
+    if (!tracked || !options.whenChanged) return { state, tracked, unchanged: false };
+    const [found] = (await tracking.read(runner, [view], { checked: true }))!;
+    return { state, tracked, unchanged: changeVerdict(found).skip };
   }
 
   private chooseConcurrently(view: RefreshTarget, state: ViewState, options: RefreshOptions): boolean {
@@ -217,6 +246,11 @@ FROM (SELECT to_regclass(${quoteLiteral(qualifiedName(view.schema, view.name))})
     }
     return true;
   }
+}
+
+/** `statement`, with only pg_catalog on the search_path, sent on its own (one implicit transaction). */
+function withPinnedPath(statement: string): string {
+  return [PIN_CATALOG_SEARCH_PATH, statement, UNPIN_CATALOG_SEARCH_PATH].join(';\n');
 }
 
 function plainViewError(id: string): PgViewsConfigurationError {

@@ -19,10 +19,12 @@ import { checkPlanNames } from './name-check.js';
 import { acquireSyncLock, boundLockWaits } from './sync-lock.js';
 import type { NameContext } from './plan-names.js';
 import { planSync } from './sync.planner.js';
-import { ChangeTracker } from '../tracking/change-tracker.js';
 import { readViewStatus, type ViewStatus } from './view-status.js';
 import { releaseFingerprint, releaseStanding } from '../state/release.js';
 import type { StateTable } from '../state/state-table.js';
+import type { ChangeTracker } from '../tracking/change-tracker.js';
+import { clearTracking } from '../tracking/tracking-clear.js';
+import { trackedViews } from '../tracking/tracked-views.js';
 import type { PlanOptions } from './sync-options.js';
 import { changesSomething, type SyncPlan } from './sync-plan.js';
 import { logSyncReport, syncReport, type SyncReport } from './sync-report.js';
@@ -43,6 +45,8 @@ export interface ViewSyncContext {
   readonly history?: RefreshHistory;
   /** Where the sync records what it built. */
   readonly state: StateTable;
+  /** Change tracking of the materialized views that use it, installed and removed by the sync. */
+  readonly tracker?: ChangeTracker;
   readonly events?: PgViewsEvents;
   /** Told about every object that carries a nestjs-pgviews marker, each time the catalog is read. */
   readonly onManagedObject?: (object: CatalogObject) => void;
@@ -103,8 +107,8 @@ export class ViewSyncService {
         const targets = new Map(
           this.registry.definitions.flatMap((definition) => (definition.freshness ? [[definition.id, definition.freshness]] : [])),
         );
-        const tracker = new ChangeTracker(this.context.state);
-        return readViewStatus(tx, await this.planOn(tx, snapshot, {}), snapshot, { history: this.context.history, tracker, targets });
+        const { history, tracker } = this.context;
+        return readViewStatus(tx, await this.planOn(tx, snapshot, {}), snapshot, { history, tracker, targets });
       },
       { rollback: true },
     );
@@ -196,6 +200,7 @@ export class ViewSyncService {
         });
         this.logger.log(`${id}: dropped`);
       }
+      if (this.context.tracker && snapshot.tracking) await clearTracking(tx, this.context.tracker, snapshot.tracking.found, this.logger);
     });
   }
 
@@ -226,7 +231,8 @@ export class ViewSyncService {
   private async snapshot(tx: SqlRunner, { dependencies = true } = {}): Promise<CatalogSnapshot> {
     const { history, state } = this.context;
     const names = history ? [...this.registry.definitions, history] : this.registry.definitions;
-    const snapshot = await readCatalogSnapshot(tx, names, { dependencies, library: { state, history, release: this.release } });
+    const tracking = this.context.tracker && { tracker: this.context.tracker, views: trackedViews(this.registry.definitions) };
+    const snapshot = await readCatalogSnapshot(tx, names, { dependencies, library: { state, history, release: this.release, tracking } });
     for (const object of snapshot.managed()) this.context.onManagedObject?.(object);
     return snapshot;
   }

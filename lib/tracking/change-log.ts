@@ -94,34 +94,44 @@ END
 `;
   }
 
-  /** Plain CREATE (not IF NOT EXISTS): an object someone else made under one of these names must fail the sync, not be adopted. */
-  createStatements(): string[] {
+  /**
+   * Creates the objects that do not exist yet. Plain CREATE (not IF NOT EXISTS): an object someone
+   * else made under one of these names in the meantime must fail the sync, not be adopted.
+   */
+  createStatements(exists: { changes?: boolean; marks?: boolean; fn?: boolean } = {}): string[] {
     return [
-      `CREATE TABLE ${this.changes} (
+      ...(exists.changes
+        ? []
+        : [
+            `CREATE TABLE ${this.changes} (
   relid oid NOT NULL,
   xid xid8 NOT NULL,
   changed_at timestamptz NOT NULL
 )`,
-      `CREATE UNIQUE INDEX ${quoteIdent(this.changesIndexName)} ON ${this.changes} (relid, xid)`,
-      `COMMENT ON TABLE ${this.changes} IS ${quoteLiteral(CHANGES_COMMENT)}`,
-      `CREATE TABLE ${this.marks} (
+            `CREATE UNIQUE INDEX ${quoteIdent(this.changesIndexName)} ON ${this.changes} (relid, xid)`,
+            `COMMENT ON TABLE ${this.changes} IS ${quoteLiteral(CHANGES_COMMENT)}`,
+          ]),
+      ...(exists.marks
+        ? []
+        : [
+            `CREATE TABLE ${this.marks} (
   view_oid oid NOT NULL,
   snapshot pg_snapshot,
   fingerprint text,
   refreshed_xid xid8,
   refreshed_at timestamptz
 )`,
-      `CREATE UNIQUE INDEX ${quoteIdent(this.marksIndexName)} ON ${this.marks} (view_oid)`,
-      `COMMENT ON TABLE ${this.marks} IS ${quoteLiteral(MARKS_COMMENT)}`,
-      `CREATE FUNCTION ${this.function}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+            `CREATE UNIQUE INDEX ${quoteIdent(this.marksIndexName)} ON ${this.marks} (view_oid)`,
+            `COMMENT ON TABLE ${this.marks} IS ${quoteLiteral(MARKS_COMMENT)}`,
+          ]),
+      ...(exists.fn
+        ? []
+        : [
+            `CREATE FUNCTION ${this.function}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $pgviews$${this.functionBody}$pgviews$`,
-      `REVOKE ALL ON FUNCTION ${this.function}() FROM PUBLIC`,
+            `REVOKE ALL ON FUNCTION ${this.function}() FROM PUBLIC`,
+          ]),
     ];
-  }
-
-  /** Drops the trigger function (with it, every trigger that runs it) and both tables. */
-  dropStatements(): string[] {
-    return [`DROP FUNCTION ${this.function}() CASCADE`, `DROP TABLE ${this.changes}`, `DROP TABLE ${this.marks}`];
   }
 
   /** Puts the trigger on `table` (`"schema"."name"`), enabled ALWAYS: it also fires in replica sessions (session_replication_role). */

@@ -6,7 +6,7 @@ import { qualifiedName, quoteLiteral, textArray } from '../sql/identifiers.js';
 import { assertOwnTable, OWN_ROLES_CTE, parseTableGuard, type GuardRow } from '../state/ownership.js';
 import { ChangeLog } from './change-log.js';
 import type { ChangeState } from './change-state.js';
-import { PROBLEMS_CTE, reachCtes, SUMMARY_CTE } from './sources.query.js';
+import { problemsCtes, reachCtes, SUMMARY_CTE } from './sources.query.js';
 
 /** A materialized view to ask about: its display name and where it lives. */
 export type TrackedView = RelationName & { readonly id: string };
@@ -94,7 +94,7 @@ export class ChangeTracker {
   SELECT * FROM unnest(${textArray(views.map((_, n) => String(n)))}::int[], ${textArray(views.map((view) => view.id))}, ${textArray(views.map((view) => qualifiedName(view.schema, view.name)))})
 ), targets(view_oid) AS (
   SELECT c.oid FROM input i JOIN pg_class c ON c.oid = to_regclass(i.name) AND c.relkind = 'm'
-), ${reachCtes(log)}, ${SUMMARY_CTE}, ${PROBLEMS_CTE}
+), ${reachCtes(log)}, ${SUMMARY_CTE}, ${problemsCtes(log)}
 SELECT json_agg(json_build_array(i.id, c.relkind::text, c.relispopulated,
          (SELECT array_agg(DISTINCT p.reason ORDER BY p.reason) FROM problems p WHERE p.view_oid = c.oid),
          (SELECT array_agg(r.display ORDER BY r.display) FROM rels r WHERE r.view_oid = c.oid AND r.source),
@@ -144,8 +144,10 @@ FROM summary s WHERE m.view_oid = s.view_oid`,
    * on the search_path (the REFRESH itself runs with the transaction's own).
    */
   refreshStatements(view: RelationName, refresh: string): string[] {
+    // pg_stat_activity shows the first 1 kB of a query: the REFRESH the batch runs is named up front.
+    const label = `/* nestjs-pgviews: tracked REFRESH MATERIALIZED VIEW ${qualifiedName(view.schema, view.name).replaceAll('*/', '* /')} */ `;
     return [
-      PIN_CATALOG_SEARCH_PATH,
+      label + PIN_CATALOG_SEARCH_PATH,
       ...this.markStatements(view),
       UNPIN_CATALOG_SEARCH_PATH,
       refresh,

@@ -7,7 +7,8 @@ import { sleep, waitFor } from '../support/system.js';
 import { useTestDatabase } from '../support/test-database.js';
 import { createViewsApp, RecordingLogger, useApps, type ViewsAppOptions } from '../support/views-app.js';
 
-@RefreshSchedule('* * * * * *')
+/** Refreshed at every tick, changed or not: these tests count refreshes per tick (see test/tracking/ for `whenChanged`). */
+@RefreshSchedule('* * * * * *', { whenChanged: false })
 @MaterializedView({ sql: 'SELECT id, name FROM author', uniqueKey: ['id'] })
 @Entity({ tableName: 'ticking_mv' })
 class Ticking {
