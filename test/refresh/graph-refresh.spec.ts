@@ -72,6 +72,29 @@ class GraphAfterFragile {
   @PrimaryKey() id!: number;
 }
 
+/** Two tracked branches under a view with a freshness target (which makes its sources tracked; no loop runs with schedules: false). */
+@MaterializedView({ sql: 'SELECT count(*)::int AS n, 1 AS id FROM skip_source_1', uniqueKey: ['id'] })
+@Entity({ tableName: 'skip_a' })
+class SkipA {
+  @PrimaryKey() id!: number;
+}
+
+@MaterializedView({ sql: 'SELECT count(*)::int AS n, 1 AS id FROM skip_source_2', uniqueKey: ['id'] })
+@Entity({ tableName: 'skip_b' })
+class SkipB {
+  @PrimaryKey() id!: number;
+}
+
+@MaterializedView({
+  sql: 'SELECT a.id, a.n + b.n AS n FROM skip_a a JOIN skip_b b USING (id)',
+  uniqueKey: ['id'],
+  freshness: { maxStaleness: '1h' },
+})
+@Entity({ tableName: 'skip_top' })
+class SkipTop {
+  @PrimaryKey() id!: number;
+}
+
 const GRAPH = [GraphA, GraphB, GraphC, GraphD, GraphV, GraphE, GraphTop];
 const UPSTREAM: Record<string, string[]> = {
   'public.graph_d': ['public.graph_a', 'public.graph_b'],
@@ -80,7 +103,9 @@ const UPSTREAM: Record<string, string[]> = {
 };
 
 const db = useTestDatabase({
-  sql: 'CREATE TABLE graph_source (id int NOT NULL); INSERT INTO graph_source VALUES (1); CREATE TABLE fragile_source (id int NOT NULL)',
+  sql:
+    'CREATE TABLE graph_source (id int NOT NULL); INSERT INTO graph_source VALUES (1); CREATE TABLE fragile_source (id int NOT NULL); ' +
+    'CREATE TABLE skip_source_1 (id int); CREATE TABLE skip_source_2 (id int)',
 });
 const apps = useApps(db);
 
@@ -244,5 +269,37 @@ describe('refreshing a view with its dependencies, as a graph', () => {
     } finally {
       await db.query('DELETE FROM fragile_source');
     }
+  });
+
+  it('skips the views of a chain whose sources did not change, without passing the skip on', async () => {
+    const app = await apps.boot({ entities: [SkipA, SkipB, SkipTop], schedules: false });
+    const views = app.get(ViewRefreshService);
+    const outcome = (results: { view: string; skipped?: string }[]) =>
+      results.map((each) => `${each.view}: ${each.skipped ?? 'refreshed'}`);
+    expect(outcome(await views.refresh(SkipTop, { withDependencies: true }))).toEqual([
+      'public.skip_a: refreshed', // no tracked refresh recorded yet
+      'public.skip_b: refreshed',
+      'public.skip_top: refreshed',
+    ]);
+    expect(outcome(await views.refresh(SkipTop, { withDependencies: true }))).toEqual([
+      'public.skip_a: unchanged',
+      'public.skip_b: unchanged',
+      'public.skip_top: refreshed', // the view asked for follows its own options (whenChanged: false by default)
+    ]);
+    await db.query('INSERT INTO skip_source_1 VALUES (1)');
+    expect(outcome(await views.refresh(SkipTop, { withDependencies: true, whenChanged: true }))).toEqual([
+      'public.skip_a: refreshed',
+      'public.skip_b: unchanged',
+      'public.skip_top: refreshed',
+    ]);
+    expect(outcome(await views.refresh(SkipB, { withDependents: true, whenChanged: true }))).toEqual([
+      'public.skip_b: unchanged',
+      'public.skip_top: unchanged', // not refreshed because skip_b was looked at: nothing it reads changed
+    ]);
+    expect(outcome(await views.refresh(SkipTop, { withDependencies: true, whenChanged: false }))).toEqual([
+      'public.skip_a: refreshed',
+      'public.skip_b: refreshed',
+      'public.skip_top: refreshed',
+    ]);
   });
 });
