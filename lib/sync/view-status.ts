@@ -5,6 +5,7 @@ import type { ViewKind } from '../definitions/view-definition.js';
 import { historyEntry, type HistoryRow, type RefreshHistory } from '../refresh/refresh-history.js';
 import type { RefreshHistoryEntry } from '../refresh/refresh-options.js';
 import { textArray } from '../sql/identifiers.js';
+import type { ChangeState } from '../tracking/change-state.js';
 import type { SyncPlan } from './sync-plan.js';
 
 /** How a managed object compares with its declaration. */
@@ -33,6 +34,16 @@ export interface ViewStatus {
   readonly lastRefresh?: RefreshHistoryEntry;
   /** The definition in the database: the release that applied it, and since when (objects the library built). */
   readonly live?: { readonly release: string; readonly since: Date };
+  /**
+   * Materialized views whose sources are tracked (a @RefreshSchedule that keeps `whenChanged`): whether
+   * an unchanged refresh can be skipped (`watchable`; `reasons` say why not), the tables it reads, and
+   * since when it lags them (the first write its last refresh does not reflect).
+   */
+  readonly tracking?: Pick<ChangeState, 'watchable' | 'reasons' | 'sources' | 'unreflectedSince'>;
+}
+
+function trackingStatus({ watchable, reasons, sources, unreflectedSince }: ChangeState): ViewStatus['tracking'] {
+  return { watchable, reasons, sources, ...(unreflectedSince && { unreflectedSince }) };
 }
 
 function stateOf(action: string, declared: boolean): ViewState {
@@ -65,6 +76,10 @@ SELECT v.id, c.relispopulated AS populated, pg_total_relation_size(c.oid) AS siz
 FROM unnest(${textArray(names)}) AS v(id)
 JOIN pg_class c ON c.oid = to_regclass(v.id) AND c.relkind = 'm'`);
   const byId = new Map(stats.map((row) => [row.id, row]));
+  const tracked = snapshot.tracking;
+  const changes = new Map(
+    ((tracked && (await tracked.tracker.read(tx, tracked.views))) ?? []).map((state) => [state.view, state] as const),
+  );
   const refreshed = new Map<string, RefreshHistoryEntry>();
   if (history) {
     if (await history.checkUsable(tx)) {
@@ -90,6 +105,7 @@ JOIN pg_class c ON c.oid = to_regclass(v.id) AND c.relkind = 'm'`);
       }),
       ...(refreshed.has(view.view) && { lastRefresh: refreshed.get(view.view) }),
       ...(recorded && { live: { release: recorded.release, since: recorded.appliedAt } }),
+      ...(changes.get(view.view)?.exists && { tracking: trackingStatus(changes.get(view.view)!) }),
     };
   });
 }

@@ -125,7 +125,7 @@ describe('pgviews refresh and status', () => {
     const table = await pgviews(['status', ...APP]);
     expect(table.code).toBe(0);
     expect(table.stdout.split('\n')[0]).toMatch(
-      /^VIEW\s+KIND\s+STATE\s+POPULATED\s+SIZE\s+ROWS \(EST\.\)\s+LAST REFRESH\s+TOOK\s+LIVE SINCE$/,
+      /^VIEW\s+KIND\s+STATE\s+POPULATED\s+SIZE\s+ROWS \(EST\.\)\s+LAST REFRESH\s+TOOK\s+LIVE SINCE\s+WHEN UNCHANGED$/,
     );
     expect(table.stdout).toMatch(
       /public\.cli_book_counts\s+materialized\s+in-sync\s+yes\s+\d+ kB\s+\d+\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+[\d.]+ ms/,

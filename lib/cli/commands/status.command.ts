@@ -10,7 +10,9 @@ const timestamp = (date: Date) => date.toISOString().replace('T', ' ').slice(0, 
 
 export const statusCommand: Command = {
   usage: 'status [--json]',
-  summary: 'every declared view: in sync or not, populated, size, rows, last refresh, which release applied it and when',
+  summary:
+    'every declared view: in sync or not, populated, size, rows, last refresh, which release applied it and when, ' +
+    'whether an unchanged scheduled refresh is skipped',
   options: ['json'],
   async run({ args, services, out }) {
     const status = await services.sync.status();
@@ -19,7 +21,7 @@ export const statusCommand: Command = {
       return EXIT.ok;
     }
     out.table(
-      ['VIEW', 'KIND', 'STATE', 'POPULATED', 'SIZE', 'ROWS (EST.)', 'LAST REFRESH', 'TOOK', 'LIVE SINCE'],
+      ['VIEW', 'KIND', 'STATE', 'POPULATED', 'SIZE', 'ROWS (EST.)', 'LAST REFRESH', 'TOOK', 'LIVE SINCE', 'WHEN UNCHANGED'],
       status.map((view) => [
         view.view,
         view.kind,
@@ -30,6 +32,7 @@ export const statusCommand: Command = {
         view.lastRefresh ? timestamp(view.lastRefresh.finishedAt) : view.kind === 'materialized' ? 'never' : '-',
         formatDuration(view.lastRefresh?.durationMs),
         view.live ? `${timestamp(view.live.since)} (release ${view.live.release})` : '-',
+        !view.tracking ? '-' : view.tracking.watchable ? 'skipped' : out.yellow(`refreshed: it ${view.tracking.reasons.join('; it ')}`),
       ]),
     );
     return EXIT.ok;
