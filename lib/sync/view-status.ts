@@ -7,7 +7,7 @@ import type { RefreshHistoryEntry } from '../refresh/refresh-options.js';
 import { textArray } from '../sql/identifiers.js';
 import type { FreshnessTarget } from '../freshness/freshness-target.js';
 import { stalenessOf, type ViewStaleness } from '../freshness/staleness.js';
-import type { ChangeTracker } from '../tracking/change-tracker.js';
+import type { ChangeState } from '../tracking/change-state.js';
 import type { SyncPlan } from './sync-plan.js';
 
 /** How a managed object compares with its declaration. */
@@ -41,21 +41,24 @@ export interface ViewStatus {
   readonly staleness?: ViewStaleness;
   /** Materialized views: the declared freshness target, in ms. */
   readonly freshness?: FreshnessTarget;
-  /**
-   * Materialized views: whether a refresh can safely be skipped when nothing it reads changed (every
-   * table it reads is tracked, and it reads nothing tracking cannot see); `unwatchable` says why not.
-   */
-  readonly watchable?: boolean;
-  /** Why a refresh of it cannot be skipped (what it reads that tracking cannot see); empty when it can. */
-  readonly unwatchable?: readonly string[];
   /** The definition in the database: the release that applied it, and since when (objects the library built). */
   readonly live?: { readonly release: string; readonly since: Date };
+  /**
+   * Materialized views whose sources are tracked (a @RefreshSchedule that keeps `whenChanged`, a freshness
+   * target, or read by a view with one): whether
+   * an unchanged refresh can be skipped (`watchable`; `reasons` say why not), the tables it reads, and
+   * since when it lags them (the first write its last refresh does not reflect).
+   */
+  readonly tracking?: Pick<ChangeState, 'watchable' | 'reasons' | 'sources' | 'unreflectedSince'>;
 }
 
-/** What status() reads besides the plan: the history, change tracking, the declared freshness targets. */
+function trackingStatus({ watchable, reasons, sources, unreflectedSince }: ChangeState): ViewStatus['tracking'] {
+  return { watchable, reasons, sources, ...(unreflectedSince && { unreflectedSince }) };
+}
+
+/** What status() reads besides the plan: the history and the declared freshness targets. */
 export interface StatusSources {
   readonly history?: RefreshHistory;
-  readonly tracker?: ChangeTracker;
   readonly targets?: ReadonlyMap<string, FreshnessTarget>;
 }
 
@@ -75,7 +78,7 @@ async function readStatus(
   tx: SqlRunner,
   plan: SyncPlan,
   snapshot: CatalogSnapshot,
-  { history, tracker, targets = new Map() }: StatusSources,
+  { history, targets = new Map() }: StatusSources,
 ): Promise<ViewStatus[]> {
   const views = plan.views.filter((view) => view.declared || view.action === 'kept' || view.action === 'dropped');
   const names = views.map((view) => view.view);
@@ -84,6 +87,10 @@ SELECT v.id, c.relispopulated AS populated, pg_total_relation_size(c.oid) AS siz
 FROM unnest(${textArray(names)}) AS v(id)
 JOIN pg_class c ON c.oid = to_regclass(v.id) AND c.relkind = 'm'`);
   const byId = new Map(stats.map((row) => [row.id, row]));
+  const tracked = snapshot.tracking;
+  const changes = new Map(
+    ((tracked && (await tracked.tracker.read(tx, tracked.views))) ?? []).map((state) => [state.view, state] as const),
+  );
   const refreshed = new Map<string, RefreshHistoryEntry>();
   if (history) {
     if (await history.checkUsable(tx)) {
@@ -93,12 +100,6 @@ JOIN pg_class c ON c.oid = to_regclass(v.id) AND c.relkind = 'm'`);
       }
     }
   }
-  const materialized = views.flatMap((view) => {
-    const object = byId.has(view.view) ? snapshot.get(view.view) : undefined;
-    return object ? [{ id: view.view, schema: object.schema, name: object.name }] : [];
-  });
-  const trackingStates = tracker && materialized.length > 0 ? await tracker.read(tx, materialized) : undefined;
-  const tracking = new Map((trackingStates ?? []).map((state) => [state.view, state]));
   return views.map((view) => {
     const row = byId.get(view.view);
     const rows = row ? Number(row.rows) : undefined;
@@ -114,15 +115,12 @@ JOIN pg_class c ON c.oid = to_regclass(v.id) AND c.relkind = 'm'`);
         populated: row.populated,
         sizeBytes: Number(row.size),
         rowEstimate: rows !== undefined && rows >= 0 ? rows : undefined,
-        staleness: stalenessOf(new Date(row.now), lastRefresh, tracking.get(view.view)),
-      }),
-      ...(tracking.has(view.view) && {
-        watchable: tracking.get(view.view)!.watchable,
-        unwatchable: tracking.get(view.view)!.reasons,
+        staleness: stalenessOf(new Date(row.now), lastRefresh, changes.get(view.view)),
       }),
       ...(lastRefresh && { lastRefresh }),
       ...(target && { freshness: target }),
       ...(recorded && { live: { release: recorded.release, since: recorded.appliedAt } }),
+      ...(changes.get(view.view)?.exists && { tracking: trackingStatus(changes.get(view.view)!) }),
     };
   });
 }

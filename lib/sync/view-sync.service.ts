@@ -107,8 +107,7 @@ export class ViewSyncService {
         const targets = new Map(
           this.registry.definitions.flatMap((definition) => (definition.freshness ? [[definition.id, definition.freshness]] : [])),
         );
-        const { history, tracker } = this.context;
-        return readViewStatus(tx, await this.planOn(tx, snapshot, {}), snapshot, { history, tracker, targets });
+        return readViewStatus(tx, await this.planOn(tx, snapshot, {}), snapshot, { history: this.context.history, targets });
       },
       { rollback: true },
     );

@@ -102,8 +102,7 @@ describe('freshness targets', () => {
     const status = async () => (await one.get(ViewSyncService).status()).find((view) => view.view === 'public.write_count_mv')!;
     await waitFor(async () => (await status()).staleness?.basis === 'changes', 'a tracked refresh to be recorded');
     expect(await status()).toMatchObject({
-      watchable: true,
-      unwatchable: [],
+      tracking: { watchable: true, reasons: [], sources: ['public.freshness_writes'] },
       staleness: { basis: 'changes', ms: 0 },
       freshness: { maxStalenessMs: 1500, minIntervalMs: 300 },
     });

@@ -92,6 +92,14 @@ describe('change-aware refresh', () => {
     expect(third.skipped).toBeUndefined();
     const rows = await db.query(`SELECT books FROM reporting.books_per_author_mv WHERE id = 2`);
     expect(rows[0].books).toBe(2);
+    const status = new Map((await app.get(ViewSyncService).status()).map((view) => [view.view, view.tracking]));
+    expect(status.get('reporting.books_per_author_mv')).toEqual({
+      watchable: true,
+      reasons: [],
+      sources: ['public.author', 'public.book'],
+    });
+    expect(status.get('public.clock_mv')).toMatchObject({ watchable: false, reasons: ['calls now(), which is stable'] });
+    expect(status.get('public.always_mv')).toBeUndefined(); // whenChanged: false, not tracked
     // Without whenChanged, a refresh always runs.
     expect((await refresh.refresh(BooksPerAuthor)).skipped).toBeUndefined();
     // A view reading now() never skips; nor does one whose schedule says whenChanged: false.

@@ -8,13 +8,14 @@ function stateLabel(out: Output, state: ViewState): string {
 }
 
 /**
- * `1.2 s` since the first unreflected change, or `≤ 1.2 s` (an upper bound: the time since the last refresh
- * started), coloured against the target.
+ * `1.2 s` since the first unreflected change (`current` when there is none), or `≤ 1.2 s` (an upper bound:
+ * the time since the last refresh started), coloured against the target.
  */
 function stalenessLabel(out: Output, view: ViewStatus): string {
   const { staleness, freshness } = view;
   if (!staleness) return '-';
   if (staleness.ms === null) return view.kind === 'materialized' ? out.yellow('never refreshed') : '-';
+  if (staleness.basis === 'changes' && staleness.ms === 0) return out.green('current');
   const text = `${staleness.basis === 'last-refresh' ? '≤ ' : ''}${formatDuration(staleness.ms)}`;
   if (!freshness || staleness.ms <= freshness.maxStalenessMs) return text;
   return staleness.ms > 2 * freshness.maxStalenessMs ? out.red(text) : out.yellow(text);
@@ -25,7 +26,8 @@ const timestamp = (date: Date) => date.toISOString().replace('T', ' ').slice(0, 
 export const statusCommand: Command = {
   usage: 'status [--json]',
   summary:
-    'every declared view: in sync or not, populated, size, rows, last refresh, staleness, freshness target, whether an unchanged refresh can be skipped, which release applied it and when',
+    'every declared view: in sync or not, populated, size, rows, last refresh, staleness, freshness target, which release applied it and when, ' +
+    'whether an unchanged scheduled refresh is skipped',
   options: ['json'],
   async run({ args, services, out }) {
     const status = await services.sync.status();
@@ -45,8 +47,8 @@ export const statusCommand: Command = {
         'TOOK',
         'STALENESS',
         'FRESHNESS TARGET',
-        'SKIPPABLE',
         'LIVE SINCE',
+        'WHEN UNCHANGED',
       ],
       status.map((view) => [
         view.view,
@@ -59,8 +61,8 @@ export const statusCommand: Command = {
         formatDuration(view.lastRefresh?.durationMs),
         stalenessLabel(out, view),
         view.freshness ? describeFreshness(view.freshness) : '-',
-        view.watchable === undefined ? '-' : view.watchable ? 'yes' : out.yellow('no'),
         view.live ? `${timestamp(view.live.since)} (release ${view.live.release})` : '-',
+        !view.tracking ? '-' : view.tracking.watchable ? 'skipped' : out.yellow(`refreshed: it ${view.tracking.reasons.join('; it ')}`),
       ]),
     );
     return EXIT.ok;
