@@ -49,5 +49,8 @@ export const PGVIEWS_SCHEDULE_METADATA = 'pgviews:refresh-schedules';
 /** Seed of the advisory-lock keys that make a scheduled refresh run once per tick across instances. */
 export const REFRESH_LOCK_PREFIX = 'nestjs-pgviews:refresh:';
 
+/** Seed of the advisory-lock keys that make a freshness refresh (a view with what it reads) run on one instance at a time. */
+export const FRESHNESS_LOCK_PREFIX = 'nestjs-pgviews:freshness:';
+
 /** Prefix of the names of the cron jobs in SchedulerRegistry. */
 export const SCHEDULE_JOB_PREFIX = 'pgviews:refresh:';

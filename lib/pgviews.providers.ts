@@ -187,7 +187,7 @@ export function createFreshnessScheduler(
   options: ResolvedPgViewsOptions,
 ): FreshnessScheduler {
   const reader = history && new FreshnessReader(database, history, tracker);
-  return new FreshnessScheduler(registry, runner, reader, options.schedules);
+  return new FreshnessScheduler(registry, runner, database, reader, options.schedules);
 }
 
 export function createLifecycle(

@@ -30,11 +30,12 @@ export function refreshLeadMs(target: FreshnessTarget, recentDurationMs: number)
   return 2 * recentDurationMs + target.maxStalenessMs / 4 + 50;
 }
 
-/** How often a loop looks at a view that reflects every change: often enough to see a change well before its deadline. */
-export function pollIntervalMs(target: FreshnessTarget, notified: boolean): number {
-  // With notifications, polling only covers one that was lost (a dropped connection).
-  const interval = target.maxStalenessMs / (notified ? 2 : 4);
-  return Math.min(Math.max(interval, 50), notified ? 300_000 : 60_000);
+/**
+ * How often a loop looks at a view that reflects every change: a quarter of the target, so that a
+ * change is seen well before its refresh is due (within 50 ms and 1 minute).
+ */
+export function pollIntervalMs(target: FreshnessTarget): number {
+  return Math.min(Math.max(target.maxStalenessMs / 4, 50), 60_000);
 }
 
 /**

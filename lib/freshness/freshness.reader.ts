@@ -46,7 +46,9 @@ export class FreshnessReader {
       const sinceLastStartMs = recent?.since_last_start_ms == null ? null : Math.max(0, Number(recent.since_last_start_ms));
       const recentDurationMs = Number(recent?.recent_duration_ms ?? 0);
       const [tracking] = (await this.tracker?.read(tx, [view])) ?? [];
-      if (tracking?.watchable && tracking.refreshedAt && !tracking.redefined) {
+      // Redefined (an upstream materialized view refreshed since, or a definition changed) with no
+      // unreflected change known: it must be refreshed, and only its last refresh's start bounds how stale it is.
+      if (tracking?.watchable && tracking.refreshedAt && (tracking.unreflectedSince || !tracking.redefined)) {
         const staleForMs = tracking.unreflectedSince ? Math.max(0, now - tracking.unreflectedSince.getTime()) : null;
         return { staleForMs, sinceLastStartMs, recentDurationMs, basis: 'changes', tracking };
       }

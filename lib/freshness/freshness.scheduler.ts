@@ -3,10 +3,14 @@ import type { ViewDefinition } from '../definitions/view-definition.js';
 import type { ViewRegistry } from '../definitions/view.registry.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
 import type { RefreshRunner } from '../refresh/refresh.runner.js';
+import type { OrmDatabase } from '../database/orm-database.js';
+import type { SqlRunner } from '../database/sql-runner.js';
+import { FRESHNESS_LOCK_PREFIX } from '../pgviews.constants.js';
+import { advisoryLockKey } from '../sql/statements.js';
 import { nextStep, pollIntervalMs, type FreshnessStep } from './freshness-policy.js';
 import { describeFreshness, type FreshnessTarget } from './freshness-target.js';
 import type { FreshnessReader } from './freshness.reader.js';
-import { WakeableSleep } from './wakeable-sleep.js';
+import { StoppableSleep } from './stoppable-sleep.js';
 
 /** After a refresh another instance had (its lock was taken), how soon to look again, at most. */
 const AFTER_PEER_MS = 250;
@@ -14,7 +18,7 @@ const AFTER_PEER_MS = 250;
 /** One loop per view with a freshness target: read, decide, refresh or sleep, until stopped. */
 interface FreshnessLoop {
   readonly definition: ViewDefinition & { readonly freshness: FreshnessTarget };
-  readonly sleep: WakeableSleep;
+  readonly sleep: StoppableSleep;
   running?: Promise<void>;
 }
 
@@ -30,12 +34,11 @@ interface FreshnessLoop {
 export class FreshnessScheduler {
   private readonly logger = new Logger('PgViews');
   private loops: FreshnessLoop[] = [];
-  /** Whether change notifications reach this instance (see wake()); polling is then a safety net only. */
-  private notified = false;
 
   constructor(
     private readonly registry: ViewRegistry,
     private readonly runner: RefreshRunner,
+    private readonly database: OrmDatabase,
     /** Undefined when the refresh history is off, which freshness targets need. */
     private readonly reader: FreshnessReader | undefined,
     private readonly enabled: boolean,
@@ -64,7 +67,7 @@ export class FreshnessScheduler {
   start(): void {
     if (!this.enabled || !this.reader || this.loops.length > 0) return;
     for (const definition of this.targets) {
-      const loop: FreshnessLoop = { definition, sleep: new WakeableSleep() };
+      const loop: FreshnessLoop = { definition, sleep: new StoppableSleep() };
       loop.running = this.run(loop);
       this.loops.push(loop);
       this.logger.log(`${definition.id}: refreshed to meet its freshness target (${describeFreshness(definition.freshness)})`);
@@ -78,21 +81,12 @@ export class FreshnessScheduler {
     this.loops = [];
   }
 
-  /**
-   * A change to some view's sources was announced: the loops waiting for one look again now.
-   * `notified` says whether announcements arrive at all (a LISTEN connection is up).
-   */
-  wake(notified = this.notified): void {
-    this.notified = notified;
-    for (const loop of this.loops) loop.sleep.wake();
-  }
-
   private async run(loop: FreshnessLoop): Promise<void> {
     const { definition, sleep } = loop;
     const target = definition.freshness;
     const reader = this.reader!;
     while (!sleep.isStopped) {
-      const pollMs = pollIntervalMs(target, this.notified);
+      const pollMs = pollIntervalMs(target);
       let step: FreshnessStep;
       try {
         step = nextStep(target, await reader.read(definition), pollMs);
@@ -101,23 +95,36 @@ export class FreshnessScheduler {
         this.logger.error(`Freshness refresh of ${definition.id} failed: ${(error as Error).message}; trying again in ${pollMs} ms`);
         step = { action: 'wait', ms: pollMs, reason: 'not-due' };
       }
-      if (step.action === 'wait') await sleep.sleep(step.ms, step.reason === 'fresh');
+      if (step.action === 'wait') await sleep.sleep(step.ms);
     }
   }
 
-  /** Refreshes the view (and, first, what it reads); what to do next when another instance had it. */
+  /**
+   * Refreshes the view (and, first, the stale views it reads); what to do next when another instance
+   * had it. The whole run holds the view's freshness lock in a transaction of its own (it holds no
+   * snapshot between statements, so it keeps nothing from vacuum), so that two instances never run
+   * the same chain; the view's own refresh then checks once more, under its refresh lock (which
+   * schedules take too), that it is still due.
+   */
   private async refresh(definition: ViewDefinition & { freshness: FreshnessTarget }, pollMs: number): Promise<FreshnessStep> {
     const reader = this.reader!;
-    const stillDue = async (tx: Parameters<FreshnessReader['readIn']>[0]) =>
+    const stillDue = async (tx: SqlRunner) =>
       nextStep(definition.freshness, await reader.readIn(tx, definition), pollMs).action === 'refresh';
-    const results = await this.runner.refreshAs('freshness', definition, { withDependencies: true }, { stillDue });
-    const own = results.find((result) => result.view === definition.id);
-    for (const result of results) {
-      if (!result.skipped)
-        this.logger.debug?.(`${result.view}: refreshed in ${result.durationMs} ms (freshness target of ${definition.id})`);
-    }
-    if (own?.skipped === 'standby') return { action: 'wait', ms: pollMs, reason: 'not-due' };
-    if (own?.skipped) return { action: 'wait', ms: Math.min(pollMs, AFTER_PEER_MS), reason: 'not-due' };
-    return { action: 'refresh' }; // refreshed: read again at once (changes may have come during the refresh)
+    const afterPeer: FreshnessStep = { action: 'wait', ms: Math.min(pollMs, AFTER_PEER_MS), reason: 'not-due' };
+    return this.database.transaction(async (tx) => {
+      const [{ locked }] = await tx.query<{ locked: boolean }>(
+        `SELECT pg_catalog.pg_try_advisory_xact_lock(${advisoryLockKey(FRESHNESS_LOCK_PREFIX + definition.id)}) AS locked`,
+      );
+      if (!locked || !(await stillDue(tx))) return afterPeer;
+      const results = await this.runner.refreshAs('freshness', definition, { withDependencies: true }, { stillDue });
+      for (const result of results) {
+        if (!result.skipped)
+          this.logger.debug?.(`${result.view}: refreshed in ${result.durationMs} ms (freshness target of ${definition.id})`);
+      }
+      const own = results.find((result) => result.view === definition.id);
+      if (own?.skipped === 'standby') return { action: 'wait', ms: pollMs, reason: 'not-due' };
+      if (own?.skipped) return afterPeer;
+      return { action: 'refresh' }; // refreshed: read again at once (changes may have come during the refresh)
+    });
   }
 }

@@ -21,7 +21,7 @@ export function stalenessOf(
   lastRefresh: Pick<RefreshHistoryEntry, 'startedAt'> | undefined,
   tracking: ChangeState | undefined,
 ): ViewStaleness {
-  if (tracking?.watchable && tracking.refreshedAt && !tracking.redefined) {
+  if (tracking?.watchable && tracking.refreshedAt && (tracking.unreflectedSince || !tracking.redefined)) {
     return { basis: 'changes', ms: tracking.unreflectedSince ? Math.max(0, now.getTime() - tracking.unreflectedSince.getTime()) : 0 };
   }
   return { basis: 'last-refresh', ms: lastRefresh ? Math.max(0, now.getTime() - lastRefresh.startedAt.getTime()) : null };

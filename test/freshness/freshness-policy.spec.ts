@@ -41,11 +41,9 @@ describe('the freshness policy', () => {
     });
   });
 
-  it('polls a quarter of the target without notifications, half with them, within bounds', () => {
-    expect(pollIntervalMs(target, false)).toBe(500);
-    expect(pollIntervalMs(target, true)).toBe(1000);
-    expect(pollIntervalMs({ maxStalenessMs: 100, minIntervalMs: 0 }, false)).toBe(50);
-    expect(pollIntervalMs({ maxStalenessMs: 86_400_000, minIntervalMs: 0 }, false)).toBe(60_000);
-    expect(pollIntervalMs({ maxStalenessMs: 86_400_000, minIntervalMs: 0 }, true)).toBe(300_000);
+  it('polls a quarter of the target, within bounds', () => {
+    expect(pollIntervalMs(target)).toBe(500);
+    expect(pollIntervalMs({ maxStalenessMs: 100, minIntervalMs: 0 })).toBe(50);
+    expect(pollIntervalMs({ maxStalenessMs: 86_400_000, minIntervalMs: 0 })).toBe(60_000);
   });
 });

@@ -35,7 +35,48 @@ class WriteCount {
   @PrimaryKey() id!: number;
 }
 
-const db = useTestDatabase({ sql: 'CREATE TABLE freshness_writes (seq int PRIMARY KEY)' });
+/** Read by ChainTotal: it has no target of its own; ChainTotal's refreshes refresh it first when what it reads changed. */
+@MaterializedView({ sql: 'SELECT 1 AS id, coalesce(max(seq), 0) AS last_seq FROM chain_writes', uniqueKey: ['id'] })
+@Entity({ tableName: 'chain_last_mv' })
+class ChainLast {
+  @PrimaryKey() id!: number;
+}
+
+@MaterializedView({
+  sql: 'SELECT id, last_seq FROM chain_last_mv',
+  uniqueKey: ['id'],
+  freshness: { maxStaleness: '1500ms', minInterval: '300ms' },
+})
+@Entity({ tableName: 'chain_total_mv' })
+class ChainTotal {
+  @PrimaryKey() id!: number;
+}
+
+const db = useTestDatabase({ sql: 'CREATE TABLE freshness_writes (seq int PRIMARY KEY); CREATE TABLE chain_writes (seq int PRIMARY KEY)' });
+
+/** Writes `count` rows into `table`, one every 100 ms, while reading `view` every 10 ms: how long each write took to show up in it. */
+async function observedStaleness(table: string, view: string, count: number): Promise<number[]> {
+  const sentAt: number[] = [];
+  const seenAt: number[] = [];
+  let writing = true;
+  const writer = (async () => {
+    for (let seq = 1; seq <= count; seq += 1) {
+      sentAt[seq] = performance.now();
+      await db.query(`INSERT INTO ${table} VALUES ($1)`, [seq]);
+      await sleep(100);
+    }
+    writing = false;
+  })();
+  const reader = (async () => {
+    let seen = 0;
+    for (const deadline = performance.now() + 15_000; performance.now() < deadline && (writing || seen < count); await sleep(10)) {
+      const [{ last_seq }] = await db.query(`SELECT last_seq FROM ${view}`);
+      for (const now = performance.now(); seen < last_seq; seen += 1) seenAt[seen + 1] = now;
+    }
+  })();
+  await Promise.all([writer, reader]);
+  return sentAt.map((sent, seq) => (seenAt[seq] ?? Number.POSITIVE_INFINITY) - sent).filter((ms) => !Number.isNaN(ms));
+}
 const apps = useApps(db);
 
 interface Run {
@@ -113,26 +154,7 @@ describe('freshness targets', () => {
     expect((await freshnessRuns('write_count_mv')).length).toBe(quiet);
 
     // A write every 100 ms for 4 s; a reader looks every 10 ms for when each shows up.
-    const sentAt: number[] = [];
-    const seenAt: number[] = [];
-    let writing = true;
-    const writer = (async () => {
-      for (let seq = 1; seq <= 40; seq += 1) {
-        sentAt[seq] = performance.now();
-        await db.query('INSERT INTO freshness_writes VALUES ($1)', [seq]);
-        await sleep(100);
-      }
-      writing = false;
-    })();
-    const reader = (async () => {
-      let seen = 0;
-      for (const deadline = performance.now() + 15_000; performance.now() < deadline && (writing || seen < 40); await sleep(10)) {
-        const [{ last_seq }] = await db.query('SELECT last_seq FROM write_count_mv');
-        for (const now = performance.now(); seen < last_seq; seen += 1) seenAt[seen + 1] = now;
-      }
-    })();
-    await Promise.all([writer, reader]);
-    const staleness = sentAt.map((sent, seq) => (seenAt[seq] ?? Number.POSITIVE_INFINITY) - sent).filter((ms) => !Number.isNaN(ms));
+    const staleness = await observedStaleness('freshness_writes', 'write_count_mv', 40);
     expect(staleness).toHaveLength(40);
     expect(Math.max(...staleness)).toBeLessThanOrEqual(1500);
     const during = (await freshnessRuns('write_count_mv')).slice(quiet);
@@ -151,5 +173,19 @@ describe('freshness targets', () => {
         watchable: true,
       },
     ]);
+  });
+
+  it('are met for a view that reads another materialized view, which its refreshes refresh first', async () => {
+    await Promise.all([apps.boot({ entities: [ChainLast, ChainTotal] }), apps.boot({ entities: [ChainLast, ChainTotal] })]);
+    await waitFor(async () => (await freshnessRuns('chain_total_mv')).length >= 1, 'the first refresh');
+    const staleness = await observedStaleness('chain_writes', 'chain_total_mv', 30);
+    expect(staleness).toHaveLength(30);
+    expect(Math.max(...staleness)).toBeLessThanOrEqual(1500);
+    const upstream = await freshnessRuns('chain_last_mv');
+    const downstream = await freshnessRuns('chain_total_mv');
+    expect(upstream.length).toBeGreaterThanOrEqual(2);
+    // Each refresh of the upstream view is followed by one of the view with the target, which starts after it ends.
+    for (const run of upstream) expect(downstream.some((after) => after.started >= run.finished)).toBe(true);
+    for (let i = 1; i < downstream.length; i += 1) expect(downstream[i].started).toBeGreaterThanOrEqual(downstream[i - 1].finished);
   });
 });
