@@ -13,6 +13,8 @@ import { firstSync } from './cases/first-sync.js';
 import { readerStall } from './cases/reader-stall.js';
 import { refreshOverhead } from './cases/refresh-overhead.js';
 import { scheduledReplicas } from './cases/scheduled-replicas.js';
+import { skipDecision } from './cases/skip-decision.js';
+import { trackingWrites } from './cases/tracking-writes.js';
 import { startServer, type BenchServer } from './support/database.js';
 import { markdown, type CaseResult } from './support/report.js';
 import { scaleFromEnv, type Scale } from './support/scale.js';
@@ -23,6 +25,8 @@ const CASES: Record<string, (server: BenchServer, scale: Scale) => Promise<CaseR
   refresh: refreshOverhead,
   stall: readerStall,
   replicas: scheduledReplicas,
+  skip: skipDecision,
+  writes: trackingWrites,
 };
 
 async function main(args: string[]): Promise<void> {
