@@ -53,5 +53,5 @@ export { PgViewsNameConflictError } from './sync/name-check.js';
 export type { MaterializedViewChange } from './sync/sync-options.js';
 export type { PlannedView, SyncAction, SyncPlan, TemporaryName, ViewChange } from './sync/sync-plan.js';
 export { ViewSyncService, type SyncOptions, type SyncReport } from './sync/view-sync.service.js';
-export type { ViewStaleness, ViewState, ViewStatus } from './sync/view-status.js';
+export type { ViewStaleness, ViewState, ViewStatus, ViewTrackingStatus } from './sync/view-status.js';
 export type { MigrationSql } from './sync/migration.planner.js';

@@ -1,12 +1,6 @@
 /** Metadata key under which `@View` / `@MaterializedView` store their declaration. */
 export const PGVIEWS_VIEW_METADATA = 'pgviews:view';
 
-/** Injection token of the resolved module options. */
-export const PGVIEWS_OPTIONS = Symbol('PGVIEWS_OPTIONS');
-
-/** Injection token of the options given to `forRoot` / `forRootAsync`, before defaults. */
-export const PGVIEWS_MODULE_OPTIONS = Symbol('PGVIEWS_MODULE_OPTIONS');
-
 /*
  * Injection tokens of what the services are built from, private to each PgViewsModule.forRoot()
  * (see pgviews.providers.ts): the MikroORM instance, the database through it, the resolved views,

@@ -4,6 +4,12 @@ import type { RefreshHistoryOptions } from './refresh/refresh-history.js';
 import { PgViewsConfigurationError } from './pgviews.errors.js';
 import type { MaterializedViewChange } from './sync/sync-options.js';
 
+/** Injection token of the options given to `forRoot` / `forRootAsync`, before defaults. */
+export const PGVIEWS_MODULE_OPTIONS = Symbol('PGVIEWS_MODULE_OPTIONS');
+
+/** Injection token of the resolved module options (see resolveOptions). */
+export const PGVIEWS_OPTIONS = Symbol('PGVIEWS_OPTIONS');
+
 export interface PgViewsModuleOptions {
   /**
    * The view entities to manage. Omitted: every entity of the MikroORM instance declared with

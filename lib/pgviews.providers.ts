@@ -15,8 +15,6 @@ import {
   PGVIEWS_DATABASE,
   PGVIEWS_FRESHNESS,
   PGVIEWS_HISTORY,
-  PGVIEWS_MODULE_OPTIONS,
-  PGVIEWS_OPTIONS,
   PGVIEWS_ORM,
   PGVIEWS_ORM_GUARD,
   PGVIEWS_REFRESHER,
@@ -32,6 +30,8 @@ import { getPgViewsInternalsToken, type PgViewsInternals } from './pgviews.inter
 import { PgViewsLifecycle } from './pgviews.lifecycle.js';
 import { INVALID_ASYNC_OPTIONS } from './pgviews.messages.js';
 import {
+  PGVIEWS_MODULE_OPTIONS,
+  PGVIEWS_OPTIONS,
   resolveOptions,
   type PgViewsModuleAsyncOptions,
   type PgViewsModuleOptions,

@@ -105,10 +105,13 @@ async function assertNoStrayState(
   if (existing.length === 0) return;
   const others = await runner.query<{ schema: string; name: string }>(StateTable.otherTablesQuery());
   if (others.length === 0) return; // the first sync, or an upgrade from markers in comments
+  const made = others.map((other) => displayName(other.schema, other.name)).join(', ');
   throw new PgViewsConfigurationError(
-    `No state table at ${state.id} (the \`state\` option), but nestjs-pgviews made ${others.map((other) => displayName(other.schema, other.name)).join(', ')}, ` +
-      `and these declared views exist: ${existing.map((object) => object.id).join(', ')}. Without a record of them, they would be rebuilt as if made by hand. ` +
-      'If you changed the `state` option, move the old state table there first (ALTER TABLE ... SET SCHEMA, RENAME TO); if they belong to another app, ' +
+    `No state table at ${state.id} (the \`state\` option), but nestjs-pgviews made ${made}, ` +
+      `and these declared views exist: ${existing.map((object) => object.id).join(', ')}. ` +
+      'Without a record of them, they would be rebuilt as if made by hand. ' +
+      'If you changed the `state` option, move the old state table there first (ALTER TABLE ... SET SCHEMA, RENAME TO); ' +
+      'if they belong to another app, ' +
       "declare this app's views under other names.",
   );
 }
@@ -189,8 +192,10 @@ SELECT c.oid::bigint AS oid, pg_get_viewdef(c.oid, true) AS definition, coalesce
    FROM (SELECT t.*, col_description(t.attrelid, t.attnum) AS comment, pg_get_expr(ad.adbin, ad.adrelid) AS default_expression
          FROM pg_attribute t LEFT JOIN pg_attrdef ad ON ad.adrelid = t.attrelid AND ad.adnum = t.attnum
          WHERE t.attrelid = c.oid AND t.attnum > 0 AND NOT t.attisdropped) col
-   WHERE col.attacl IS NOT NULL OR col.attstattarget >= 0 OR col.attoptions IS NOT NULL OR col.comment IS NOT NULL OR col.default_expression IS NOT NULL) AS columns,
-  (SELECT i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = c.oid AND x.indisclustered) AS "clusteredIndex"
+   WHERE col.attacl IS NOT NULL OR col.attstattarget >= 0 OR col.attoptions IS NOT NULL OR col.comment IS NOT NULL
+      OR col.default_expression IS NOT NULL) AS columns,
+  (SELECT i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+   WHERE x.indrelid = c.oid AND x.indisclustered) AS "clusteredIndex"
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.oid = ANY (ARRAY[${oids.map((oid) => Number(oid)).join(', ')}]::oid[])`;
 }

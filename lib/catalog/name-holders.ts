@@ -46,7 +46,8 @@ export function nameHoldersQuery(names: ReadonlyArray<{ schema: string; name: st
 WITH wanted(schema, name) AS (
   SELECT * FROM unnest(${textArray(names.map((n) => n.schema))}, ${textArray(names.map((n) => n.name))})
 )
-SELECT w.schema, w.name, 'relation' AS source, c.relkind::text AS kind, t.oid::bigint AS table_oid, tn.nspname AS table_schema, t.relname AS table_name, t.relkind::text AS table_kind
+SELECT w.schema, w.name, 'relation' AS source, c.relkind::text AS kind,
+       t.oid::bigint AS table_oid, tn.nspname AS table_schema, t.relname AS table_name, t.relkind::text AS table_kind
 FROM wanted w
 JOIN pg_namespace n ON n.nspname = w.schema
 JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = w.name

@@ -36,7 +36,8 @@ export interface SnapshotQueryOptions {
  */
 const READS = `SELECT r.ev_class AS oid, json_agg(DISTINCT d.refobjid::bigint) AS reads
   FROM pg_rewrite r
-  JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.ev_class
+  JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                  AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.ev_class
   WHERE r.ev_class IN (SELECT oid FROM objects)
   GROUP BY r.ev_class`;
 const NO_READS = 'SELECT NULL::oid AS oid, NULL::json AS reads WHERE false';
@@ -50,7 +51,8 @@ export function snapshotQuery(
   // obj_description() call per object: that keeps it in milliseconds for thousands of views.
   return `
 WITH RECURSIVE ${OWN_ROLES_CTE}, declared(schema, name, columns) AS (
-  SELECT * FROM unnest(${textArray(declared.map((d) => d.schema))}, ${textArray(declared.map((d) => d.name))}, ${textArray(declared.map((d) => (d.columns ?? []).join('\u001f')))})
+  SELECT * FROM unnest(${textArray(declared.map((d) => d.schema))}, ${textArray(declared.map((d) => d.name))},
+                       ${textArray(declared.map((d) => (d.columns ?? []).join('\u001f')))})
 ), objects AS (
   SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS relkind, c.relowner, c.relispopulated AS populated,
          c.relowner IN (SELECT oid FROM own_roles) AS owned,
@@ -64,37 +66,7 @@ WITH RECURSIVE ${OWN_ROLES_CTE}, declared(schema, name, columns) AS (
   SELECT objoid, description FROM pg_description WHERE classoid = 'pg_class'::regclass AND objsubid = 0
 ), reads AS (
   ${dependencies ? READS : NO_READS}
-), mismatched AS (
-  -- Declared views whose columns are not the ones their entity maps (same count, all of them mapped).
-  -- Their few pg_attribute rows are read by index, in one scan for all of them (an array of OIDs
-  -- rather than a join, which would scan the columns of every relation in the database, tables and
-  -- system catalogs included; and rather than a subquery per object, which costs twice as much).
-  SELECT o.oid
-  FROM objects o
-  LEFT JOIN (
-    SELECT a.attrelid, count(*) AS n, array_agg(a.attname::text) AS names
-    FROM pg_attribute a
-    WHERE a.attrelid = ANY (ARRAY(SELECT oid FROM objects WHERE expected_columns IS NOT NULL)) AND a.attnum > 0 AND NOT a.attisdropped
-    GROUP BY a.attrelid
-  ) a ON a.attrelid = o.oid
-  WHERE o.expected_columns IS NOT NULL AND (coalesce(a.n, 0) <> cardinality(o.expected_columns) OR NOT a.names <@ o.expected_columns)
-), columns AS (
-  -- Only their columns travel back.
-  SELECT a.attrelid AS oid, json_agg(a.attname ORDER BY a.attnum) AS columns
-  FROM pg_attribute a
-  WHERE a.attrelid = ANY (ARRAY(SELECT oid FROM mismatched)) AND a.attnum > 0 AND NOT a.attisdropped
-  GROUP BY a.attrelid
-), indexes AS (
-  SELECT x.indrelid AS oid, json_agg(json_build_array(
-           i.relname, ic.description, x.indisunique, i.oid::bigint,
-           ${concurrentKeyCondition('x')}
-         ) ORDER BY i.relname) AS indexes
-  FROM pg_index x
-  JOIN pg_class i ON i.oid = x.indexrelid
-  LEFT JOIN comments ic ON ic.objoid = i.oid
-  WHERE x.indrelid IN (SELECT oid FROM objects WHERE relkind = 'm')
-  GROUP BY x.indrelid
-)
+), ${COLUMN_CHECK}, ${INDEXES}
 SELECT json_build_object(
   'inRecovery', pg_is_in_recovery(),
   'serverVersion', current_setting('server_version_num')::int,
@@ -120,6 +92,45 @@ SELECT json_build_object(
   LEFT JOIN indexes ix ON ix.oid = o.oid)
 ) AS snapshot`;
 }
+
+/**
+ * The column check of snapshotQuery (two CTEs): declared views whose columns are not the ones their
+ * entity maps, and the columns of those views alone.
+ */
+const COLUMN_CHECK = `mismatched AS (
+  -- Declared views whose columns are not the ones their entity maps (same count, all of them mapped).
+  -- Their few pg_attribute rows are read by index, in one scan for all of them (an array of OIDs
+  -- rather than a join, which would scan the columns of every relation in the database, tables and
+  -- system catalogs included; and rather than a subquery per object, which costs twice as much).
+  SELECT o.oid
+  FROM objects o
+  LEFT JOIN (
+    SELECT a.attrelid, count(*) AS n, array_agg(a.attname::text) AS names
+    FROM pg_attribute a
+    WHERE a.attrelid = ANY (ARRAY(SELECT oid FROM objects WHERE expected_columns IS NOT NULL)) AND a.attnum > 0 AND NOT a.attisdropped
+    GROUP BY a.attrelid
+  ) a ON a.attrelid = o.oid
+  WHERE o.expected_columns IS NOT NULL AND (coalesce(a.n, 0) <> cardinality(o.expected_columns) OR NOT a.names <@ o.expected_columns)
+), columns AS (
+  -- Only their columns travel back.
+  SELECT a.attrelid AS oid, json_agg(a.attname ORDER BY a.attnum) AS columns
+  FROM pg_attribute a
+  WHERE a.attrelid = ANY (ARRAY(SELECT oid FROM mismatched)) AND a.attnum > 0 AND NOT a.attisdropped
+  GROUP BY a.attrelid
+)`;
+
+/** snapshotQuery's CTE of the indexes of the materialized views, each with whether REFRESH ... CONCURRENTLY can use it. */
+const INDEXES = `indexes AS (
+  SELECT x.indrelid AS oid, json_agg(json_build_array(
+           i.relname, ic.description, x.indisunique, i.oid::bigint,
+           ${concurrentKeyCondition('x')}
+         ) ORDER BY i.relname) AS indexes
+  FROM pg_index x
+  JOIN pg_class i ON i.oid = x.indexrelid
+  LEFT JOIN comments ic ON ic.objoid = i.oid
+  WHERE x.indrelid IN (SELECT oid FROM objects WHERE relkind = 'm')
+  GROUP BY x.indrelid
+)`;
 
 export interface RawSnapshot {
   inRecovery: boolean;

@@ -2,7 +2,7 @@ import { PgViewsError } from '../pgviews.errors.js';
 import { createAppContext, locateApp } from './app-context.js';
 import { expectOptions, parseArguments, UsageError } from './arguments.js';
 import { clearCommand } from './commands/clear.command.js';
-import { EXIT, type Command } from './commands/command.js';
+import { commandOptions, EXIT, type Command } from './commands/command.js';
 import { migrationCommand } from './commands/migration.command.js';
 import { planCommand } from './commands/plan.command.js';
 import { refreshCommand } from './commands/refresh.command.js';
@@ -55,7 +55,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     const command = COMMANDS[args.command];
     if (!command) throw new UsageError(`unknown command ${args.command} (commands: ${Object.keys(COMMANDS).join(', ')})`);
-    expectOptions(args, command.options);
+    expectOptions(args, commandOptions(command));
     // The app's logger writes to both streams: colours only when both are terminals.
     const colors = colorsWanted(io.stdout, io.env) && colorsWanted(io.stderr, io.env);
     const services = await createAppContext(await locateApp(args, io.cwd), { verbose, colors, cwd: io.cwd });

@@ -100,7 +100,8 @@ export async function takeAdvisoryXactLock(tx: SqlRunner, wait: AdvisoryLockWait
   const lock = `${wait.label} (advisory lock ${key})`;
   const attempts = wait.retries + 1;
   logger.log(
-    `${wait.purpose}: ${lock} is held by ${describeHolders(await lockHolders(tx, wait.name))}; waiting for it, at most ${attempts} × ${wait.attemptMs} ms`,
+    `${wait.purpose}: ${lock} is held by ${describeHolders(await lockHolders(tx, wait.name))}; ` +
+      `waiting for it, at most ${attempts} × ${wait.attemptMs} ms`,
   );
   const started = performance.now();
   for (let attempt = 1; ; attempt += 1) {
@@ -124,7 +125,8 @@ export async function takeAdvisoryXactLock(tx: SqlRunner, wait: AdvisoryLockWait
         throw new PgViewsLockTimeoutError(
           lock,
           holders,
-          `${wait.purpose} gave up waiting for ${lock} after ${attempts} attempts of ${wait.attemptMs} ms: it is held by ${describeHolders(holders)}. ` +
+          `${wait.purpose} gave up waiting for ${lock} after ${attempts} attempts of ${wait.attemptMs} ms: ` +
+            `it is held by ${describeHolders(holders)}. ` +
             'Nothing was changed. Another instance may be applying a slow change (allow it more time with lockTimeout and lockRetries), ' +
             `or a session holds the lock${holders.length > 0 ? ` (end it with SELECT pg_terminate_backend(${holders[0].pid}))` : ''}.`,
           { cause: error },
@@ -132,7 +134,8 @@ export async function takeAdvisoryXactLock(tx: SqlRunner, wait: AdvisoryLockWait
       }
       const delayMs = Math.round(wait.retryDelay * 2 ** (attempt - 1));
       logger.warn(
-        `${wait.purpose}: ${lock} still held by ${describeHolders(holders)} after ${wait.attemptMs} ms (attempt ${attempt} of ${attempts}); retrying in ${delayMs} ms`,
+        `${wait.purpose}: ${lock} still held by ${describeHolders(holders)} after ${wait.attemptMs} ms ` +
+          `(attempt ${attempt} of ${attempts}); retrying in ${delayMs} ms`,
       );
       await sleep(delayMs);
     }

@@ -19,8 +19,11 @@ export const PIN_CATALOG_SEARCH_PATH =
   `SELECT pg_catalog.set_config('pgviews.search_path', pg_catalog.current_setting('search_path'), true), ` +
   `pg_catalog.set_config('search_path', ${quoteLiteral(CATALOG_SEARCH_PATH)}, true)`;
 
+/** The transaction's own search_path, where PIN_CATALOG_SEARCH_PATH keeps it. */
+const SAVED_SEARCH_PATH = "pg_catalog.current_setting('pgviews.search_path')";
+
 /** Gives the transaction its search_path back (what comes after may be a migration tool's, or the app's). */
-export const UNPIN_CATALOG_SEARCH_PATH = `SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('pgviews.search_path'), true)`;
+export const UNPIN_CATALOG_SEARCH_PATH = `SELECT pg_catalog.set_config('search_path', ${SAVED_SEARCH_PATH}, true)`;
 
 /** Sets CATALOG_SEARCH_PATH until the end of the transaction (sent with its BEGIN: see OrmDatabase.catalogTransaction). */
 export const SET_CATALOG_SEARCH_PATH = `SELECT pg_catalog.set_config('search_path', ${quoteLiteral(CATALOG_SEARCH_PATH)}, true)`;
@@ -34,7 +37,8 @@ export const SET_CATALOG_SEARCH_PATH = `SELECT pg_catalog.set_config('search_pat
 export async function withCatalogSearchPath<T>(tx: SqlRunner, work: () => Promise<T>): Promise<T> {
   if (tx.catalogSearchPath) return work();
   const [{ previous }] = await tx.query<{ previous: string }>(
-    `SELECT pg_catalog.current_setting('search_path') AS previous, pg_catalog.set_config('search_path', ${quoteLiteral(CATALOG_SEARCH_PATH)}, true) AS pinned`,
+    `SELECT pg_catalog.current_setting('search_path') AS previous, ` +
+      `pg_catalog.set_config('search_path', ${quoteLiteral(CATALOG_SEARCH_PATH)}, true) AS pinned`,
   );
   const restore = () => tx.query(`SELECT pg_catalog.set_config('search_path', ${quoteLiteral(previous)}, true)`);
   let result: T;

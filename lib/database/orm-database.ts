@@ -38,7 +38,8 @@ export class OrmDatabase implements SqlRunner {
   async catalogTransaction<T>(work: (tx: SqlRunner) => Promise<T>): Promise<T> {
     const connection = this.connection;
     const outer = this.em.getTransactionContext();
-    if (outer) return this.savepoint(connection, outer, work, true); // a savepoint keeps the outer search_path: set and restored around each read
+    // A savepoint keeps the outer search_path: it is set and restored around each read.
+    if (outer) return this.savepoint(connection, outer, work, true);
     return this.ownTransaction(connection, work, { rollback: true, catalogSearchPath: true });
   }
 

@@ -29,59 +29,13 @@ export function buildViewDefinition(
   meta: EntityMetadata,
   context: DefinitionContext,
 ): UnlinkedDefinition {
-  const schema = meta.schema && meta.schema !== '*' ? meta.schema : context.defaultSchema;
-  const name = meta.tableName;
-  if (`${schema}${name}`.includes('\0')) {
-    throw new PgViewsConfigurationError(
-      `${meta.className} (${withVisibleNul(schema)}.${withVisibleNul(name)}): the name contains a NUL character (\\0), which PostgreSQL ` +
-        `does not allow in names`,
-    );
-  }
-  const id = displayName(schema, name);
-  const fail = (problem: string, cause?: unknown) => new PgViewsConfigurationError(`${meta.className} (${id}): ${problem}`, { cause });
-  if (byteLength(name) > MAX_IDENTIFIER_BYTES) throw fail(`the name is longer than PostgreSQL's ${MAX_IDENTIFIER_BYTES}-byte limit`);
-  if (hasLoneSurrogate(schema) || hasLoneSurrogate(name)) throw fail('the name holds a lone UTF-16 surrogate, which has no UTF-8 form');
-
+  const { schema, name, id, fail } = checkedName(meta, context);
   const sql = resolveSql(declaration, context, fail);
   const { options } = declaration;
   rejectNul(fail, 'the comment', options.comment);
-  const viewOptions: PlainViewOptions =
-    declaration.kind === 'view'
-      ? {
-          securityBarrier: declaration.options.securityBarrier,
-          securityInvoker: declaration.options.securityInvoker,
-          checkOption: declaration.options.checkOption,
-        }
-      : {};
+  const viewOptions = plainViewOptions(declaration);
   const materialized = declaration.kind === 'materialized' ? declaration.options : undefined;
-  const columnOf = (nameOrProperty: string) => {
-    const fieldNames = meta.properties[nameOrProperty as keyof typeof meta.properties]?.fieldNames;
-    return fieldNames?.length === 1 ? fieldNames[0] : nameOrProperty;
-  };
-  const uniqueKey = materialized?.uniqueKey?.map(columnOf);
-  if (uniqueKey && uniqueKey.length === 0) throw fail('uniqueKey must name at least one column');
-
-  const indexes =
-    declaration.kind === 'materialized'
-      ? collectIndexes(
-          name,
-          [
-            ...(uniqueKey ? [{ columns: uniqueKey, unique: true }] : []),
-            ...(materialized?.indexes ?? []).map((index) => ({
-              ...index,
-              columns: index.columns?.map(columnOf),
-              include: index.include?.map(columnOf),
-            })),
-            ...ormIndexes(meta, columnOf, fail),
-          ],
-          context,
-          fail,
-        )
-      : [];
-  if (declaration.kind === 'view' && ((meta.indexes?.length ?? 0) > 0 || (meta.uniques?.length ?? 0) > 0)) {
-    throw fail('plain views cannot have indexes; declare it with @MaterializedView to index it');
-  }
-
+  const { uniqueKey, indexes } = declaredIndexes(declaration, meta, context, fail);
   return {
     id,
     schema,
@@ -103,6 +57,69 @@ export function buildViewDefinition(
 }
 
 type Fail = (problem: string, cause?: unknown) => Error;
+
+/** The view's schema, name and display id, checked for what PostgreSQL does not take in a name; `fail` names the view. */
+function checkedName(meta: EntityMetadata, context: DefinitionContext): { schema: string; name: string; id: string; fail: Fail } {
+  const schema = meta.schema && meta.schema !== '*' ? meta.schema : context.defaultSchema;
+  const name = meta.tableName;
+  if (`${schema}${name}`.includes('\0')) {
+    throw new PgViewsConfigurationError(
+      `${meta.className} (${withVisibleNul(schema)}.${withVisibleNul(name)}): the name contains a NUL character (\\0), which PostgreSQL ` +
+        `does not allow in names`,
+    );
+  }
+  const id = displayName(schema, name);
+  const fail = (problem: string, cause?: unknown) => new PgViewsConfigurationError(`${meta.className} (${id}): ${problem}`, { cause });
+  if (byteLength(name) > MAX_IDENTIFIER_BYTES) throw fail(`the name is longer than PostgreSQL's ${MAX_IDENTIFIER_BYTES}-byte limit`);
+  if (hasLoneSurrogate(schema) || hasLoneSurrogate(name)) throw fail('the name holds a lone UTF-16 surrogate, which has no UTF-8 form');
+  return { schema, name, id, fail };
+}
+
+/** The options of a plain view (none for a materialized one). */
+function plainViewOptions(declaration: ViewDeclaration): PlainViewOptions {
+  return declaration.kind === 'view'
+    ? {
+        securityBarrier: declaration.options.securityBarrier,
+        securityInvoker: declaration.options.securityInvoker,
+        checkOption: declaration.options.checkOption,
+      }
+    : {};
+}
+
+/**
+ * The unique key and the indexes of a materialized view: its `uniqueKey`, its `indexes` option and
+ * MikroORM's index declarations, property names resolved to columns. A plain view takes none.
+ */
+function declaredIndexes(
+  declaration: ViewDeclaration,
+  meta: EntityMetadata,
+  context: DefinitionContext,
+  fail: Fail,
+): { uniqueKey?: string[]; indexes: IndexDefinition[] } {
+  if (declaration.kind === 'view') {
+    if ((meta.indexes?.length ?? 0) > 0 || (meta.uniques?.length ?? 0) > 0) {
+      throw fail('plain views cannot have indexes; declare it with @MaterializedView to index it');
+    }
+    return { uniqueKey: undefined, indexes: [] };
+  }
+  const materialized = declaration.options;
+  const columnOf = (nameOrProperty: string) => {
+    const fieldNames = meta.properties[nameOrProperty as keyof typeof meta.properties]?.fieldNames;
+    return fieldNames?.length === 1 ? fieldNames[0] : nameOrProperty;
+  };
+  const uniqueKey = materialized.uniqueKey?.map(columnOf);
+  if (uniqueKey && uniqueKey.length === 0) throw fail('uniqueKey must name at least one column');
+  const declared = [
+    ...(uniqueKey ? [{ columns: uniqueKey, unique: true }] : []),
+    ...(materialized.indexes ?? []).map((index) => ({
+      ...index,
+      columns: index.columns?.map(columnOf),
+      include: index.include?.map(columnOf),
+    })),
+    ...ormIndexes(meta, columnOf, fail),
+  ];
+  return { uniqueKey, indexes: collectIndexes(meta.tableName, declared, context, fail) };
+}
 
 function resolveSql(declaration: ViewDeclaration, context: DefinitionContext, fail: Fail): string {
   const source = declaration.options.sql;

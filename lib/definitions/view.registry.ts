@@ -1,4 +1,4 @@
-import { EntitySchema, type EntityMetadata, type MikroORM } from '@mikro-orm/core';
+import { EntitySchema, type EntityMetadata, type MetadataStorage, type MikroORM } from '@mikro-orm/core';
 import { PgViewsMetadataAccessor } from '../decorators/pgviews-metadata.accessor.js';
 import type { ViewDeclaration, ViewEntity } from '../decorators/view-options.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
@@ -31,6 +31,59 @@ function entityLabel(entity: unknown): string {
   return (entity as { name?: string })?.name || String(entity);
 }
 
+/** The ORM's metadata of an entity; `role` says in the error why the entity was looked up. */
+type MetaOf = (entity: ViewEntity, role: string) => EntityMetadata;
+
+function metadataLookup(metadata: MetadataStorage): MetaOf {
+  return (entity, role) => {
+    const meta = metadata.find(entityClass(entity) as any);
+    if (!meta) {
+      throw new PgViewsConfigurationError(
+        `${entityLabel(entity)} ${role} has no MikroORM metadata: add it to the entities of the MikroORM configuration ` +
+          '(or use MikroOrmModule.forFeature() with autoLoadEntities)',
+      );
+    }
+    return meta;
+  };
+}
+
+/** An entity's view declaration, resolved once per registry whichever way the entity is reached. */
+function declarationLookup(metadata: MetadataStorage, adopt: boolean): (entity: ViewEntity) => ViewDeclaration | undefined {
+  const declarations = new Map<unknown, ViewDeclaration | undefined>();
+  return (entity) => {
+    const key = entityClass(entity);
+    if (!declarations.has(key)) {
+      const meta = metadata.find(key as any);
+      declarations.set(key, PgViewsMetadataAccessor.viewDeclaration(entity) ?? (meta && viewDeclarationOf(meta, adopt)));
+    }
+    return declarations.get(key);
+  };
+}
+
+/** The entities the selection names, or every view entity of the ORM (and the features) when it names none. */
+function selectedEntities(metadata: MetadataStorage, selection: ViewSelection, adopt: boolean): ViewEntity[] {
+  if (selection.views) return [...selection.views, ...(selection.features ?? [])];
+  return [
+    ...[...metadata].filter((meta) => viewDeclarationOf(meta, adopt)).map((meta) => meta.class as ViewEntity),
+    ...(selection.features ?? []),
+  ];
+}
+
+/** The definitions ordered so that each comes after those it reads; a cycle is refused. */
+function dependenciesFirst(linked: readonly ViewDefinition[]): ViewDefinition[] {
+  const byId = new Map(linked.map((definition) => [definition.id, definition]));
+  try {
+    // Sorted first so that the order (and every plan) does not depend on how entities were listed.
+    const order = orderByDependencies([...byId.keys()].sort(), (id) => byId.get(id)!.dependencies);
+    return order.map((id) => byId.get(id)!);
+  } catch (error) {
+    if (!(error instanceof DependencyCycleError)) throw error;
+    throw new PgViewsConfigurationError(
+      `Views depend on each other in a cycle: ${error.cycle.join(' -> ')}. A view cannot read itself, directly or through other views.`,
+    );
+  }
+}
+
 /**
  * The registered views of one MikroORM instance, resolved and ordered so that every view comes after
  * the views it reads. Built once at startup; answers "which view is this class?" for the services.
@@ -58,16 +111,7 @@ export class ViewRegistry {
   static fromOrm(orm: Pick<MikroORM, 'config' | 'getMetadata'>, selection: ViewSelection = {}): ViewRegistry {
     const metadata = orm.getMetadata();
     const defaultSchema = orm.config.get('schema') ?? orm.config.getPlatform().getDefaultSchemaName() ?? 'public';
-    const metaOf = (entity: ViewEntity, role: string): EntityMetadata => {
-      const meta = metadata.find(entityClass(entity) as any);
-      if (!meta) {
-        throw new PgViewsConfigurationError(
-          `${entityLabel(entity)} ${role} has no MikroORM metadata: add it to the entities of the MikroORM configuration ` +
-            '(or use MikroOrmModule.forFeature() with autoLoadEntities)',
-        );
-      }
-      return meta;
-    };
+    const metaOf = metadataLookup(metadata);
     const context: DefinitionContext = {
       defaultSchema,
       namingStrategy: orm.config.getNamingStrategy(),
@@ -76,27 +120,11 @@ export class ViewRegistry {
         return qualifiedName(meta.schema && meta.schema !== '*' ? meta.schema : defaultSchema, meta.tableName);
       },
     };
-
     const adopt = selection.adoptMikroOrmViews ?? true;
-    // Each entity's declaration is resolved once per registry, whichever way it is reached.
-    const declarations = new Map<unknown, ViewDeclaration | undefined>();
-    const declarationOf = (entity: ViewEntity) => {
-      const key = entityClass(entity);
-      if (!declarations.has(key)) {
-        const meta = metadata.find(key as any);
-        declarations.set(key, PgViewsMetadataAccessor.viewDeclaration(entity) ?? (meta && viewDeclarationOf(meta, adopt)));
-      }
-      return declarations.get(key);
-    };
-    const selected = selection.views
-      ? [...selection.views, ...(selection.features ?? [])]
-      : [
-          ...[...metadata].filter((meta) => viewDeclarationOf(meta, adopt)).map((meta) => meta.class as ViewEntity),
-          ...(selection.features ?? []),
-        ];
+    const declarationOf = declarationLookup(metadata, adopt);
     const unlinked = new Map<string, UnlinkedDefinition>();
     const seen = new Set<unknown>();
-    for (const entity of selected) {
+    for (const entity of selectedEntities(metadata, selection, adopt)) {
       if (seen.has(entityClass(entity))) continue;
       seen.add(entityClass(entity));
       const declaration = declarationOf(entity);
@@ -106,25 +134,11 @@ export class ViewRegistry {
       if (clash) throw new PgViewsConfigurationError(`${clash.className} and ${definition.className} are both mapped to ${definition.id}`);
       unlinked.set(definition.id, definition);
     }
-
     const linked = [...unlinked.values()].map((definition) => ({
       ...definition,
       dependencies: ViewRegistry.dependenciesOf(definition, declarationOf(definition.entity)!, unlinked, defaultSchema, metaOf),
     }));
-    const byId = new Map(linked.map((definition) => [definition.id, definition]));
-    try {
-      // Sorted first so that the order (and every plan) does not depend on how entities were listed.
-      const order = orderByDependencies([...byId.keys()].sort(), (id) => byId.get(id)!.dependencies);
-      return new ViewRegistry(
-        order.map((id) => byId.get(id)!),
-        defaultSchema,
-      );
-    } catch (error) {
-      if (!(error instanceof DependencyCycleError)) throw error;
-      throw new PgViewsConfigurationError(
-        `Views depend on each other in a cycle: ${error.cycle.join(' -> ')}. A view cannot read itself, directly or through other views.`,
-      );
-    }
+    return new ViewRegistry(dependenciesFirst(linked), defaultSchema);
   }
 
   /** Declared dependencies plus registered views that the SQL reads by name (in FROM, JOIN, TABLE). */
@@ -133,7 +147,7 @@ export class ViewRegistry {
     declaration: ViewDeclaration,
     all: ReadonlyMap<string, UnlinkedDefinition>,
     defaultSchema: string,
-    metaOf: (entity: ViewEntity, role: string) => EntityMetadata,
+    metaOf: MetaOf,
   ): string[] {
     const found = new Set<string>();
     const declared = declaration.options.dependencies;

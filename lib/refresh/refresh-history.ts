@@ -171,7 +171,8 @@ VALUES (${quoteLiteral(view.schema)}, ${quoteLiteral(view.name)}, ${started}, cl
 
   /** One row (`done`) when a scheduled refresh of the view already ran for this tick. */
   tickDoneQuery(view: RelationName, tick: Date): string {
-    return `SELECT EXISTS (SELECT 1 FROM ${this.qualified} WHERE ${this.rowsOf(view)} AND tick = ${quoteLiteral(tick.toISOString())}) AS done`;
+    const rows = `${this.rowsOf(view)} AND tick = ${quoteLiteral(tick.toISOString())}`;
+    return `SELECT EXISTS (SELECT 1 FROM ${this.qualified} WHERE ${rows}) AS done`;
   }
 
   /** The last refresh of every view (rows for historyEntry()). */

@@ -125,23 +125,17 @@ export class ViewRefresher {
       durationMs: 0,
       skipped: reason,
     });
+    // A scheduled or freshness refresh runs once across instances: it holds the view's refresh lock.
     const exclusive = context.tick !== undefined || context.stillDue !== undefined;
-    if (exclusive) {
-      // Holding the lock, the session says so in application_name (until the transaction ends): another
-      // instance that finds the lock taken can tell it from a foreign session even while this one commits.
-      const [{ locked }] = await runner.query<{ locked: boolean }>(
-        `SELECT t.locked, CASE WHEN t.locked THEN pg_catalog.set_config('application_name', ` +
-          `${quoteLiteral(SCHEDULED_REFRESH_APPLICATION)} || pg_catalog.current_setting('application_name'), true) END AS marked ` +
-          `FROM (SELECT pg_catalog.pg_try_advisory_xact_lock(${advisoryLockKey(REFRESH_LOCK_PREFIX + view.id)}) AS locked) t`,
-      );
-      if (!locked) {
-        await this.reportForeignHolders(runner, view);
-        return skipped('locked');
-      }
+    if (exclusive && !(await tryTickLock(runner, view))) {
+      await this.reportForeignHolders(runner, view);
+      return skipped('locked');
     }
     // Read in a transaction (the scheduled refresh's, or one of its own), with only pg_catalog on the search_path.
-    const read = (tx: SqlRunner) => withCatalogSearchPath(tx, () => this.state(tx, view, options));
-    const { state, tracked, unchanged } = exclusive ? await read(runner) : await this.database.transaction(read, { rollback: true });
+    // (Its own: a rolled-back catalog transaction, whose search_path comes with its BEGIN, so a skip costs four round trips.)
+    const read = (tx: SqlRunner) =>
+      withCatalogSearchPath(tx, () => this.state({ query: (sql) => tx.query(sql), catalogSearchPath: true }, view, options));
+    const { state, tracked, unchanged } = exclusive ? await read(runner) : await this.database.catalogTransaction(read);
     if (state.standby) {
       if (context.source === 'schedule' || context.source === 'freshness') return skipped('standby');
       throw new PgViewsError(`Cannot refresh ${view.id}: the database is a hot standby (read-only); refresh it on the primary`);
@@ -159,11 +153,25 @@ export class ViewRefresher {
     if (unchanged) return skipped('unchanged');
 
     const concurrently = this.chooseConcurrently(view, state, options);
+    return this.runRefresh(runner, view, { concurrently, record: hasHistory, tracked }, options, context);
+  }
+
+  /**
+   * Runs REFRESH under the lock timeout (and records it in the history table when `record`, and the
+   * snapshot it read for change tracking when `tracked`), in one round trip.
+   */
+  private async runRefresh(
+    runner: SqlRunner,
+    view: RefreshTarget,
+    { concurrently, record, tracked }: { concurrently: boolean; record: boolean; tracked: boolean },
+    options: RefreshOptions & { lockTimeout: number },
+    context: RefreshContext,
+  ): Promise<RefreshResult> {
     const statement = refreshStatement(view, concurrently);
     // A view's mark row exists before its first tracked refresh, committed on its own (see ChangeTracker.registerStatement).
     if (tracked) await this.database.query(withPinnedPath(this.tracking!.tracker.registerStatement(view)));
     const recorded =
-      this.history && hasHistory
+      this.history && record
         ? this.history.refreshAndRecord(statement, view, { concurrently, source: context.source, tick: context.tick })
         : statement;
     // lock_timeout bounds the wait for the view's lock; the previous value comes back after it, for the
@@ -205,7 +213,7 @@ export class ViewRefresher {
   /**
    * What the database says about the view, whether its refresh is tracked, and with `whenChanged`,
    * whether nothing it reads changed since its last refresh (one more query, once the tracking
-   * objects are known to be the library's own).
+   * objects are known to be the library's own). `runner` runs with only pg_catalog on the search_path.
    */
   private async state(
     runner: SqlRunner,
@@ -289,4 +297,18 @@ function refreshError(
     default:
       return new PgViewsRefreshError(view.id, statement, details, cause);
   }
+}
+
+/**
+ * Takes the view's refresh lock for a scheduled tick without waiting; false when another session holds
+ * it. Holding the lock, the session says so in application_name (until the transaction ends): another
+ * instance that finds the lock taken can tell it from a foreign session even while this one commits.
+ */
+async function tryTickLock(runner: SqlRunner, view: RefreshTarget): Promise<boolean> {
+  const marker = `${quoteLiteral(SCHEDULED_REFRESH_APPLICATION)} || pg_catalog.current_setting('application_name')`;
+  const [{ locked }] = await runner.query<{ locked: boolean }>(
+    `SELECT t.locked, CASE WHEN t.locked THEN pg_catalog.set_config('application_name', ${marker}, true) END AS marked ` +
+      `FROM (SELECT pg_catalog.pg_try_advisory_xact_lock(${advisoryLockKey(REFRESH_LOCK_PREFIX + view.id)}) AS locked) t`,
+  );
+  return locked;
 }

@@ -116,7 +116,9 @@ export class StateTable implements RelationName {
     return `
 SELECT json_build_object(
   'objects', (SELECT coalesce(json_agg(json_build_array(g.release, g.applied_at, g.objects)), '[]') FROM (
-                SELECT s.release, s.applied_at, json_agg(json_build_array(s.oid::bigint, s.kind, s.hash, s.schema_name, s.object_name, s.fingerprint, s.server_major)) AS objects
+                SELECT s.release, s.applied_at, json_agg(json_build_array(
+                         s.oid::bigint, s.kind, s.hash, s.schema_name, s.object_name, s.fingerprint, s.server_major
+                       )) AS objects
                 FROM ${table} s WHERE s.oid IS NOT NULL OR s.fingerprint IS NOT NULL
                 GROUP BY s.release, s.applied_at) g),
   'ours', (SELECT seq FROM ${table} WHERE kind = 'release' AND hash = ${quoteLiteral(release)}),
@@ -139,7 +141,8 @@ ORDER BY 1, 2`;
   adoptFingerprintsStatement(): string {
     return `UPDATE ${this.qualified} s SET fingerprint = ${QUERY_FINGERPRINT}, server_major = ${SERVER_MAJOR}
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_rewrite r ON r.ev_class = c.oid AND r.rulename = '_RETURN'
-WHERE c.oid = s.oid AND n.nspname = s.schema_name AND c.relname = s.object_name AND s.fingerprint IS NOT NULL AND s.server_major IS DISTINCT FROM ${SERVER_MAJOR}`;
+WHERE c.oid = s.oid AND n.nspname = s.schema_name AND c.relname = s.object_name
+  AND s.fingerprint IS NOT NULL AND s.server_major IS DISTINCT FROM ${SERVER_MAJOR}`;
   }
 
   /**
@@ -152,8 +155,10 @@ WHERE c.oid = s.oid AND n.nspname = s.schema_name AND c.relname = s.object_name 
     if (entries.length > 0) {
       statements.push(`INSERT INTO ${table} AS s (kind, oid, schema_name, object_name, hash, fingerprint, server_major, release, applied_at)
 SELECT e.kind, c.oid, n.nspname, c.relname, e.hash, ${QUERY_FINGERPRINT}, ${SERVER_MAJOR}, ${quoteLiteral(release)},
-  coalesce((SELECT min(p.applied_at) FROM ${table} p WHERE p.kind = e.kind AND p.schema_name = n.nspname AND p.object_name = c.relname AND p.hash = e.hash), now())
-FROM unnest(${textArray(entries.map((entry) => entry.kind))}, ${textArray(entries.map((entry) => entry.qualified))}, ${textArray(entries.map((entry) => entry.hash))}) AS e(kind, name, hash)
+  coalesce((SELECT min(p.applied_at) FROM ${table} p
+            WHERE p.kind = e.kind AND p.schema_name = n.nspname AND p.object_name = c.relname AND p.hash = e.hash), now())
+FROM unnest(${textArray(entries.map((entry) => entry.kind))}, ${textArray(entries.map((entry) => entry.qualified))},
+            ${textArray(entries.map((entry) => entry.hash))}) AS e(kind, name, hash)
 JOIN pg_class c ON c.oid = to_regclass(e.name)
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_rewrite r ON r.ev_class = c.oid AND r.rulename = '_RETURN'

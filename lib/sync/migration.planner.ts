@@ -1,4 +1,4 @@
-import { CatalogSnapshot, isView, type CatalogIndex } from '../catalog/catalog-snapshot.js';
+import { CatalogSnapshot, isView, type CatalogIndex, type CatalogObject } from '../catalog/catalog-snapshot.js';
 import type { ObjectDetails } from '../catalog/catalog.reader.js';
 import { compareColumns, type ColumnVerdict } from '../catalog/column-probe.js';
 import { orderByDependencies } from '../definitions/dependency-graph.js';
@@ -86,41 +86,13 @@ export function planMigration(input: MigrationInput): MigrationSql {
 
 /** The catalog as up() leaves it: changed views carry their new declaration; created ones exist; dropped ones do not. */
 function catalogAfter(input: MigrationInput, touched: ReadonlyMap<string, { action: string }>): CatalogSnapshot {
-  const { snapshot, definitions, options } = input;
+  const { snapshot, definitions } = input;
   const objects = new Map(snapshot.objects.map((object) => [object.id, object]));
-  let syntheticOid = -1;
-  const oidOf = (id: string) => objects.get(id)?.oid;
+  // Objects and indexes up() creates have no OID yet: they get negative ones, unique in this snapshot.
+  let lastOid = 0;
+  const nextOid = () => --lastOid;
   for (const definition of definitions) {
-    if (!touched.has(definition.id)) continue;
-    const before = objects.get(definition.id);
-    const declaredIndexes: CatalogIndex[] = definition.indexes.map((index) => ({
-      name: index.name,
-      oid: syntheticOid--,
-      marker: index.hash,
-      unique: index.unique,
-      concurrentKey: index.unique && !index.where,
-    }));
-    const extraIndexes =
-      options.indexes === 'exact'
-        ? []
-        : (before?.indexes ?? []).filter((index) => index.marker === undefined && !declaredIndexes.some((d) => d.name === index.name));
-    objects.set(definition.id, {
-      oid: before?.oid ?? syntheticOid--,
-      id: definition.id,
-      schema: definition.schema,
-      name: definition.name,
-      kind: definition.kind,
-      owner: before?.owner ?? snapshot.currentUser,
-      ownedByUs: before?.ownedByUs ?? true,
-      comment: definition.comment ?? before?.userComment,
-      marker: definition.hash,
-      userComment: definition.comment ?? before?.userComment,
-      populated: definition.kind === 'view' || definition.withData || (before?.populated ?? false),
-      reads: [
-        ...new Set([...(before?.reads ?? []), ...definition.dependencies.map(oidOf).filter((oid): oid is number => oid !== undefined)]),
-      ],
-      indexes: definition.kind === 'materialized' ? [...declaredIndexes, ...extraIndexes] : [],
-    });
+    if (touched.has(definition.id)) objects.set(definition.id, objectAfter(definition, objects, input, nextOid));
   }
   for (const [id, change] of touched) if (change.action === 'dropped') objects.delete(id);
   const schemas = new Set([
@@ -128,23 +100,7 @@ function catalogAfter(input: MigrationInput, touched: ReadonlyMap<string, { acti
     ...definitions.map((definition) => definition.schema),
     ...(input.history ? [input.history.schema] : []),
   ]);
-  const history =
-    input.history && !objects.has(input.history.id)
-      ? [
-          {
-            oid: syntheticOid--,
-            id: input.history.id,
-            schema: input.history.schema,
-            name: input.history.name,
-            kind: 'table' as const,
-            owner: snapshot.currentUser,
-            ownedByUs: true,
-            populated: true,
-            reads: [],
-            indexes: [],
-          },
-        ]
-      : [];
+  const history = input.history && !objects.has(input.history.id) ? [historyTableAfter(input.history, snapshot, nextOid())] : [];
   const after = new CatalogSnapshot(
     [...objects.values(), ...history],
     schemas,
@@ -155,4 +111,57 @@ function catalogAfter(input: MigrationInput, touched: ReadonlyMap<string, { acti
   // up() leaves a state table behind (it creates one if there was none).
   after.recorded = snapshot.recorded ?? { objects: [], releases: {} };
   return after;
+}
+
+/** A declared view as up() leaves it: its new declaration, and what the catalog had that up() keeps. */
+function objectAfter(
+  definition: ViewDefinition,
+  objects: ReadonlyMap<string, CatalogObject>,
+  { snapshot, options }: MigrationInput,
+  nextOid: () => number,
+): CatalogObject {
+  const before = objects.get(definition.id);
+  const declaredIndexes: CatalogIndex[] = definition.indexes.map((index) => ({
+    name: index.name,
+    oid: nextOid(),
+    marker: index.hash,
+    unique: index.unique,
+    concurrentKey: index.unique && !index.where,
+  }));
+  const extraIndexes =
+    options.indexes === 'exact'
+      ? []
+      : (before?.indexes ?? []).filter((index) => index.marker === undefined && !declaredIndexes.some((d) => d.name === index.name));
+  const dependencyOids = definition.dependencies.map((id) => objects.get(id)?.oid).filter((oid): oid is number => oid !== undefined);
+  return {
+    oid: before?.oid ?? nextOid(),
+    id: definition.id,
+    schema: definition.schema,
+    name: definition.name,
+    kind: definition.kind,
+    owner: before?.owner ?? snapshot.currentUser,
+    ownedByUs: before?.ownedByUs ?? true,
+    comment: definition.comment ?? before?.userComment,
+    marker: definition.hash,
+    userComment: definition.comment ?? before?.userComment,
+    populated: definition.kind === 'view' || definition.withData || (before?.populated ?? false),
+    reads: [...new Set([...(before?.reads ?? []), ...dependencyOids])],
+    indexes: definition.kind === 'materialized' ? [...declaredIndexes, ...extraIndexes] : [],
+  };
+}
+
+/** The refresh history table up() creates. */
+function historyTableAfter(history: RefreshHistory, snapshot: CatalogSnapshot, oid: number): CatalogObject {
+  return {
+    oid,
+    id: history.id,
+    schema: history.schema,
+    name: history.name,
+    kind: 'table',
+    owner: snapshot.currentUser,
+    ownedByUs: true,
+    populated: true,
+    reads: [],
+    indexes: [],
+  };
 }

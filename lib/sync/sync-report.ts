@@ -43,6 +43,11 @@ export function syncReport(
   };
 }
 
+/** The report of a sync that did not run because the server is a hot standby. */
+export function standbyReport(durationMs: number): SyncReport {
+  return { views: [], changes: 0, statements: 0, retries: 0, durationMs, skipped: 'standby', warnings: [], notes: [] };
+}
+
 /** A summary line, a line per changed object, then notes and warnings. */
 export function logSyncReport(logger: Pick<LoggerService, 'log' | 'warn'>, report: SyncReport): void {
   const counts = new Map<SyncAction, number>();

@@ -49,10 +49,22 @@ export interface ViewStatus {
    * an unchanged refresh can be skipped (`watchable`; `reasons` say why not), the tables it reads, and
    * since when it lags them (the first write its last refresh does not reflect).
    */
-  readonly tracking?: Pick<ChangeState, 'watchable' | 'reasons' | 'sources' | 'unreflectedSince'>;
+  readonly tracking?: ViewTrackingStatus;
 }
 
-function trackingStatus({ watchable, reasons, sources, unreflectedSince }: ChangeState): ViewStatus['tracking'] {
+/** What change tracking says of a materialized view (see ViewStatus.tracking). */
+export interface ViewTrackingStatus {
+  /** Whether an unchanged refresh can be skipped: everything it reads can be watched. */
+  readonly watchable: boolean;
+  /** Why not, when it cannot. */
+  readonly reasons: readonly string[];
+  /** The tables it reads, directly or through views and materialized views (`schema.name`). */
+  readonly sources: readonly string[];
+  /** When the first write its last refresh does not reflect happened; absent when none (or no refresh recorded). */
+  readonly unreflectedSince?: Date;
+}
+
+function trackingStatus({ watchable, reasons, sources, unreflectedSince }: ChangeState): ViewTrackingStatus {
   return { watchable, reasons, sources, ...(unreflectedSince && { unreflectedSince }) };
 }
 

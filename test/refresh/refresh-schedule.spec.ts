@@ -1,14 +1,15 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { Entity, PrimaryKey } from '@mikro-orm/decorators/legacy';
+import type { INestApplicationContext } from '@nestjs/common';
 import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
+import type { CronJob } from 'cron';
 import { MaterializedView, PgViewsConfigurationError, PgViewsEvents, RefreshSchedule, View, type PgViewsEvent } from 'nestjs-pgviews';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
-import { sleep, waitFor } from '../support/system.js';
+import { waitFor } from '../support/system.js';
 import { useTestDatabase } from '../support/test-database.js';
 import { createViewsApp, RecordingLogger, useApps, type ViewsAppOptions } from '../support/views-app.js';
 
-/** Refreshed at every tick, changed or not: these tests count refreshes per tick (see test/tracking/ for `whenChanged`). */
-@RefreshSchedule('* * * * * *', { whenChanged: false })
+@RefreshSchedule('* * * * * *')
 @MaterializedView({ sql: 'SELECT id, name FROM author', uniqueKey: ['id'] })
 @Entity({ tableName: 'ticking_mv' })
 class Ticking {
@@ -46,8 +47,20 @@ class SlowTicking {
   @PrimaryKey() id!: number;
 }
 
-/** 0.5 s per author (1.5 s) on an every-second schedule: ticks come while the last run is still going. */
-@RefreshSchedule('* * * * * *')
+/**
+ * Refreshed on 1 January: the tests that fire its ticks themselves (see fireTick) never meet its own
+ * timer, and the clock they set for each tick is the only one that counts. Refreshed at every tick,
+ * changed or not: the ticks are counted (see test/tracking/ for `whenChanged`).
+ */
+@RefreshSchedule('0 0 1 1 *', { timeZone: 'UTC', whenChanged: false })
+@MaterializedView({ sql: 'SELECT id, name FROM author', uniqueKey: ['id'] })
+@Entity({ tableName: 'new_year_mv' })
+class NewYear {
+  @PrimaryKey() id!: number;
+}
+
+/** 0.5 s per author (1.5 s), refreshed on 1 January: the test fires a tick while the last run is still going. */
+@RefreshSchedule('0 0 1 1 *', { timeZone: 'UTC' })
 @MaterializedView({ sql: 'SELECT id, pg_sleep(0.5) IS NOT NULL AS slept FROM author', uniqueKey: ['id'] })
 @Entity({ tableName: 'slower_than_ticks_mv' })
 class SlowerThanTicks {
@@ -57,6 +70,44 @@ class SlowerThanTicks {
 const db = useTestDatabase({ sql: LIBRARY_TABLES });
 const apps = useApps(db);
 const boot = (options: ViewsAppOptions) => apps.boot({ ...options, imports: [ScheduleModule.forRoot(), ...(options.imports ?? [])] });
+
+/**
+ * The apps' jobs for `name`, their own timers stopped: the test fires each tick itself, at the time
+ * it chooses, instead of waiting for the clock.
+ */
+async function takeOverJobs(apps: readonly INestApplicationContext[], name: string): Promise<CronJob[]> {
+  const jobs = apps.map((app) => app.get(SchedulerRegistry).getCronJob(name));
+  for (const job of jobs) await job.stop();
+  return jobs;
+}
+
+/**
+ * Fires a job as its timer would when the clock reads `at`. Only Date is faked, and only while the job
+ * reads it (the tick is taken from it synchronously): the database driver's timers stay real.
+ */
+function fireTick(job: CronJob, at: string): void {
+  jest.useFakeTimers({
+    now: new Date(at),
+    doNotFake: [
+      'hrtime',
+      'nextTick',
+      'performance',
+      'queueMicrotask',
+      'setImmediate',
+      'clearImmediate',
+      'setInterval',
+      'clearInterval',
+      'setTimeout',
+      'clearTimeout',
+    ],
+  });
+  try {
+    void job.fireOnTick();
+  } finally {
+    jest.useRealTimers();
+  }
+}
+
 const views = async () => (await db.query(`SELECT relname FROM pg_class WHERE relkind = 'm' ORDER BY 1`)).map((row) => row.relname);
 
 describe('@RefreshSchedule', () => {
@@ -104,19 +155,26 @@ describe('@RefreshSchedule', () => {
   it('refreshes once per tick across instances on one database', async () => {
     const events: PgViewsEvent[] = [];
     const logger = new RecordingLogger();
-    const [one, two] = await Promise.all([boot({ entities: [Ticking], logger }), boot({ entities: [Ticking], logger })]);
-    for (const app of [one, two]) app.get(PgViewsEvents).events$.subscribe((event) => events.push(event));
-    await sleep(3600);
+    const instances = await Promise.all([boot({ entities: [NewYear], logger }), boot({ entities: [NewYear], logger })]);
+    for (const app of instances) app.get(PgViewsEvents).events$.subscribe((event) => events.push(event));
+    const jobs = await takeOverJobs(instances, 'pgviews:refresh:public.new_year_mv');
+    for (const [index, year] of [2027, 2028, 2029].entries()) {
+      // Both instances' timers fire for the tick, a little apart, as timers on two machines do.
+      fireTick(jobs[0], `${year}-01-01T00:00:00.100Z`);
+      fireTick(jobs[1], `${year}-01-01T00:00:00.700Z`);
+      await waitFor(async () => events.length >= 2 * (index + 1), `both instances to handle the tick of ${year}`, 10_000, 20);
+    }
     await apps.closeAll();
     const ticks = await db.query(
-      `SELECT tick, count(*)::int AS refreshes FROM pgviews_refresh_history WHERE view_name = 'ticking_mv' AND source = 'schedule' GROUP BY tick ORDER BY tick`,
+      `SELECT tick, count(*)::int AS refreshes FROM pgviews_refresh_history
+       WHERE view_name = 'new_year_mv' AND source = 'schedule' GROUP BY tick ORDER BY tick`,
     );
-    expect(ticks.length).toBeGreaterThanOrEqual(3);
+    expect(ticks).toHaveLength(3);
     expect(ticks.every((tick) => tick.refreshes === 1)).toBe(true);
     const refreshed = events.filter((event) => event.type === 'view-refreshed').length;
     const skipped = events.filter((event) => event.type === 'refresh-skipped' && event.reason === 'locked').length;
     expect(refreshed).toBe(ticks.length);
-    expect(skipped).toBeGreaterThanOrEqual(ticks.length - 1); // the other instance's turn at each tick
+    expect(skipped).toBe(ticks.length); // the other instance's turn at each tick
     // Standing aside for the other instance is routine: only a lock held by some other session is logged.
     expect(logger.lines.filter((line) => line.includes('scheduled refresh skipped: its lock'))).toEqual([]);
   });
@@ -168,13 +226,20 @@ describe('@RefreshSchedule', () => {
     const events: PgViewsEvent[] = [];
     const app = await boot({ entities: [SlowerThanTicks] });
     app.get(PgViewsEvents).events$.subscribe((event) => events.push(event));
-    await sleep(3500);
+    const [job] = await takeOverJobs([app], 'pgviews:refresh:public.slower_than_ticks_mv');
+    const refreshed = (count: number) => async () => events.filter((event) => event.type === 'view-refreshed').length === count;
+    fireTick(job, '2027-01-01T00:00:00.100Z');
+    fireTick(job, '2028-01-01T00:00:00.100Z'); // while the first run (1.5 s) is going
+    await waitFor(refreshed(1), 'the first scheduled refresh', 10_000, 20);
+    fireTick(job, '2029-01-01T00:00:00.100Z'); // the first run is over: this tick runs
+    await waitFor(refreshed(2), 'the second scheduled refresh', 10_000, 20);
     await apps.closeAll();
     expect(events).toContainEqual({ type: 'refresh-skipped', view: 'public.slower_than_ticks_mv', reason: 'running', source: 'schedule' });
     const runs = await db.query<{ started: string; finished: string }>(
-      `SELECT started_at AS started, finished_at AS finished FROM pgviews_refresh_history WHERE view_name = 'slower_than_ticks_mv' AND source = 'schedule' ORDER BY started_at`,
+      `SELECT started_at AS started, finished_at AS finished FROM pgviews_refresh_history
+       WHERE view_name = 'slower_than_ticks_mv' AND source = 'schedule' ORDER BY started_at`,
     );
-    expect(runs.length).toBeGreaterThanOrEqual(1);
+    expect(runs).toHaveLength(2);
     for (const [index, run] of runs.entries()) {
       if (index > 0) expect(new Date(run.started).getTime()).toBeGreaterThanOrEqual(new Date(runs[index - 1].finished).getTime());
     }

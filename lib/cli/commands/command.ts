@@ -10,12 +10,17 @@ export interface CommandContext {
   readonly cwd: string;
 }
 
-/** A `pgviews` command: its options, its one-line help, and what it does; returns the exit code. */
+/** A `pgviews` command: its usage line, its one-line help, and what it does; returns the exit code. */
 export interface Command {
+  /** The command and its arguments as help shows them; the options it accepts are the `--name`s it lists. */
   readonly usage: string;
   readonly summary: string;
-  readonly options: readonly string[];
   run(context: CommandContext): Promise<number>;
+}
+
+/** The options a command accepts, read from its usage line (so that help and the check of options cannot disagree). */
+export function commandOptions(command: Command): string[] {
+  return [...command.usage.matchAll(/--([a-z][a-z-]*)/g)].map(([, name]) => name);
 }
 
 /** Exit codes: 0 done, 1 failed, 2 `plan --exit-code` found changes. */

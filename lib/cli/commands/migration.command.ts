@@ -7,7 +7,6 @@ export const migrationCommand: Command = {
   summary:
     "write a MikroORM migration whose up() does what a sync would and whose down() undoes it (the app's migrations config decides " +
     'folder and format)',
-  options: ['name', 'force'],
   async run({ args, services, out, cwd }) {
     const { up, down, plan } = await services.sync.migration({ force: args.options.has('force') });
     if (up.length === 0) {

@@ -12,7 +12,6 @@ export function actionLabel(out: Output, action: SyncAction): string {
 export const planCommand: Command = {
   usage: 'plan [--sql] [--exit-code] [--force]',
   summary: 'show what a sync would do, per view, and why (--exit-code: exit 2 when there are changes)',
-  options: ['sql', 'exit-code', 'force'],
   async run({ args, services, out }) {
     const plan = await services.sync.plan({ force: args.options.has('force') });
     out.table(

@@ -6,7 +6,6 @@ import { EXIT, type Command } from './command.js';
 export const refreshCommand: Command = {
   usage: 'refresh [view ...] [--concurrently] [--with-dependencies] [--with-dependents]',
   summary: 'refresh the named materialized views (all of them when none is named), dependencies first',
-  options: ['concurrently', 'with-dependencies', 'with-dependents'],
   async run({ args, services, out }) {
     const concurrently = args.options.has('concurrently') ? true : 'auto';
     const outcome = (result: RefreshResult) =>

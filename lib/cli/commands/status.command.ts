@@ -28,7 +28,6 @@ export const statusCommand: Command = {
   summary:
     'every declared view: in sync or not, populated, size, rows, last refresh, staleness, freshness target, which release applied it and when, ' +
     'whether an unchanged scheduled refresh is skipped',
-  options: ['json'],
   async run({ args, services, out }) {
     const status = await services.sync.status();
     if (args.options.has('json')) {

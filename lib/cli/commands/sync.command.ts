@@ -6,7 +6,6 @@ export const syncCommand: Command = {
   summary:
     'bring the database to the declarations, in one transaction (--force: rebuild everything; --rollback: apply them even though a ' +
     'newer release synced after this one)',
-  options: ['force', 'rollback'],
   async run({ args, services, out }) {
     const report = await services.sync.sync({ force: args.options.has('force'), rollback: args.options.has('rollback') || undefined });
     if (report.skipped === 'standby') {
