@@ -8,20 +8,14 @@ import type { PgViewsEvents } from '../events/pgviews.events.js';
 import { describeHolders, lockHolders } from '../database/advisory-lock.js';
 import { REFRESH_LOCK_PREFIX } from '../pgviews.constants.js';
 import { DEFAULT_OPTIONS } from '../pgviews.options.js';
-import {
-  databaseErrorDetails,
-  PgViewsConfigurationError,
-  PgViewsError,
-  PgViewsRefreshError,
-  SqlState,
-  type DatabaseErrorDetails,
-} from '../pgviews.errors.js';
+import { databaseErrorDetails, PgViewsConfigurationError, PgViewsError } from '../pgviews.errors.js';
 import { PLAIN_VIEW_NOT_REFRESHABLE } from '../pgviews.messages.js';
 import { qualifiedName, quoteLiteral } from '../sql/identifiers.js';
 import { advisoryLockKey, refreshMaterializedView as refreshStatement } from '../sql/statements.js';
 import type { GuardRow } from '../state/ownership.js';
 import type { ChangeTracker, TrackingGuards } from '../tracking/change-tracker.js';
 import { changeVerdict } from '../tracking/change-state.js';
+import { refreshError } from './refresh-error.js';
 import type { RefreshHistory } from './refresh-history.js';
 import type { RefreshOptions, RefreshResult, RefreshSource } from './refresh-options.js';
 
@@ -263,40 +257,6 @@ function withPinnedPath(statement: string): string {
 
 function plainViewError(id: string): PgViewsConfigurationError {
   return new PgViewsConfigurationError(PLAIN_VIEW_NOT_REFRESHABLE(id));
-}
-
-function refreshError(
-  view: RefreshTarget,
-  statement: string,
-  details: DatabaseErrorDetails,
-  cause: unknown,
-  options: RefreshOptions,
-): PgViewsRefreshError {
-  switch (details.code) {
-    case SqlState.lockNotAvailable:
-      return new PgViewsRefreshError(
-        view.id,
-        statement,
-        details,
-        cause,
-        `${view.id} cannot be refreshed while it has open queries: the refresh waited ${options.lockTimeout} ms (lockTimeout) for its ` +
-          `lock. ` +
-          'Refresh it with { concurrently: true } (it needs `uniqueKey`), so that reads go on during the refresh',
-      );
-    case SqlState.uniqueViolation:
-    case SqlState.cardinalityViolation:
-      return new PgViewsRefreshError(
-        view.id,
-        statement,
-        details,
-        cause,
-        `Refresh of ${view.id} failed: its new data has duplicate rows under its unique ` +
-          `key${view.uniqueKey ? ` (${view.uniqueKey.join(', ')})` : ''}; ` +
-          'the query must return one row per key. It keeps its previous data',
-      );
-    default:
-      return new PgViewsRefreshError(view.id, statement, details, cause);
-  }
 }
 
 /**
