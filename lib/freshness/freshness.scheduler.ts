@@ -34,6 +34,8 @@ interface FreshnessLoop {
 export class FreshnessScheduler {
   private readonly logger = new Logger('PgViews');
   private loops: FreshnessLoop[] = [];
+  /** This instance's freshness runs, one after the other (see refresh()). */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly registry: ViewRegistry,
@@ -101,22 +103,22 @@ export class FreshnessScheduler {
 
   /**
    * Refreshes the view (and, first, the stale views it reads); what to do next when another instance
-   * had it. The whole run holds the view's freshness lock in a transaction of its own (it holds no
-   * snapshot between statements, so it keeps nothing from vacuum), so that two instances never run
-   * the same chain; the view's own refresh then checks once more, under its refresh lock (which
-   * schedules take too), that it is still due.
+   * had it. A view that reads no other materialized view: its refresh checks, under its refresh lock
+   * (which schedules take too), that it is still due. One that does is refreshed with them under its
+   * freshness lock, held by a transaction of its own for the whole run (it holds no snapshot between
+   * statements, so it keeps nothing from vacuum), which checks that it is still due: two instances never
+   * run the same chain. That transaction holds a connection of the pool while each refresh takes one
+   * (and releases it before taking the next): an instance runs its freshness refreshes one at a time,
+   * so that they cannot take every connection and wait on each other. Other instances take the other
+   * views meanwhile.
    */
   private async refresh(definition: ViewDefinition & { freshness: FreshnessTarget }, pollMs: number): Promise<FreshnessStep> {
     const reader = this.reader!;
     const stillDue = async (tx: SqlRunner) =>
       nextStep(definition.freshness, await reader.readIn(tx, definition), pollMs).action === 'refresh';
     const afterPeer: FreshnessStep = { action: 'wait', ms: Math.min(pollMs, AFTER_PEER_MS), reason: 'not-due' };
-    return this.database.transaction(async (tx) => {
-      const [{ locked }] = await tx.query<{ locked: boolean }>(
-        `SELECT pg_catalog.pg_try_advisory_xact_lock(${advisoryLockKey(FRESHNESS_LOCK_PREFIX + definition.id)}) AS locked`,
-      );
-      if (!locked || !(await stillDue(tx))) return afterPeer;
-      const results = await this.runner.refreshAs('freshness', definition, { withDependencies: true }, { stillDue });
+    const run = async (gate?: typeof stillDue): Promise<FreshnessStep> => {
+      const results = await this.runner.refreshAs('freshness', definition, { withDependencies: true }, { stillDue: gate });
       for (const result of results) {
         if (!result.skipped)
           this.logger.debug?.(`${result.view}: refreshed in ${result.durationMs} ms (freshness target of ${definition.id})`);
@@ -125,6 +127,23 @@ export class FreshnessScheduler {
       if (own?.skipped === 'standby') return { action: 'wait', ms: pollMs, reason: 'not-due' };
       if (own?.skipped) return afterPeer;
       return { action: 'refresh' }; // refreshed: read again at once (changes may have come during the refresh)
-    });
+    };
+    if (this.runner.chainOf(definition, { withDependencies: true }).length === 1) return this.oneAtATime(() => run(stillDue));
+    return this.oneAtATime(() =>
+      this.database.transaction(async (tx) => {
+        const [{ locked }] = await tx.query<{ locked: boolean }>(
+          `SELECT pg_catalog.pg_try_advisory_xact_lock(${advisoryLockKey(FRESHNESS_LOCK_PREFIX + definition.id)}) AS locked`,
+        );
+        // Checked under the freshness lock: the view's own refresh takes no lock of its own (a connection more, while this one waits).
+        return locked && (await stillDue(tx)) ? run() : afterPeer;
+      }),
+    );
+  }
+
+  /** Runs `work` after the freshness runs started before it in this instance. */
+  private oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 }
