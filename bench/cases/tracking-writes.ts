@@ -5,9 +5,11 @@ import type { BenchDatabase, BenchServer } from '../support/database.js';
 import { libraryApp } from '../support/library-app.js';
 import type { CaseResult } from '../support/report.js';
 import type { Scale } from '../support/scale.js';
-import { median, ms, ratio, repeat, time } from '../support/stats.js';
+import { median, ms, repeat, time } from '../support/stats.js';
 
 const WRITERS = 8;
+/** Runs per workload: more than the other cases, since a few percent is what is measured. */
+const RUNS = 9;
 
 /**
  * Case 7: what change tracking costs writers. Two tables of the same shape: `tracked` (read by a
@@ -34,20 +36,23 @@ export async function trackingWrites(server: BenchServer, scale: Scale): Promise
     for (const workload of workloads) {
       const tracked: number[] = [];
       const untracked: number[] = [];
-      await repeat(scale.runs + 1, async (run) => {
+      await repeat(RUNS + 1, async (run) => {
         const order = run % 2 ? ['tracked', 'untracked'] : ['untracked', 'tracked'];
         for (const name of order) {
           await workload.reset(name);
           (name === 'tracked' ? tracked : untracked).push(await time(() => workload.run(name)));
         }
       });
-      const [withMs, withoutMs] = [median(tracked.slice(1)), median(untracked.slice(1))]; // one warm-up run
-      worst = Math.max(worst, withMs / withoutMs);
-      rows.push([workload.label, ms(withoutMs), ms(withMs), ratio(withMs, withoutMs)]);
+      // One warm-up run. The ratio is the median of each run's ratio: the two sides of a run are measured
+      // back to back, so the load of the machine (which drifts) weighs on both alike.
+      const [withMs, withoutMs] = [median(tracked.slice(1)), median(untracked.slice(1))];
+      const pairRatio = median(tracked.slice(1).map((value, run) => value / untracked[run + 1]));
+      worst = Math.max(worst, pairRatio);
+      rows.push([workload.label, ms(withoutMs), ms(withMs), `${pairRatio.toFixed(2)}x`]);
     }
     return {
       title: '7. Write overhead of change tracking',
-      description: `Median of ${scale.runs} runs after a warm-up run, alternating order. The same workload on a table the tracking trigger is on and on one it is not, on one server.`,
+      description: `Medians of ${RUNS} runs after a warm-up run, alternating order; the ratio is the median of the runs' ratios. The same workload on a table the tracking trigger is on and on one it is not, on one server.`,
       columns: ['workload', 'untracked ms', 'tracked ms', 'ratio'],
       rows,
       target: { text: 'each at most 1.05x the time without tracking', met: worst <= 1.05 },
@@ -66,7 +71,7 @@ interface Workload {
 function workloadsFor(db: BenchDatabase, writers: pg.Client[], scale: Scale): Workload[] {
   const [first] = writers;
   const singles = scale.name === 'small' ? 1_000 : 10_000;
-  const updatesEach = scale.name === 'small' ? 250 : 1_250;
+  const updatesEach = scale.name === 'small' ? 125 : 1_250;
   const accounts = 1_000;
   // Each run starts from the same state: the table (and the change log, which only refreshes prune) empty and vacuumed.
   const empty = async (table: string, fill = '') => {

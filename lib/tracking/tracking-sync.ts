@@ -55,6 +55,16 @@ function wantedCtes(log: ChangeLog): string {
 /** A scalar subquery for the sync's catalog snapshot: a JSON RawTracking. Reads no table of the library's. */
 export function trackingSnapshotSql(tracker: ChangeTracker, views: readonly (RelationName & { id: string })[]): string {
   const log = tracker.log;
+  // Nothing tracked (most apps): only whether the library's trigger is left anywhere, without the
+  // sources query, which would cost every boot a millisecond or two of planning.
+  if (views.length === 0) {
+    return `(WITH RECURSIVE ${OWN_ROLES_CTE}
+SELECT json_build_array(${log.guardsSql()}, NULL,
+  (SELECT json_agg(format('%I.%I', n.nspname, c.relname) ORDER BY n.nspname, c.relname)
+   FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE g.tgname = ${quoteLiteral(log.triggerName)} AND g.tgfoid = ${log.functionOid} AND c.relowner IN (SELECT oid FROM own_roles)),
+  NULL))`;
+  }
   return `(WITH RECURSIVE ${OWN_ROLES_CTE}, ${targetsCtes(views)}, ${reachCtes(log, { marks: false })}, ${problemsCtes(log)}, ${wantedCtes(log)}
 SELECT json_build_array(${log.guardsSql()},
   (SELECT json_agg(display ORDER BY display) FROM wanted WHERE NOT tracked),

@@ -136,4 +136,22 @@ describe('change-aware refresh', () => {
       to_regprocedure('pgviews_state_track()') AS fn`);
     expect(left[0]).toEqual({ changes: null, marks: null, fn: null });
   });
+
+  it('takes its trigger off every table once no tracked view reads it', async () => {
+    @RefreshSchedule('0 0 1 1 *')
+    @MaterializedView({ sql: 'SELECT a.id, count(b.id) AS books FROM author a JOIN book b ON b.author_id = a.id GROUP BY a.id' })
+    @Entity({ tableName: 'readers_mv' })
+    class Readers {
+      @PrimaryKey() id!: number;
+    }
+    // (A view of its own: BooksPerAuthor's first release is older than the previous test's, which it would not undo.)
+    await boot({ entities: [Readers] });
+    expect(await triggers()).toEqual(['author', 'book']);
+    await apps.closeAll();
+    const logger = new RecordingLogger();
+    await boot({ entities: [Always], logger }); // whenChanged: false: nothing tracked any more
+    expect(await triggers()).toEqual([]);
+    expect(logger.lines).toContainEqual(expect.stringMatching(/change tracking removed from public\.author, public\.book/));
+    expect(await db.query(`SELECT count(*)::int AS n FROM pgviews_state_refreshed`)).toEqual([{ n: 0 }]);
+  });
 });
