@@ -10,9 +10,12 @@ import { writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { bootUnchanged } from './cases/boot-unchanged.js';
 import { firstSync } from './cases/first-sync.js';
+import { freshnessTarget } from './cases/freshness-target.js';
 import { readerStall } from './cases/reader-stall.js';
 import { refreshOverhead } from './cases/refresh-overhead.js';
 import { scheduledReplicas } from './cases/scheduled-replicas.js';
+import { skipDecision } from './cases/skip-decision.js';
+import { trackingWrites } from './cases/tracking-writes.js';
 import { startServer, type BenchServer } from './support/database.js';
 import { markdown, type CaseResult } from './support/report.js';
 import { scaleFromEnv, type Scale } from './support/scale.js';
@@ -23,6 +26,9 @@ const CASES: Record<string, (server: BenchServer, scale: Scale) => Promise<CaseR
   refresh: refreshOverhead,
   stall: readerStall,
   replicas: scheduledReplicas,
+  freshness: freshnessTarget,
+  skip: skipDecision,
+  writes: trackingWrites,
 };
 
 async function main(args: string[]): Promise<void> {

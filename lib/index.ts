@@ -12,6 +12,8 @@ export type {
   ViewSql,
 } from './decorators/view-options.js';
 export type { ViewKind } from './definitions/view-definition.js';
+export type { Duration } from './freshness/duration.js';
+export type { FreshnessOptions, FreshnessTarget } from './freshness/freshness-target.js';
 export { withPgViews } from './orm/schema-generator-guard.js';
 export { PgViewsModule } from './pgviews.module.js';
 export type { PgViewsFactoryOptions, PgViewsModuleAsyncOptions, PgViewsModuleOptions, PgViewsOptionsFactory } from './pgviews.options.js';
@@ -51,5 +53,5 @@ export { PgViewsNameConflictError } from './sync/name-check.js';
 export type { MaterializedViewChange } from './sync/sync-options.js';
 export type { PlannedView, SyncAction, SyncPlan, TemporaryName, ViewChange } from './sync/sync-plan.js';
 export { ViewSyncService, type SyncOptions, type SyncReport } from './sync/view-sync.service.js';
-export type { ViewState, ViewStatus } from './sync/view-status.js';
+export type { ViewStaleness, ViewState, ViewStatus, ViewTrackingStatus } from './sync/view-status.js';
 export type { MigrationSql } from './sync/migration.planner.js';

@@ -45,6 +45,13 @@ export interface PgViewsModuleOptions {
    * not refresh, e.g. web replicas when a worker does the refreshes.
    */
   schedules?: boolean;
+  /**
+   * How many materialized views one refresh run (a view with its dependencies or dependents,
+   * refreshAll(), `pgviews refresh`) refreshes at the same time, at most, on views that do not read
+   * each other (default 2). Each takes a connection of the ORM's pool while it runs. 1 refreshes one
+   * at a time.
+   */
+  refreshConcurrency?: number;
   /** Where refreshes are recorded (a table created by the sync), or false for no history. */
   history?: RefreshHistoryOptions | false;
   /**
@@ -104,6 +111,7 @@ export const DEFAULT_OPTIONS = {
   lockRetries: 5,
   lockRetryDelay: 500,
   schedules: true,
+  refreshConcurrency: 2,
   adoptMikroOrmViews: true,
   rollback: false,
   telemetry: true,
@@ -120,6 +128,11 @@ export function resolveOptions(options: PgViewsModuleOptions, env: NodeJS.Proces
   const sync = booleanFromEnv(env, 'PGVIEWS_SYNC');
   const schedules = booleanFromEnv(env, 'PGVIEWS_SCHEDULES');
   const rollback = booleanFromEnv(env, 'PGVIEWS_ROLLBACK');
+  if (!Number.isInteger(resolved.refreshConcurrency) || resolved.refreshConcurrency < 1) {
+    throw new PgViewsConfigurationError(
+      `refreshConcurrency must be a whole number of 1 or more, not ${JSON.stringify(resolved.refreshConcurrency)}`,
+    );
+  }
   return {
     ...resolved,
     ...(sync === undefined ? {} : { sync }),

@@ -20,7 +20,8 @@ export type PgViewsEvent =
   | {
       readonly type: 'refresh-skipped';
       readonly view: string;
-      readonly reason: 'locked' | 'standby' | 'running';
+      /** `'unchanged'`: with `whenChanged`, nothing the view reads changed since its last refresh. */
+      readonly reason: 'locked' | 'standby' | 'running' | 'unchanged';
       readonly source: RefreshSource;
     }
   | { readonly type: 'refresh-failed'; readonly view: string; readonly error: Error; readonly source: RefreshSource };

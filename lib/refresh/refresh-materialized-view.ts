@@ -46,8 +46,10 @@ export async function refreshMaterializedView(
   // Events of its own, for the telemetry's skip and failure counters only.
   const events = new PgViewsEvents();
   const telemetry = await createTelemetry(true, database, events);
-  const refresher = new ViewRefresher(database, history, events, undefined, telemetry.refresh);
-  const service = new ViewRefreshService(registry, new RefreshRunner(registry, refresher), database, history);
+  // Inside em.transactional() every statement goes to that transaction's one connection: one refresh at a time.
+  const concurrency = em.getTransactionContext() ? 1 : undefined;
+  const refresher = new ViewRefresher(database, history, events, undefined, undefined, telemetry.refresh);
+  const service = new ViewRefreshService(registry, new RefreshRunner(registry, refresher, concurrency), database, history);
   try {
     return await service.refresh(view, options);
   } finally {

@@ -122,7 +122,7 @@ export class RefreshScheduler {
     }
     const tick = scheduledTick(job.cronTime, new Date());
     const run = this.runner
-      .refreshAs('schedule', definition, schedule.options, tick)
+      .refreshAs('schedule', definition, { ...schedule.options, whenChanged: schedule.options.whenChanged ?? true }, { tick })
       .then((results) => {
         for (const result of results) {
           if (result.skipped) this.logger.debug?.(`${result.view}: scheduled refresh skipped (${result.skipped})`);

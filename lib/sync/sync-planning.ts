@@ -1,4 +1,6 @@
 import type { CatalogObject, CatalogSnapshot } from '../catalog/catalog-snapshot.js';
+import type { ChangeTracker } from '../tracking/change-tracker.js';
+import { trackedViews } from '../tracking/tracked-views.js';
 import { readCatalogSnapshot, readObjectDetails, type ObjectDetails } from '../catalog/catalog.reader.js';
 import { probeColumns, type ColumnVerdict } from '../catalog/column-probe.js';
 import type { SqlRunner } from '../database/sql-runner.js';
@@ -30,6 +32,8 @@ export interface ViewSyncContext {
   readonly history?: RefreshHistory;
   /** Where the sync records what it built. */
   readonly state: StateTable;
+  /** Change tracking of the materialized views that use it, installed and removed by the sync. */
+  readonly tracker?: ChangeTracker;
   readonly events?: PgViewsEvents;
   /** A span around each sync (none without OpenTelemetry). */
   readonly telemetry?: SyncTelemetry;
@@ -65,7 +69,8 @@ export class SyncPlanning {
   async snapshot(tx: SqlRunner, { dependencies = true } = {}): Promise<CatalogSnapshot> {
     const { history, state } = this.context;
     const names = history ? [...this.registry.definitions, history] : this.registry.definitions;
-    const snapshot = await readCatalogSnapshot(tx, names, { dependencies, library: { state, history, release: this.release } });
+    const tracking = this.context.tracker && { tracker: this.context.tracker, views: trackedViews(this.registry.definitions) };
+    const snapshot = await readCatalogSnapshot(tx, names, { dependencies, library: { state, history, release: this.release, tracking } });
     for (const object of snapshot.managed()) this.context.onManagedObject?.(object);
     return snapshot;
   }

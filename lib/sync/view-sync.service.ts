@@ -7,6 +7,7 @@ import { PgViewsError } from '../pgviews.errors.js';
 import type { ResolvedPgViewsOptions } from '../pgviews.options.js';
 import { PGVIEWS_DATABASE, PGVIEWS_REGISTRY, PGVIEWS_SYNC_CONTEXT } from '../pgviews.constants.js';
 import { releaseStanding } from '../state/release.js';
+import { clearTracking } from '../tracking/tracking-clear.js';
 import { clearViews } from './clear-views.js';
 import { columnWarnings } from './sync.analysis.js';
 import { NO_SYNC_TELEMETRY } from '../telemetry/telemetry.js';
@@ -67,14 +68,18 @@ export class ViewSyncService {
 
   /**
    * Every declared view and every orphan: in sync, changed, missing or orphaned, with size, row
-   * estimate and last refresh for materialized views. Changes nothing.
+   * estimate, last refresh, staleness, freshness target and whether a refresh can be skipped when nothing
+   * changed, for materialized views. Changes nothing.
    */
   async status(): Promise<ViewStatus[]> {
     return this.database.transaction(
       async (tx) => {
         const snapshot = await this.planning.snapshot(tx);
         const { plan } = await this.planning.plan(tx, snapshot, {});
-        return readViewStatus(tx, plan, snapshot, this.context.history);
+        const targets = new Map(
+          this.registry.definitions.flatMap((definition) => (definition.freshness ? [[definition.id, definition.freshness]] : [])),
+        );
+        return readViewStatus(tx, plan, snapshot, { history: this.context.history, targets });
       },
       { rollback: true },
     );
@@ -124,7 +129,9 @@ export class ViewSyncService {
   async clear(): Promise<void> {
     await this.database.transaction(async (tx) => {
       await acquireSyncLock(tx, this.options, this.logger, 'clear()');
-      await clearViews(tx, this.registry.definitions, await this.planning.snapshot(tx), this.logger);
+      const snapshot = await this.planning.snapshot(tx);
+      await clearViews(tx, this.registry.definitions, snapshot, this.logger);
+      if (this.context.tracker && snapshot.tracking) await clearTracking(tx, this.context.tracker, snapshot.tracking.found, this.logger);
     });
   }
 

@@ -167,8 +167,8 @@ describe('refresh spans', () => {
     otel.reset();
     const { refreshes, registry } = app.get<PgViewsInternals>(getPgViewsInternalsToken());
     const tick = new Date(Math.floor(Date.now() / 60_000) * 60_000);
-    await refreshes.refreshAs('schedule', registry.get(NoKey), {}, tick);
-    expect((await refreshes.refreshAs('schedule', registry.get(NoKey), {}, tick))[0].skipped).toBe('locked');
+    await refreshes.refreshAs('schedule', registry.get(NoKey), {}, { tick });
+    expect((await refreshes.refreshAs('schedule', registry.get(NoKey), {}, { tick }))[0].skipped).toBe('locked');
     expect(attributesOf('pgviews.refresh public.no_key_mv')).toEqual([
       expect.objectContaining({ 'pgviews.refresh.source': 'schedule', 'pgviews.refresh.outcome': 'refreshed' }),
       expect.objectContaining({
