@@ -217,8 +217,10 @@ export function createInternals(
   database: OrmDatabase,
   history: RefreshHistory | undefined,
   tracker: ChangeTracker,
+  telemetry: PgViewsTelemetry,
 ): PgViewsInternals {
   const staleness = new StalenessMonitor(registry, database, history, tracker);
+  telemetry.observeStaleness(staleness); // the staleness gauge samples what status() and the health indicator read
   return { registry, lockTimeout: options.lockTimeout, refreshes, staleness };
 }
 
@@ -273,7 +275,15 @@ export function createPgViewsProviders(contextName: string | undefined): Provide
     {
       provide: getPgViewsInternalsToken(contextName),
       useFactory: createInternals,
-      inject: [PGVIEWS_REGISTRY, PGVIEWS_OPTIONS, PGVIEWS_REFRESH_RUNNER, PGVIEWS_DATABASE, PGVIEWS_HISTORY, PGVIEWS_TRACKER],
+      inject: [
+        PGVIEWS_REGISTRY,
+        PGVIEWS_OPTIONS,
+        PGVIEWS_REFRESH_RUNNER,
+        PGVIEWS_DATABASE,
+        PGVIEWS_HISTORY,
+        PGVIEWS_TRACKER,
+        PGVIEWS_TELEMETRY,
+      ],
     },
   ];
 }

@@ -1,9 +1,9 @@
-import type { Subscription } from 'rxjs';
 import type { SqlRunner } from '../database/sql-runner.js';
 import type { PgViewsEvents } from '../events/pgviews.events.js';
 import { loadOpenTelemetry } from './open-telemetry.js';
 import { countRefreshEvents } from './refresh-events.telemetry.js';
 import { OpenTelemetryRefreshTelemetry } from './refresh.telemetry.js';
+import { observeStaleness, type StalenessSource } from './staleness.telemetry.js';
 import { OpenTelemetrySyncTelemetry } from './sync.telemetry.js';
 import {
   INSTRUMENTATION_SCOPE,
@@ -18,11 +18,18 @@ import { NO_REFRESH_TELEMETRY, NO_SYNC_TELEMETRY, type RefreshTelemetry, type Sy
 export interface PgViewsTelemetry {
   readonly refresh: RefreshTelemetry;
   readonly sync: SyncTelemetry;
-  /** Stops listening to the events; Nest calls it when the module is destroyed. */
+  /** Reports the staleness of every registered materialized view, read from `source` at each collection. */
+  observeStaleness(source: StalenessSource): void;
+  /** Stops listening to the events and stops the staleness gauge; Nest calls it when the module is destroyed. */
   onModuleDestroy(): void;
 }
 
-export const NO_TELEMETRY: PgViewsTelemetry = { refresh: NO_REFRESH_TELEMETRY, sync: NO_SYNC_TELEMETRY, onModuleDestroy: () => undefined };
+export const NO_TELEMETRY: PgViewsTelemetry = {
+  refresh: NO_REFRESH_TELEMETRY,
+  sync: NO_SYNC_TELEMETRY,
+  observeStaleness: () => undefined,
+  onModuleDestroy: () => undefined,
+};
 
 /**
  * Refresh durations span from milliseconds (a skip) to many minutes (a big view): buckets in seconds,
@@ -56,15 +63,17 @@ export async function createTelemetry(enabled: boolean, database: SqlRunner, eve
           unit: '{row}',
         })
       : undefined;
-  const subscriptions: Subscription[] = [
-    countRefreshEvents(api, tracer, events, {
-      skipped: meter.createCounter(METRIC_REFRESH_SKIPPED, { description: 'Refreshes skipped, by view and reason', unit: '{refresh}' }),
-      failed: meter.createCounter(METRIC_REFRESH_FAILED, { description: 'Refreshes failed, by view and error type', unit: '{refresh}' }),
-    }),
-  ];
+  const stops: (() => void)[] = [];
+  const counting = countRefreshEvents(api, tracer, events, {
+    skipped: meter.createCounter(METRIC_REFRESH_SKIPPED, { description: 'Refreshes skipped, by view and reason', unit: '{refresh}' }),
+    failed: meter.createCounter(METRIC_REFRESH_FAILED, { description: 'Refreshes failed, by view and error type', unit: '{refresh}' }),
+  });
+  stops.push(() => counting.unsubscribe());
   return {
     refresh: new OpenTelemetryRefreshTelemetry(api, tracer, { duration, rows }, database),
     sync: new OpenTelemetrySyncTelemetry(api, tracer),
-    onModuleDestroy: () => subscriptions.forEach((subscription) => subscription.unsubscribe()),
+    // Without a MeterProvider nothing would collect it, and nothing is read.
+    observeStaleness: (source) => void (metered && stops.push(observeStaleness(meter, source))),
+    onModuleDestroy: () => stops.splice(0).forEach((stop) => stop()),
   };
 }

@@ -47,5 +47,11 @@ export const METRIC_REFRESH_DURATION = 'pgviews.refresh.duration';
 export const METRIC_REFRESH_SKIPPED = 'pgviews.refresh.skipped';
 export const METRIC_REFRESH_FAILED = 'pgviews.refresh.failed';
 export const METRIC_VIEW_ROWS = 'pgviews.view.rows';
+export const METRIC_VIEW_STALENESS = 'pgviews.view.staleness';
+/**
+ * On the staleness gauge: `changes` (the time since the first change to what the view reads that it does not reflect)
+ * or `last-refresh` (what it reads is not tracked: the time since its last refresh started, an upper bound).
+ */
+export const ATTR_STALENESS_BASIS = 'pgviews.staleness.basis';
 
 export const REFRESH_OPERATION = 'REFRESH MATERIALIZED VIEW';
