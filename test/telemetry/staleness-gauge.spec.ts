@@ -65,6 +65,18 @@ describe('the staleness gauge', () => {
     expect(await staleness('public.tracked_books_mv')).toEqual({ seconds: 0, basis: 'changes' });
   });
 
+  it('a refresh skipped because nothing it reads changed: span and counter with the reason `unchanged`', async () => {
+    otel.reset();
+    expect(await views.refresh(TrackedBooks, { whenChanged: true })).toMatchObject({ skipped: 'unchanged' });
+    expect(otel.spans('pgviews.refresh public.tracked_books_mv').map((span) => span.attributes)).toEqual([
+      expect.objectContaining({ 'pgviews.refresh.outcome': 'skipped', 'pgviews.refresh.skip_reason': 'unchanged' }),
+    ]);
+    const skipped = await otel.metric('pgviews.refresh.skipped');
+    expect(pointWith(skipped, { 'db.collection.name': 'public.tracked_books_mv', 'pgviews.refresh.skip_reason': 'unchanged' })?.value).toBe(
+      1,
+    );
+  });
+
   it('bounds an untracked view by the time since its last refresh started', async () => {
     await views.refresh(UntrackedAuthors);
     await sleep(300);
