@@ -5,7 +5,7 @@
 // build: the two copies must share the registered SDK.
 import 'reflect-metadata';
 import { strict as assert } from 'node:assert';
-import { metrics, trace } from '@opentelemetry/api';
+import { metrics as metricsApi, trace } from '@opentelemetry/api';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { NestFactory } from '@nestjs/core';
@@ -22,11 +22,13 @@ async function check(): Promise<void> {
   const spans = new InMemorySpanExporter();
   const reader = new PullReader();
   trace.setGlobalTracerProvider(new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] }));
-  metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
+  metricsApi.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
 
   const app = await NestFactory.createApplicationContext(AppModule, { logger: ['error', 'warn'] });
+  let collected: Awaited<ReturnType<typeof reader.collect>>;
   try {
     await app.get(ViewRefreshService).refresh(AuthorBookCountSnapshot, { concurrently: false });
+    collected = await reader.collect(); // while the app runs: the staleness gauge reads the database
   } finally {
     await app.close();
   }
@@ -48,9 +50,16 @@ async function check(): Promise<void> {
     { system: 'postgresql', view: 'reporting.author_book_count_mv', outcome: 'refreshed', concurrently: false, rows: 2 },
   );
 
-  const { resourceMetrics } = await reader.collect();
-  const names = resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics.map((metric) => metric.descriptor.name));
-  assert.ok(names.includes('pgviews.refresh.duration'), `metrics recorded: ${names.join(', ')}`);
+  const metrics = collected.resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics);
+  const names = metrics.map((metric) => metric.descriptor.name);
+  for (const name of ['pgviews.refresh.duration', 'pgviews.view.rows', 'pgviews.view.staleness']) {
+    assert.ok(names.includes(name), `${name} is not among the metrics recorded: ${names.join(', ')}`);
+  }
+  const staleness = metrics.find((metric) => metric.descriptor.name === 'pgviews.view.staleness')!.dataPoints;
+  assert.deepEqual(
+    staleness.map((point) => [point.attributes['db.collection.name'], point.attributes['pgviews.staleness.basis'], point.value]),
+    [['reporting.author_book_count_mv', 'changes', 0]], // tracked (its schedule keeps whenChanged), and just refreshed
+  );
   console.log(`telemetry: ${finished.length} spans (pgviews.sync, ${refresh.name}), metrics ${names.join(', ')}`);
 }
 
