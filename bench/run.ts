@@ -26,9 +26,9 @@ const CASES: Record<string, (server: BenchServer, scale: Scale) => Promise<CaseR
   refresh: refreshOverhead,
   stall: readerStall,
   replicas: scheduledReplicas,
-  freshness: freshnessTarget,
   skip: skipDecision,
   writes: trackingWrites,
+  freshness: freshnessTarget,
 };
 
 async function main(args: string[]): Promise<void> {

@@ -5,7 +5,7 @@ export interface GraphNode {
   readonly after: readonly string[];
 }
 
-/** What happened to a node that did not produce a result. */
+/** What happened to each node of a run. */
 export type GraphOutcome<T> =
   | { readonly id: string; readonly status: 'done'; readonly result: T }
   | { readonly id: string; readonly status: 'failed'; readonly error: unknown }
@@ -30,71 +30,91 @@ export interface GraphRunOptions<T> {
  * A node whose dependency failed is not started. Never rejects: every node's outcome is returned, in
  * list order.
  */
-export async function runGraph<T>(
+export function runGraph<T>(
   nodes: readonly GraphNode[],
   run: (id: string) => Promise<T>,
   options: GraphRunOptions<T>,
 ): Promise<GraphOutcome<T>[]> {
-  const limit = Math.max(1, Math.floor(options.concurrency));
-  const ids = new Set(nodes.map((node) => node.id));
-  const outcomes = new Map<string, GraphOutcome<T>>();
-  const running = new Set<string>();
-  const waiting = nodes.map((node) => ({ id: node.id, after: node.after.filter((id) => ids.has(id) && id !== node.id) }));
-  let stopped = false;
+  return new Promise((resolve) => new GraphRun(nodes, run, options, resolve).settle());
+}
 
-  return new Promise((resolve) => {
-    const settle = () => {
-      // A node waiting on one that did not succeed is not run; neither is anything when the run stopped.
-      for (let changed = true; changed;) {
-        changed = false;
-        for (const node of waiting) {
-          if (outcomes.has(node.id)) continue;
-          const blocker = node.after.find((id) => {
-            const outcome = outcomes.get(id);
-            return outcome !== undefined && (outcome.status !== 'done' || options.holdsDependents?.(outcome.result) === true);
-          });
-          if (blocker !== undefined) {
-            outcomes.set(node.id, { id: node.id, status: 'blocked', blockedBy: blocker });
-            changed = true;
-          }
+/** One run of runGraph(): what has finished, what runs, and what may start next. */
+class GraphRun<T> {
+  private readonly limit: number;
+  private readonly waiting: GraphNode[];
+  private readonly outcomes = new Map<string, GraphOutcome<T>>();
+  private readonly running = new Set<string>();
+  private stopped = false;
+
+  constructor(
+    nodes: readonly GraphNode[],
+    private readonly run: (id: string) => Promise<T>,
+    private readonly options: GraphRunOptions<T>,
+    private readonly resolve: (outcomes: GraphOutcome<T>[]) => void,
+  ) {
+    this.limit = Math.max(1, Math.floor(options.concurrency));
+    const ids = new Set(nodes.map((node) => node.id));
+    this.waiting = nodes.map((node) => ({ id: node.id, after: node.after.filter((id) => ids.has(id) && id !== node.id) }));
+  }
+
+  /** Leaves out what can no longer run, starts what can, and ends the run when nothing runs. */
+  settle(): void {
+    this.blockDependentsOfFailures();
+    for (const node of this.waiting) {
+      if (this.running.size >= this.limit) break;
+      if (this.outcomes.has(node.id) || this.running.has(node.id)) continue;
+      if (this.stopped) this.outcomes.set(node.id, { id: node.id, status: 'cancelled' });
+      else if (node.after.every((id) => this.outcomes.get(id)?.status === 'done')) this.start(node.id);
+    }
+    if (this.running.size > 0) return;
+    // Nothing runs: whatever is left is cancelled (a stopped run) or waits on itself (a cycle, which the registry refuses).
+    const left = new Set(this.waiting.filter((node) => !this.outcomes.has(node.id)).map((node) => node.id));
+    for (const node of this.waiting) {
+      if (!left.has(node.id)) continue;
+      const blocker = node.after.find((id) => left.has(id));
+      this.outcomes.set(
+        node.id,
+        this.stopped || blocker === undefined
+          ? { id: node.id, status: 'cancelled' }
+          : { id: node.id, status: 'blocked', blockedBy: blocker },
+      );
+    }
+    this.resolve(this.waiting.map((node) => this.outcomes.get(node.id)!));
+  }
+
+  /** A node waiting on one that failed, was left out, or holds its dependents, is left out too (transitively). */
+  private blockDependentsOfFailures(): void {
+    for (let changed = true; changed;) {
+      changed = false;
+      for (const node of this.waiting) {
+        if (this.outcomes.has(node.id)) continue;
+        const blocker = node.after.find((id) => {
+          const outcome = this.outcomes.get(id);
+          return outcome !== undefined && (outcome.status !== 'done' || this.options.holdsDependents?.(outcome.result) === true);
+        });
+        if (blocker !== undefined) {
+          this.outcomes.set(node.id, { id: node.id, status: 'blocked', blockedBy: blocker });
+          changed = true;
         }
       }
-      for (const node of waiting) {
-        if (running.size >= limit) break;
-        if (outcomes.has(node.id) || running.has(node.id)) continue;
-        if (stopped) outcomes.set(node.id, { id: node.id, status: 'cancelled' });
-        else if (node.after.every((id) => outcomes.get(id)?.status === 'done')) start(node.id);
-      }
-      if (running.size > 0) return;
-      // Nothing runs: whatever is left is cancelled (a stopped run) or waits on itself (a cycle, which the registry refuses).
-      const left = new Set(waiting.filter((node) => !outcomes.has(node.id)).map((node) => node.id));
-      for (const node of waiting) {
-        if (!left.has(node.id)) continue;
-        const blocker = node.after.find((id) => left.has(id));
-        outcomes.set(
-          node.id,
-          stopped || blocker === undefined ? { id: node.id, status: 'cancelled' } : { id: node.id, status: 'blocked', blockedBy: blocker },
-        );
-      }
-      resolve(waiting.map((node) => outcomes.get(node.id)!));
-    };
-    const start = (id: string) => {
-      running.add(id);
-      // Started on the next turn of the event loop, so that a node that throws synchronously is a failure too.
-      void Promise.resolve()
-        .then(() => run(id))
-        .then(
-          (result) => outcomes.set(id, { id, status: 'done', result }),
-          (error: unknown) => {
-            outcomes.set(id, { id, status: 'failed', error });
-            if (options.stopOnFailure) stopped = true;
-          },
-        )
-        .finally(() => {
-          running.delete(id);
-          settle();
-        });
-    };
-    settle();
-  });
+    }
+  }
+
+  private start(id: string): void {
+    this.running.add(id);
+    // Started on the next turn of the event loop, so that a node that throws synchronously is a failure too.
+    void Promise.resolve()
+      .then(() => this.run(id))
+      .then(
+        (result) => this.outcomes.set(id, { id, status: 'done', result }),
+        (error: unknown) => {
+          this.outcomes.set(id, { id, status: 'failed', error });
+          if (this.options.stopOnFailure) this.stopped = true;
+        },
+      )
+      .finally(() => {
+        this.running.delete(id);
+        this.settle();
+      });
+  }
 }

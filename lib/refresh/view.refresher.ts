@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { PIN_CATALOG_SEARCH_PATH, UNPIN_CATALOG_SEARCH_PATH, withCatalogSearchPath } from '../database/catalog-search-path.js';
+import { withCatalogSearchPath } from '../database/catalog-search-path.js';
 import { concurrentKeyCondition } from '../catalog/catalog.reader.js';
 import type { OrmDatabase } from '../database/orm-database.js';
 import type { SqlRunner } from '../database/sql-runner.js';
@@ -13,7 +13,8 @@ import { PLAIN_VIEW_NOT_REFRESHABLE } from '../pgviews.messages.js';
 import { qualifiedName, quoteLiteral } from '../sql/identifiers.js';
 import { advisoryLockKey, refreshMaterializedView as refreshStatement } from '../sql/statements.js';
 import type { GuardRow } from '../state/ownership.js';
-import type { ChangeTracker, TrackingGuards } from '../tracking/change-tracker.js';
+import type { TrackingGuards } from '../tracking/change-tracker.js';
+import { registerStatement, type RefreshTracking } from './refresh-tracking.js';
 import { changeVerdict } from '../tracking/change-state.js';
 import { refreshError } from './refresh-error.js';
 import { NO_REFRESH_TELEMETRY, type RefreshTelemetry } from '../telemetry/telemetry.js';
@@ -43,13 +44,7 @@ interface ViewState {
   tracking_guards: TrackingGuards | null;
 }
 
-/** Change tracking as the refresher uses it: the tracker, and which views it tracks. */
-export interface RefreshTracking {
-  readonly tracker: ChangeTracker;
-  tracks(view: RefreshTarget): boolean;
-}
-
-type RefreshTarget = Pick<ViewDefinition, 'id' | 'schema' | 'name' | 'kind' | 'uniqueKey'>;
+export type RefreshTarget = Pick<ViewDefinition, 'id' | 'schema' | 'name' | 'kind' | 'uniqueKey'>;
 
 /**
  * Starts every statement of a scheduled refresh's transaction, so that pg_stat_activity tells another
@@ -171,7 +166,7 @@ export class ViewRefresher {
   ): Promise<RefreshResult> {
     const statement = refreshStatement(view, concurrently);
     // A view's mark row exists before its first tracked refresh, committed on its own (see ChangeTracker.registerStatement).
-    if (tracked) await this.database.query(withPinnedPath(this.tracking!.tracker.registerStatement(view)));
+    if (tracked) await this.database.query(registerStatement(this.tracking!, view));
     const recorded =
       this.history && record
         ? this.history.refreshAndRecord(statement, view, { concurrently, source: context.source, tick: context.tick })
@@ -256,11 +251,6 @@ FROM (SELECT to_regclass(${quoteLiteral(qualifiedName(view.schema, view.name))})
     }
     return true;
   }
-}
-
-/** `statement`, with only pg_catalog on the search_path, sent on its own (one implicit transaction). */
-function withPinnedPath(statement: string): string {
-  return [PIN_CATALOG_SEARCH_PATH, statement, UNPIN_CATALOG_SEARCH_PATH].join(';\n');
 }
 
 function plainViewError(id: string): PgViewsConfigurationError {

@@ -187,6 +187,14 @@ describe('change tracking', () => {
     expect(await verdict(client, 'book_count_mv')).toBe('unchanged');
     await client.query(`REFRESH MATERIALIZED VIEW books_mv`); // by hand: a new relfilenode
     expect(await verdict(client, 'book_count_mv')).toBe('redefined');
+    // An upstream view whose refreshes are not tracked (no mark): its CONCURRENTLY refreshes would go unseen.
+    await client.query(`CREATE MATERIALIZED VIEW untracked_upstream_mv AS SELECT id FROM book;
+                        CREATE MATERIALIZED VIEW downstream_mv AS SELECT count(*) AS n FROM untracked_upstream_mv`);
+    expect((await state(client, 'downstream_mv')).reasons).toEqual([
+      expect.stringMatching(/^reads the materialized view public\.untracked_upstream_mv, whose refreshes nestjs-pgviews does not track/),
+    ]);
+    await refresh(client, 'untracked_upstream_mv');
+    expect((await state(client, 'downstream_mv')).reasons).toEqual([]);
   });
 
   it('sees a view on the way redefined', async () => {
@@ -227,6 +235,8 @@ describe('change tracking', () => {
       CREATE FOREIGN DATA WRAPPER dummy_fdw; CREATE SERVER elsewhere FOREIGN DATA WRAPPER dummy_fdw;
       CREATE FOREIGN TABLE remote (id int) SERVER elsewhere;
       CREATE MATERIALIZED VIEW remote_mv AS SELECT * FROM remote WITH NO DATA;
+      CREATE TABLE stamps (id int, at timestamptz);
+      CREATE MATERIALIZED VIEW stamp_text_mv AS SELECT id, at::text AS t FROM stamps;
       CREATE MATERIALIZED VIEW pure_mv AS SELECT id, upper(name) AS n, id::text AS t FROM author WHERE id > 0 ORDER BY id;`);
     const reasons = async (name: string) => (await state(client, name)).reasons.join('; ');
     expect(await reasons('clock_mv')).toMatch(/calls now\(\), which is stable/);
@@ -237,6 +247,7 @@ describe('change tracking', () => {
     expect(await reasons('untracked_mv')).toMatch(/changes to public\.untracked are not tracked/);
     expect(await reasons('catalog_mv')).toMatch(/reads the system catalog pg_class/);
     expect(await reasons('remote_mv')).toMatch(/reads the foreign table public\.remote/);
+    expect(await reasons('stamp_text_mv')).toMatch(/calls timestamptz_out\(timestamp with time zone\), which is stable/);
     expect(await reasons('pure_mv')).toBe('');
     expect(await verdict(client, 'clock_mv')).toBe('unwatchable');
   });
