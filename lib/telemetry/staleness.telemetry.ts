@@ -25,7 +25,7 @@ export interface StalenessSource {
 /**
  * The staleness gauge: at each collection (a Prometheus scrape, an export interval), reads the staleness
  * of every registered materialized view in one rolled-back transaction and reports it in seconds, with its
- * basis. A view with nothing to report (never refreshed, not tracked) and a failed read report no value:
+ * basis. A view with nothing to report (never refreshed, not tracked) and a failed read observe nothing:
  * no value is better than a wrong one; a failed read is logged once, until a read succeeds again. Returns what
  * stops it.
  */
@@ -36,14 +36,15 @@ export function observeStaleness(meter: Meter, source: StalenessSource): () => v
   });
   let failing = false;
   const callback = async (result: ObservableResult): Promise<void> => {
-    const samples = await source.read().then(
-      (read) => ((failing = false), read),
-      (error: unknown) => {
-        if (!failing) new Logger('PgViews').warn(`The staleness gauge could not read staleness: ${(error as Error)?.message ?? error}`);
-        failing = true;
-        return [];
-      },
-    );
+    let samples: readonly StalenessSample[];
+    try {
+      samples = await source.read();
+      failing = false;
+    } catch (error) {
+      if (!failing) new Logger('PgViews').warn(`The staleness gauge could not read staleness: ${(error as Error)?.message ?? error}`);
+      failing = true;
+      return;
+    }
     for (const sample of samples) {
       if (sample.ms === null) continue;
       result.observe(sample.ms / 1000, {

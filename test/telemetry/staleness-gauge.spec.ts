@@ -7,7 +7,7 @@ import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
 import { pointWith, useOpenTelemetry } from '../support/open-telemetry.js';
 import { sleep } from '../support/system.js';
 import { useTestDatabase } from '../support/test-database.js';
-import { createViewsApp } from '../support/views-app.js';
+import { createViewsApp, RecordingLogger } from '../support/views-app.js';
 
 /** A schedule that keeps `whenChanged`: the tables it reads are tracked (the schedule itself never fires here). */
 @RefreshSchedule('0 0 1 1 *')
@@ -32,9 +32,10 @@ const otel = useOpenTelemetry();
 const db = useTestDatabase({ sql: LIBRARY_TABLES });
 let app: INestApplicationContext;
 let views: ViewRefreshService;
+const logger = new RecordingLogger();
 
 beforeAll(async () => {
-  app = await createViewsApp(db, { entities: [TrackedBooks, UntrackedAuthors], schedules: false });
+  app = await createViewsApp(db, { entities: [TrackedBooks, UntrackedAuthors], schedules: false, logger });
   views = app.get(ViewRefreshService);
 });
 
@@ -83,6 +84,23 @@ describe('the staleness gauge', () => {
     const bounded = await staleness('public.untracked_authors_mv');
     expect(bounded?.basis).toBe('last-refresh');
     expect(bounded?.seconds).toBeGreaterThanOrEqual(0.3);
+  });
+
+  it('a failed read observes nothing and is logged, once until a read succeeds', async () => {
+    const reads = jest.spyOn(StalenessMonitor.prototype, 'read').mockRejectedValue(new Error('connection lost'));
+    const warnings = () => logger.lines.filter((line) => line.startsWith('warn: The staleness gauge could not read staleness'));
+    try {
+      await otel.metric('pgviews.view.staleness');
+      await otel.metric('pgviews.view.staleness');
+      expect(warnings()).toEqual(['warn: The staleness gauge could not read staleness: connection lost']);
+    } finally {
+      reads.mockRestore();
+    }
+    expect(await staleness('public.tracked_books_mv')).toEqual({ seconds: 0, basis: 'changes' });
+    const failing = jest.spyOn(StalenessMonitor.prototype, 'read').mockRejectedValue(new Error('connection lost'));
+    await otel.metric('pgviews.view.staleness');
+    failing.mockRestore();
+    expect(warnings()).toHaveLength(2);
   });
 
   it('stops reading when the app closes', async () => {
