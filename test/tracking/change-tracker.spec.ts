@@ -296,5 +296,17 @@ describe('change tracking', () => {
       /is not the function nestjs-pgviews made: it was changed/,
     );
     await client.query('ROLLBACK');
+    // A table under its name that it did not make (no comment of its own), even one the app's role owns: refused.
+    await client.query(`BEGIN; COMMENT ON TABLE pgviews_state_refreshed IS 'mine'`);
+    await expect(tracker.checkUsable(runner(client))).rejects.toThrow(
+      /public\.pgviews_state_refreshed exists, but it is not a table nestjs-pgviews made: nestjs-pgviews did not create it/,
+    );
+    await client.query('ROLLBACK');
+    const other = await db.createRole('planter');
+    await client.query(`BEGIN; ALTER TABLE pgviews_state_changes OWNER TO "${other}"`);
+    await expect(tracker.checkUsable(runner(client))).rejects.toThrow(
+      /pgviews_state_changes exists, but it is not a table nestjs-pgviews made: it is owned by role/,
+    );
+    await client.query('ROLLBACK');
   });
 });
