@@ -111,10 +111,9 @@ LEFT JOIN pg_class c ON c.oid = to_regclass(i.name) AND c.relkind = 'm'
 LEFT JOIN summary s ON s.view_oid = c.oid
 LEFT JOIN ${log.marks} m ON m.view_oid = c.oid AND m.snapshot IS NOT NULL
 LEFT JOIN LATERAL (
-  SELECT min(first.changed_at) AS since FROM unnest(s.sources) src(relid) CROSS JOIN LATERAL (
-    SELECT x.changed_at FROM ${log.changes} x
-    WHERE x.relid = src.relid AND x.xid >= pg_snapshot_xmin(m.snapshot) AND NOT pg_visible_in_snapshot(x.xid, m.snapshot)
-    ORDER BY x.xid LIMIT 1) first
+  -- Every unreflected row (an index range per table, none when nothing changed): the earliest write, exactly.
+  SELECT min(x.changed_at) AS since FROM unnest(s.sources) src(relid) JOIN ${log.changes} x
+    ON x.relid = src.relid AND x.xid >= pg_snapshot_xmin(m.snapshot) AND NOT pg_visible_in_snapshot(x.xid, m.snapshot)
 ) u ON m.snapshot IS NOT NULL`;
   }
 

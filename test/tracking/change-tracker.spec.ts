@@ -160,6 +160,21 @@ describe('change tracking', () => {
     expect(await verdict(client, 'books_mv')).toBe('changed');
   });
 
+  it('measures staleness from the earliest unreflected write, whichever transaction began first', async () => {
+    const client = await db.connect();
+    const early = await db.connect();
+    const late = await db.connect();
+    await refresh(client, 'books_mv');
+    await early.query('BEGIN; SELECT pg_current_xact_id()'); // the lower transaction id, writing last
+    await late.query(`INSERT INTO book VALUES (12, 1, 'Twelve')`);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await early.query(`INSERT INTO book VALUES (13, 1, 'Thirteen'); COMMIT`);
+    const [first] = await db.query(`SELECT min(changed_at) AS at FROM pgviews_state_changes WHERE relid = 'book'::regclass`);
+    expect((await state(client, 'books_mv')).unreflectedSince).toEqual(first.at);
+    const [{ n }] = await db.query(`SELECT count(*)::int AS n FROM pgviews_state_changes WHERE relid = 'book'::regclass`);
+    expect(n).toBe(2);
+  });
+
   it('does not make writers of one table wait for each other', async () => {
     const first = await db.connect();
     const second = await db.connect();
