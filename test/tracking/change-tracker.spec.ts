@@ -297,9 +297,18 @@ describe('change tracking', () => {
     await refresh(client, 'books_mv');
     await client.query(`BEGIN; SET LOCAL session_replication_role = replica; UPDATE author SET name = 'r' WHERE id = 50; COMMIT`);
     expect(await verdict(client, 'books_mv')).toBe('changed');
+    await refresh(client, 'books_mv');
     await client.query(`ALTER TABLE author DISABLE TRIGGER ${tracker.log.triggerName}`);
     expect(await state(client, 'books_mv')).toMatchObject({ watchable: false });
+    await client.query(`UPDATE author SET name = 'unlogged' WHERE id = 50`); // no trigger: nothing logged
     await client.query(`ALTER TABLE author ENABLE ALWAYS TRIGGER ${tracker.log.triggerName}`);
+    // Enabled again, but a write went unlogged meanwhile: the trigger is not the one the last refresh saw.
+    expect(await verdict(client, 'books_mv')).toBe('redefined');
+    await refresh(client, 'books_mv');
+    await client.query(`DROP TRIGGER ${tracker.log.triggerName} ON author`);
+    await client.query(`UPDATE author SET name = 'unlogged again' WHERE id = 50`);
+    await install(client, 'public.author');
+    expect(await verdict(client, 'books_mv')).toBe('redefined');
   });
 
   it('refuses tracking objects it did not make', async () => {
