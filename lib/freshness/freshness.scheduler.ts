@@ -24,7 +24,7 @@ interface FreshnessLoop {
 
 /**
  * Refreshes the views that declare a freshness target so that each meets it: a loop per view reads
- * how stale it is (one small query), and refreshes it (with the stale materialized views it reads,
+ * how stale it is (a few small queries), and refreshes it (with the stale materialized views it reads,
  * first) as late as the target allows and never sooner than minInterval after the last refresh, by
  * any instance. A refresh runs once across instances: it takes the view's refresh lock, as a
  * scheduled refresh does, and checks under it that the refresh is still due. Loops start once the
@@ -92,7 +92,7 @@ export class FreshnessScheduler {
       let step: FreshnessStep;
       try {
         step = nextStep(target, await reader.read(definition), pollMs);
-        if (step.action === 'refresh') step = await this.refresh(definition, pollMs);
+        if (step.action === 'refresh') step = await this.refresh(loop, pollMs);
       } catch (error) {
         this.logger.error(`Freshness refresh of ${definition.id} failed: ${(error as Error).message}; trying again in ${pollMs} ms`);
         step = { action: 'wait', ms: pollMs, reason: 'not-due' };
@@ -112,12 +112,13 @@ export class FreshnessScheduler {
    * so that they cannot take every connection and wait on each other. Other instances take the other
    * views meanwhile.
    */
-  private async refresh(definition: ViewDefinition & { freshness: FreshnessTarget }, pollMs: number): Promise<FreshnessStep> {
+  private async refresh({ definition, sleep }: FreshnessLoop, pollMs: number): Promise<FreshnessStep> {
     const reader = this.reader!;
     const stillDue = async (tx: SqlRunner) =>
       nextStep(definition.freshness, await reader.readIn(tx, definition), pollMs).action === 'refresh';
     const afterPeer: FreshnessStep = { action: 'wait', ms: Math.min(pollMs, AFTER_PEER_MS), reason: 'not-due' };
     const run = async (gate?: typeof stillDue): Promise<FreshnessStep> => {
+      if (sleep.isStopped) return afterPeer; // stopped while it waited for its turn
       const results = await this.runner.refreshAs('freshness', definition, { withDependencies: true }, { stillDue: gate });
       for (const result of results) {
         if (!result.skipped)

@@ -81,7 +81,10 @@ export class RefreshRunner {
         ? this.refresher.refresh(definition, options, { source, tick, stillDue })
         : this.refresher.refresh(this.registry.get(id), chainOptions, { source, tick });
     const outcomes = await runGraph(this.graph(chain), refresh, {
-      concurrency: this.concurrency,
+      // A scheduled refresh holds its tick's lock in a transaction while a tracked one takes a second
+      // connection: run side by side, such refreshes could take every connection of a small pool and wait
+      // on each other. A scheduled chain goes one view at a time.
+      concurrency: tick ? 1 : this.concurrency,
       stopOnFailure: true,
       // Another instance has this tick (or the server is a standby): it does the rest. Unchanged, its dependents go on.
       holdsDependents: (result) => result.view === definition.id && result.skipped !== undefined && result.skipped !== 'unchanged',

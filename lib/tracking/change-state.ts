@@ -20,7 +20,9 @@ export interface ChangeState {
   /**
    * When the first write it does not reflect yet happened (a committed transaction that wrote one
    * of its sources after the snapshot its last refresh read): where staleness is measured from.
-   * Undefined when every committed change is reflected, or when nothing is known (no refresh recorded).
+   * The earliest first write statement, on a source table, of such a transaction (never later than
+   * the change itself). Undefined when every committed change is reflected, or when nothing is known
+   * (no refresh recorded).
    */
   readonly unreflectedSince?: Date;
   /** Whether what it reads was redefined, or an upstream materialized view refreshed, since its last tracked refresh. */

@@ -4,7 +4,7 @@ import type { RelationName } from '../definitions/view-definition.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
 import { qualifiedName, quoteLiteral, textArray } from '../sql/identifiers.js';
 import { assertOwnTable, OWN_ROLES_CTE, parseTableGuard, type GuardRow } from '../state/ownership.js';
-import { ChangeLog } from './change-log.js';
+import { CHANGES_COMMENT, ChangeLog, MARKS_COMMENT } from './change-log.js';
 import type { ChangeState } from './change-state.js';
 import { problemsCtes, reachCtes, SUMMARY_CTE } from './sources.query.js';
 
@@ -56,8 +56,15 @@ export class ChangeTracker {
     const [changes, marks, fn] = guards ?? [null, null, null];
     const changesGuard = parseTableGuard(changes);
     const marksGuard = parseTableGuard(marks);
-    assertOwnTable(this.log.changesId, changesGuard);
-    assertOwnTable(this.log.marksId, marksGuard);
+    for (const [id, guard, comment] of [
+      [this.log.changesId, changesGuard, CHANGES_COMMENT],
+      [this.log.marksId, marksGuard, MARKS_COMMENT],
+    ] as const) {
+      assertOwnTable(id, guard);
+      // Made under this name by the app's own role, but not by nestjs-pgviews (which comments what it creates).
+      if (guard.relkind !== null && guard.comment !== comment)
+        assertOwnTable(id, guard, 'nestjs-pgviews did not create it (not its comment)');
+    }
     if (fn && !(fn[0] && fn[1])) {
       throw new PgViewsConfigurationError(
         `${this.log.functionId} exists, but it is not the function nestjs-pgviews made: ` +
@@ -104,10 +111,9 @@ LEFT JOIN pg_class c ON c.oid = to_regclass(i.name) AND c.relkind = 'm'
 LEFT JOIN summary s ON s.view_oid = c.oid
 LEFT JOIN ${log.marks} m ON m.view_oid = c.oid AND m.snapshot IS NOT NULL
 LEFT JOIN LATERAL (
-  SELECT min(first.changed_at) AS since FROM unnest(s.sources) src(relid) CROSS JOIN LATERAL (
-    SELECT x.changed_at FROM ${log.changes} x
-    WHERE x.relid = src.relid AND x.xid >= pg_snapshot_xmin(m.snapshot) AND NOT pg_visible_in_snapshot(x.xid, m.snapshot)
-    ORDER BY x.xid LIMIT 1) first
+  -- Every unreflected row (an index range per table, none when nothing changed): the earliest write, exactly.
+  SELECT min(x.changed_at) AS since FROM unnest(s.sources) src(relid) JOIN ${log.changes} x
+    ON x.relid = src.relid AND x.xid >= pg_snapshot_xmin(m.snapshot) AND NOT pg_visible_in_snapshot(x.xid, m.snapshot)
 ) u ON m.snapshot IS NOT NULL`;
   }
 

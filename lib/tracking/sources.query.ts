@@ -36,12 +36,14 @@ export function reachCtes(log: ChangeLog, { marks = true } = {}): string {
          format('%I.%I', n.nspname, c.relname) AS display, w.xmin::text AS rule_xmin, w.ev_action::text AS tree,
          ${marks ? 'mk.refreshed_xid::text' : 'NULL::text'} AS marked_xid, ${marks ? 'mk.view_oid IS NOT NULL' : 'NULL::boolean'} AS marked,
          c.relkind IN ('r', 'p') AND c.oid >= ${FIRST_USER_OID} AS source,
-         EXISTS (SELECT FROM pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname = ${quoteLiteral(log.triggerName)} AND g.tgfoid = ${log.functionOid}
-                 AND g.tgenabled = 'A' AND g.tgtype = ${TRACKING_TRIGGER_TYPE} AND g.tgqual IS NULL AND cardinality(g.tgattr::int2[]) = 0) AS tracked
+         g.oid IS NOT NULL AND g.tgenabled = 'A' AND g.tgtype = ${TRACKING_TRIGGER_TYPE} AND g.tgqual IS NULL
+           AND cardinality(g.tgattr::int2[]) = 0 AS tracked,
+         g.xmin::text AS trigger_xmin
   FROM reach r
   JOIN pg_class c ON c.oid = r.rel
   JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN pg_rewrite w ON w.ev_class = c.oid AND w.rulename = '_RETURN'
+  LEFT JOIN pg_trigger g ON g.tgrelid = c.oid AND g.tgname = ${quoteLiteral(log.triggerName)} AND g.tgfoid = ${log.functionOid}
   ${marks ? `LEFT JOIN ${log.marks} mk ON mk.view_oid = c.oid AND c.relkind = 'm'` : ''}
 )`;
 }
@@ -51,13 +53,16 @@ export function reachCtes(log: ChangeLog, { marks = true } = {}): string {
  * fingerprint of everything between it and them that can change what it reads without a write to a
  * table: the stored query of each view on the way (its rule's xmin, rewritten by CREATE OR REPLACE),
  * each upstream materialized view's data (its relfilenode, new on every plain REFRESH, and the
- * transaction of its last tracked refresh), and the set of relations (partitions attached or detached).
+ * transaction of its last tracked refresh), the set of relations (partitions attached or detached),
+ * and each table's trigger as it is (its row's xmin: created again, or disabled and enabled, it
+ * changes), since writes made while a table had no working trigger were not logged.
  */
 export const SUMMARY_CTE = `summary AS (
   SELECT view_oid,
          coalesce(array_agg(oid ORDER BY oid) FILTER (WHERE source), '{}') AS sources,
          md5(coalesce(string_agg(oid::text || relkind::text || CASE relkind WHEN 'v' THEN ':' || coalesce(rule_xmin, '')
-                                 WHEN 'm' THEN ':' || relfilenode::text || '/' || coalesce(marked_xid, '') ELSE '' END, ','
+                                 WHEN 'm' THEN ':' || relfilenode::text || '/' || coalesce(marked_xid, '')
+                                 ELSE ':' || coalesce(trigger_xmin, '') END, ','
                                  ORDER BY oid) FILTER (WHERE NOT self), '')) AS fingerprint
   FROM rels GROUP BY view_oid
 )`;

@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey } from '@mikro-orm/decorators/legacy';
-import { MaterializedView, PgViewsRefreshAllError, View, ViewRefreshService } from 'nestjs-pgviews';
+import { ScheduleModule } from '@nestjs/schedule';
+import { MaterializedView, PgViewsRefreshAllError, RefreshSchedule, View, ViewRefreshService } from 'nestjs-pgviews';
+import { waitFor } from '../support/system.js';
 import { useTestDatabase } from '../support/test-database.js';
 import { useApps } from '../support/views-app.js';
 
@@ -92,6 +94,14 @@ class SkipB {
 })
 @Entity({ tableName: 'skip_top' })
 class SkipTop {
+  @PrimaryKey() id!: number;
+}
+
+/** graph_top's query, on a schedule that refreshes its whole chain at every tick. */
+@RefreshSchedule('* * * * * *', { withDependencies: true, whenChanged: false })
+@MaterializedView({ sql: `SELECT d.id, ${SLOW} FROM graph_d d JOIN graph_e e USING (id)`, uniqueKey: ['id'] })
+@Entity({ tableName: 'graph_scheduled_top' })
+class GraphScheduledTop {
   @PrimaryKey() id!: number;
 }
 
@@ -301,5 +311,37 @@ describe('refreshing a view with its dependencies, as a graph', () => {
       'public.skip_b: refreshed',
       'public.skip_top: refreshed',
     ]);
+  });
+
+  it('refreshes a scheduled chain one view at a time, in dependency order', async () => {
+    const app = await apps.boot({ entities: [...GRAPH, GraphScheduledTop], imports: [ScheduleModule.forRoot()] });
+    const scheduled = async () =>
+      (
+        await db.query(
+          `SELECT tick, count(*)::int AS n FROM pgviews_refresh_history WHERE source = 'schedule' GROUP BY tick HAVING count(*) = 6`,
+        )
+      ).length > 0;
+    await waitFor(scheduled, 'a tick that refreshed the whole chain', 20_000, 100);
+    await app.close();
+    const [{ tick }] = await db.query(
+      `SELECT tick FROM pgviews_refresh_history WHERE source = 'schedule' GROUP BY tick HAVING count(*) = 6 ORDER BY tick LIMIT 1`,
+    );
+    const runs = (
+      await db.query(
+        `SELECT view_schema || '.' || view_name AS view, 1000 * extract(epoch FROM started_at) AS started,
+           1000 * extract(epoch FROM finished_at) AS finished, concurrent
+         FROM pgviews_refresh_history WHERE source = 'schedule' AND tick = $1 ORDER BY started_at`,
+        [tick],
+      )
+    ).map((row) => ({ view: row.view, started: Number(row.started), finished: Number(row.finished), concurrent: row.concurrent }));
+    expect(runs.map((run) => run.view)).toEqual([
+      'public.graph_a',
+      'public.graph_b',
+      'public.graph_c',
+      'public.graph_d',
+      'public.graph_e',
+      'public.graph_scheduled_top',
+    ]);
+    expect(mostAtOnce(runs)).toBe(1);
   });
 });

@@ -160,6 +160,21 @@ describe('change tracking', () => {
     expect(await verdict(client, 'books_mv')).toBe('changed');
   });
 
+  it('measures staleness from the earliest unreflected write, whichever transaction began first', async () => {
+    const client = await db.connect();
+    const early = await db.connect();
+    const late = await db.connect();
+    await refresh(client, 'books_mv');
+    await early.query('BEGIN; SELECT pg_current_xact_id()'); // the lower transaction id, writing last
+    await late.query(`INSERT INTO book VALUES (12, 1, 'Twelve')`);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await early.query(`INSERT INTO book VALUES (13, 1, 'Thirteen'); COMMIT`);
+    const [first] = await db.query(`SELECT min(changed_at) AS at FROM pgviews_state_changes WHERE relid = 'book'::regclass`);
+    expect((await state(client, 'books_mv')).unreflectedSince).toEqual(first.at);
+    const [{ n }] = await db.query(`SELECT count(*)::int AS n FROM pgviews_state_changes WHERE relid = 'book'::regclass`);
+    expect(n).toBe(2);
+  });
+
   it('does not make writers of one table wait for each other', async () => {
     const first = await db.connect();
     const second = await db.connect();
@@ -282,9 +297,18 @@ describe('change tracking', () => {
     await refresh(client, 'books_mv');
     await client.query(`BEGIN; SET LOCAL session_replication_role = replica; UPDATE author SET name = 'r' WHERE id = 50; COMMIT`);
     expect(await verdict(client, 'books_mv')).toBe('changed');
+    await refresh(client, 'books_mv');
     await client.query(`ALTER TABLE author DISABLE TRIGGER ${tracker.log.triggerName}`);
     expect(await state(client, 'books_mv')).toMatchObject({ watchable: false });
+    await client.query(`UPDATE author SET name = 'unlogged' WHERE id = 50`); // no trigger: nothing logged
     await client.query(`ALTER TABLE author ENABLE ALWAYS TRIGGER ${tracker.log.triggerName}`);
+    // Enabled again, but a write went unlogged meanwhile: the trigger is not the one the last refresh saw.
+    expect(await verdict(client, 'books_mv')).toBe('redefined');
+    await refresh(client, 'books_mv');
+    await client.query(`DROP TRIGGER ${tracker.log.triggerName} ON author`);
+    await client.query(`UPDATE author SET name = 'unlogged again' WHERE id = 50`);
+    await install(client, 'public.author');
+    expect(await verdict(client, 'books_mv')).toBe('redefined');
   });
 
   it('refuses tracking objects it did not make', async () => {
@@ -294,6 +318,18 @@ describe('change tracking', () => {
     await client.query('BEGIN');
     await expect(tracker.read(runner(client), [view('books_mv')])).rejects.toThrow(
       /is not the function nestjs-pgviews made: it was changed/,
+    );
+    await client.query('ROLLBACK');
+    // A table under its name that it did not make (no comment of its own), even one the app's role owns: refused.
+    await client.query(`BEGIN; COMMENT ON TABLE pgviews_state_refreshed IS 'mine'`);
+    await expect(tracker.checkUsable(runner(client))).rejects.toThrow(
+      /public\.pgviews_state_refreshed exists, but it is not a table nestjs-pgviews made: nestjs-pgviews did not create it/,
+    );
+    await client.query('ROLLBACK');
+    const other = await db.createRole('planter');
+    await client.query(`BEGIN; ALTER TABLE pgviews_state_changes OWNER TO "${other}"`);
+    await expect(tracker.checkUsable(runner(client))).rejects.toThrow(
+      /pgviews_state_changes exists, but it is not a table nestjs-pgviews made: it is owned by role/,
     );
     await client.query('ROLLBACK');
   });
