@@ -1,4 +1,5 @@
 import type { ViewRegistry } from './definitions/view.registry.js';
+import type { MigrationPreview } from './migrations/migration-preview.js';
 import type { RefreshRunner } from './refresh/refresh.runner.js';
 
 /**
@@ -13,6 +14,8 @@ export interface PgViewsInternals {
   readonly lockTimeout: number;
   /** Refreshes of chains and of several views, as the CLI runs them. */
   readonly refreshes: RefreshRunner;
+  /** What each pending MikroORM migration would detach (see previewMigrations), without running it. */
+  readonly previewMigrations: () => Promise<MigrationPreview[]>;
 }
 
 /**

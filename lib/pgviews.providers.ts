@@ -4,7 +4,9 @@ import type { Provider } from '@nestjs/common';
 import { DiscoveryService, ModuleRef } from '@nestjs/core';
 import { OrmDatabase } from './database/orm-database.js';
 import type { ViewEntity } from './decorators/view-options.js';
+import { readTenants } from './definitions/tenant-views.js';
 import { ViewRegistry } from './definitions/view.registry.js';
+import { previewMigrations } from './migrations/migration-preview.js';
 import { PgViewsEvents } from './events/pgviews.events.js';
 import { integrateWithOrm } from './orm/orm-integration.js';
 import { hideTriggerFromSchemaGenerator, type ManagedNamesPattern } from './orm/schema-generator-guard.js';
@@ -167,15 +169,21 @@ export function createRefreshScheduler(
   events: PgViewsEvents,
   options: ResolvedPgViewsOptions,
 ): RefreshScheduler {
-  return new RefreshScheduler(registry, runner, moduleRef, events, options.schedules);
+  const tenants = () => readTenants(options.tenants, registry.tenantTemplates);
+  return new RefreshScheduler(registry, runner, moduleRef, events, options.schedules, tenants, options.refreshConcurrency);
 }
 
 export function createLifecycle(options: ResolvedPgViewsOptions, sync: ViewSyncService, scheduler: RefreshScheduler): PgViewsLifecycle {
   return new PgViewsLifecycle(options, sync, scheduler);
 }
 
-export function createInternals(registry: ViewRegistry, options: ResolvedPgViewsOptions, refreshes: RefreshRunner): PgViewsInternals {
-  return { registry, lockTimeout: options.lockTimeout, refreshes };
+export function createInternals(
+  registry: ViewRegistry,
+  options: ResolvedPgViewsOptions,
+  refreshes: RefreshRunner,
+  orm: MikroORM,
+): PgViewsInternals {
+  return { registry, lockTimeout: options.lockTimeout, refreshes, previewMigrations: () => previewMigrations(orm, registry) };
 }
 
 /**
@@ -219,7 +227,7 @@ export function createPgViewsProviders(contextName: string | undefined): Provide
     {
       provide: getPgViewsInternalsToken(contextName),
       useFactory: createInternals,
-      inject: [PGVIEWS_REGISTRY, PGVIEWS_OPTIONS, PGVIEWS_REFRESH_RUNNER],
+      inject: [PGVIEWS_REGISTRY, PGVIEWS_OPTIONS, PGVIEWS_REFRESH_RUNNER, PGVIEWS_ORM],
     },
   ];
 }

@@ -3,6 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { PgViewsMetadataAccessor } from '../decorators/pgviews-metadata.accessor.js';
 import type { ViewEntity } from '../decorators/view-options.js';
+import { checkTenantName } from '../definitions/tenant-views.js';
 import { getPgViewsInternalsToken, type PgViewsInternals } from '../pgviews.internals.js';
 import { getViewSyncServiceToken } from '../pgviews.tokens.js';
 import type { ViewSyncService } from '../sync/view-sync.service.js';
@@ -14,6 +15,8 @@ export interface PgViewsHealthOptions {
   views?: Array<ViewEntity | string>;
   /** The MikroORM context of the PgViewsModule to check. */
   contextName?: string;
+  /** Check this tenant's copies of the tenant views (`schema: '*'`) instead of the views of fixed schemas. */
+  tenant?: string;
 }
 
 /**
@@ -37,11 +40,13 @@ export class PgViewsHealthIndicator {
   async isHealthy<const Key extends string>(key: Key, options: PgViewsHealthOptions): Promise<HealthIndicatorResult<Key>> {
     const indicator = this.health.check(key);
     const sync: ViewSyncService = this.moduleRef.get(getViewSyncServiceToken(options.contextName), { strict: false });
-    const { registry }: PgViewsInternals = this.moduleRef.get(getPgViewsInternalsToken(options.contextName), { strict: false });
+    const internals: PgViewsInternals = this.moduleRef.get(getPgViewsInternalsToken(options.contextName), { strict: false });
+    const { tenant } = options;
+    const registry = tenant === undefined ? internals.registry : internals.registry.forTenant(checkTenantName(tenant));
     const checked = new Set(
       (
         options.views ??
-        registry.definitions
+        (tenant === undefined ? registry.definitions : registry.tenantViews)
           .filter((definition) =>
             PgViewsMetadataAccessor.refreshSchedules(definition.entity).some((schedule) => !schedule.options.disabled),
           )
@@ -50,7 +55,7 @@ export class PgViewsHealthIndicator {
     );
     let status;
     try {
-      status = await sync.status();
+      status = await sync.status({ tenant });
     } catch (error) {
       return indicator.down({ message: (error as Error).message });
     }
@@ -63,6 +68,7 @@ export class PgViewsHealthIndicator {
       .filter((view) => view.state === 'changed' || view.state === 'missing')
       .map(({ view, state, reason }) => ({ view, state, reason }));
     const details = {
+      ...(tenant === undefined ? {} : { tenant }),
       views: status.filter((view) => view.state !== 'orphaned').length,
       checkedFreshness: checked.size,
       maxAgeMs: options.maxAge,

@@ -24,14 +24,19 @@ export class RefreshRunner {
    * they would copy its stale data, and every other one is refreshed. Then, if any failed, throws a
    * PgViewsRefreshAllError listing each failure.
    */
-  async refreshEach(definitions: readonly ViewDefinition[], options: RefreshOptions, source: RefreshSource): Promise<RefreshResult[]> {
+  async refreshEach(
+    definitions: readonly ViewDefinition[],
+    options: RefreshOptions,
+    source: RefreshSource,
+    registry: ViewRegistry = this.registry,
+  ): Promise<RefreshResult[]> {
     const wanted = new Set(definitions.map((definition) => definition.id));
     const results: RefreshResult[] = [];
     const failures: RefreshFailure[] = [];
     const failed = new Set<string>();
-    for (const definition of this.registry.definitions) {
+    for (const definition of registry.definitions) {
       if (definition.kind !== 'materialized' || !wanted.has(definition.id)) continue;
-      const blocker = this.registry.dependenciesOf(definition.id).find((dependency) => failed.has(dependency.id));
+      const blocker = registry.dependenciesOf(definition.id).find((dependency) => failed.has(dependency.id));
       if (blocker) {
         failures.push({
           view: definition.id,
@@ -41,7 +46,7 @@ export class RefreshRunner {
         continue;
       }
       try {
-        results.push(await this.refresher.refresh(definition, options, { source }));
+        results.push(await this.refresher.refresh(definition, options, { source, tenant: registry.tenant }));
       } catch (error) {
         failed.add(definition.id);
         failures.push({ view: definition.id, error: error as Error });
@@ -55,23 +60,34 @@ export class RefreshRunner {
    * The materialized views a refresh of `definition` with these options covers, in the order they
    * are refreshed; an error for a plain view.
    */
-  chainOf(definition: ViewDefinition, options: Pick<RefreshOptions, 'withDependencies' | 'withDependents'>): ViewDefinition[] {
+  chainOf(
+    definition: ViewDefinition,
+    options: Pick<RefreshOptions, 'withDependencies' | 'withDependents'>,
+    registry: ViewRegistry = this.registry,
+  ): ViewDefinition[] {
     if (definition.kind !== 'materialized') throw new PgViewsConfigurationError(PLAIN_VIEW_NOT_REFRESHABLE(definition.id));
     return [
-      ...(options.withDependencies ? this.registry.dependenciesOf(definition.id) : []),
+      ...(options.withDependencies ? registry.dependenciesOf(definition.id) : []),
       definition,
-      ...(options.withDependents ? this.registry.dependentsOf(definition.id) : []),
+      ...(options.withDependents ? registry.dependentsOf(definition.id) : []),
     ].filter((each) => each.kind === 'materialized');
   }
 
   /**
    * Refreshes `definition` (and its chain, as asked) on behalf of `source`. A scheduled refresh
    * passes its tick; when another instance has it, the chain stops there (that instance does the rest).
+   * A tenant's view is refreshed with `registry` the tenant's (ViewRegistry.forTenant): its chain is the tenant's.
    */
-  async refreshAs(source: RefreshSource, definition: ViewDefinition, options: RefreshOptions, tick?: Date): Promise<RefreshResult[]> {
+  async refreshAs(
+    source: RefreshSource,
+    definition: ViewDefinition,
+    options: RefreshOptions,
+    tick?: Date,
+    registry: ViewRegistry = this.registry,
+  ): Promise<RefreshResult[]> {
     const results: RefreshResult[] = [];
-    for (const each of this.chainOf(definition, options)) {
-      const result = await this.refresher.refresh(each, options, { source, tick });
+    for (const each of this.chainOf(definition, options, registry)) {
+      const result = await this.refresher.refresh(each, options, { source, tick, tenant: registry.tenant });
       results.push(result);
       // Another instance has this tick (or the server is a standby): it does the rest. Unchanged, its chain goes on.
       if (result.skipped && result.skipped !== 'unchanged' && each === definition) break;

@@ -31,6 +31,8 @@ export interface RefreshContext {
   readonly source: RefreshSource;
   /** Scheduled refreshes: the tick (its scheduled time). With it, the refresh runs once per tick across instances. */
   readonly tick?: Date;
+  /** The tenant whose copy of a tenant view this is (its schema): results and events carry it. */
+  readonly tenant?: string;
 }
 
 /** What the database says about a view just before refreshing it. */
@@ -80,7 +82,9 @@ export class ViewRefresher {
             this.refreshIn({ query: (sql) => tx.query(`${SCHEDULED_REFRESH_TAG}\n${sql}`) }, view, options, context),
           )
         : await this.refreshIn(this.database, view, options, context);
-      if (result.skipped) this.events?.emit({ type: 'refresh-skipped', view: view.id, reason: result.skipped, source: context.source });
+      const tenant = context.tenant === undefined ? {} : { tenant: context.tenant };
+      if (result.skipped)
+        this.events?.emit({ type: 'refresh-skipped', view: view.id, reason: result.skipped, source: context.source, ...tenant });
       else
         this.events?.emit({
           type: 'view-refreshed',
@@ -88,14 +92,21 @@ export class ViewRefresher {
           concurrently: result.concurrently,
           durationMs: result.durationMs,
           source: context.source,
+          ...tenant,
         });
-      return result;
+      return { ...result, ...tenant };
     } catch (error) {
       const failure =
         error instanceof PgViewsError
           ? error
           : new PgViewsError(`Refresh of ${view.id} failed: ${(error as Error)?.message ?? error}`, { cause: error });
-      this.events?.emit({ type: 'refresh-failed', view: view.id, error: failure, source: context.source });
+      this.events?.emit({
+        type: 'refresh-failed',
+        view: view.id,
+        error: failure,
+        source: context.source,
+        ...(context.tenant === undefined ? {} : { tenant: context.tenant }),
+      });
       throw failure;
     }
   }
