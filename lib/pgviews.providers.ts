@@ -4,7 +4,9 @@ import type { Provider } from '@nestjs/common';
 import { DiscoveryService, ModuleRef } from '@nestjs/core';
 import { OrmDatabase } from './database/orm-database.js';
 import type { ViewEntity } from './decorators/view-options.js';
+import { readTenants } from './definitions/tenant-views.js';
 import { ViewRegistry } from './definitions/view.registry.js';
+import { previewMigrations } from './migrations/migration-preview.js';
 import { PgViewsEvents } from './events/pgviews.events.js';
 import { FreshnessReader } from './freshness/freshness.reader.js';
 import { FreshnessScheduler } from './freshness/freshness.scheduler.js';
@@ -175,7 +177,8 @@ export function createRefreshScheduler(
   events: PgViewsEvents,
   options: ResolvedPgViewsOptions,
 ): RefreshScheduler {
-  return new RefreshScheduler(registry, runner, moduleRef, events, options.schedules);
+  const tenants = () => readTenants(options.tenants, registry.tenantTemplates);
+  return new RefreshScheduler(registry, runner, moduleRef, events, options.schedules, tenants, options.refreshConcurrency);
 }
 
 export function createFreshnessScheduler(
@@ -206,9 +209,16 @@ export function createInternals(
   database: OrmDatabase,
   history: RefreshHistory | undefined,
   tracker: ChangeTracker,
+  orm: MikroORM,
 ): PgViewsInternals {
   const staleness = new StalenessMonitor(registry, database, history, tracker);
-  return { registry, lockTimeout: options.lockTimeout, refreshes, staleness };
+  return {
+    registry,
+    lockTimeout: options.lockTimeout,
+    refreshes,
+    staleness,
+    previewMigrations: () => previewMigrations(orm, registry),
+  };
 }
 
 /**
@@ -261,7 +271,7 @@ export function createPgViewsProviders(contextName: string | undefined): Provide
     {
       provide: getPgViewsInternalsToken(contextName),
       useFactory: createInternals,
-      inject: [PGVIEWS_REGISTRY, PGVIEWS_OPTIONS, PGVIEWS_REFRESH_RUNNER, PGVIEWS_DATABASE, PGVIEWS_HISTORY, PGVIEWS_TRACKER],
+      inject: [PGVIEWS_REGISTRY, PGVIEWS_OPTIONS, PGVIEWS_REFRESH_RUNNER, PGVIEWS_DATABASE, PGVIEWS_HISTORY, PGVIEWS_TRACKER, PGVIEWS_ORM],
     },
   ];
 }
