@@ -6,7 +6,18 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['dist/', 'dist-*/', 'coverage/', 'temp/', '.sample-data/', 'test/consumers/', 'test/fixtures/cli-app/migrations-*/'] },
+  {
+    ignores: [
+      'dist/',
+      'dist-*/',
+      'coverage/',
+      'temp/',
+      '.sample-data/',
+      'test/consumers/',
+      'test/fixtures/cli-app/migrations-*/',
+      'test/fixtures/migrations-app/migrations-*/',
+    ],
+  },
   js.configs.recommended,
   tseslint.configs.recommended,
   {

@@ -16,6 +16,9 @@ import { refreshOverhead } from './cases/refresh-overhead.js';
 import { scheduledReplicas } from './cases/scheduled-replicas.js';
 import { skipDecision } from './cases/skip-decision.js';
 import { trackingWrites } from './cases/tracking-writes.js';
+import { tableMigration } from './cases/table-migration.js';
+import { tenantsBoot } from './cases/tenants-boot.js';
+import { tenantsOnboard } from './cases/tenants-onboard.js';
 import { startServer, type BenchServer } from './support/database.js';
 import { markdown, type CaseResult } from './support/report.js';
 import { scaleFromEnv, type Scale } from './support/scale.js';
@@ -28,6 +31,9 @@ const CASES: Record<string, (server: BenchServer, scale: Scale) => Promise<CaseR
   replicas: scheduledReplicas,
   skip: skipDecision,
   writes: trackingWrites,
+  migration: tableMigration,
+  tenants: tenantsBoot,
+  onboard: tenantsOnboard,
   freshness: freshnessTarget,
 };
 

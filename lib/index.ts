@@ -14,6 +14,7 @@ export type {
 export type { ViewKind } from './definitions/view-definition.js';
 export type { Duration } from './freshness/duration.js';
 export type { FreshnessOptions, FreshnessTarget } from './freshness/freshness-target.js';
+export type { TenantList } from './definitions/tenant-views.js';
 export { withPgViews } from './orm/schema-generator-guard.js';
 export { PgViewsModule } from './pgviews.module.js';
 export type { PgViewsFactoryOptions, PgViewsModuleAsyncOptions, PgViewsModuleOptions, PgViewsOptionsFactory } from './pgviews.options.js';
@@ -40,18 +41,22 @@ export {
   PgViewsConfigurationError,
   PgViewsError,
   PgViewsLockTimeoutError,
+  PgViewsMigrationError,
   PgViewsReadOnlyError,
   PgViewsRefreshAllError,
   PgViewsRefreshError,
   PgViewsStatementError,
   PgViewsSyncError,
+  PgViewsTenantSyncError,
   type DatabaseErrorDetails,
   type RefreshFailure,
+  type TenantSyncFailure,
 } from './pgviews.errors.js';
 export { PgViewsChangeRefusedError } from './sync/sync.planner.js';
 export { PgViewsNameConflictError } from './sync/name-check.js';
 export type { MaterializedViewChange } from './sync/sync-options.js';
 export type { PlannedView, SyncAction, SyncPlan, TemporaryName, ViewChange } from './sync/sync-plan.js';
-export { ViewSyncService, type SyncOptions, type SyncReport } from './sync/view-sync.service.js';
+export { ViewSyncService, type SyncOptions, type SyncReport, type TenantScopeOptions } from './sync/view-sync.service.js';
+export type { TenantSyncErrorMode } from './sync/tenant-sync.js';
 export type { ViewStaleness, ViewState, ViewStatus, ViewTrackingStatus } from './sync/view-status.js';
 export type { MigrationSql } from './sync/migration.planner.js';

@@ -88,6 +88,25 @@ export class PgViewsSyncError extends PgViewsStatementError {
   }
 }
 
+/**
+ * A table migration (MikroORM's migrator or schema update, through `withPgViews()`) that failed while
+ * a view it had detached was brought back: the migration and the views were rolled back together.
+ */
+export class PgViewsMigrationError extends PgViewsStatementError {
+  /** @internal */
+  constructor(
+    /** The migration's name (`Migration20250101000000`), or `schema update`. */
+    readonly migration: string,
+    view: string,
+    statement: string,
+    database: DatabaseErrorDetails,
+    cause: unknown,
+    advice: readonly string[] = [],
+  ) {
+    super(view, statement, database, `${migration} failed and was rolled back: ${view} could not be brought back`, cause, advice);
+  }
+}
+
 /** SQLSTATE codes this library reacts to. */
 export const SqlState = {
   undefinedTable: '42P01',
@@ -97,6 +116,8 @@ export const SqlState = {
   cardinalityViolation: '21000',
   insufficientPrivilege: '42501',
   dependentObjectsStillExist: '2BP01',
+  featureNotSupported: '0A000',
+  undefinedColumn: '42703',
 } as const;
 
 /** Reads the fields of a `pg` DatabaseError (or MikroORM's DriverException, which copies them). */
@@ -198,6 +219,34 @@ export class PgViewsRefreshAllError extends PgViewsError {
       `${failures.length} of ${total} materialized views could not be refreshed (${results.length} refreshed); the others keep their ` +
         `previous data:\n` +
         failures.map((failure) => indent(`${failure.view}: ${failure.error.message}`, '  ')).join('\n'),
+    );
+  }
+}
+
+/** A tenant whose views could not be synced, and why. */
+export interface TenantSyncFailure {
+  /** The tenant's name (its schema). */
+  readonly tenant: string;
+  /** Why its sync failed (it was rolled back). */
+  readonly error: Error;
+}
+
+/**
+ * The views of some tenants could not be synced. Each tenant is synced in its own transaction: every
+ * failed one was rolled back (its views are as they were), every other one is synced.
+ */
+export class PgViewsTenantSyncError extends PgViewsError {
+  /** @internal */
+  constructor(
+    /** Every tenant whose views could not be synced, with its error. */
+    readonly failures: readonly TenantSyncFailure[],
+    /** How many tenants were synced or found in sync. */
+    readonly succeeded: number,
+  ) {
+    super(
+      `Views of ${failures.length} of ${failures.length + succeeded} tenants could not be synced (each was rolled back; the other ` +
+        `tenants are synced):\n` +
+        failures.map((failure) => indent(`tenant ${JSON.stringify(failure.tenant)}: ${failure.error.message}`, '  ')).join('\n'),
     );
   }
 }

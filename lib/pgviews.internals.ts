@@ -1,5 +1,6 @@
 import type { ViewRegistry } from './definitions/view.registry.js';
 import type { StalenessMonitor } from './freshness/staleness.monitor.js';
+import type { MigrationPreview } from './migrations/migration-preview.js';
 import type { RefreshRunner } from './refresh/refresh.runner.js';
 
 /**
@@ -20,6 +21,8 @@ export interface PgViewsInternals {
    * Cheap enough to sample for a gauge.
    */
   readonly staleness: StalenessMonitor;
+  /** What each pending MikroORM migration would detach (see previewMigrations), without running it. */
+  readonly previewMigrations: () => Promise<MigrationPreview[]>;
 }
 
 /**

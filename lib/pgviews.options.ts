@@ -1,8 +1,10 @@
 import type { ModuleMetadata, Type } from '@nestjs/common';
 import type { ViewEntity } from './decorators/view-options.js';
+import type { TenantList } from './definitions/tenant-views.js';
 import type { RefreshHistoryOptions } from './refresh/refresh-history.js';
 import { PgViewsConfigurationError } from './pgviews.errors.js';
 import type { MaterializedViewChange } from './sync/sync-options.js';
+import type { TenantSyncErrorMode } from './sync/tenant-sync.js';
 
 /** Injection token of the options given to `forRoot` / `forRootAsync`, before defaults. */
 export const PGVIEWS_MODULE_OPTIONS = Symbol('PGVIEWS_MODULE_OPTIONS');
@@ -45,13 +47,6 @@ export interface PgViewsModuleOptions {
    * not refresh, e.g. web replicas when a worker does the refreshes.
    */
   schedules?: boolean;
-  /**
-   * How many materialized views one refresh run (a view with its dependencies or dependents,
-   * refreshAll(), `pgviews refresh`) refreshes at the same time, at most, on views that do not read
-   * each other (default 2). Each takes a connection of the ORM's pool while it runs. 1 refreshes one
-   * at a time.
-   */
-  refreshConcurrency?: number;
   /** Where refreshes are recorded (a table created by the sync), or false for no history. */
   history?: RefreshHistoryOptions | false;
   /**
@@ -76,6 +71,25 @@ export interface PgViewsModuleOptions {
    * app has it (default true). Without an OpenTelemetry SDK registered they cost nothing; false turns them off.
    */
   telemetry?: boolean;
+  /**
+   * The tenants, for tenant views (`@Entity({ schema: '*' })`): the names of their schemas. Asked at
+   * every sync (at bootstrap, and whenever the app calls sync() again) and by refreshes and schedules
+   * that cover every tenant. Each name is checked and always quoted.
+   */
+  tenants?: TenantList;
+  /**
+   * What a sync does when some tenants' views cannot be synced (each such tenant is rolled back, the
+   * others are synced): 'fail' (default) throws a PgViewsTenantSyncError naming each (the boot
+   * fails); 'report' logs them and goes on (the app starts; the sync report lists them).
+   */
+  tenantSyncErrors?: TenantSyncErrorMode;
+  /**
+   * How many refreshes go on at the same time, at most (default 2): in one refresh run (a view with
+   * its dependencies or dependents, refreshAll(), `pgviews refresh`), on views that do not read each
+   * other; and when a schedule refreshes a tenant view in every tenant. Each takes a connection of
+   * the ORM's pool while it runs. 1 refreshes one at a time.
+   */
+  refreshConcurrency?: number;
 }
 
 /** The options of forRoot, as a factory of them gives them: the context is named by forRootAsync. */
@@ -99,8 +113,8 @@ export interface PgViewsModuleAsyncOptions extends Pick<ModuleMetadata, 'imports
   useExisting?: Type<PgViewsOptionsFactory>;
 }
 
-export type ResolvedPgViewsOptions = Required<Omit<PgViewsModuleOptions, 'views' | 'contextName' | 'history' | 'state'>> &
-  Pick<PgViewsModuleOptions, 'views' | 'contextName' | 'history' | 'state'>;
+export type ResolvedPgViewsOptions = Required<Omit<PgViewsModuleOptions, 'views' | 'contextName' | 'history' | 'state' | 'tenants'>> &
+  Pick<PgViewsModuleOptions, 'views' | 'contextName' | 'history' | 'state' | 'tenants'>;
 
 export const DEFAULT_OPTIONS = {
   sync: true,
@@ -111,11 +125,12 @@ export const DEFAULT_OPTIONS = {
   lockRetries: 5,
   lockRetryDelay: 500,
   schedules: true,
-  refreshConcurrency: 2,
   adoptMikroOrmViews: true,
   rollback: false,
   telemetry: true,
-} as const satisfies Omit<ResolvedPgViewsOptions, 'views' | 'contextName' | 'history' | 'state'>;
+  tenantSyncErrors: 'fail',
+  refreshConcurrency: 2,
+} as const satisfies Omit<ResolvedPgViewsOptions, 'views' | 'contextName' | 'history' | 'state' | 'tenants'>;
 
 /**
  * Options from the code, then the environment: PGVIEWS_SYNC=false and PGVIEWS_SCHEDULES=false turn the
@@ -125,14 +140,15 @@ export const DEFAULT_OPTIONS = {
 export function resolveOptions(options: PgViewsModuleOptions, env: NodeJS.ProcessEnv = process.env): ResolvedPgViewsOptions {
   const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
   const resolved = { ...DEFAULT_OPTIONS, ...defined } as ResolvedPgViewsOptions;
+  if (!Number.isInteger(resolved.refreshConcurrency) || resolved.refreshConcurrency < 1)
+    throw new PgViewsConfigurationError(
+      `refreshConcurrency must be a whole number of at least 1, not ${String(resolved.refreshConcurrency)}`,
+    );
+  if (resolved.tenants !== undefined && typeof resolved.tenants !== 'function')
+    throw new PgViewsConfigurationError('tenants must be a function that returns the tenant schemas (or a promise of them)');
   const sync = booleanFromEnv(env, 'PGVIEWS_SYNC');
   const schedules = booleanFromEnv(env, 'PGVIEWS_SCHEDULES');
   const rollback = booleanFromEnv(env, 'PGVIEWS_ROLLBACK');
-  if (!Number.isInteger(resolved.refreshConcurrency) || resolved.refreshConcurrency < 1) {
-    throw new PgViewsConfigurationError(
-      `refreshConcurrency must be a whole number of 1 or more, not ${JSON.stringify(resolved.refreshConcurrency)}`,
-    );
-  }
   return {
     ...resolved,
     ...(sync === undefined ? {} : { sync }),

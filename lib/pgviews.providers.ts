@@ -4,7 +4,9 @@ import type { Provider } from '@nestjs/common';
 import { DiscoveryService, ModuleRef } from '@nestjs/core';
 import { OrmDatabase } from './database/orm-database.js';
 import type { ViewEntity } from './decorators/view-options.js';
+import { readTenants } from './definitions/tenant-views.js';
 import { ViewRegistry } from './definitions/view.registry.js';
+import { previewMigrations } from './migrations/migration-preview.js';
 import { PgViewsEvents } from './events/pgviews.events.js';
 import { FreshnessReader } from './freshness/freshness.reader.js';
 import { FreshnessScheduler } from './freshness/freshness.scheduler.js';
@@ -186,7 +188,8 @@ export function createRefreshScheduler(
   events: PgViewsEvents,
   options: ResolvedPgViewsOptions,
 ): RefreshScheduler {
-  return new RefreshScheduler(registry, runner, moduleRef, events, options.schedules);
+  const tenants = () => readTenants(options.tenants, registry.tenantTemplates);
+  return new RefreshScheduler(registry, runner, moduleRef, events, options.schedules, tenants, options.refreshConcurrency);
 }
 
 export function createFreshnessScheduler(
@@ -217,11 +220,18 @@ export function createInternals(
   database: OrmDatabase,
   history: RefreshHistory | undefined,
   tracker: ChangeTracker,
+  orm: MikroORM,
   telemetry: PgViewsTelemetry,
 ): PgViewsInternals {
   const staleness = new StalenessMonitor(registry, database, history, tracker);
   telemetry.observeStaleness(staleness); // the staleness gauge samples what status() and the health indicator read
-  return { registry, lockTimeout: options.lockTimeout, refreshes, staleness };
+  return {
+    registry,
+    lockTimeout: options.lockTimeout,
+    refreshes,
+    staleness,
+    previewMigrations: () => previewMigrations(orm, registry),
+  };
 }
 
 /**
@@ -282,6 +292,7 @@ export function createPgViewsProviders(contextName: string | undefined): Provide
         PGVIEWS_DATABASE,
         PGVIEWS_HISTORY,
         PGVIEWS_TRACKER,
+        PGVIEWS_ORM,
         PGVIEWS_TELEMETRY,
       ],
     },

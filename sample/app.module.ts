@@ -6,6 +6,8 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { PgViewsModule } from 'nestjs-pgviews';
 import { LibraryModule } from './library/library.module.js';
 import { ReportingModule } from './reporting/reporting.module.js';
+import { TenantsModule } from './tenants/tenants.module.js';
+import { tenants } from './tenants/tenants.js';
 
 @Module({
   imports: [
@@ -20,10 +22,11 @@ import { ReportingModule } from './reporting/reporting.module.js';
     }),
     // Runs the @RefreshSchedule jobs.
     ScheduleModule.forRoot(),
-    // Syncs the declared views during bootstrap, before the app listens.
-    PgViewsModule.forRoot(),
+    // Syncs the declared views during bootstrap, before the app listens; tenant views in every tenant's schema.
+    PgViewsModule.forRoot({ tenants }),
     LibraryModule,
     ReportingModule,
+    TenantsModule,
   ],
 })
 export class AppModule {}

@@ -12,6 +12,9 @@ const SMOKE_CALLS = [
   'POST /reports/author-book-counts/snapshot/refresh',
   'GET /reports/author-book-counts/snapshot/last-refresh',
   'GET /reports/views/plan',
+  'GET /tenants/acme/sales',
+  'GET /tenants/globex/sales/snapshot',
+  'POST /tenants/acme/sales/snapshot/refresh',
 ];
 
 async function main(argv: string[]): Promise<void> {

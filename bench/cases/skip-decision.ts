@@ -9,7 +9,7 @@ import { median, ms, ratio, repeat, time } from '../support/stats.js';
 const SKIPS_PER_RUN = 10;
 
 /**
- * Case 6: a scheduled tick on a materialized view whose sources did not change. With `whenChanged`
+ * Case 9: a scheduled tick on a materialized view whose sources did not change. With `whenChanged`
  * the library decides to skip (its state query and one query of the change log and the catalog);
  * without it, the tick would REFRESH, plain or concurrently.
  */
@@ -45,7 +45,7 @@ export async function skipDecision(server: BenchServer, scale: Scale): Promise<C
     const [skipMs, plainMs, concurrentMs] = [median(skips), median(plain.slice(2)), median(concurrent.slice(2))];
     await app.close();
     return {
-      title: `6. Skipping an unchanged scheduled refresh (materialized view of ${scale.rows.toLocaleString('en')} rows)`,
+      title: `9. Skipping an unchanged scheduled refresh (materialized view of ${scale.rows.toLocaleString('en')} rows)`,
       description: `Medians of ${scale.runs * SKIPS_PER_RUN} skips and of ${scale.runs} of each REFRESH, after two warm-up rounds. \`refresh(View, { whenChanged: true })\` on a view whose source did not change (what a scheduled tick does by default), against the REFRESH the tick would otherwise run.`,
       columns: ['tick', 'median ms', 'times the skip'],
       rows: [

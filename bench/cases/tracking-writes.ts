@@ -12,7 +12,7 @@ const WRITERS = 8;
 const RUNS = 9;
 
 /**
- * Case 7: what change tracking costs writers. Two tables of the same shape: `tracked` (read by a
+ * Case 10: what change tracking costs writers. Two tables of the same shape: `tracked` (read by a
  * materialized view with a schedule, so the sync put the tracking trigger on it) and `untracked`.
  * Each workload runs on both, alternating which goes first, on the same server in the same run.
  */
@@ -51,7 +51,7 @@ export async function trackingWrites(server: BenchServer, scale: Scale): Promise
       rows.push([workload.label, ms(withoutMs), ms(withMs), `${pairRatio.toFixed(2)}x`]);
     }
     return {
-      title: '7. Write overhead of change tracking',
+      title: '10. Write overhead of change tracking',
       description: `Medians of ${RUNS} runs after a warm-up run, alternating order; the ratio is the median of the runs' ratios. The same workload on a table the tracking trigger is on and on one it is not, on one server.`,
       columns: ['workload', 'untracked ms', 'tracked ms', 'ratio'],
       rows,

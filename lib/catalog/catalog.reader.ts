@@ -7,7 +7,15 @@ import { parseState, StateTable, type RawState, type RecordedState } from '../st
 import type { ChangeTracker, TrackedView } from '../tracking/change-tracker.js';
 import { parseTrackingSnapshot, trackingSnapshotSql } from '../tracking/tracking-sync.js';
 import { CatalogSnapshot, parseCatalogObject, type RawCatalogObject } from './catalog-snapshot.js';
-import { oidHolders, parseRow, snapshotQuery, type DeclaredName, type RawSnapshot } from './snapshot.query.js';
+import {
+  expandCopies,
+  oidHolders,
+  parseRow,
+  snapshotQuery,
+  type DeclaredCopies,
+  type DeclaredName,
+  type RawSnapshot,
+} from './snapshot.query.js';
 
 export { concurrentKeyCondition, snapshotQuery, type DeclaredName, type SnapshotQueryOptions } from './snapshot.query.js';
 
@@ -24,6 +32,10 @@ export interface SnapshotOptions {
   /** Without them, what reads what (and owners) is left out: enough to tell whether anything differs, at about half the cost. */
   readonly dependencies?: boolean;
   readonly library?: LibraryTables;
+  /** Only the views of these schemas, and those that read them (see SnapshotQueryOptions.schemas). */
+  readonly schemas?: readonly string[];
+  /** More declared names: each of these names in each of these schemas (see SnapshotQueryOptions.copies). */
+  readonly copies?: DeclaredCopies;
 }
 
 /**
@@ -42,7 +54,7 @@ export function readCatalogSnapshot(
 async function readSnapshot(
   runner: SqlRunner,
   declared: readonly DeclaredName[],
-  { dependencies = true, library }: SnapshotOptions,
+  { dependencies = true, library, schemas, copies }: SnapshotOptions,
 ): Promise<CatalogSnapshot> {
   const tables = library ? [library.state.qualified, ...(library.history ? [library.history.qualified] : [])] : [];
   const [{ snapshot }] = await runner.query<{ snapshot: RawSnapshot }>(
@@ -50,6 +62,8 @@ async function readSnapshot(
       dependencies,
       libraryTables: tables,
       fingerprints: library !== undefined,
+      schemas,
+      copies,
       tracking: library?.tracking && trackingSnapshotSql(library.tracking.tracker, library.tracking.views),
     }),
   );
@@ -58,10 +72,10 @@ async function readSnapshot(
   if (library) {
     assertOwnTable(library.state.id, stateGuard);
     if (stateGuard.relkind !== null) {
-      const [{ state }] = await runner.query<{ state: RawState }>(library.state.readQuery(library.release));
+      const [{ state }] = await runner.query<{ state: RawState }>(library.state.readQuery(library.release, schemas));
       recorded = parseState(state, oidHolders(snapshot.objects), Math.trunc(snapshot.serverVersion / 10000));
     } else {
-      await assertNoStrayState(runner, library.state, declared, snapshot.objects.map(parseRow));
+      await assertNoStrayState(runner, library.state, [...declared, ...expandCopies(copies)], snapshot.objects.map(parseRow));
     }
     if (library.history && historyGuard.relkind !== null) {
       assertOwnTable(library.history.id, historyGuard);

@@ -8,7 +8,7 @@ export interface Arguments {
 export class UsageError extends Error {}
 
 /** Options that take a value (`--app dist/app.module.js` or `--app=dist/app.module.js`). */
-const WITH_VALUE = new Set(['app', 'export', 'context', 'config', 'name']);
+const WITH_VALUE = new Set(['app', 'export', 'context', 'config', 'name', 'tenant']);
 
 export function parseArguments(argv: readonly string[]): Arguments {
   const positionals: string[] = [];

@@ -6,6 +6,7 @@ import { indexElements } from '../sql/index-elements.js';
 import { hasSemicolon, hasSeveralStatements, normalizeSql, SqlSyntaxError, trimStatement } from '../sql/sql-text.js';
 import { resolveFreshness } from '../freshness/freshness-target.js';
 import { contentHash } from './content-hash.js';
+import { TENANT_PLACEHOLDER, WILDCARD_SCHEMA } from './tenant-views.js';
 import type { IndexDefinition, PlainViewOptions, ViewDefinition } from './view-definition.js';
 
 /** Bumped when the meaning of a hash changes, so that objects built by an older format get rebuilt. */
@@ -15,8 +16,11 @@ const HASH_FORMAT = 1;
 export interface DefinitionContext {
   readonly defaultSchema: string;
   readonly namingStrategy: Pick<NamingStrategy, 'indexName'>;
-  /** Quoted, schema-qualified name of any entity (for `sql` functions). */
-  readonly tableNameOf: (entity: ViewEntity) => string;
+  /**
+   * Quoted, schema-qualified name of any entity (for `sql` functions). In a tenant view's SQL, an
+   * entity of every tenant (`schema: '*'`) is the tenant's own (see TENANT_PLACEHOLDER).
+   */
+  readonly tableNameOf: (entity: ViewEntity, inTenantView: boolean) => string;
 }
 
 /** A view definition before its dependencies on other registered views are resolved. */
@@ -30,7 +34,7 @@ export function buildViewDefinition(
   context: DefinitionContext,
 ): UnlinkedDefinition {
   const { schema, name, id, fail } = checkedName(meta, context);
-  const sql = resolveSql(declaration, context, fail);
+  const sql = resolveSql(declaration, (entity) => context.tableNameOf(entity, schema === TENANT_PLACEHOLDER), fail);
   const { options } = declaration;
   rejectNul(fail, 'the comment', options.comment);
   const viewOptions = plainViewOptions(declaration);
@@ -56,11 +60,17 @@ export function buildViewDefinition(
   };
 }
 
+/** The schema of a view entity's definition: its own, the default one, or (tenant views) the placeholder of the tenant's. */
+export function schemaOfEntity(meta: Pick<EntityMetadata, 'schema'>, defaultSchema: string): string {
+  if (meta.schema === WILDCARD_SCHEMA) return TENANT_PLACEHOLDER;
+  return meta.schema || defaultSchema;
+}
+
 type Fail = (problem: string, cause?: unknown) => Error;
 
 /** The view's schema, name and display id, checked for what PostgreSQL does not take in a name; `fail` names the view. */
 function checkedName(meta: EntityMetadata, context: DefinitionContext): { schema: string; name: string; id: string; fail: Fail } {
-  const schema = meta.schema && meta.schema !== '*' ? meta.schema : context.defaultSchema;
+  const schema = schemaOfEntity(meta, context.defaultSchema);
   const name = meta.tableName;
   if (`${schema}${name}`.includes('\0')) {
     throw new PgViewsConfigurationError(
@@ -121,12 +131,12 @@ function declaredIndexes(
   return { uniqueKey, indexes: collectIndexes(meta.tableName, declared, context, fail) };
 }
 
-function resolveSql(declaration: ViewDeclaration, context: DefinitionContext, fail: Fail): string {
+function resolveSql(declaration: ViewDeclaration, tableNameOf: (entity: ViewEntity) => string, fail: Fail): string {
   const source = declaration.options.sql;
   let text: unknown = source;
   if (typeof source === 'function') {
     try {
-      text = source(context.tableNameOf);
+      text = source(tableNameOf);
     } catch (error) {
       throw fail(
         `its \`sql\` function ` +

@@ -6,7 +6,8 @@ import { HOW_TO_REGISTER, NOT_A_VIEW_ENTITY } from '../pgviews.messages.js';
 import { displayName, qualifiedName } from '../sql/identifiers.js';
 import { relationReferences } from '../sql/relation-references.js';
 import { nameReferences, type NameReference } from '../sql/sql-text.js';
-import { buildViewDefinition, type DefinitionContext, type UnlinkedDefinition } from './definition.builder.js';
+import { buildViewDefinition, schemaOfEntity, type DefinitionContext, type UnlinkedDefinition } from './definition.builder.js';
+import { isTenantTemplate, tenantCopies, TENANT_PLACEHOLDER, WILDCARD_SCHEMA } from './tenant-views.js';
 import { addTo, DependencyCycleError, orderByDependencies, reachable } from './dependency-graph.js';
 import type { ViewDefinition } from './view-definition.js';
 import { viewDeclarationOf } from './view-entities.js';
@@ -89,22 +90,64 @@ function dependenciesFirst(linked: readonly ViewDefinition[]): ViewDefinition[] 
  * the views it reads. Built once at startup; answers "which view is this class?" for the services.
  */
 export class ViewRegistry {
+  /** Views of a fixed schema, dependencies first (for a tenant's registry: with that tenant's views among them). */
+  readonly definitions: readonly ViewDefinition[];
+  /** Tenant views (`schema: '*'`) as declared, their schema standing for any tenant's; dependencies first. */
+  readonly tenantTemplates: readonly ViewDefinition[];
   private readonly byId = new Map<string, ViewDefinition>();
   private readonly byClass = new Map<unknown, ViewDefinition>();
+  private readonly templateByClass = new Map<unknown, ViewDefinition>();
   private readonly dependents = new Map<string, string[]>();
+  private readonly tenants = new Map<string, ViewRegistry>();
+  private tenantViewsCache?: readonly ViewDefinition[];
 
   private constructor(
     /** Registered views, dependencies first. */
-    readonly definitions: readonly ViewDefinition[],
+    all: readonly ViewDefinition[],
     readonly defaultSchema: string,
+    /** Set on the registry of one tenant (see forTenant). */
+    readonly tenant?: string,
+    templates?: readonly ViewDefinition[],
   ) {
-    for (const definition of definitions) {
+    this.definitions = all.filter((definition) => !isTenantTemplate(definition));
+    this.tenantTemplates = templates ?? all.filter(isTenantTemplate);
+    for (const template of this.tenantTemplates) this.templateByClass.set(entityClass(template.entity), template);
+    for (const definition of this.definitions) {
       this.byId.set(definition.id, definition);
       this.byClass.set(entityClass(definition.entity), definition);
       for (const dependency of definition.dependencies) {
         addTo(this.dependents, dependency, definition.id);
       }
     }
+  }
+
+  /**
+   * The views as one tenant has them: the views of fixed schemas, and a copy of each tenant view in
+   * the tenant's schema, reading the tenant's tables. `find('name')` looks in the tenant's schema first.
+   */
+  forTenant(tenant: string): ViewRegistry {
+    let registry = this.tenants.get(tenant);
+    if (!registry) {
+      const copies = tenantCopies(this.tenantTemplates, tenant, (id) => this.byId.get(id));
+      this.tenants.set(tenant, (registry = new ViewRegistry([...this.definitions, ...copies], tenant, tenant, this.tenantTemplates)));
+    }
+    return registry;
+  }
+
+  /** A tenant's copies of the tenant views, dependencies first (empty on a registry that is not a tenant's). */
+  get tenantViews(): readonly ViewDefinition[] {
+    return (this.tenantViewsCache ??=
+      this.tenant === undefined
+        ? []
+        : this.definitions.filter(
+            (definition) => definition.schema === this.tenant && this.templateByClass.has(entityClass(definition.entity)),
+          ));
+  }
+
+  /** Whether `view` (a class, an EntitySchema, or a view's name) is a tenant view, which exists once per tenant. */
+  isTenantView(view: ViewEntity | string): boolean {
+    if (typeof view !== 'string') return this.templateByClass.has(entityClass(view));
+    return this.tenantTemplates.some((template) => template.name === view || template.id === view);
   }
 
   /** Resolves the views of a MikroORM instance (or of the one an EntityManager belongs to). */
@@ -115,9 +158,11 @@ export class ViewRegistry {
     const context: DefinitionContext = {
       defaultSchema,
       namingStrategy: orm.config.getNamingStrategy(),
-      tableNameOf: (entity) => {
+      tableNameOf: (entity, inTenantView) => {
         const meta = metaOf(entity, 'used in the sql of a view');
-        return qualifiedName(meta.schema && meta.schema !== '*' ? meta.schema : defaultSchema, meta.tableName);
+        // Outside a tenant view, an entity of every tenant is read in the default schema, as MikroORM does without a fork.
+        const schema = meta.schema === WILDCARD_SCHEMA ? (inTenantView ? TENANT_PLACEHOLDER : defaultSchema) : meta.schema;
+        return qualifiedName(schema || defaultSchema, meta.tableName);
       },
     };
     const adopt = selection.adoptMikroOrmViews ?? true;
@@ -160,7 +205,13 @@ export class ViewRegistry {
         );
       }
       const meta = metaOf(entity, `listed in the dependencies of ${definition.className}`);
-      const id = displayName(meta.schema && meta.schema !== '*' ? meta.schema : defaultSchema, meta.tableName);
+      const id = displayName(schemaOfEntity(meta, defaultSchema), meta.tableName);
+      if (isTenantTemplate({ schema: schemaOfEntity(meta, defaultSchema) }) && !isTenantTemplate(definition)) {
+        throw new PgViewsConfigurationError(
+          `${definition.className} (${definition.id}) depends on ${entityLabel(entity)}, a tenant view (schema '*'): a view in a fixed ` +
+            'schema cannot read the views of every tenant',
+        );
+      }
       if (!all.has(id)) {
         throw new PgViewsConfigurationError(
           `${definition.className} (${definition.id}) depends on ${entityLabel(entity)}, which is not registered with PgViewsModule: ` +
@@ -209,6 +260,10 @@ export class ViewRegistry {
       );
     }
     if (!PgViewsMetadataAccessor.viewDeclaration(view)) throw ViewRegistry.notAView(view);
+    if (this.templateByClass.has(entityClass(view)))
+      throw new PgViewsConfigurationError(
+        `${entityLabel(view)} is a tenant view (schema '*'): say which tenant's, e.g. { tenant: 'acme' }`,
+      );
     throw new PgViewsConfigurationError(`${entityLabel(view)} is not registered with PgViewsModule: ${HOW_TO_REGISTER}`);
   }
 

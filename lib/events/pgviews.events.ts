@@ -9,13 +9,16 @@ export type PgViewsEvent =
   | { readonly type: 'view-synced'; readonly view: string; readonly action: SyncAction; readonly reason: string }
   /** A sync finished; `changes` views were changed. */
   | { readonly type: 'sync-finished'; readonly changes: number; readonly durationMs: number }
-  | { readonly type: 'sync-failed'; readonly view?: string; readonly error: Error }
+  /** A sync failed and was rolled back; `tenant` when it is the sync of that tenant's views (the others are not affected). */
+  | { readonly type: 'sync-failed'; readonly view?: string; readonly tenant?: string; readonly error: Error }
   | {
       readonly type: 'view-refreshed';
       readonly view: string;
       readonly concurrently: boolean;
       readonly durationMs: number;
       readonly source: RefreshSource;
+      /** Set for a tenant's copy of a tenant view. */
+      readonly tenant?: string;
     }
   | {
       readonly type: 'refresh-skipped';
@@ -23,8 +26,15 @@ export type PgViewsEvent =
       /** `'unchanged'`: with `whenChanged`, nothing the view reads changed since its last refresh. */
       readonly reason: 'locked' | 'standby' | 'running' | 'unchanged';
       readonly source: RefreshSource;
+      readonly tenant?: string;
     }
-  | { readonly type: 'refresh-failed'; readonly view: string; readonly error: Error; readonly source: RefreshSource };
+  | {
+      readonly type: 'refresh-failed';
+      readonly view: string;
+      readonly error: Error;
+      readonly source: RefreshSource;
+      readonly tenant?: string;
+    };
 
 /** The stream of PgViewsEvent of one PgViewsModule instance. */
 @Injectable()

@@ -54,8 +54,15 @@ export class FreshnessScheduler {
     );
   }
 
-  /** Checks, before anything changes, that the targets can be met: they need the refresh history. */
+  /** Checks, before anything changes, that the targets can be met: on views of fixed schemas, with the refresh history. */
   prepare(): void {
+    const tenantTarget = this.registry.tenantTemplates.find((template) => template.freshness !== undefined);
+    if (tenantTarget) {
+      throw new PgViewsConfigurationError(
+        `${tenantTarget.className} (*.${tenantTarget.name}) has a freshness target, but it is a tenant view (schema '*'): freshness ` +
+          'targets are for views of fixed schemas (tenant views are not tracked); refresh it with a @RefreshSchedule instead',
+      );
+    }
     const [first] = this.targets;
     if (first && !this.reader) {
       throw new PgViewsConfigurationError(

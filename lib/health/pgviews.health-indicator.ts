@@ -3,6 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { PgViewsMetadataAccessor } from '../decorators/pgviews-metadata.accessor.js';
 import type { ViewEntity } from '../decorators/view-options.js';
+import { checkTenantName } from '../definitions/tenant-views.js';
 import { getPgViewsInternalsToken, type PgViewsInternals } from '../pgviews.internals.js';
 import { getViewSyncServiceToken } from '../pgviews.tokens.js';
 import type { ViewStatus } from '../sync/view-status.js';
@@ -18,6 +19,8 @@ export interface PgViewsHealthOptions {
   views?: Array<ViewEntity | string>;
   /** The MikroORM context of the PgViewsModule to check. */
   contextName?: string;
+  /** Check this tenant's copies of the tenant views (`schema: '*'`) instead of the views of fixed schemas. */
+  tenant?: string;
 }
 
 /** A view with a freshness target, against it: `ok` within it, `degraded` past it, `down` past twice it. */
@@ -67,9 +70,10 @@ export class PgViewsHealthIndicator {
   async isHealthy<const Key extends string>(key: Key, options: PgViewsHealthOptions = {}): Promise<HealthIndicatorResult<Key>> {
     const indicator = this.health.check(key);
     const sync: ViewSyncService = this.moduleRef.get(getViewSyncServiceToken(options.contextName), { strict: false });
+    const { tenant } = options;
     let status;
     try {
-      status = await sync.status();
+      status = await sync.status({ tenant });
     } catch (error) {
       return indicator.down({ message: (error as Error).message });
     }
@@ -84,6 +88,7 @@ export class PgViewsHealthIndicator {
       .map(({ view, state, reason }) => ({ view, state, reason }));
     const freshness = freshnessChecks(status);
     const details = {
+      ...(tenant === undefined ? {} : { tenant }),
       views: status.filter((view) => view.state !== 'orphaned').length,
       checkedFreshness: checked.size,
       ...(options.maxAge !== undefined && { maxAgeMs: options.maxAge }),
@@ -100,12 +105,14 @@ export class PgViewsHealthIndicator {
     return indicator.up(details);
   }
 
-  /** The views whose last refresh maxAge checks: those listed, or every one with a schedule. */
+  /** The views whose last refresh maxAge checks: those listed, or every one with a schedule (of the tenant, if one is given). */
   private refreshChecked(options: PgViewsHealthOptions): Set<string> {
-    const { registry }: PgViewsInternals = this.moduleRef.get(getPgViewsInternalsToken(options.contextName), { strict: false });
+    const internals: PgViewsInternals = this.moduleRef.get(getPgViewsInternalsToken(options.contextName), { strict: false });
+    const { tenant } = options;
+    const registry = tenant === undefined ? internals.registry : internals.registry.forTenant(checkTenantName(tenant));
     const views =
       options.views ??
-      registry.definitions
+      (tenant === undefined ? registry.definitions : registry.tenantViews)
         .filter((definition) => PgViewsMetadataAccessor.refreshSchedules(definition.entity).some((schedule) => !schedule.options.disabled))
         .map((definition) => definition.entity);
     return new Set(views.map((view) => registry.get(view).id));

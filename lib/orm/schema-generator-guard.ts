@@ -3,6 +3,7 @@ import type { EntityMetadata, MetadataStorage, Options, Platform } from '@mikro-
 import { viewDeclarationOf } from '../definitions/view-entities.js';
 import { ChangeLog } from '../tracking/change-log.js';
 import { DEFAULT_HISTORY_TABLE, type RefreshHistoryOptions } from '../refresh/refresh-history.js';
+import { migrationViewsExtension } from '../migrations/migration-hooks.js';
 
 /**
  * A `skipTables` / `skipViews` entry of MikroORM's schema generator that matches a live set of
@@ -56,6 +57,8 @@ export function guardViewEntities(pattern: ManagedNamesPattern, metadata: Iterab
  * For the MikroORM configuration file that the MikroORM CLI reads (`mikro-orm.config.ts`): makes
  * `schema:update`, `schema:create`, `migration:create` and friends skip the view entities and the
  * library's own tables (give `history`, `state` and `adoptMikroOrmViews` as in PgViewsModule's options if you changed them).
+ * Migrations (`migration:up`, `orm.migrator.up()`) and `schema.update()` that change tables under
+ * views detach the views in the way and bring them back in the same transaction (see lib/migrations/).
  *
  * ```ts
  * export default withPgViews(defineConfig({ entities: [...], ... }));
@@ -68,6 +71,7 @@ export function withPgViews<T extends Partial<Options>>(
   const userHook = config.discovery?.afterDiscovered;
   return {
     ...config,
+    extensions: [...(config.extensions ?? []), migrationViewsExtension(options)],
     discovery: {
       ...config.discovery,
       // MikroORM copies the configuration it is given, so the guard goes into the live one, once entities are known.

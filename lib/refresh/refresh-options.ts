@@ -25,6 +25,8 @@ export interface RefreshOptions {
    * @RefreshSchedule that keeps `whenChanged`); any other one is refreshed.
    */
   whenChanged?: boolean;
+  /** The tenant whose copy of a tenant view (`schema: '*'`) to refresh; its chain (`withDependencies`...) is the tenant's. */
+  tenant?: string;
 }
 
 export interface RefreshScheduleOptions extends Pick<
@@ -58,6 +60,8 @@ export interface RefreshResult {
    * `'unchanged'`, with `whenChanged`: nothing it reads changed since its last refresh.
    */
   readonly skipped?: 'locked' | 'standby' | 'unchanged';
+  /** The tenant, for a tenant's copy of a tenant view. */
+  readonly tenant?: string;
 }
 
 /** The last refresh of a view, from the refresh history table. */

@@ -25,19 +25,24 @@ export class RefreshRunner {
    * Refreshes the materialized views among `definitions`, dependencies first. One that fails does not
    * stop the others: the views that read it (directly or not) are not tried, since they would copy its
    * stale data, and every other one is refreshed. Then, if any failed, throws a PgViewsRefreshAllError
-   * listing each failure. Results come in registry order (a dependency order).
+   * listing each failure. Results come in registry order (a dependency order). A tenant's views are
+   * refreshed with `registry` the tenant's (ViewRegistry.forTenant).
    */
-  async refreshEach(definitions: readonly ViewDefinition[], options: RefreshOptions, source: RefreshSource): Promise<RefreshResult[]> {
+  async refreshEach(
+    definitions: readonly ViewDefinition[],
+    options: RefreshOptions,
+    source: RefreshSource,
+    registry: ViewRegistry = this.registry,
+  ): Promise<RefreshResult[]> {
     const wanted = new Set(definitions.map((definition) => definition.id));
-    const chain = this.registry.definitions.filter((definition) => definition.kind === 'materialized' && wanted.has(definition.id));
-    const outcomes = await runGraph(this.graph(chain), (id) => this.refresher.refresh(this.registry.get(id), options, { source }), {
-      concurrency: this.concurrency,
-    });
+    const chain = registry.definitions.filter((definition) => definition.kind === 'materialized' && wanted.has(definition.id));
+    const refresh = (id: string) => this.refresher.refresh(registry.get(id), options, { source, tenant: registry.tenant });
+    const outcomes = await runGraph(graphOf(chain, registry), refresh, { concurrency: this.concurrency });
     const results = doneResults(outcomes);
     const failures = outcomes.flatMap((outcome): RefreshFailure[] => {
       if (outcome.status === 'failed') return [{ view: outcome.id, error: outcome.error as Error }];
       if (outcome.status !== 'blocked') return [];
-      const blockedBy = firstFailedAbove(outcome.id, outcomes, this.registry);
+      const blockedBy = firstFailedAbove(outcome.id, outcomes, registry);
       return [{ view: outcome.id, blockedBy, error: new PgViewsError(`not refreshed: it reads ${blockedBy}, whose refresh failed`) }];
     });
     if (failures.length > 0) throw new PgViewsRefreshAllError(results, failures);
@@ -48,12 +53,16 @@ export class RefreshRunner {
    * The materialized views a refresh of `definition` with these options covers, in registry order
    * (dependencies first); an error for a plain view.
    */
-  chainOf(definition: ViewDefinition, options: Pick<RefreshOptions, 'withDependencies' | 'withDependents'>): ViewDefinition[] {
+  chainOf(
+    definition: ViewDefinition,
+    options: Pick<RefreshOptions, 'withDependencies' | 'withDependents'>,
+    registry: ViewRegistry = this.registry,
+  ): ViewDefinition[] {
     if (definition.kind !== 'materialized') throw new PgViewsConfigurationError(PLAIN_VIEW_NOT_REFRESHABLE(definition.id));
     return [
-      ...(options.withDependencies ? this.registry.dependenciesOf(definition.id) : []),
+      ...(options.withDependencies ? registry.dependenciesOf(definition.id) : []),
       definition,
-      ...(options.withDependents ? this.registry.dependentsOf(definition.id) : []),
+      ...(options.withDependents ? registry.dependentsOf(definition.id) : []),
     ].filter((each) => each.kind === 'materialized');
   }
 
@@ -63,24 +72,26 @@ export class RefreshRunner {
    * (or the database is a standby), the views that read it are left alone (that instance does the
    * rest). The other views of the chain are skipped when nothing they read changed (`whenChanged`
    * defaults to true for them; a skip is not passed on: a view that reads a skipped one is refreshed
-   * if what it reads changed). The first failure stops the run: what
-   * is running finishes, nothing more starts, and that failure is thrown. Results in registry order.
+   * if what it reads changed). The first failure stops the run: what is running finishes, nothing
+   * more starts, and that failure is thrown. Results in registry order. A tenant's view is refreshed
+   * with `registry` the tenant's (ViewRegistry.forTenant): its chain is the tenant's.
    */
   async refreshAs(
     source: RefreshSource,
     definition: ViewDefinition,
     options: RefreshOptions,
-    { tick, stillDue }: Pick<RefreshContext, 'tick' | 'stillDue'> = {},
+    { tick, stillDue, registry = this.registry }: Pick<RefreshContext, 'tick' | 'stillDue'> & { registry?: ViewRegistry } = {},
   ): Promise<RefreshResult[]> {
-    const chain = this.chainOf(definition, options);
+    const chain = this.chainOf(definition, options, registry);
+    const tenant = registry.tenant;
     // The tick goes to every view of the chain (each runs once per tick); only the view asked for has a stillDue check.
     // The others are refreshed only when what they read changed (unless whenChanged: false says to refresh them all).
     const chainOptions = { ...options, whenChanged: options.whenChanged ?? true };
     const refresh = (id: string) =>
       id === definition.id
-        ? this.refresher.refresh(definition, options, { source, tick, stillDue })
-        : this.refresher.refresh(this.registry.get(id), chainOptions, { source, tick });
-    const outcomes = await runGraph(this.graph(chain), refresh, {
+        ? this.refresher.refresh(definition, options, { source, tick, stillDue, tenant })
+        : this.refresher.refresh(registry.get(id), chainOptions, { source, tick, tenant });
+    const outcomes = await runGraph(graphOf(chain, registry), refresh, {
       // A scheduled refresh holds its tick's lock in a transaction while a tracked one takes a second
       // connection: run side by side, such refreshes could take every connection of a small pool and wait
       // on each other. A scheduled chain goes one view at a time.
@@ -93,14 +104,14 @@ export class RefreshRunner {
     if (failed) throw failed.error;
     return doneResults(outcomes);
   }
+}
 
-  /** Each view of `chain` with the views of `chain` it reads, directly or through views outside it. */
-  private graph(chain: readonly ViewDefinition[]): GraphNode[] {
-    return chain.map((definition) => ({
-      id: definition.id,
-      after: this.registry.dependenciesOf(definition.id).map((dependency) => dependency.id),
-    }));
-  }
+/** Each view of `chain` with the views of `chain` it reads, directly or through views outside it. */
+function graphOf(chain: readonly ViewDefinition[], registry: ViewRegistry): GraphNode[] {
+  return chain.map((definition) => ({
+    id: definition.id,
+    after: registry.dependenciesOf(definition.id).map((dependency) => dependency.id),
+  }));
 }
 
 function doneResults(outcomes: readonly GraphOutcome<RefreshResult>[]): RefreshResult[] {

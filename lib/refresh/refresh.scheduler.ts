@@ -7,6 +7,9 @@ import type { ViewDefinition } from '../definitions/view-definition.js';
 import type { ViewRegistry } from '../definitions/view.registry.js';
 import type { PgViewsEvents } from '../events/pgviews.events.js';
 import { SCHEDULE_JOB_PREFIX } from '../pgviews.constants.js';
+import { isTenantTemplate } from '../definitions/tenant-views.js';
+import { displayIdentifier } from '../sql/identifiers.js';
+import { eachLimited } from './each-limited.js';
 import { NO_SCHEDULER, SCHEDULE_ON_PLAIN_VIEW } from '../pgviews.messages.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
 import type { RefreshRunner } from './refresh.runner.js';
@@ -44,16 +47,20 @@ export class RefreshScheduler {
     private readonly moduleRef: ModuleRef,
     private readonly events: PgViewsEvents,
     private readonly enabled: boolean,
+    /** The tenants, asked at each tick of a tenant view's schedule. */
+    private readonly tenants: () => Promise<readonly string[]> = async () => [],
+    /** At most this many refreshes at once in such a tick. */
+    private readonly concurrency = 2,
   ) {}
 
   /** Validates every schedule and creates its job (not started). */
   async prepare(): Promise<void> {
-    const declared = this.registry.definitions.flatMap((definition) =>
+    const declared = [...this.registry.definitions, ...this.registry.tenantTemplates].flatMap((definition) =>
       PgViewsMetadataAccessor.refreshSchedules(definition.entity).map((schedule, index) => ({ definition, schedule, index })),
     );
     for (const { definition } of declared) {
       if (definition.kind !== 'materialized') {
-        throw new PgViewsConfigurationError(SCHEDULE_ON_PLAIN_VIEW(definition.className, definition.id));
+        throw new PgViewsConfigurationError(SCHEDULE_ON_PLAIN_VIEW(definition.className, labelOf(definition)));
       }
     }
     const active = declared.filter(({ schedule }) => this.enabled && !schedule.options.disabled);
@@ -61,13 +68,13 @@ export class RefreshScheduler {
     this.schedulerRegistry = await this.resolveSchedulerRegistry(active[0].definition);
     const { CronJob } = await import('cron');
     this.jobs = active.map(({ definition, schedule, index }) => {
-      const name = schedule.options.name ?? `${SCHEDULE_JOB_PREFIX}${definition.id}${index > 0 ? `#${index + 1}` : ''}`;
+      const name = schedule.options.name ?? `${SCHEDULE_JOB_PREFIX}${labelOf(definition)}${index > 0 ? `#${index + 1}` : ''}`;
       let job: CronJob;
       try {
         job = new CronJob(schedule.cron, () => this.tick(name), null, false, schedule.options.timeZone ?? null);
       } catch (error) {
         throw new PgViewsConfigurationError(
-          `@RefreshSchedule('${schedule.cron}') on ${definition.className} (${definition.id}) is not a valid cron ` +
+          `@RefreshSchedule('${schedule.cron}') on ${definition.className} (${labelOf(definition)}) is not a valid cron ` +
             `expression: ${(error as Error).message}`,
         );
       }
@@ -82,7 +89,9 @@ export class RefreshScheduler {
     for (const { name, job, schedule, definition } of this.jobs) {
       this.schedulerRegistry!.addCronJob(name, job);
       job.start();
-      this.logger.log(`${definition.id}: scheduled '${schedule.cron}' (job ${name})`);
+      this.logger.log(
+        `${labelOf(definition)}: scheduled '${schedule.cron}' (job ${name})${isTenantTemplate(definition) ? ', in every tenant' : ''}`,
+      );
     }
   }
 
@@ -97,7 +106,7 @@ export class RefreshScheduler {
   }
 
   private async resolveSchedulerRegistry(example: ViewDefinition): Promise<SchedulerRegistryLike> {
-    const missing = (why: string) => new PgViewsConfigurationError(NO_SCHEDULER(example.className, example.id, why));
+    const missing = (why: string) => new PgViewsConfigurationError(NO_SCHEDULER(example.className, labelOf(example), why));
     let schedule: typeof import('@nestjs/schedule');
     try {
       schedule = await import('@nestjs/schedule');
@@ -111,29 +120,53 @@ export class RefreshScheduler {
     }
   }
 
+  private async refreshOne(definition: ViewDefinition, schedule: RefreshScheduleDeclaration, tick: Date, registry = this.registry) {
+    const options = { ...schedule.options, whenChanged: schedule.options.whenChanged ?? true };
+    const results = await this.runner.refreshAs('schedule', definition, options, { tick, registry });
+    for (const result of results) {
+      if (result.skipped) this.logger.debug?.(`${result.view}: scheduled refresh skipped (${result.skipped})`);
+      else this.logger.log(`${result.view}: refreshed${result.concurrently ? ' concurrently' : ''} in ${result.durationMs} ms (schedule)`);
+    }
+  }
+
+  /**
+   * A tenant view's tick: its copy in every tenant, at most `concurrency` at once. Each tenant's
+   * refresh has its own lock and tick record, so each runs once per tick across instances; one
+   * tenant's failure is logged and does not stop the others.
+   */
+  private async refreshTenants(template: ViewDefinition, schedule: RefreshScheduleDeclaration, tick: Date): Promise<void> {
+    const tenants = await this.tenants();
+    await eachLimited(tenants, this.concurrency, async (tenant) => {
+      const registry = this.registry.forTenant(tenant);
+      const definition = registry.get(template.entity);
+      await this.refreshOne(definition, schedule, tick, registry).catch((error: Error) =>
+        this.logger.error(`Scheduled refresh of ${definition.id} (tenant ${JSON.stringify(tenant)}) failed: ${error.message}`),
+      );
+    });
+  }
+
   private tick(name: string): void {
     const scheduled = this.jobs.find((job) => job.name === name);
     if (!scheduled) return;
     const { definition, schedule, job } = scheduled;
     if (this.running.has(name)) {
-      this.logger.debug?.(`${definition.id}: tick skipped, the previous scheduled refresh is still running`);
-      this.events.emit({ type: 'refresh-skipped', view: definition.id, reason: 'running', source: 'schedule' });
+      this.logger.debug?.(`${labelOf(definition)}: tick skipped, the previous scheduled refresh is still running`);
+      this.events.emit({ type: 'refresh-skipped', view: labelOf(definition), reason: 'running', source: 'schedule' });
       return;
     }
     const tick = scheduledTick(job.cronTime, new Date());
-    const run = this.runner
-      .refreshAs('schedule', definition, { ...schedule.options, whenChanged: schedule.options.whenChanged ?? true }, { tick })
-      .then((results) => {
-        for (const result of results) {
-          if (result.skipped) this.logger.debug?.(`${result.view}: scheduled refresh skipped (${result.skipped})`);
-          else
-            this.logger.log(`${result.view}: refreshed${result.concurrently ? ' concurrently' : ''} in ${result.durationMs} ms (schedule)`);
-        }
-      })
-      .catch((error: Error) => this.logger.error(`Scheduled refresh of ${definition.id} failed: ${error.message}`))
+    const run = (
+      isTenantTemplate(definition) ? this.refreshTenants(definition, schedule, tick) : this.refreshOne(definition, schedule, tick)
+    )
+      .catch((error: Error) => this.logger.error(`Scheduled refresh of ${labelOf(definition)} failed: ${error.message}`))
       .finally(() => this.running.delete(name));
     this.running.set(name, run);
   }
+}
+
+/** A view's name in logs and job names: a tenant view's as `*.name`. */
+function labelOf(definition: ViewDefinition): string {
+  return isTenantTemplate(definition) ? `*.${displayIdentifier(definition.name)}` : definition.id;
 }
 
 /**

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { withCatalogSearchPath } from '../database/catalog-search-path.js';
 import type { OrmDatabase } from '../database/orm-database.js';
 import type { ViewEntity } from '../decorators/view-options.js';
+import { checkTenantName } from '../definitions/tenant-views.js';
 import type { ViewRegistry } from '../definitions/view.registry.js';
 import { PGVIEWS_DATABASE, PGVIEWS_HISTORY, PGVIEWS_REFRESH_RUNNER, PGVIEWS_REGISTRY } from '../pgviews.constants.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
@@ -36,7 +37,8 @@ export class ViewRefreshService {
   refresh(view: ViewEntity | string, options: RefreshChainOptions): Promise<RefreshResult[]>;
   refresh(view: ViewEntity | string, options?: RefreshOptions): Promise<RefreshResult | RefreshResult[]>;
   async refresh(view: ViewEntity | string, options: RefreshOptions = {}): Promise<RefreshResult | RefreshResult[]> {
-    const results = await this.runner.refreshAs('code', this.registry.get(view), options);
+    const registry = this.registryOf(options);
+    const results = await this.runner.refreshAs('code', registry.get(view), options, { registry });
     return options.withDependencies || options.withDependents ? results : results[0];
   }
 
@@ -44,14 +46,16 @@ export class ViewRefreshService {
    * Refreshes every registered materialized view, dependencies first. One that fails does not stop the
    * others (the views that read a failed one are not tried, since they would copy its stale data); then, if any
    * failed, throws a PgViewsRefreshAllError that lists each failure and carries the refreshes that succeeded.
+   * With `tenant`: that tenant's copies of the tenant views (and no view of a fixed schema).
    */
   async refreshAll(options: Omit<RefreshOptions, 'withDependencies' | 'withDependents'> = {}): Promise<RefreshResult[]> {
-    return this.runner.refreshEach(this.registry.definitions, options, 'code');
+    const registry = this.registryOf(options);
+    return this.runner.refreshEach(registry.tenant === undefined ? registry.definitions : registry.tenantViews, options, 'code', registry);
   }
 
-  /** The last refresh of a view, as any instance recorded it; undefined when it was never refreshed. */
-  async lastRefresh(view: ViewEntity | string): Promise<RefreshHistoryEntry | undefined> {
-    const definition = this.registry.get(view);
+  /** The last refresh of a view (of a tenant's copy, with `tenant`), as any instance recorded it; undefined when it was never refreshed. */
+  async lastRefresh(view: ViewEntity | string, options: Pick<RefreshOptions, 'tenant'> = {}): Promise<RefreshHistoryEntry | undefined> {
+    const definition = this.registryOf(options).get(view);
     if (!this.history) throw new PgViewsConfigurationError('The refresh history is disabled (PgViewsModule option `history: false`)');
     const history = this.history;
     const [row] = await this.database.transaction(
@@ -60,5 +64,9 @@ export class ViewRefreshService {
       { rollback: true },
     );
     return row && historyEntry(row);
+  }
+
+  private registryOf(options: Pick<RefreshOptions, 'tenant'>): ViewRegistry {
+    return options.tenant === undefined ? this.registry : this.registry.forTenant(checkTenantName(options.tenant));
   }
 }

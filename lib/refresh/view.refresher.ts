@@ -32,6 +32,8 @@ export interface RefreshContext {
    * skips it (`'locked'`: another instance has just done it).
    */
   readonly stillDue?: (tx: SqlRunner) => Promise<boolean>;
+  /** The tenant whose copy of a tenant view this is (its schema): results and events carry it. */
+  readonly tenant?: string;
 }
 
 /** What the database says about a view just before refreshing it. */
@@ -89,7 +91,9 @@ export class ViewRefresher {
               this.refreshIn({ query: (sql) => tx.query(`${SCHEDULED_REFRESH_TAG}\n${sql}`) }, view, options, context),
             )
           : await this.refreshIn(this.database, view, options, context);
-      if (result.skipped) this.events?.emit({ type: 'refresh-skipped', view: view.id, reason: result.skipped, source: context.source });
+      const tenant = context.tenant === undefined ? {} : { tenant: context.tenant };
+      if (result.skipped)
+        this.events?.emit({ type: 'refresh-skipped', view: view.id, reason: result.skipped, source: context.source, ...tenant });
       else
         this.events?.emit({
           type: 'view-refreshed',
@@ -97,14 +101,21 @@ export class ViewRefresher {
           concurrently: result.concurrently,
           durationMs: result.durationMs,
           source: context.source,
+          ...tenant,
         });
-      return result;
+      return { ...result, ...tenant };
     } catch (error) {
       const failure =
         error instanceof PgViewsError
           ? error
           : new PgViewsError(`Refresh of ${view.id} failed: ${(error as Error)?.message ?? error}`, { cause: error });
-      this.events?.emit({ type: 'refresh-failed', view: view.id, error: failure, source: context.source });
+      this.events?.emit({
+        type: 'refresh-failed',
+        view: view.id,
+        error: failure,
+        source: context.source,
+        ...(context.tenant === undefined ? {} : { tenant: context.tenant }),
+      });
       throw failure;
     }
   }

@@ -109,17 +109,19 @@ export class StateTable implements RelationName {
    * Every recorded object, with the name and the fingerprint it had when it was built (checked
    * against the catalog snapshot by recordedObjects), and where `release` stands. A plain read of
    * this small table; its objects come grouped by the release and time that applied them, which
-   * are few: each once rather than on every row.
+   * are few: each once rather than on every row. With `schemas`, only the rows of objects recorded
+   * there (the sync of one tenant reads its own, whatever the number of tenants).
    */
-  readQuery(release: string): string {
+  readQuery(release: string, schemas?: readonly string[]): string {
     const table = this.qualified;
+    const where = schemas ? ` AND (s.schema_name = ANY (${textArray(schemas)}) OR s.kind = 'history')` : '';
     return `
 SELECT json_build_object(
   'objects', (SELECT coalesce(json_agg(json_build_array(g.release, g.applied_at, g.objects)), '[]') FROM (
                 SELECT s.release, s.applied_at, json_agg(json_build_array(
                          s.oid::bigint, s.kind, s.hash, s.schema_name, s.object_name, s.fingerprint, s.server_major
                        )) AS objects
-                FROM ${table} s WHERE s.oid IS NOT NULL OR s.fingerprint IS NOT NULL
+                FROM ${table} s WHERE (s.oid IS NOT NULL OR s.fingerprint IS NOT NULL)${where}
                 GROUP BY s.release, s.applied_at) g),
   'ours', (SELECT seq FROM ${table} WHERE kind = 'release' AND hash = ${quoteLiteral(release)}),
   'latest', (SELECT json_build_array(seq, hash, applied_at) FROM ${table} WHERE kind = 'release' ORDER BY seq DESC LIMIT 1)
@@ -147,9 +149,10 @@ WHERE c.oid = s.oid AND n.nspname = s.schema_name AND c.relname = s.object_name
 
   /**
    * Records `entries` as built by `release` (their OIDs and fingerprints read now, at the end of the
-   * sync), forgets objects that no longer exist, and logs the release (moved to the end on a rollback).
+   * sync), forgets objects that no longer exist, and logs the release (moved to the end on a rollback;
+   * not with `logRelease: false`, when views are rebuilt under a table migration without a change of their own).
    */
-  recordStatements(entries: readonly StateEntry[], release: string, { rollback = false } = {}): string[] {
+  recordStatements(entries: readonly StateEntry[], release: string, { rollback = false, logRelease = true } = {}): string[] {
     const table = this.qualified;
     const statements: string[] = [PIN_CATALOG_SEARCH_PATH];
     if (entries.length > 0) {
@@ -169,7 +172,8 @@ ON CONFLICT (oid) WHERE oid IS NOT NULL DO UPDATE SET
     }
     statements.push(`DELETE FROM ${table} s WHERE s.oid IS NOT NULL AND NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = s.oid)`);
     statements.push(this.adoptFingerprintsStatement());
-    statements.push(this.releaseStatement(release, { rollback }), UNPIN_CATALOG_SEARCH_PATH);
+    if (logRelease) statements.push(this.releaseStatement(release, { rollback }));
+    statements.push(UNPIN_CATALOG_SEARCH_PATH);
     return statements;
   }
 

@@ -6,7 +6,14 @@ import { databaseErrorDetails, PgViewsConfigurationError, PgViewsStatementError 
 import { dropRelation } from '../sql/statements.js';
 
 /** Drops the declared views that exist (readers first). Refuses, dropping nothing, when views nobody declared read them. */
-export async function clearViews(tx: SqlRunner, definitions: readonly ViewDefinition[], snapshot: CatalogSnapshot, logger: Logger) {
+export async function clearViews(
+  tx: SqlRunner,
+  definitions: readonly ViewDefinition[],
+  snapshot: CatalogSnapshot,
+  logger: Logger,
+  /** What is dropping them, for errors: `clear()`, `clearTenant("acme")`. */
+  caller = 'clear()',
+) {
   const existing = definitions.map((definition) => snapshot.get(definition.id)).filter((object) => object !== undefined);
   const ids = new Set(existing.map((object) => object.id));
   const blockers = existing.flatMap((object) =>
@@ -17,14 +24,14 @@ export async function clearViews(tx: SqlRunner, definitions: readonly ViewDefini
   );
   if (blockers.length > 0) {
     throw new PgViewsConfigurationError(
-      `clear() would break views that nestjs-pgviews does not manage (${blockers.join('; ')}); nothing was dropped`,
+      `${caller} would break views that nestjs-pgviews does not manage (${blockers.join('; ')}); nothing was dropped`,
     );
   }
   for (const object of snapshot.inDependencyOrder(existing).reverse()) {
     if (!isView(object)) continue;
     const statement = dropRelation(object.kind, object);
     await tx.query(statement).catch((error) => {
-      throw new PgViewsStatementError(object.id, statement, databaseErrorDetails(error), 'clear() failed and was rolled back', error);
+      throw new PgViewsStatementError(object.id, statement, databaseErrorDetails(error), `${caller} failed and was rolled back`, error);
     });
     logger.log(`${object.id}: dropped`);
   }

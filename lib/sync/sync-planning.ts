@@ -8,7 +8,6 @@ import type { ViewRegistry } from '../definitions/view.registry.js';
 import type { PgViewsEvents } from '../events/pgviews.events.js';
 import type { ResolvedPgViewsOptions } from '../pgviews.options.js';
 import type { RefreshHistory } from '../refresh/refresh-history.js';
-import { releaseFingerprint } from '../state/release.js';
 import type { StateTable } from '../state/state-table.js';
 import { checkPlanNames } from './name-check.js';
 import type { NameContext } from './plan-names.js';
@@ -17,6 +16,7 @@ import { planSync } from './sync.planner.js';
 import type { PlanOptions } from './sync-options.js';
 import type { SyncPlan } from './sync-plan.js';
 import type { SyncTelemetry } from '../telemetry/telemetry.js';
+import { appRelease, type SyncScope } from './sync-scope.js';
 
 export interface SyncOptions {
   /** Rebuild every declared view, changed or not. */
@@ -50,8 +50,9 @@ export interface PlanInputs {
 }
 
 /**
- * From the registry and the catalog to a plan: reads the snapshot, analyses it, reads the details and
- * compiles the queries the plan needs. Shared by sync(), plan(), status() and migration(); it runs no DDL.
+ * From the declarations of one scope (see SyncScope) and the catalog to a plan: reads the snapshot,
+ * analyses it, reads the details and compiles the queries the plan needs. Shared by sync(), plan(),
+ * status() and migration(); it runs no DDL.
  */
 export class SyncPlanning {
   private releaseCache?: string;
@@ -61,22 +62,33 @@ export class SyncPlanning {
     private readonly context: ViewSyncContext,
   ) {}
 
-  /** This app's release: the fingerprint of all its declarations. */
+  /** This app's release: the fingerprint of all its declarations (a tenant view once). */
   get release(): string {
-    return (this.releaseCache ??= releaseFingerprint(this.registry.definitions));
+    return (this.releaseCache ??= appRelease(this.registry));
   }
 
-  async snapshot(tx: SqlRunner, { dependencies = true } = {}): Promise<CatalogSnapshot> {
+  async snapshot(tx: SqlRunner, scope: SyncScope, { dependencies = true } = {}): Promise<CatalogSnapshot> {
     const { history, state } = this.context;
-    const names = history ? [...this.registry.definitions, history] : this.registry.definitions;
-    const tracking = this.context.tracker && { tracker: this.context.tracker, views: trackedViews(this.registry.definitions) };
-    const snapshot = await readCatalogSnapshot(tx, names, { dependencies, library: { state, history, release: this.release, tracking } });
+    const declared = scope.lookup?.names ?? scope.definitions;
+    const names = history ? [...declared, history] : declared;
+    // A tenant's sync reads its own schema (and what reads it), whatever the number of other tenants.
+    const schemas = scope.tenant === undefined ? undefined : [scope.tenant];
+    // Change tracking is the business of the views outside tenants: read (and installed) with theirs only.
+    const tracking =
+      this.context.tracker && scope.tenant === undefined
+        ? { tracker: this.context.tracker, views: trackedViews(this.registry.definitions) }
+        : undefined;
+    const library = { state, history, release: this.release, tracking };
+    const snapshot = await readCatalogSnapshot(tx, names, { dependencies, library, schemas, copies: scope.lookup?.copies });
     for (const object of snapshot.managed()) this.context.onManagedObject?.(object);
     return snapshot;
   }
 
-  analyze(snapshot: CatalogSnapshot, options: SyncOptions): SyncAnalysis {
-    return analyzeSync(this.registry.definitions, snapshot, this.planOptions(options), this.context.history);
+  analyze(scope: SyncScope, snapshot: CatalogSnapshot, options: SyncOptions): SyncAnalysis {
+    return analyzeSync(scope.definitions, snapshot, this.planOptions(options), this.context.history, {
+      release: this.release,
+      ownsOrphan: scope.ownsOrphan,
+    });
   }
 
   /**
@@ -86,17 +98,18 @@ export class SyncPlanning {
    */
   async plan(
     tx: SqlRunner,
+    scope: SyncScope,
     snapshot: CatalogSnapshot,
     options: SyncOptions,
     { checkNames = false, moreDetails = [] as readonly number[] } = {},
   ): Promise<{ readonly plan: SyncPlan; readonly inputs: PlanInputs }> {
-    const analysis = this.analyze(snapshot, options);
+    const analysis = this.analyze(scope, snapshot, options);
     const details = await readObjectDetails(tx, [...new Set([...objectsNeedingDetails(analysis, snapshot), ...moreDetails])]);
     const columns = await this.probeChangedViews(tx, analysis, details);
     const inputs: PlanInputs = { analysis, details, columns, options: this.planOptions(options) };
     const plan = (names?: NameContext) => planSync({ ...inputs, snapshot, names, state: this.context.state });
     const checked =
-      checkNames && analysis.hasChanges ? await checkPlanNames(tx, { snapshot, definitions: this.registry.definitions }, plan) : plan();
+      checkNames && analysis.hasChanges ? await checkPlanNames(tx, { snapshot, definitions: scope.definitions }, plan) : plan();
     return { plan: checked, inputs };
   }
 

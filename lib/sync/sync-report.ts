@@ -1,4 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
+import type { TenantSyncFailure } from '../pgviews.errors.js';
 import type { ExecutionResult } from './sync.executor.js';
 import { changesSomething, recordStrongest, type SyncAction, type SyncPlan, type ViewChange } from './sync-plan.js';
 
@@ -18,6 +19,8 @@ export interface SyncReport {
   readonly warnings: readonly string[];
   /** What the sync did besides views (schemas, the history table). */
   readonly notes: readonly string[];
+  /** Tenants whose views could not be synced (each rolled back), when the sync went on without them. */
+  readonly failedTenants?: readonly TenantSyncFailure[];
 }
 
 /** The report of a sync: what the plan said, overridden by what execution did (a fallback that ran instead). */
@@ -40,6 +43,26 @@ export function syncReport(
     durationMs,
     warnings: [...plan.warnings, ...columnProblems],
     notes: execution ? plan.notes : [],
+  };
+}
+
+/** The reports of the scopes of one sync (see SyncScope), as one. */
+export function mergeReports(
+  reports: readonly SyncReport[],
+  durationMs: number,
+  columnProblems: readonly string[],
+  failures: readonly TenantSyncFailure[],
+): SyncReport {
+  const views = reports.flatMap((report) => report.views);
+  return {
+    views,
+    changes: views.filter((view) => changesSomething(view)).length,
+    statements: reports.reduce((sum, report) => sum + report.statements, 0),
+    retries: reports.reduce((sum, report) => sum + report.retries, 0),
+    durationMs,
+    warnings: [...reports.flatMap((report) => report.warnings), ...columnProblems],
+    notes: reports.flatMap((report) => report.notes),
+    ...(failures.length > 0 ? { failedTenants: failures } : {}),
   };
 }
 

@@ -122,14 +122,23 @@ export interface SyncAnalysis {
 
 const NO_INDEX_CHANGES: IndexChanges = { create: [], rebuild: [], drop: [] };
 
+/** What part of the database an analysis covers, when it is not all of it (the views of one tenant, say). */
+export interface AnalysisScope {
+  /** This app's release, when the targets are not all its declarations (default: their fingerprint). */
+  readonly release?: string;
+  /** Whether an object nestjs-pgviews built and the targets do not declare is an orphan of this analysis (default: all are). */
+  readonly ownsOrphan?: (object: ViewObject) => boolean;
+}
+
 /** Compares every declaration with the catalog. Pure: the same inputs always give the same answer. */
 export function analyzeSync(
   definitions: readonly ViewDefinition[],
   snapshot: CatalogSnapshot,
   options: PlanOptions,
   history?: RefreshHistory,
+  scope: AnalysisScope = {},
 ): SyncAnalysis {
-  return analyzeTargets(definitions.map(targetFromDefinition), snapshot, options, history);
+  return analyzeTargets(definitions.map(targetFromDefinition), snapshot, options, history, scope);
 }
 
 /** Compares every view a sync must leave (declared, or a migration's previous state) with the catalog. Pure. */
@@ -138,12 +147,12 @@ export function analyzeTargets(
   snapshot: CatalogSnapshot,
   options: PlanOptions,
   history?: RefreshHistory,
+  { release = releaseFingerprint(targets), ownsOrphan = () => true }: AnalysisScope = {},
 ): SyncAnalysis {
-  const release = releaseFingerprint(targets);
   const standing = releaseStanding(snapshot.recorded, options.rollback ?? false);
   const views = targets.map((target) => analyzeView(target, snapshot.get(target.id), options, standing));
   const declared = new Set(targets.map((target) => target.id));
-  const orphans = snapshot.managed().filter((object) => !declared.has(object.id));
+  const orphans = snapshot.managed().filter((object) => !declared.has(object.id) && ownsOrphan(object));
   const createHistory = history && !snapshot.get(history.id) && !standing.older ? history : undefined;
   const schemas = [...targets.map((target) => target.schema), ...(createHistory ? [createHistory.schema] : [])];
   const missingSchemas = standing.older ? [] : [...new Set(schemas)].filter((schema) => !snapshot.schemas.has(schema));

@@ -1,37 +1,40 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { CatalogSnapshot } from '../catalog/catalog-snapshot.js';
-import { PIN_CATALOG_SEARCH_PATH, UNPIN_CATALOG_SEARCH_PATH } from '../database/catalog-search-path.js';
+import { Inject, Injectable } from '@nestjs/common';
 import type { OrmDatabase } from '../database/orm-database.js';
+import { checkTenantName, readTenants } from '../definitions/tenant-views.js';
 import type { ViewRegistry } from '../definitions/view.registry.js';
-import { PgViewsError } from '../pgviews.errors.js';
 import type { ResolvedPgViewsOptions } from '../pgviews.options.js';
 import { PGVIEWS_DATABASE, PGVIEWS_REGISTRY, PGVIEWS_SYNC_CONTEXT } from '../pgviews.constants.js';
-import { releaseStanding } from '../state/release.js';
-import { clearTracking } from '../tracking/tracking-clear.js';
-import { clearViews } from './clear-views.js';
 import { columnWarnings } from './sync.analysis.js';
 import { NO_SYNC_TELEMETRY } from '../telemetry/telemetry.js';
-import { executePlan, type ExecutionResult } from './sync.executor.js';
 import { planMigration, type MigrationSql } from './migration.planner.js';
-import { acquireSyncLock, boundLockWaits } from './sync-lock.js';
-import { SyncPlanning, type SyncOptions, type ViewSyncContext } from './sync-planning.js';
+import { boundLockWaits } from './sync-lock.js';
 import { readViewStatus, type ViewStatus } from './view-status.js';
 import { changesSomething, type SyncPlan } from './sync-plan.js';
-import { logSyncReport, standbyReport, syncReport, type SyncReport } from './sync-report.js';
+import type { SyncReport } from './sync-report.js';
+import { SyncEngine } from './sync-engine.js';
+import { SyncScopes, type SyncScope } from './sync-scope.js';
+import type { SyncOptions, ViewSyncContext } from './sync-planning.js';
+import { syncOneScope, syncScopes } from './tenant-sync.js';
 
 export type { SyncReport } from './sync-report.js';
 export type { SyncOptions, ViewSyncContext } from './sync-planning.js';
 
+/** Which views plan(), status() and migration() look at: those of fixed schemas (default), or one tenant's. */
+export interface TenantScopeOptions {
+  /** A tenant's name: its copies of the tenant views (`schema: '*'`). */
+  readonly tenant?: string;
+}
+
 /**
- * Brings the database to the declared views: plan() says what would change, sync() changes it in
- * one transaction, clear() drops every declared view. PgViewsModule runs sync() at application
- * bootstrap unless its `sync` option is false.
+ * Brings the database to the declared views: plan() says what would change, sync() changes it,
+ * clear() drops every declared view. Tenant views (`schema: '*'`) exist once per tenant of the
+ * `tenants` option: sync() covers them all, syncTenant() and clearTenant() one tenant. PgViewsModule
+ * runs sync() at application bootstrap unless its `sync` option is false.
  */
 @Injectable()
 export class ViewSyncService {
-  private readonly logger = new Logger('PgViews');
+  private readonly engine: SyncEngine;
   private readonly options: ResolvedPgViewsOptions;
-  private readonly planning: SyncPlanning;
 
   /** @internal */
   constructor(
@@ -41,23 +44,25 @@ export class ViewSyncService {
     @Inject(PGVIEWS_SYNC_CONTEXT) private readonly context: ViewSyncContext,
   ) {
     this.options = context.options;
-    this.planning = new SyncPlanning(registry, context);
+    this.engine = new SyncEngine(registry, database, context);
   }
 
   /**
-   * What sync() would do now, per object, with reasons and statements. Changes nothing: it reads the
-   * catalog and compiles changed queries in a transaction that is rolled back.
+   * What sync() would do now, per object, with reasons and statements: for the views of fixed
+   * schemas, or for one tenant's views with `{ tenant }`. Changes nothing: it reads the catalog and
+   * compiles changed queries in a transaction that is rolled back.
    */
-  async plan(options: SyncOptions = {}): Promise<SyncPlan> {
+  async plan(options: SyncOptions & TenantScopeOptions = {}): Promise<SyncPlan> {
+    const scope = this.scopeOf(options);
     return this.database.transaction(
       async (tx) => {
         await boundLockWaits(tx, this.options);
-        const snapshot = await this.planning.snapshot(tx);
-        const { plan } = await this.planning.plan(tx, snapshot, options, { checkNames: true });
+        const snapshot = await this.engine.planning.snapshot(tx, scope);
+        const { plan } = await this.engine.planning.plan(tx, scope, snapshot, options, { checkNames: true });
         // Column warnings about the views that stay as they are: a rebuilt view's columns are known once it is rebuilt.
         const staying = new Set(plan.views.filter((view) => !changesSomething(view)).map((view) => view.view));
         const columnProblems = columnWarnings(
-          this.registry.definitions.filter((definition) => staying.has(definition.id)),
+          scope.definitions.filter((definition) => staying.has(definition.id)),
           snapshot,
         );
         return { ...plan, warnings: [...plan.warnings, ...columnProblems] };
@@ -67,15 +72,16 @@ export class ViewSyncService {
   }
 
   /**
-   * Every declared view and every orphan: in sync, changed, missing or orphaned, with size, row
-   * estimate, last refresh, staleness, freshness target and whether a refresh can be skipped when nothing
-   * changed, for materialized views. Changes nothing.
+   * Every declared view (of fixed schemas, or of one tenant) and every orphan: in sync, changed,
+   * missing or orphaned, with size, row estimate, last refresh, staleness and freshness target for
+   * materialized views. Changes nothing.
    */
-  async status(): Promise<ViewStatus[]> {
+  async status(options: TenantScopeOptions = {}): Promise<ViewStatus[]> {
+    const scope = this.scopeOf(options);
     return this.database.transaction(
       async (tx) => {
-        const snapshot = await this.planning.snapshot(tx);
-        const { plan } = await this.planning.plan(tx, snapshot, {});
+        const snapshot = await this.engine.planning.snapshot(tx, scope);
+        const { plan } = await this.engine.planning.plan(tx, scope, snapshot, {});
         const targets = new Map(
           this.registry.definitions.flatMap((definition) => (definition.freshness ? [[definition.id, definition.freshness]] : [])),
         );
@@ -85,75 +91,78 @@ export class ViewSyncService {
     );
   }
 
+  /**
+   * Brings every declared view in line: those of fixed schemas, then each tenant's (the `tenants`
+   * option is asked again), one transaction per tenant. When nothing differs, this is one catalog
+   * query and no DDL, however many tenants there are.
+   */
   async sync(options: SyncOptions = {}): Promise<SyncReport> {
-    return (this.context.telemetry ?? NO_SYNC_TELEMETRY).sync(options, () => this.syncNow(options));
+    return this.telemetry.sync(options, async () =>
+      syncScopes(this.engine, new SyncScopes(this.registry, await this.tenants()), options, this.options.tenantSyncErrors),
+    );
   }
 
-  private async syncNow(options: SyncOptions): Promise<SyncReport> {
-    const started = performance.now();
-    const snapshot = await this.quickSnapshot();
-    if (snapshot.inRecovery) {
-      this.logger.log('PostgreSQL is a hot standby (read-only): view sync skipped; the primary holds the views');
-      return standbyReport(elapsed(started));
-    }
-    // Fast path: nothing differs, so no lock, no transaction and no DDL: the catalog and the state table read, that is all.
-    const analysis = this.planning.analyze(snapshot, options);
-    if (!analysis.hasChanges) {
-      await this.logRelease(snapshot, options);
-      const plan = this.planning.planUnchanged(snapshot, analysis, options);
-      return this.report(plan, undefined, started, columnWarnings(this.registry.definitions, snapshot));
-    }
-    try {
-      const { plan, execution } = await this.database.transaction(async (tx) => {
-        await acquireSyncLock(tx, this.options, this.logger, 'View sync');
-        // Another instance may have synced while this one waited: plan again from what is there now.
-        const catalog = await this.planning.snapshot(tx);
-        const { plan } = await this.planning.plan(tx, catalog, options, { checkNames: true });
-        if (plan.build.length + plan.switch.length === 0) return { plan, execution: undefined };
-        return { plan, execution: await this.execute(tx, plan, catalog) };
-      });
-      // The columns as the sync left them.
-      const after = execution ? await this.quickSnapshot() : undefined;
-      return this.report(plan, execution, started, after ? columnWarnings(this.registry.definitions, after) : []);
-    } catch (error) {
-      const failure =
-        error instanceof PgViewsError
-          ? error
-          : new PgViewsError(`View sync failed and was rolled back: ${(error as Error)?.message ?? error}`, { cause: error });
-      this.context.events?.emit({ type: 'sync-failed', view: (failure as { view?: string }).view, error: failure });
-      throw failure;
-    }
+  /**
+   * Creates (or brings in line) one tenant's views, touching no other tenant: call it once the
+   * tenant's schema and tables exist. The tenant need not be in the `tenants` list yet.
+   */
+  async syncTenant(tenant: string, options: SyncOptions = {}): Promise<SyncReport> {
+    return this.telemetry.sync(options, () => syncOneScope(this.engine, this.tenantScope(tenant), options));
   }
 
-  /** Drops every declared view (readers first). Refuses, changing nothing, when views nobody declared read them. */
+  /** A span around each sync (none without OpenTelemetry). */
+  private get telemetry() {
+    return this.context.telemetry ?? NO_SYNC_TELEMETRY;
+  }
+
+  /** Drops every declared view of fixed schemas (readers first). Refuses, changing nothing, when views nobody declared read them. */
   async clear(): Promise<void> {
-    await this.database.transaction(async (tx) => {
-      await acquireSyncLock(tx, this.options, this.logger, 'clear()');
-      const snapshot = await this.planning.snapshot(tx);
-      await clearViews(tx, this.registry.definitions, snapshot, this.logger);
-      if (this.context.tracker && snapshot.tracking) await clearTracking(tx, this.context.tracker, snapshot.tracking.found, this.logger);
-    });
+    await this.engine.clear(this.scopes([]).fixed, 'clear()');
+  }
+
+  /** Drops one tenant's views (readers first), and nothing else. Refuses, changing nothing, when views nobody declared read them. */
+  async clearTenant(tenant: string): Promise<void> {
+    await this.engine.clear(this.tenantScope(tenant), `clearTenant(${JSON.stringify(tenant)})`);
+  }
+
+  /** The tenants, as the `tenants` option gives them now (checked); empty without the option. */
+  async tenants(): Promise<string[]> {
+    return readTenants(this.options.tenants, this.registry.tenantTemplates);
+  }
+
+  private scopes(tenants: readonly string[]): SyncScopes {
+    return new SyncScopes(this.registry, tenants);
+  }
+
+  private tenantScope(tenant: string): SyncScope {
+    return this.scopes([]).tenant(checkTenantName(tenant));
+  }
+
+  private scopeOf(options: TenantScopeOptions): SyncScope {
+    return options.tenant === undefined ? this.scopes([]).fixed : this.tenantScope(options.tenant);
   }
 
   /**
    * The statements of a migration that does what sync() would (up), and of its undoing (down),
-   * restoring the previous definitions, comments and indexes as the catalog holds them now.
-   * Changes nothing.
+   * restoring the previous definitions, comments and indexes as the catalog holds them now: for the
+   * views of fixed schemas, or one tenant's with `{ tenant }`. Changes nothing.
    */
-  async migration(options: SyncOptions = {}): Promise<MigrationSql & { readonly plan: SyncPlan }> {
+  async migration(options: SyncOptions & TenantScopeOptions = {}): Promise<MigrationSql & { readonly plan: SyncPlan }> {
+    const scope = this.scopeOf(options);
+    const { planning } = this.engine;
     return this.database.transaction(
       async (tx) => {
         await boundLockWaits(tx, this.options);
-        const snapshot = await this.planning.snapshot(tx);
+        const snapshot = await planning.snapshot(tx, scope);
         // down() restores every managed object and every declared one as it is now: their details are read too.
         const restored = [
-          ...this.registry.definitions.map((definition) => snapshot.get(definition.id)?.oid),
+          ...scope.definitions.map((definition) => snapshot.get(definition.id)?.oid),
           ...snapshot.managed().map((object) => object.oid),
         ].filter((oid): oid is number => oid !== undefined);
-        const { plan, inputs } = await this.planning.plan(tx, snapshot, options, { checkNames: true, moreDetails: restored });
+        const { plan, inputs } = await planning.plan(tx, scope, snapshot, options, { checkNames: true, moreDetails: restored });
         const sql = planMigration({
           ...inputs,
-          definitions: this.registry.definitions,
+          definitions: scope.definitions,
           snapshot,
           plan,
           history: this.context.history,
@@ -164,57 +173,4 @@ export class ViewSyncService {
       { rollback: true },
     );
   }
-
-  private execute(tx: Parameters<typeof executePlan>[0], plan: SyncPlan, catalog: CatalogSnapshot): Promise<ExecutionResult> {
-    return executePlan(tx, plan, {
-      catalog,
-      lockTimeout: this.options.lockTimeout,
-      lockRetries: this.options.lockRetries,
-      retryDelay: this.options.lockRetryDelay,
-      onRetry: ({ phase, attempt, delayMs, error }) =>
-        this.logger.warn(
-          `${error.view}: lock timeout in the ${phase} phase (attempt ${attempt} of ${this.options.lockRetries + 1}); ` +
-            `retrying in ${delayMs} ms`,
-        ),
-    });
-  }
-
-  /**
-   * A release that finds every view as it declares them changes nothing, but is logged the first
-   * time it boots, so that it counts as older once a newer release has synced after it. After a
-   * major upgrade of the server, the stored queries' fingerprints are taken again.
-   */
-  private async logRelease(snapshot: CatalogSnapshot, options: SyncOptions): Promise<void> {
-    const recorded = snapshot.recorded;
-    if (!recorded) return; // no state table yet: nothing was built, nothing to protect
-    const rollingBack = (options.rollback ?? this.options.rollback) && releaseStanding(recorded, false).older;
-    const statements = [
-      ...(recorded.releases.ours === undefined || rollingBack
-        ? [this.context.state.releaseStatement(this.planning.release, { rollback: rollingBack })]
-        : []),
-      ...(recorded.stale ? [this.context.state.adoptFingerprintsStatement()] : []),
-    ];
-    if (statements.length === 0) return;
-    await this.database.query([PIN_CATALOG_SEARCH_PATH, ...statements, UNPIN_CATALOG_SEARCH_PATH].join(';\n'));
-  }
-
-  /** A snapshot without dependencies, read in a transaction of its own (see OrmDatabase.catalogTransaction). */
-  private quickSnapshot(): Promise<CatalogSnapshot> {
-    return this.database.catalogTransaction((tx) => this.planning.snapshot(tx, { dependencies: false }));
-  }
-
-  private report(plan: SyncPlan, execution: ExecutionResult | undefined, started: number, columnProblems: readonly string[]): SyncReport {
-    const report = syncReport(plan, execution, elapsed(started), columnProblems);
-    logSyncReport(this.logger, report);
-    for (const view of report.views) {
-      if (changesSomething(view))
-        this.context.events?.emit({ type: 'view-synced', view: view.view, action: view.action, reason: view.reason });
-    }
-    this.context.events?.emit({ type: 'sync-finished', changes: report.changes, durationMs: report.durationMs });
-    return report;
-  }
-}
-
-function elapsed(started: number): number {
-  return Math.round(performance.now() - started);
 }

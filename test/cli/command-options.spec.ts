@@ -11,9 +11,9 @@ describe('command options', () => {
   it('are the --names the usage line shows, value options included', () => {
     expect(commandOptions(clearCommand)).toEqual(['yes']);
     expect(commandOptions(migrationCommand)).toEqual(['name', 'force']);
-    expect(commandOptions(planCommand)).toEqual(['sql', 'exit-code', 'force']);
-    expect(commandOptions(refreshCommand)).toEqual(['concurrently', 'with-dependencies', 'with-dependents']);
-    expect(commandOptions(statusCommand)).toEqual(['json']);
-    expect(commandOptions(syncCommand)).toEqual(['force', 'rollback']);
+    expect(commandOptions(planCommand)).toEqual(['sql', 'exit-code', 'force', 'migrations', 'tenant', 'all-tenants']);
+    expect(commandOptions(refreshCommand)).toEqual(['concurrently', 'with-dependencies', 'with-dependents', 'tenant', 'all-tenants']);
+    expect(commandOptions(statusCommand)).toEqual(['json', 'tenant', 'all-tenants']);
+    expect(commandOptions(syncCommand)).toEqual(['force', 'rollback', 'tenant', 'all-tenants']);
   });
 });

@@ -1,10 +1,9 @@
-import { describe, expect, it, jest } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey } from '@mikro-orm/decorators/legacy';
-import type { INestApplicationContext } from '@nestjs/common';
 import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
-import type { CronJob } from 'cron';
 import { MaterializedView, PgViewsConfigurationError, PgViewsEvents, RefreshSchedule, View, type PgViewsEvent } from 'nestjs-pgviews';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
+import { fireTick, takeOverJobs } from '../support/schedule-ticks.js';
 import { waitFor } from '../support/system.js';
 import { useTestDatabase } from '../support/test-database.js';
 import { createViewsApp, RecordingLogger, useApps, type ViewsAppOptions } from '../support/views-app.js';
@@ -70,43 +69,6 @@ class SlowerThanTicks {
 const db = useTestDatabase({ sql: LIBRARY_TABLES });
 const apps = useApps(db);
 const boot = (options: ViewsAppOptions) => apps.boot({ ...options, imports: [ScheduleModule.forRoot(), ...(options.imports ?? [])] });
-
-/**
- * The apps' jobs for `name`, their own timers stopped: the test fires each tick itself, at the time
- * it chooses, instead of waiting for the clock.
- */
-async function takeOverJobs(apps: readonly INestApplicationContext[], name: string): Promise<CronJob[]> {
-  const jobs = apps.map((app) => app.get(SchedulerRegistry).getCronJob(name));
-  for (const job of jobs) await job.stop();
-  return jobs;
-}
-
-/**
- * Fires a job as its timer would when the clock reads `at`. Only Date is faked, and only while the job
- * reads it (the tick is taken from it synchronously): the database driver's timers stay real.
- */
-function fireTick(job: CronJob, at: string): void {
-  jest.useFakeTimers({
-    now: new Date(at),
-    doNotFake: [
-      'hrtime',
-      'nextTick',
-      'performance',
-      'queueMicrotask',
-      'setImmediate',
-      'clearImmediate',
-      'setInterval',
-      'clearInterval',
-      'setTimeout',
-      'clearTimeout',
-    ],
-  });
-  try {
-    void job.fireOnTick();
-  } finally {
-    jest.useRealTimers();
-  }
-}
 
 const views = async () => (await db.query(`SELECT relname FROM pg_class WHERE relkind = 'm' ORDER BY 1`)).map((row) => row.relname);
 

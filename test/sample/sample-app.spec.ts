@@ -79,4 +79,19 @@ describe('sample app', () => {
     expect(await get('/reports/author-book-counts/snapshot/last-refresh')).toMatchObject({ view: 'reporting.author_book_count_mv' });
     expect(await get('/reports/author-book-counts/snapshot')).toContainEqual({ id: 4, authorName: 'Iain M. Banks', bookCount: 1 });
   });
+
+  it('syncs its tenant views into each tenant schema, serves each tenant its own, and schedules them in every tenant', async () => {
+    expect(await get('/tenants/acme/sales')).toEqual([
+      { id: 'anvil', sales: 2, revenue: 250 },
+      { id: 'rocket skates', sales: 1, revenue: 450 },
+    ]);
+    expect(await get('/tenants/globex/sales/snapshot')).toEqual([{ id: 'doomsday device', sales: 1, revenue: 9000 }]);
+    expect(String(app.get(SchedulerRegistry).getCronJob('pgviews:refresh:*.product_sales_mv').cronTime.source)).toBe('* * * * *');
+    await db.query(`INSERT INTO globex.sale (product, amount) VALUES ('doomsday device', 1000)`);
+    const response = await fetch(`${await app.getUrl()}/tenants/globex/sales/snapshot/refresh`, { method: 'POST' });
+    expect(await response.json()).toMatchObject({ view: 'globex.product_sales_mv', tenant: 'globex' });
+    expect(await get('/tenants/globex/sales/snapshot')).toEqual([{ id: 'doomsday device', sales: 2, revenue: 10000 }]);
+    expect(await get('/tenants/acme/sales/snapshot')).toHaveLength(2);
+    expect((await fetch(`${await app.getUrl()}/tenants/public/sales`)).status).toBe(404);
+  });
 });

@@ -2,6 +2,7 @@ import { describeFreshness } from '../../freshness/freshness-target.js';
 import type { ViewState, ViewStatus } from '../../sync/view-status.js';
 import { formatBytes, formatDuration, type Output } from '../output.js';
 import { EXIT, type Command } from './command.js';
+import { chosenTenants, TENANT_USAGE } from './tenant-options.js';
 
 function stateLabel(out: Output, state: ViewState): string {
   return state === 'in-sync' ? out.green(state) : state === 'orphaned' ? out.yellow(state) : out.red(state);
@@ -24,12 +25,15 @@ function stalenessLabel(out: Output, view: ViewStatus): string {
 const timestamp = (date: Date) => date.toISOString().replace('T', ' ').slice(0, 19);
 
 export const statusCommand: Command = {
-  usage: 'status [--json]',
+  usage: `status [--json] ${TENANT_USAGE}`,
   summary:
     'every declared view: in sync or not, populated, size, rows, last refresh, staleness, freshness target, which release applied it and when, ' +
-    'whether an unchanged scheduled refresh is skipped',
+    "whether an unchanged scheduled refresh is skipped (--tenant, --all-tenants: the tenants' views)",
   async run({ args, services, out }) {
-    const status = await services.sync.status();
+    const tenants = await chosenTenants(args, services);
+    const status = tenants
+      ? (await Promise.all(tenants.map((tenant) => services.sync.status({ tenant })))).flat()
+      : await services.sync.status();
     if (args.options.has('json')) {
       out.line(JSON.stringify(status, null, 2));
       return EXIT.ok;

@@ -2,10 +2,10 @@ import * as ddl from '../../sql/statements.js';
 import { columnSettingStatements } from '../column-settings.js';
 import type { ObjectSpec } from '../object-spec.js';
 import type { PlanStep } from '../sync-plan.js';
-import { sql, type PlanContext } from './plan-context.js';
+import { sql, type CarryContext } from './plan-context.js';
 
 /** Owner and privileges of the replaced object, given to the object rebuilt under its name. */
-export function carryPrivileges(spec: ObjectSpec, context: PlanContext): PlanStep[] {
+export function carryPrivileges(spec: ObjectSpec, context: CarryContext): PlanStep[] {
   const { currentUser, serverVersion } = context.input.snapshot;
   const steps: PlanStep[] = [];
   if (spec.owner && spec.owner !== currentUser) steps.push(sql(spec.id, ddl.alterOwner(spec.kind, spec, spec.owner)));
@@ -18,7 +18,7 @@ export function carryPrivileges(spec: ObjectSpec, context: PlanContext): PlanSte
  * Column grants, comments, statistics, options and defaults, and CLUSTER: after carryPrivileges(),
  * whose REVOKEs would take column grants too. What cannot be carried over is warned about.
  */
-export function carryColumnSettings(spec: ObjectSpec, context: PlanContext): PlanStep[] {
+export function carryColumnSettings(spec: ObjectSpec, context: CarryContext): PlanStep[] {
   const { columns, uncertain, clusterOn, dropped } = spec.columnSettings;
   for (const problem of dropped) context.warnings.push(`${spec.id}: ${problem}`);
   const statements = uncertain

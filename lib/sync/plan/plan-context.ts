@@ -29,6 +29,15 @@ export interface PlanInput {
 }
 
 /**
+ * What carrying an object's privileges and column settings over needs (see carry-privileges.strategy.ts):
+ * a plan's context, or a migration's restore of the views it detached.
+ */
+export interface CarryContext {
+  readonly input: { readonly snapshot: Pick<CatalogSnapshot, 'currentUser' | 'serverVersion'> };
+  readonly warnings: string[];
+}
+
+/**
  * What the strategies share while one plan is made: the input, read-only, and the few things that
  * follow from the order in which objects are planned. Temporary names are handed out in order
  * (see TemporaryNames); declared views rebuilt along with another change are noted, so that
