@@ -52,6 +52,13 @@ class ChainTotal {
   @PrimaryKey() id!: number;
 }
 
+/** A tenant view (one copy per tenant schema): tenant views are not tracked, so they take no freshness target. */
+@MaterializedView({ sql: 'SELECT 1 AS id', uniqueKey: ['id'], freshness: { maxStaleness: '1m' } })
+@Entity({ tableName: 'tenant_fresh_mv', schema: '*' })
+class TenantFresh {
+  @PrimaryKey() id!: number;
+}
+
 const db = useTestDatabase({ sql: 'CREATE TABLE freshness_writes (seq int PRIMARY KEY); CREATE TABLE chain_writes (seq int PRIMARY KEY)' });
 
 /** Writes `count` rows into `table`, one every 100 ms, while reading `view` every 10 ms: how long each write took to show up in it. */
@@ -127,6 +134,14 @@ describe('freshness targets', () => {
     const after = (await freshnessRuns('clock_mv')).length;
     await sleep(1600);
     expect((await freshnessRuns('clock_mv')).length).toBe(after);
+  });
+
+  it('stop the boot on a tenant view', async () => {
+    await expect(apps.boot({ entities: [TenantFresh], tenants: () => [] })).rejects.toThrow(
+      new PgViewsConfigurationError(
+        "TenantFresh (*.tenant_fresh_mv) has a freshness target, but it is a tenant view (schema '*'): freshness targets are for views of fixed schemas (tenant views are not tracked); refresh it with a @RefreshSchedule instead",
+      ),
+    );
   });
 
   it('stop the boot when the refresh history is off', async () => {
