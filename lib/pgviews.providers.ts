@@ -15,14 +15,10 @@ import { integrateWithOrm } from './orm/orm-integration.js';
 import { hideTriggerFromSchemaGenerator, type ManagedNamesPattern } from './orm/schema-generator-guard.js';
 import {
   PGVIEWS_DATABASE,
-  PGVIEWS_FRESHNESS,
   PGVIEWS_HISTORY,
   PGVIEWS_ORM,
   PGVIEWS_ORM_GUARD,
-  PGVIEWS_REFRESHER,
-  PGVIEWS_REFRESH_RUNNER,
   PGVIEWS_REGISTRY,
-  PGVIEWS_SCHEDULER,
   PGVIEWS_STATE,
   PGVIEWS_TRACKER,
   PGVIEWS_SYNC_CONTEXT,
@@ -43,6 +39,7 @@ import {
 } from './pgviews.options.js';
 import { getPgViewsEventsToken, getViewRefreshServiceToken, getViewSyncServiceToken } from './pgviews.tokens.js';
 import { RefreshHistory } from './refresh/refresh-history.js';
+import { PGVIEWS_FRESHNESS, PGVIEWS_REFRESHER, PGVIEWS_REFRESH_RUNNER, PGVIEWS_SCHEDULER } from './refresh/refresh.tokens.js';
 import { RefreshRunner } from './refresh/refresh.runner.js';
 import { RefreshScheduler } from './refresh/refresh.scheduler.js';
 import { ViewRefreshService } from './refresh/view-refresh.service.js';
