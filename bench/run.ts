@@ -10,9 +10,12 @@ import { writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { bootUnchanged } from './cases/boot-unchanged.js';
 import { firstSync } from './cases/first-sync.js';
+import { freshnessTarget } from './cases/freshness-target.js';
 import { readerStall } from './cases/reader-stall.js';
 import { refreshOverhead } from './cases/refresh-overhead.js';
 import { scheduledReplicas } from './cases/scheduled-replicas.js';
+import { skipDecision } from './cases/skip-decision.js';
+import { trackingWrites } from './cases/tracking-writes.js';
 import { tableMigration } from './cases/table-migration.js';
 import { tenantsBoot } from './cases/tenants-boot.js';
 import { tenantsOnboard } from './cases/tenants-onboard.js';
@@ -26,9 +29,12 @@ const CASES: Record<string, (server: BenchServer, scale: Scale) => Promise<CaseR
   refresh: refreshOverhead,
   stall: readerStall,
   replicas: scheduledReplicas,
+  skip: skipDecision,
+  writes: trackingWrites,
   migration: tableMigration,
   tenants: tenantsBoot,
   onboard: tenantsOnboard,
+  freshness: freshnessTarget,
 };
 
 async function main(args: string[]): Promise<void> {

@@ -2,6 +2,8 @@ import { addTo, orderByDependencies } from '../definitions/dependency-graph.js';
 import type { ViewKind } from '../definitions/view-definition.js';
 import { parseComment } from '../sql/marker.js';
 import type { RecordedObject, RecordedState } from '../state/state-table.js';
+import type { ChangeTracker, TrackedView } from '../tracking/change-tracker.js';
+import type { TrackingSnapshot } from '../tracking/tracking-sync.js';
 
 /** What a relation is, from `pg_class.relkind`. */
 export type RelationKind = ViewKind | 'table' | 'other';
@@ -57,6 +59,8 @@ export class CatalogSnapshot {
   dependencies = true;
   /** What the state table holds; undefined when there is no state table yet. */
   recorded?: RecordedState;
+  /** Change tracking as found, for the views it tracks (read when the sync manages tracking). */
+  tracking?: { readonly tracker: ChangeTracker; readonly views: readonly TrackedView[]; readonly found: TrackingSnapshot };
 
   private readonly byId = new Map<string, CatalogObject>();
   private readonly byOid = new Map<number, CatalogObject>();

@@ -4,6 +4,8 @@ import { displayName } from '../sql/identifiers.js';
 import { assertOwnTable, parseTableGuard } from '../state/ownership.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
 import { parseState, StateTable, type RawState, type RecordedState } from '../state/state-table.js';
+import type { ChangeTracker, TrackedView } from '../tracking/change-tracker.js';
+import { parseTrackingSnapshot, trackingSnapshotSql } from '../tracking/tracking-sync.js';
 import { CatalogSnapshot, parseCatalogObject, type RawCatalogObject } from './catalog-snapshot.js';
 import {
   expandCopies,
@@ -20,6 +22,8 @@ export { concurrentKeyCondition, snapshotQuery, type DeclaredName, type Snapshot
 /** The tables the library keeps for itself, and this app's release (see StateTable). */
 export interface LibraryTables {
   readonly state: StateTable;
+  /** Change tracking, and the views it tracks. */
+  readonly tracking?: { readonly tracker: ChangeTracker; readonly views: readonly TrackedView[] };
   readonly history?: { readonly id: string; readonly qualified: string; readonly comment: string };
   readonly release: string;
 }
@@ -54,7 +58,14 @@ async function readSnapshot(
 ): Promise<CatalogSnapshot> {
   const tables = library ? [library.state.qualified, ...(library.history ? [library.history.qualified] : [])] : [];
   const [{ snapshot }] = await runner.query<{ snapshot: RawSnapshot }>(
-    snapshotQuery(declared, { dependencies, libraryTables: tables, fingerprints: library !== undefined, schemas, copies }),
+    snapshotQuery(declared, {
+      dependencies,
+      libraryTables: tables,
+      fingerprints: library !== undefined,
+      schemas,
+      copies,
+      tracking: library?.tracking && trackingSnapshotSql(library.tracking.tracker, library.tracking.views),
+    }),
   );
   const [stateGuard, historyGuard] = snapshot.guards.map(parseTableGuard);
   let recorded: RecordedState | undefined;
@@ -87,6 +98,8 @@ async function readSnapshot(
   );
   catalog.dependencies = dependencies;
   catalog.recorded = recorded;
+  if (library?.tracking && snapshot.tracking)
+    catalog.tracking = { ...library.tracking, found: parseTrackingSnapshot(library.tracking.tracker, snapshot.tracking) };
   return catalog;
 }
 

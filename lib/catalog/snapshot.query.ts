@@ -3,6 +3,7 @@ import { OWN_ROLES_CTE, tableGuardSql, type GuardRow } from '../state/ownership.
 import type { RelationName } from '../definitions/view-definition.js';
 import { queryFingerprint, type OidHolder } from '../state/state-table.js';
 import type { RawCatalogObject } from './catalog-snapshot.js';
+import type { RawTracking } from '../tracking/tracking-sync.js';
 
 /**
  * One query for the whole state: every view and materialized view outside the system schemas (with
@@ -36,6 +37,8 @@ export interface SnapshotQueryOptions {
    * with 1,000 tenants).
    */
   readonly copies?: DeclaredCopies;
+  /** A scalar subquery for what change tracking needs (see tracking/tracking-sync.ts). */
+  readonly tracking?: string;
 }
 
 /** Declared names in several schemas each (see SnapshotQueryOptions.copies). */
@@ -99,7 +102,7 @@ function scopedRelations(schemas: readonly string[]): string {
 
 export function snapshotQuery(
   declared: readonly DeclaredName[],
-  { dependencies = true, libraryTables = [], fingerprints = false, schemas, copies }: SnapshotQueryOptions = {},
+  { dependencies = true, libraryTables = [], fingerprints = false, schemas, copies, tracking }: SnapshotQueryOptions = {},
 ): string {
   // Set-based (one pass over pg_depend, pg_index and pg_description) rather than a subquery or an
   // obj_description() call per object: that keeps it in milliseconds for thousands of views.
@@ -131,6 +134,7 @@ SELECT json_build_object(
   -- The tables the library writes into, checked before anything reads or writes them.
   'guards', json_build_array(${libraryTables.map(tableGuardSql).join(', ')}),
   'schemas', (SELECT coalesce(json_agg(nspname), '[]') FROM pg_namespace WHERE nspname IN (SELECT schema FROM declared)),
+  'tracking', ${tracking ?? 'NULL'},
   -- Arrays rather than objects: a third of the bytes to build, send and parse (see parseRow).
   'objects', (SELECT coalesce(json_agg(json_build_array(
     o.oid::bigint, o.schema, o.name, o.relkind, ${dependencies ? 'pg_get_userbyid(o.relowner)' : 'NULL'},
@@ -195,6 +199,7 @@ export interface RawSnapshot {
   schemas: string[];
   guards: Array<GuardRow | null>;
   objects: ObjectRow[];
+  tracking: RawTracking | null;
 }
 
 /** One object of the snapshot query, in the order of its json_build_array. */

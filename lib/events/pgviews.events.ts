@@ -23,7 +23,8 @@ export type PgViewsEvent =
   | {
       readonly type: 'refresh-skipped';
       readonly view: string;
-      readonly reason: 'locked' | 'standby' | 'running';
+      /** `'unchanged'`: with `whenChanged`, nothing the view reads changed since its last refresh. */
+      readonly reason: 'locked' | 'standby' | 'running' | 'unchanged';
       readonly source: RefreshSource;
       readonly tenant?: string;
     }

@@ -1,6 +1,7 @@
 import { DEFAULT_STATE_TABLE } from '../state/state-table.js';
 import type { EntityMetadata, MetadataStorage, Options, Platform } from '@mikro-orm/core';
 import { viewDeclarationOf } from '../definitions/view-entities.js';
+import { ChangeLog } from '../tracking/change-log.js';
 import { DEFAULT_HISTORY_TABLE, type RefreshHistoryOptions } from '../refresh/refresh-history.js';
 import { migrationViewsExtension } from '../migrations/migration-hooks.js';
 
@@ -79,8 +80,39 @@ export function withPgViews<T extends Partial<Options>>(
         guardViewEntities(pattern, [...storage], options.adoptMikroOrmViews);
         if (options.history !== false) pattern.add(options.history?.schema, options.history?.table ?? DEFAULT_HISTORY_TABLE);
         pattern.add(options.state?.schema, options.state?.table ?? DEFAULT_STATE_TABLE);
+        const tracking = new ChangeLog({ schema: options.state?.schema ?? '', name: options.state?.table ?? DEFAULT_STATE_TABLE });
+        pattern.add(options.state?.schema, tracking.changesName);
+        pattern.add(options.state?.schema, tracking.marksName);
+        hideTriggerFromSchemaGenerator(platform, tracking.triggerName);
         await userHook?.(storage, platform);
       },
     },
   };
+}
+
+type TriggerLists = Record<string, { name: string }[]>;
+const hiddenTriggers = new WeakMap<object, Set<string>>();
+
+/**
+ * Keeps MikroORM's schema generator from dropping the change-tracking trigger that nestjs-pgviews
+ * puts on the tables tracked views read: MikroORM 7 diffs the triggers of its entities' tables and
+ * drops the ones no entity declares (unless `schemaGenerator.ignoreTriggers`). The trigger named
+ * `name` is left out of what its schema helper reads; every other trigger is diffed as before.
+ */
+export function hideTriggerFromSchemaGenerator(platform: Platform, name: string): void {
+  const helper = (platform as Platform & { getSchemaHelper?(): unknown }).getSchemaHelper?.() as
+    { getAllTriggers?: (...args: unknown[]) => Promise<TriggerLists> } | undefined;
+  if (typeof helper?.getAllTriggers !== 'function') return;
+  let names = hiddenTriggers.get(helper);
+  if (!names) {
+    const hidden = (names = new Set());
+    hiddenTriggers.set(helper, hidden);
+    const read = helper.getAllTriggers.bind(helper);
+    helper.getAllTriggers = async (...args: unknown[]) => {
+      const all = await read(...args);
+      for (const key of Object.keys(all)) all[key] = all[key].filter((trigger) => !hidden.has(trigger.name));
+      return all;
+    };
+  }
+  names.add(name);
 }

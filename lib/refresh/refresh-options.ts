@@ -1,5 +1,5 @@
-/** Where a refresh was asked for; kept in the refresh history. */
-export type RefreshSource = 'code' | 'schedule' | 'cli';
+/** Where a refresh was asked for; kept in the refresh history. `freshness`: the library, to meet a view's freshness target. */
+export type RefreshSource = 'code' | 'schedule' | 'cli' | 'freshness';
 
 export interface RefreshOptions {
   /**
@@ -19,6 +19,12 @@ export interface RefreshOptions {
    * 3000 ms unless configured; 0 waits as long as it takes).
    */
   lockTimeout?: number;
+  /**
+   * Skip the refresh when nothing it reads changed since its last refresh (default false; schedules
+   * default to true). Only materialized views whose sources are tracked can be skipped (those with a
+   * @RefreshSchedule that keeps `whenChanged`); any other one is refreshed.
+   */
+  whenChanged?: boolean;
   /** The tenant whose copy of a tenant view (`schema: '*'`) to refresh; its chain (`withDependencies`...) is the tenant's. */
   tenant?: string;
 }
@@ -27,6 +33,12 @@ export interface RefreshScheduleOptions extends Pick<
   RefreshOptions,
   'concurrently' | 'withDependencies' | 'withDependents' | 'lockTimeout'
 > {
+  /**
+   * Skip a tick when nothing the view reads changed since its last refresh (default true): the cost is
+   * one small query. Its sources are tracked for that (a statement-level trigger on each table it reads).
+   * `false` refreshes on every tick, and tracks nothing for this schedule.
+   */
+  whenChanged?: boolean;
   /** Time zone of the cron expression, e.g. `Europe/Paris` (default: the process's). */
   timeZone?: string;
   /** Name of the cron job in SchedulerRegistry (default `pgviews:refresh:<schema>.<view>`). */
@@ -44,9 +56,10 @@ export interface RefreshResult {
   readonly durationMs: number;
   /**
    * Set when nothing was refreshed: `'locked'`, another instance refreshes it for this tick (or
-   * did already); `'standby'`, the database is a read-only hot standby (scheduled refreshes only).
+   * did already); `'standby'`, the database is a read-only hot standby (scheduled and freshness refreshes only);
+   * `'unchanged'`, with `whenChanged`: nothing it reads changed since its last refresh.
    */
-  readonly skipped?: 'locked' | 'standby';
+  readonly skipped?: 'locked' | 'standby' | 'unchanged';
   /** The tenant, for a tenant's copy of a tenant view. */
   readonly tenant?: string;
 }

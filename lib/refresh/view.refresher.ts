@@ -8,18 +8,16 @@ import type { PgViewsEvents } from '../events/pgviews.events.js';
 import { describeHolders, lockHolders } from '../database/advisory-lock.js';
 import { REFRESH_LOCK_PREFIX } from '../pgviews.constants.js';
 import { DEFAULT_OPTIONS } from '../pgviews.options.js';
-import {
-  databaseErrorDetails,
-  PgViewsConfigurationError,
-  PgViewsError,
-  PgViewsRefreshError,
-  SqlState,
-  type DatabaseErrorDetails,
-} from '../pgviews.errors.js';
+import { databaseErrorDetails, PgViewsConfigurationError, PgViewsError } from '../pgviews.errors.js';
 import { PLAIN_VIEW_NOT_REFRESHABLE } from '../pgviews.messages.js';
 import { qualifiedName, quoteLiteral } from '../sql/identifiers.js';
 import { advisoryLockKey, refreshMaterializedView as refreshStatement } from '../sql/statements.js';
 import type { GuardRow } from '../state/ownership.js';
+import type { TrackingGuards } from '../tracking/change-tracker.js';
+import { registerStatement, type RefreshTracking } from './refresh-tracking.js';
+import { changeVerdict } from '../tracking/change-state.js';
+import { refreshError } from './refresh-error.js';
+import { NO_REFRESH_TELEMETRY, type RefreshTelemetry } from '../telemetry/telemetry.js';
 import type { RefreshHistory } from './refresh-history.js';
 import type { RefreshOptions, RefreshResult, RefreshSource } from './refresh-options.js';
 
@@ -28,6 +26,12 @@ export interface RefreshContext {
   readonly source: RefreshSource;
   /** Scheduled refreshes: the tick (its scheduled time). With it, the refresh runs once per tick across instances. */
   readonly tick?: Date;
+  /**
+   * Refreshes that must run once across instances without a tick (freshness targets): asked, in the
+   * refresh's transaction once it holds the view's lock, whether the refresh is still due; false
+   * skips it (`'locked'`: another instance has just done it).
+   */
+  readonly stillDue?: (tx: SqlRunner) => Promise<boolean>;
   /** The tenant whose copy of a tenant view this is (its schema): results and events carry it. */
   readonly tenant?: string;
 }
@@ -39,9 +43,10 @@ interface ViewState {
   has_key: boolean;
   standby: boolean;
   history_guard: GuardRow | null;
+  tracking_guards: TrackingGuards | null;
 }
 
-type RefreshTarget = Pick<ViewDefinition, 'id' | 'schema' | 'name' | 'kind' | 'uniqueKey'>;
+export type RefreshTarget = Pick<ViewDefinition, 'id' | 'schema' | 'name' | 'kind' | 'uniqueKey'>;
 
 /**
  * Starts every statement of a scheduled refresh's transaction, so that pg_stat_activity tells another
@@ -65,18 +70,27 @@ export class ViewRefresher {
     private readonly events?: PgViewsEvents,
     /** How long a refresh waits for its lock, in ms, when its options do not say (0: as long as it takes). */
     private readonly lockTimeout: number = DEFAULT_OPTIONS.lockTimeout,
+    private readonly tracking?: RefreshTracking,
+    /** A span and metrics around each refresh (none without OpenTelemetry). */
+    private readonly telemetry: RefreshTelemetry = NO_REFRESH_TELEMETRY,
   ) {}
 
   async refresh(view: RefreshTarget, options: RefreshOptions, context: RefreshContext): Promise<RefreshResult> {
     if (view.kind !== 'materialized') throw plainViewError(view.id);
+    return this.telemetry.refresh(view, context.source, () => this.refreshAndReport(view, options, context));
+  }
+
+  /** Refreshes, and emits what happened as an event. */
+  private async refreshAndReport(view: RefreshTarget, options: RefreshOptions, context: RefreshContext): Promise<RefreshResult> {
     try {
       // A scheduled refresh takes its lock and checks its tick in a transaction. Any other needs none:
       // REFRESH and its record go in one multi-statement query, which PostgreSQL runs as one transaction.
-      const result = context.tick
-        ? await this.database.transaction((tx) =>
-            this.refreshIn({ query: (sql) => tx.query(`${SCHEDULED_REFRESH_TAG}\n${sql}`) }, view, options, context),
-          )
-        : await this.refreshIn(this.database, view, options, context);
+      const result =
+        context.tick || context.stillDue
+          ? await this.database.transaction((tx) =>
+              this.refreshIn({ query: (sql) => tx.query(`${SCHEDULED_REFRESH_TAG}\n${sql}`) }, view, options, context),
+            )
+          : await this.refreshIn(this.database, view, options, context);
       const tenant = context.tenant === undefined ? {} : { tenant: context.tenant };
       if (result.skipped)
         this.events?.emit({ type: 'refresh-skipped', view: view.id, reason: result.skipped, source: context.source, ...tenant });
@@ -113,21 +127,25 @@ export class ViewRefresher {
     context: RefreshContext,
   ): Promise<RefreshResult> {
     const options = { ...requested, lockTimeout: requested.lockTimeout ?? this.lockTimeout };
-    const skipped = (reason: 'locked' | 'standby'): RefreshResult => ({
+    const skipped = (reason: NonNullable<RefreshResult['skipped']>): RefreshResult => ({
       view: view.id,
       concurrently: false,
       durationMs: 0,
       skipped: reason,
     });
-    if (context.tick && !(await tryTickLock(runner, view))) {
+    // A scheduled or freshness refresh runs once across instances: it holds the view's refresh lock.
+    const exclusive = context.tick !== undefined || context.stillDue !== undefined;
+    if (exclusive && !(await tryTickLock(runner, view))) {
       await this.reportForeignHolders(runner, view);
       return skipped('locked');
     }
     // Read in a transaction (the scheduled refresh's, or one of its own), with only pg_catalog on the search_path.
-    const read = (tx: SqlRunner) => withCatalogSearchPath(tx, () => this.state(tx, view));
-    const state = context.tick ? await read(runner) : await this.database.transaction(read, { rollback: true });
+    // (Its own: a rolled-back catalog transaction, whose search_path comes with its BEGIN, so a skip costs four round trips.)
+    const read = (tx: SqlRunner) =>
+      withCatalogSearchPath(tx, () => this.state({ query: (sql) => tx.query(sql), catalogSearchPath: true }, view, options));
+    const { state, tracked, unchanged } = exclusive ? await read(runner) : await this.database.catalogTransaction(read);
     if (state.standby) {
-      if (context.source === 'schedule') return skipped('standby');
+      if (context.source === 'schedule' || context.source === 'freshness') return skipped('standby');
       throw new PgViewsError(`Cannot refresh ${view.id}: the database is a hot standby (read-only); refresh it on the primary`);
     }
     if (state.relkind === null) throw new PgViewsError(`Cannot refresh ${view.id}: it does not exist in the database; run a sync first`);
@@ -138,28 +156,38 @@ export class ViewRefresher {
       const [{ done }] = await runner.query<{ done: boolean }>(this.history.tickDoneQuery(view, context.tick));
       if (done) return skipped('locked');
     }
+    if (context.stillDue && !(await context.stillDue(runner))) return skipped('locked');
+
+    if (unchanged) return skipped('unchanged');
 
     const concurrently = this.chooseConcurrently(view, state, options);
-    return this.runRefresh(runner, view, { concurrently, record: hasHistory }, options, context);
+    return this.runRefresh(runner, view, { concurrently, record: hasHistory, tracked }, options, context);
   }
 
-  /** Runs REFRESH under the lock timeout (and records it in the history table when `record`), in one round trip. */
+  /**
+   * Runs REFRESH under the lock timeout (and records it in the history table when `record`, and the
+   * snapshot it read for change tracking when `tracked`), in one round trip.
+   */
   private async runRefresh(
     runner: SqlRunner,
     view: RefreshTarget,
-    { concurrently, record }: { concurrently: boolean; record: boolean },
+    { concurrently, record, tracked }: { concurrently: boolean; record: boolean; tracked: boolean },
     options: RefreshOptions & { lockTimeout: number },
     context: RefreshContext,
   ): Promise<RefreshResult> {
     const statement = refreshStatement(view, concurrently);
+    // A view's mark row exists before its first tracked refresh, committed on its own (see ChangeTracker.registerStatement).
+    if (tracked) await this.database.query(registerStatement(this.tracking!, view));
+    const recorded =
+      this.history && record
+        ? this.history.refreshAndRecord(statement, view, { concurrently, source: context.source, tick: context.tick })
+        : statement;
     // lock_timeout bounds the wait for the view's lock; the previous value comes back after it, for the
     // rest of a transaction the refresh joined (em.transactional()).
     const batch = [
       `SELECT set_config('pgviews.lock_timeout', current_setting('lock_timeout'), true)`,
       `SET LOCAL lock_timeout = ${Math.max(0, Math.round(options.lockTimeout))}`,
-      this.history && record
-        ? this.history.refreshAndRecord(statement, view, { concurrently, source: context.source, tick: context.tick })
-        : statement,
+      ...(tracked ? this.tracking!.tracker.refreshStatements(view, recorded) : [recorded]),
       `SELECT set_config('lock_timeout', current_setting('pgviews.lock_timeout'), true)`,
     ];
     const started = performance.now();
@@ -190,13 +218,26 @@ export class ViewRefresher {
     );
   }
 
-  private async state(runner: SqlRunner, view: RefreshTarget): Promise<ViewState> {
+  /**
+   * What the database says about the view, whether its refresh is tracked, and with `whenChanged`,
+   * whether nothing it reads changed since its last refresh (one more query, once the tracking
+   * objects are known to be the library's own). `runner` runs with only pg_catalog on the search_path.
+   */
+  private async state(
+    runner: SqlRunner,
+    view: RefreshTarget,
+    options: RefreshOptions,
+  ): Promise<{ state: ViewState; tracked: boolean; unchanged: boolean }> {
+    const tracking = this.tracking?.tracks(view) ? this.tracking.tracker : undefined;
     const [state] = await runner.query<ViewState>(`
 SELECT c.relkind::text AS relkind, coalesce(c.relispopulated, false) AS populated, pg_is_in_recovery() AS standby,
   EXISTS (SELECT 1 FROM pg_index x WHERE x.indrelid = c.oid AND ${concurrentKeyCondition('x')}) AS has_key,
-  ${this.history?.guardSql() ?? 'NULL'} AS history_guard
+  ${this.history?.guardSql() ?? 'NULL'} AS history_guard, ${tracking?.guardSql() ?? 'NULL'} AS tracking_guards
 FROM (SELECT to_regclass(${quoteLiteral(qualifiedName(view.schema, view.name))}) AS oid) r LEFT JOIN pg_class c ON c.oid = r.oid`);
-    return state;
+    const tracked = tracking !== undefined && state.relkind === 'm' && !state.standby && tracking.usable(state.tracking_guards);
+    if (!tracked || !options.whenChanged) return { state, tracked, unchanged: false };
+    const [found] = (await tracking.read(runner, [view], { checked: true }))!;
+    return { state, tracked, unchanged: changeVerdict(found).skip };
   }
 
   private chooseConcurrently(view: RefreshTarget, state: ViewState, options: RefreshOptions): boolean {
@@ -225,40 +266,6 @@ FROM (SELECT to_regclass(${quoteLiteral(qualifiedName(view.schema, view.name))})
 
 function plainViewError(id: string): PgViewsConfigurationError {
   return new PgViewsConfigurationError(PLAIN_VIEW_NOT_REFRESHABLE(id));
-}
-
-function refreshError(
-  view: RefreshTarget,
-  statement: string,
-  details: DatabaseErrorDetails,
-  cause: unknown,
-  options: RefreshOptions,
-): PgViewsRefreshError {
-  switch (details.code) {
-    case SqlState.lockNotAvailable:
-      return new PgViewsRefreshError(
-        view.id,
-        statement,
-        details,
-        cause,
-        `${view.id} cannot be refreshed while it has open queries: the refresh waited ${options.lockTimeout} ms (lockTimeout) for its ` +
-          `lock. ` +
-          'Refresh it with { concurrently: true } (it needs `uniqueKey`), so that reads go on during the refresh',
-      );
-    case SqlState.uniqueViolation:
-    case SqlState.cardinalityViolation:
-      return new PgViewsRefreshError(
-        view.id,
-        statement,
-        details,
-        cause,
-        `Refresh of ${view.id} failed: its new data has duplicate rows under its unique ` +
-          `key${view.uniqueKey ? ` (${view.uniqueKey.join(', ')})` : ''}; ` +
-          'the query must return one row per key. It keeps its previous data',
-      );
-    default:
-      return new PgViewsRefreshError(view.id, statement, details, cause);
-  }
 }
 
 /**

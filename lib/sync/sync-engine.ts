@@ -7,6 +7,7 @@ import type { ViewRegistry } from '../definitions/view.registry.js';
 import { PgViewsError } from '../pgviews.errors.js';
 import type { ResolvedPgViewsOptions } from '../pgviews.options.js';
 import { releaseStanding } from '../state/release.js';
+import { clearTracking } from '../tracking/tracking-clear.js';
 import { clearViews } from './clear-views.js';
 import { acquireSyncLock } from './sync-lock.js';
 import type { PlanOptions } from './sync-options.js';
@@ -70,7 +71,10 @@ export class SyncEngine {
   async clear(scope: SyncScope, caller: string): Promise<void> {
     await this.database.transaction(async (tx) => {
       await acquireSyncLock(tx, this.options, this.logger, caller);
-      await clearViews(tx, scope.definitions, await this.planning.snapshot(tx, scope), this.logger, caller);
+      const snapshot = await this.planning.snapshot(tx, scope);
+      await clearViews(tx, scope.definitions, snapshot, this.logger, caller);
+      // Change tracking belongs to the views outside tenants (see SyncPlanning.snapshot).
+      if (this.context.tracker && snapshot.tracking) await clearTracking(tx, this.context.tracker, snapshot.tracking.found, this.logger);
     });
   }
 

@@ -1,4 +1,6 @@
 import type { CatalogObject, CatalogSnapshot } from '../catalog/catalog-snapshot.js';
+import type { ChangeTracker } from '../tracking/change-tracker.js';
+import { trackedViews } from '../tracking/tracked-views.js';
 import { readCatalogSnapshot, readObjectDetails, type ObjectDetails } from '../catalog/catalog.reader.js';
 import { probeColumns, type ColumnVerdict } from '../catalog/column-probe.js';
 import type { SqlRunner } from '../database/sql-runner.js';
@@ -13,6 +15,7 @@ import { analyzeSync, objectsNeedingDetails, replacesExisting, type SyncAnalysis
 import { planSync } from './sync.planner.js';
 import type { PlanOptions } from './sync-options.js';
 import type { SyncPlan } from './sync-plan.js';
+import type { SyncTelemetry } from '../telemetry/telemetry.js';
 import { appRelease, type SyncScope } from './sync-scope.js';
 
 export interface SyncOptions {
@@ -29,7 +32,11 @@ export interface ViewSyncContext {
   readonly history?: RefreshHistory;
   /** Where the sync records what it built. */
   readonly state: StateTable;
+  /** Change tracking of the materialized views that use it, installed and removed by the sync. */
+  readonly tracker?: ChangeTracker;
   readonly events?: PgViewsEvents;
+  /** A span around each sync (none without OpenTelemetry). */
+  readonly telemetry?: SyncTelemetry;
   /** Told about every object that carries a nestjs-pgviews marker, each time the catalog is read. */
   readonly onManagedObject?: (object: CatalogObject) => void;
 }
@@ -66,7 +73,12 @@ export class SyncPlanning {
     const names = history ? [...declared, history] : declared;
     // A tenant's sync reads its own schema (and what reads it), whatever the number of other tenants.
     const schemas = scope.tenant === undefined ? undefined : [scope.tenant];
-    const library = { state, history, release: this.release };
+    // Change tracking is the business of the views outside tenants: read (and installed) with theirs only.
+    const tracking =
+      this.context.tracker && scope.tenant === undefined
+        ? { tracker: this.context.tracker, views: trackedViews(this.registry.definitions) }
+        : undefined;
+    const library = { state, history, release: this.release, tracking };
     const snapshot = await readCatalogSnapshot(tx, names, { dependencies, library, schemas, copies: scope.lookup?.copies });
     for (const object of snapshot.managed()) this.context.onManagedObject?.(object);
     return snapshot;

@@ -4,6 +4,7 @@ import { KIND_LABEL, type ViewDefinition } from '../definitions/view-definition.
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
 import type { RefreshHistory } from '../refresh/refresh-history.js';
 import { releaseFingerprint, releaseStanding, type ReleaseStanding } from '../state/release.js';
+import { trackingChanges, type TrackingChanges } from '../tracking/tracking-sync.js';
 import type { PlanOptions } from './sync-options.js';
 import { targetFromDefinition, type TargetIndex, type TargetView } from './target-view.js';
 
@@ -113,6 +114,8 @@ export interface SyncAnalysis {
   readonly createHistory?: RefreshHistory;
   /** The refresh history table, when there is one. */
   readonly history?: RefreshHistory;
+  /** What the sync does about change tracking (when it manages it, and this release is not older than the newest). */
+  readonly tracking?: TrackingChanges;
   /** True when a sync would issue any statement. */
   readonly hasChanges: boolean;
 }
@@ -154,14 +157,19 @@ export function analyzeTargets(
   const schemas = [...targets.map((target) => target.schema), ...(createHistory ? [createHistory.schema] : [])];
   const missingSchemas = standing.older ? [] : [...new Set(schemas)].filter((schema) => !snapshot.schemas.has(schema));
   const viewChanges = views.some(needsStatements);
+  const tracking =
+    snapshot.tracking && !standing.older
+      ? trackingChanges(snapshot.tracking.tracker, snapshot.tracking.views, snapshot.tracking.found, { viewChanges })
+      : undefined;
   const hasChanges =
     missingSchemas.length > 0 ||
+    (tracking !== undefined && (tracking.create.length > 0 || tracking.ensure !== undefined)) ||
     createHistory !== undefined ||
     (options.dropOrphans && !standing.older && orphans.some((orphan) => orphan.ownedByUs)) ||
     viewChanges;
   // The state table comes with the first sync that changes anything (nothing to record before).
   const createState = hasChanges && snapshot.recorded === undefined;
-  return { views, orphans, missingSchemas, createHistory, history, hasChanges, release, standing, createState };
+  return { views, orphans, missingSchemas, createHistory, history, tracking, hasChanges, release, standing, createState };
 }
 
 function analyzeView(

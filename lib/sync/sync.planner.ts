@@ -74,7 +74,7 @@ export function planSync(input: PlanInput): SyncPlan {
     build: steps.build,
     switch: steps.switch,
     changes: planned.filter(changesSomething).length,
-    warnings: context.warnings,
+    warnings: [...context.warnings, ...library.warnings],
     notes: library.notes,
     temporaryNames: context.temporaryNames.given,
   };

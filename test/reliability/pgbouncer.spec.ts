@@ -11,7 +11,8 @@ import { sleep } from '../support/system.js';
 import { useTestDatabase } from '../support/test-database.js';
 import { createViewsApp } from '../support/views-app.js';
 
-@RefreshSchedule('* * * * * *')
+/** Refreshed at every tick, changed or not: the ticks are counted (test/tracking/pgbouncer-tracking.spec.ts has `whenChanged`). */
+@RefreshSchedule('* * * * * *', { whenChanged: false })
 @MaterializedView({ sql: 'SELECT author_id AS id, count(*)::int AS books FROM book GROUP BY author_id', uniqueKey: ['id'] })
 @Entity({ tableName: 'pooled_counts' })
 class PooledCounts {

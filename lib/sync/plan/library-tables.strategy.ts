@@ -9,7 +9,7 @@ import { sql, type PlanInput } from './plan-context.js';
  * What a plan does before and around the views: indexes in the way renamed aside, missing schemas,
  * the state table and the refresh history table created, and the state record, run last.
  */
-export function planLibraryTables(input: PlanInput): { steps: PhasedSteps; notes: string[] } {
+export function planLibraryTables(input: PlanInput): { steps: PhasedSteps; notes: string[]; warnings: string[] } {
   const { analysis, state } = input;
   const notes: string[] = [];
   const build: PlanStep[] = [...evictionSteps(input.names?.evictions ?? [])];
@@ -33,5 +33,22 @@ export function planLibraryTables(input: PlanInput): { steps: PhasedSteps; notes
     history.createStatements().forEach((statement, n) => build.push(sql(history.id, statement, n === 0 ? names : undefined)));
     notes.push(`refresh history table ${history.id} created`);
   }
-  return { steps: { build, switch: switched }, notes };
+  const tracking = analysis.tracking;
+  if (tracking && input.snapshot.tracking) {
+    const { tracker, found } = input.snapshot.tracking;
+    const log = tracker.log;
+    const takes = [
+      ...(found.exists.changes
+        ? []
+        : [relationName(log.schema, log.changesName), indexName(log.schema, log.changesIndexName, log.changesName)]),
+      ...(found.exists.marks ? [] : [relationName(log.schema, log.marksName), indexName(log.schema, log.marksIndexName, log.marksName)]),
+    ];
+    tracking.create.forEach((statement, n) =>
+      build.push(sql(log.changesId, statement, n === 0 && takes.length > 0 ? { takes } : undefined)),
+    );
+    // Registered after the state record, so it runs before it: once every view of the sync exists.
+    if (tracking.ensure) switched.push({ type: 'deferred', statement: sql(log.changesId, tracking.ensure) });
+    notes.push(...tracking.notes);
+  }
+  return { steps: { build, switch: switched }, notes, warnings: tracking?.warnings ? [...tracking.warnings] : [] };
 }

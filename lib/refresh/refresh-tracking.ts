@@ -1,0 +1,18 @@
+import { PIN_CATALOG_SEARCH_PATH, UNPIN_CATALOG_SEARCH_PATH } from '../database/catalog-search-path.js';
+import type { ChangeTracker } from '../tracking/change-tracker.js';
+import type { RefreshTarget } from './view.refresher.js';
+
+/** Change tracking as the refresher uses it: the tracker, and which views it tracks. */
+export interface RefreshTracking {
+  readonly tracker: ChangeTracker;
+  tracks(view: RefreshTarget): boolean;
+}
+
+/**
+ * The statement that creates the view's mark row before its first tracked refresh, with only
+ * pg_catalog on the search_path, sent on its own (one implicit transaction, committed before the
+ * refresh: see ChangeTracker.registerStatement).
+ */
+export function registerStatement(tracking: RefreshTracking, view: RefreshTarget): string {
+  return [PIN_CATALOG_SEARCH_PATH, tracking.tracker.registerStatement(view), UNPIN_CATALOG_SEARCH_PATH].join(';\n');
+}
