@@ -6,17 +6,16 @@ import type { SqlRunner } from '../database/sql-runner.js';
 import type { ViewKind } from '../definitions/view-definition.js';
 import type { ViewRegistry } from '../definitions/view.registry.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
+import type { DetachedView } from './detached-view.js';
 import { findDependents } from './dependents.query.js';
 import { statementTargets } from './statement-targets.js';
 
-/** A view a pending migration would detach, and why. */
-export interface DetachPreview {
+/** A view a pending migration would detach, and why (what it reads that the migration changes, as DetachedView says). */
+export interface DetachPreview extends Pick<DetachedView, 'reads'> {
   readonly view: string;
   readonly kind: ViewKind;
   /** The entity class that declares it; undefined for a view nobody declared (brought back from its own definition). */
   readonly declaredBy?: string;
-  /** What it reads that the migration changes, e.g. `public.sale.amount`, or else the detached views it reads. */
-  readonly reads: readonly string[];
 }
 
 export interface MigrationPreview {
