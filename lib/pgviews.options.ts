@@ -67,6 +67,11 @@ export interface PgViewsModuleOptions {
    */
   adoptMikroOrmViews?: boolean;
   /**
+   * Spans and metrics through OpenTelemetry (`@opentelemetry/api`, an optional peer dependency), when the
+   * app has it (default true). Without an OpenTelemetry SDK registered they cost nothing; false turns them off.
+   */
+  telemetry?: boolean;
+  /**
    * The tenants, for tenant views (`@Entity({ schema: '*' })`): the names of their schemas. Asked at
    * every sync (at bootstrap, and whenever the app calls sync() again) and by refreshes and schedules
    * that cover every tenant. Each name is checked and always quoted.
@@ -122,6 +127,7 @@ export const DEFAULT_OPTIONS = {
   schedules: true,
   adoptMikroOrmViews: true,
   rollback: false,
+  telemetry: true,
   tenantSyncErrors: 'fail',
   refreshConcurrency: 2,
 } as const satisfies Omit<ResolvedPgViewsOptions, 'views' | 'contextName' | 'history' | 'state' | 'tenants'>;

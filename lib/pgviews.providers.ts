@@ -15,17 +15,14 @@ import { integrateWithOrm } from './orm/orm-integration.js';
 import { hideTriggerFromSchemaGenerator, type ManagedNamesPattern } from './orm/schema-generator-guard.js';
 import {
   PGVIEWS_DATABASE,
-  PGVIEWS_FRESHNESS,
   PGVIEWS_HISTORY,
   PGVIEWS_ORM,
   PGVIEWS_ORM_GUARD,
-  PGVIEWS_REFRESHER,
-  PGVIEWS_REFRESH_RUNNER,
   PGVIEWS_REGISTRY,
-  PGVIEWS_SCHEDULER,
   PGVIEWS_STATE,
   PGVIEWS_TRACKER,
   PGVIEWS_SYNC_CONTEXT,
+  PGVIEWS_TELEMETRY,
 } from './pgviews.constants.js';
 import { PgViewsConfigurationError } from './pgviews.errors.js';
 import { getPgViewsInternalsToken, type PgViewsInternals } from './pgviews.internals.js';
@@ -42,6 +39,7 @@ import {
 } from './pgviews.options.js';
 import { getPgViewsEventsToken, getViewRefreshServiceToken, getViewSyncServiceToken } from './pgviews.tokens.js';
 import { RefreshHistory } from './refresh/refresh-history.js';
+import { PGVIEWS_FRESHNESS, PGVIEWS_REFRESHER, PGVIEWS_REFRESH_RUNNER, PGVIEWS_SCHEDULER } from './refresh/refresh.tokens.js';
 import { RefreshRunner } from './refresh/refresh.runner.js';
 import { RefreshScheduler } from './refresh/refresh.scheduler.js';
 import { ViewRefreshService } from './refresh/view-refresh.service.js';
@@ -50,6 +48,7 @@ import { StateTable } from './state/state-table.js';
 import { ChangeTracker } from './tracking/change-tracker.js';
 import { trackedViews } from './tracking/tracked-views.js';
 import { ViewSyncService, type ViewSyncContext } from './sync/view-sync.service.js';
+import { createTelemetry as createOpenTelemetry, type PgViewsTelemetry } from './telemetry/pgviews.telemetry.js';
 
 /** What forFeature() registers: found by the root module through Nest's DiscoveryService. */
 export class PgViewsFeature {
@@ -133,6 +132,11 @@ export function createStateTable(registry: ViewRegistry, options: ResolvedPgView
   return state;
 }
 
+/** Spans and metrics through OpenTelemetry when the app has it (an optional peer, loaded here, once). */
+export function createTelemetry(options: ResolvedPgViewsOptions, database: OrmDatabase, events: PgViewsEvents): Promise<PgViewsTelemetry> {
+  return createOpenTelemetry(options.telemetry, database, events);
+}
+
 /** Change tracking, beside the state table. */
 export function createChangeTracker(state: StateTable, guard: ManagedNamesPattern, orm: MikroORM): ChangeTracker {
   const tracker = new ChangeTracker(state);
@@ -149,9 +153,11 @@ export function createSyncContext(
   events: PgViewsEvents,
   guard: ManagedNamesPattern,
   tracker: ChangeTracker,
+  telemetry: PgViewsTelemetry,
 ): ViewSyncContext {
   // Views this library built, declared or orphaned, are kept out of reach of MikroORM's schema generator.
-  return { options, history, state, events, tracker, onManagedObject: (object) => guard.add(object.schema, object.name) };
+  const onManagedObject = (object: { schema: string; name: string }) => guard.add(object.schema, object.name);
+  return { options, history, state, events, tracker, telemetry: telemetry.sync, onManagedObject };
 }
 
 export function createRefresher(
@@ -161,9 +167,11 @@ export function createRefresher(
   options: ResolvedPgViewsOptions,
   tracker: ChangeTracker,
   registry: ViewRegistry,
+  telemetry: PgViewsTelemetry,
 ): ViewRefresher {
   const tracked = new Set(trackedViews(registry.definitions).map((definition) => definition.id));
-  return new ViewRefresher(database, history, events, options.lockTimeout, { tracker, tracks: (view) => tracked.has(view.id) });
+  const tracking = { tracker, tracks: (view: { id: string }) => tracked.has(view.id) };
+  return new ViewRefresher(database, history, events, options.lockTimeout, tracking, telemetry.refresh);
 }
 
 export function createRefreshRunner(registry: ViewRegistry, refresher: ViewRefresher, options: ResolvedPgViewsOptions): RefreshRunner {
@@ -210,8 +218,10 @@ export function createInternals(
   history: RefreshHistory | undefined,
   tracker: ChangeTracker,
   orm: MikroORM,
+  telemetry: PgViewsTelemetry,
 ): PgViewsInternals {
   const staleness = new StalenessMonitor(registry, database, history, tracker);
+  telemetry.observeStaleness(staleness); // the staleness gauge samples what status() and the health indicator read
   return {
     registry,
     lockTimeout: options.lockTimeout,
@@ -240,16 +250,17 @@ export function createPgViewsProviders(contextName: string | undefined): Provide
     { provide: PGVIEWS_STATE, useFactory: createStateTable, inject: [PGVIEWS_REGISTRY, PGVIEWS_OPTIONS, PGVIEWS_ORM_GUARD] },
     { provide: PGVIEWS_TRACKER, useFactory: createChangeTracker, inject: [PGVIEWS_STATE, PGVIEWS_ORM_GUARD, PGVIEWS_ORM] },
     { provide: eventsToken, useClass: PgViewsEvents },
+    { provide: PGVIEWS_TELEMETRY, useFactory: createTelemetry, inject: [PGVIEWS_OPTIONS, PGVIEWS_DATABASE, eventsToken] },
     {
       provide: PGVIEWS_SYNC_CONTEXT,
       useFactory: createSyncContext,
-      inject: [PGVIEWS_OPTIONS, PGVIEWS_HISTORY, PGVIEWS_STATE, eventsToken, PGVIEWS_ORM_GUARD, PGVIEWS_TRACKER],
+      inject: [PGVIEWS_OPTIONS, PGVIEWS_HISTORY, PGVIEWS_STATE, eventsToken, PGVIEWS_ORM_GUARD, PGVIEWS_TRACKER, PGVIEWS_TELEMETRY],
     },
     { provide: syncToken, useClass: ViewSyncService },
     {
       provide: PGVIEWS_REFRESHER,
       useFactory: createRefresher,
-      inject: [PGVIEWS_DATABASE, PGVIEWS_HISTORY, eventsToken, PGVIEWS_OPTIONS, PGVIEWS_TRACKER, PGVIEWS_REGISTRY],
+      inject: [PGVIEWS_DATABASE, PGVIEWS_HISTORY, eventsToken, PGVIEWS_OPTIONS, PGVIEWS_TRACKER, PGVIEWS_REGISTRY, PGVIEWS_TELEMETRY],
     },
     { provide: PGVIEWS_REFRESH_RUNNER, useFactory: createRefreshRunner, inject: [PGVIEWS_REGISTRY, PGVIEWS_REFRESHER, PGVIEWS_OPTIONS] },
     { provide: getViewRefreshServiceToken(contextName), useClass: ViewRefreshService },
@@ -271,7 +282,16 @@ export function createPgViewsProviders(contextName: string | undefined): Provide
     {
       provide: getPgViewsInternalsToken(contextName),
       useFactory: createInternals,
-      inject: [PGVIEWS_REGISTRY, PGVIEWS_OPTIONS, PGVIEWS_REFRESH_RUNNER, PGVIEWS_DATABASE, PGVIEWS_HISTORY, PGVIEWS_TRACKER, PGVIEWS_ORM],
+      inject: [
+        PGVIEWS_REGISTRY,
+        PGVIEWS_OPTIONS,
+        PGVIEWS_REFRESH_RUNNER,
+        PGVIEWS_DATABASE,
+        PGVIEWS_HISTORY,
+        PGVIEWS_TRACKER,
+        PGVIEWS_ORM,
+        PGVIEWS_TELEMETRY,
+      ],
     },
   ];
 }

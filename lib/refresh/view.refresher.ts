@@ -17,6 +17,7 @@ import type { TrackingGuards } from '../tracking/change-tracker.js';
 import { registerStatement, type RefreshTracking } from './refresh-tracking.js';
 import { changeVerdict } from '../tracking/change-state.js';
 import { refreshError } from './refresh-error.js';
+import { NO_REFRESH_TELEMETRY, type RefreshTelemetry } from '../telemetry/telemetry.js';
 import type { HistoryShape, RefreshHistory } from './refresh-history.js';
 import type { RefreshOptions, RefreshResult, RefreshSource } from './refresh-options.js';
 
@@ -70,10 +71,17 @@ export class ViewRefresher {
     /** How long a refresh waits for its lock, in ms, when its options do not say (0: as long as it takes). */
     private readonly lockTimeout: number = DEFAULT_OPTIONS.lockTimeout,
     private readonly tracking?: RefreshTracking,
+    /** A span and metrics around each refresh (none without OpenTelemetry). */
+    private readonly telemetry: RefreshTelemetry = NO_REFRESH_TELEMETRY,
   ) {}
 
   async refresh(view: RefreshTarget, options: RefreshOptions, context: RefreshContext): Promise<RefreshResult> {
     if (view.kind !== 'materialized') throw plainViewError(view.id);
+    return this.telemetry.refresh(view, context.source, () => this.refreshAndReport(view, options, context));
+  }
+
+  /** Refreshes, and emits what happened as an event. */
+  private async refreshAndReport(view: RefreshTarget, options: RefreshOptions, context: RefreshContext): Promise<RefreshResult> {
     try {
       // A scheduled refresh takes its lock and checks its tick in a transaction. Any other needs none:
       // REFRESH and its record go in one multi-statement query, which PostgreSQL runs as one transaction.
