@@ -19,6 +19,7 @@ import { trackingWrites } from './cases/tracking-writes.js';
 import { tableMigration } from './cases/table-migration.js';
 import { tenantsBoot } from './cases/tenants-boot.js';
 import { tenantsOnboard } from './cases/tenants-onboard.js';
+import { tenantsSchedule } from './cases/tenants-schedule.js';
 import { startServer, type BenchServer } from './support/database.js';
 import { markdown, type CaseResult } from './support/report.js';
 import { scaleFromEnv, type Scale } from './support/scale.js';
@@ -34,6 +35,7 @@ const CASES: Record<string, (server: BenchServer, scale: Scale) => Promise<CaseR
   migration: tableMigration,
   tenants: tenantsBoot,
   onboard: tenantsOnboard,
+  tenanttick: tenantsSchedule,
   freshness: freshnessTarget,
 };
 

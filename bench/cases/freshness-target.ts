@@ -15,7 +15,7 @@ const OBSERVE_EVERY_MS = 10;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Case 11: a materialized view with `freshness: { maxStaleness: '2s', minInterval: '500ms' }`, on two
+ * Case 12: a materialized view with `freshness: { maxStaleness: '2s', minInterval: '500ms' }`, on two
  * instances, while a writer inserts a row every 100 ms. An observer reads the view every 10 ms and
  * notes when each write shows up: the staleness a reader saw for that write is the time from just
  * before the write was sent (its commit is later) to the first read that returned it. The refreshes
@@ -88,7 +88,7 @@ export async function freshnessTarget(server: BenchServer, scale: Scale): Promis
     const allowed = Math.floor(scale.freshnessMs / MIN_INTERVAL_MS);
     const fmt = (ms: number) => (Number.isFinite(ms) ? ms.toFixed(0) : 'never seen');
     return {
-      title: `11. Freshness target (maxStaleness 2 s, minInterval 500 ms; a write every 100 ms for ${(scale.freshnessMs / 1000).toFixed(0)} s, ${REPLICAS} instances)`,
+      title: `12. Freshness target (maxStaleness 2 s, minInterval 500 ms; a write every 100 ms for ${(scale.freshnessMs / 1000).toFixed(0)} s, ${REPLICAS} instances)`,
       description:
         'Staleness per write: from just before the write was sent to the first read of the view (every 10 ms) that returned it. ' +
         'Refreshes: those of the freshness loops while the writes went on and until the last write showed up, from the refresh history ' +

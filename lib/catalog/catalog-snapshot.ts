@@ -61,6 +61,8 @@ export class CatalogSnapshot {
   recorded?: RecordedState;
   /** Change tracking as found, for the views it tracks (read when the sync manages tracking). */
   tracking?: { readonly tracker: ChangeTracker; readonly views: readonly TrackedView[]; readonly found: TrackingSnapshot };
+  /** The refresh history table's columns, when it exists and is the library's (an earlier release's shape is upgraded). */
+  historyColumns?: readonly string[];
 
   private readonly byId = new Map<string, CatalogObject>();
   private readonly byOid = new Map<number, CatalogObject>();

@@ -98,6 +98,7 @@ async function readSnapshot(
   );
   catalog.dependencies = dependencies;
   catalog.recorded = recorded;
+  if (library?.history && historyGuard.relkind !== null) catalog.historyColumns = historyGuard.columns;
   if (library?.tracking && snapshot.tracking)
     catalog.tracking = { ...library.tracking, found: parseTrackingSnapshot(library.tracking.tracker, snapshot.tracking) };
   return catalog;

@@ -41,7 +41,8 @@ export class FreshnessReader {
   readIn(tx: SqlRunner, view: TrackedView): Promise<ViewFreshnessReading> {
     return withCatalogSearchPath(tx, async () => {
       // The table is checked before it is read (see RefreshHistory.checkUsable); a missing one means no refresh recorded yet.
-      const [recent] = (await this.history.checkUsable(tx)) ? await tx.query<RecentRefreshRow>(this.history.recentQuery(view)) : [];
+      const shape = await this.history.checkUsable(tx);
+      const [recent] = shape ? await tx.query<RecentRefreshRow>(this.history.recentQuery(view, shape)) : [];
       const now = recent ? new Date(recent.now).getTime() : Date.now();
       const sinceLastStartMs = recent?.since_last_start_ms == null ? null : Math.max(0, Number(recent.since_last_start_ms));
       const recentDurationMs = Number(recent?.recent_duration_ms ?? 0);

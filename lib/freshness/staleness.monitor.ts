@@ -41,8 +41,9 @@ export class StalenessMonitor {
       withCatalogSearchPath(tx, async () => {
         const [{ now }] = await tx.query<{ now: string | Date }>('SELECT clock_timestamp() AS now');
         const refreshed = new Map<string, RefreshHistoryEntry>();
-        if (this.history && (await this.history.checkUsable(tx))) {
-          for (const row of await tx.query<HistoryRow>(this.history.latestQuery())) {
+        const shape = await this.history?.checkUsable(tx);
+        if (this.history && shape) {
+          for (const row of await tx.query<HistoryRow>(this.history.latestQuery(shape))) {
             const entry = historyEntry(row);
             refreshed.set(entry.view, entry);
           }

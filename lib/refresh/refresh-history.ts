@@ -31,6 +31,17 @@ export const HISTORY_COMMENT = 'Refreshes of materialized views, written by nest
 
 const COLUMNS = 'view_schema, view_name, started_at, finished_at, duration_ms, concurrent, source';
 
+/**
+ * The column that marks a row as a skipped refresh (its reason, `unchanged`), NULL for a refresh.
+ * Tables made before it existed lack it until a sync adds it (see upgradeStatements()).
+ */
+const SKIP_COLUMN = 'skipped';
+
+/** A history table that can be written into, as found: whether it has SKIP_COLUMN yet. */
+export interface HistoryShape {
+  readonly recordsSkips: boolean;
+}
+
 /** A row of latestQuery() or lastQuery(). */
 export interface HistoryRow {
   view_schema: string;
@@ -108,18 +119,18 @@ export class RefreshHistory implements RelationName {
     return tableGuardSql(this.qualified);
   }
 
-  /** Whether the table exists to be written into; throws when a table of that name is not the library's. */
-  usable(guard: GuardRow | null): boolean {
+  /** The table's shape when it exists to be written into; throws when a table of that name is not the library's. */
+  usable(guard: GuardRow | null): HistoryShape | undefined {
     const parsed = parseTableGuard(guard);
     assertOwnTable(this.id, parsed);
-    return parsed.relkind !== null;
+    return parsed.relkind === null ? undefined : { recordsSkips: parsed.columns?.includes(SKIP_COLUMN) ?? false };
   }
 
   /**
    * usable(), asked of the server in a round trip of its own, before anything reads the table (reading
    * a table that is not the library's could run someone else's code).
    */
-  async checkUsable(tx: SqlRunner): Promise<boolean> {
+  async checkUsable(tx: SqlRunner): Promise<HistoryShape | undefined> {
     const [{ guard }] = await tx.query<{ guard: GuardRow | null }>(`SELECT ${this.guardSql()} AS guard`);
     return this.usable(guard);
   }
@@ -136,11 +147,22 @@ export class RefreshHistory implements RelationName {
   duration_ms double precision NOT NULL,
   concurrent boolean NOT NULL,
   source text NOT NULL,
-  tick timestamptz
+  tick timestamptz,
+  ${SKIP_COLUMN} text
 )`,
       `CREATE INDEX ${quoteIdent(this.indexName)} ON ${this.qualified} (view_schema, view_name, id DESC)`,
       `COMMENT ON TABLE ${this.qualified} IS ${quoteLiteral(HISTORY_COMMENT)}`,
     ];
+  }
+
+  /**
+   * Brings a table an earlier release made (`columns`, as the catalog lists them) to this release's
+   * shape. Only a column is added, nullable and without a default: a change of the catalog alone,
+   * which rows an earlier release writes meanwhile (refreshes, NULL in it) fit.
+   */
+  upgradeStatements(columns: readonly string[] | undefined): string[] {
+    if (columns === undefined || columns.length === 0 || columns.includes(SKIP_COLUMN)) return [];
+    return [`ALTER TABLE ${this.qualified} ADD COLUMN ${SKIP_COLUMN} text`];
   }
 
   /**
@@ -151,8 +173,10 @@ export class RefreshHistory implements RelationName {
     refreshStatement: string,
     view: RelationName,
     entry: { concurrently: boolean; source: RefreshSource; tick?: Date },
+    shape: HistoryShape,
   ): string {
-    const match = this.rowsOf(view);
+    // Skip rows have a retention of their own: however many ticks skip, the last refreshes stay.
+    const match = shape.recordsSkips ? `${this.rowsOf(view)} AND ${SKIP_COLUMN} IS NULL` : this.rowsOf(view);
     const started = `current_setting('pgviews.refresh_started')::timestamptz`;
     return [
       `SELECT set_config('pgviews.refresh_started', clock_timestamp()::text, true)`,
@@ -163,10 +187,32 @@ export class RefreshHistory implements RelationName {
 VALUES (${quoteLiteral(view.schema)}, ${quoteLiteral(view.name)}, ${started}, clock_timestamp(),
         1000 * extract(epoch FROM clock_timestamp() - ${started}), ${entry.concurrently}, ${quoteLiteral(entry.source)},
         ${entry.tick ? quoteLiteral(entry.tick.toISOString()) : 'NULL'})`,
-      `DELETE FROM ${this.qualified} WHERE ${match} AND id < (SELECT id FROM ${this.qualified} WHERE ${match} ORDER BY id DESC ` +
-        `OFFSET ${this.keep - 1} LIMIT 1)`,
+      this.trimStatement(match),
       UNPIN_CATALOG_SEARCH_PATH,
     ].join(';\n');
+  }
+
+  /**
+   * Records a refresh skipped because nothing the view reads changed (for a scheduled one, with its
+   * tick, so that the tick counts as served), and trims the view's skip rows to the newest `keep`.
+   */
+  skipRecord(view: RelationName, entry: { source: RefreshSource; tick?: Date }): string {
+    return [
+      PIN_CATALOG_SEARCH_PATH,
+      `INSERT INTO ${this.qualified} (view_schema, view_name, started_at, finished_at, duration_ms, concurrent, source, tick, ${SKIP_COLUMN})
+VALUES (${quoteLiteral(view.schema)}, ${quoteLiteral(view.name)}, clock_timestamp(), clock_timestamp(), 0, false,
+        ${quoteLiteral(entry.source)}, ${entry.tick ? quoteLiteral(entry.tick.toISOString()) : 'NULL'}, 'unchanged')`,
+      this.trimStatement(`${this.rowsOf(view)} AND ${SKIP_COLUMN} IS NOT NULL`),
+      UNPIN_CATALOG_SEARCH_PATH,
+    ].join(';\n');
+  }
+
+  /** Keeps the newest `keep` rows of those `match` selects. */
+  private trimStatement(match: string): string {
+    return (
+      `DELETE FROM ${this.qualified} WHERE ${match} AND id < (SELECT id FROM ${this.qualified} WHERE ${match} ORDER BY id DESC ` +
+      `OFFSET ${this.keep - 1} LIMIT 1)`
+    );
   }
 
   /** One row (`done`) when a scheduled refresh of the view already ran for this tick. */
@@ -175,24 +221,28 @@ VALUES (${quoteLiteral(view.schema)}, ${quoteLiteral(view.name)}, ${started}, cl
     return `SELECT EXISTS (SELECT 1 FROM ${this.qualified} WHERE ${rows}) AS done`;
   }
 
-  /** The last refresh of every view (rows for historyEntry()). */
-  latestQuery(): string {
-    return `SELECT DISTINCT ON (view_schema, view_name) ${COLUMNS} FROM ${this.qualified} ORDER BY view_schema, view_name, id DESC`;
+  /** The last refresh of every view (rows for historyEntry()); skipped ones are not refreshes. */
+  latestQuery(shape: HistoryShape): string {
+    const refreshes = shape.recordsSkips ? ` WHERE ${SKIP_COLUMN} IS NULL` : '';
+    return `SELECT DISTINCT ON (view_schema, view_name) ${COLUMNS} FROM ${this.qualified}${refreshes} ORDER BY view_schema, view_name, id DESC`;
   }
 
-  /** The last refresh of one view (a row for historyEntry()). */
-  lastQuery(view: RelationName): string {
-    return `SELECT ${COLUMNS} FROM ${this.qualified} WHERE ${this.rowsOf(view)} ORDER BY id DESC LIMIT 1`;
+  /** The last refresh of one view (a row for historyEntry()); skipped ones are not refreshes. */
+  lastQuery(view: RelationName, shape: HistoryShape): string {
+    const refreshes = shape.recordsSkips ? ` AND ${SKIP_COLUMN} IS NULL` : '';
+    return `SELECT ${COLUMNS} FROM ${this.qualified} WHERE ${this.rowsOf(view)}${refreshes} ORDER BY id DESC LIMIT 1`;
   }
 
   /**
    * One row (RecentRefreshRow) about the view's latest refreshes, timed on the server's clock: how
    * long ago the last one started, and the longest of the last `count`.
    */
-  recentQuery(view: RelationName, count = 5): string {
+  recentQuery(view: RelationName, shape: HistoryShape, count = 5): string {
+    // Refreshes only: a skipped one reflected nothing new and took no time.
+    const refreshes = shape.recordsSkips ? ` AND ${SKIP_COLUMN} IS NULL` : '';
     return `SELECT clock_timestamp() AS now, 1000 * extract(epoch FROM clock_timestamp() - max(started_at)) AS since_last_start_ms,
   coalesce(max(duration_ms), 0) AS recent_duration_ms
-FROM (SELECT started_at, duration_ms FROM ${this.qualified} WHERE ${this.rowsOf(view)} ORDER BY id DESC LIMIT ${Math.max(1, Math.floor(count))}) r`;
+FROM (SELECT started_at, duration_ms FROM ${this.qualified} WHERE ${this.rowsOf(view)}${refreshes} ORDER BY id DESC LIMIT ${Math.max(1, Math.floor(count))}) r`;
   }
 
   /** The condition that selects a view's rows. */

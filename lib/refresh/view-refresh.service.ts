@@ -61,7 +61,10 @@ export class ViewRefreshService {
     const history = this.history;
     const [row] = await this.database.transaction(
       (tx) =>
-        withCatalogSearchPath(tx, async () => ((await history.checkUsable(tx)) ? tx.query<HistoryRow>(history.lastQuery(definition)) : [])),
+        withCatalogSearchPath(tx, async () => {
+          const shape = await history.checkUsable(tx);
+          return shape ? tx.query<HistoryRow>(history.lastQuery(definition, shape)) : [];
+        }),
       { rollback: true },
     );
     return row && historyEntry(row);

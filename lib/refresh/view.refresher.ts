@@ -18,7 +18,7 @@ import { registerStatement, type RefreshTracking } from './refresh-tracking.js';
 import { changeVerdict } from '../tracking/change-state.js';
 import { refreshError } from './refresh-error.js';
 import { NO_REFRESH_TELEMETRY, type RefreshTelemetry } from '../telemetry/telemetry.js';
-import type { RefreshHistory } from './refresh-history.js';
+import type { HistoryShape, RefreshHistory } from './refresh-history.js';
 import type { RefreshOptions, RefreshResult, RefreshSource } from './refresh-options.js';
 
 /** Who asked for a refresh, and for a scheduled one, which tick it serves. */
@@ -151,17 +151,22 @@ export class ViewRefresher {
     if (state.relkind === null) throw new PgViewsError(`Cannot refresh ${view.id}: it does not exist in the database; run a sync first`);
     if (state.relkind !== 'm') throw plainViewError(view.id);
     // Checked before anything reads or writes it: a table that is not the library's stops the refresh.
-    const hasHistory = this.history?.usable(state.history_guard) ?? false;
-    if (context.tick && this.history && hasHistory) {
+    const record = this.history?.usable(state.history_guard);
+    if (context.tick && this.history && record) {
       const [{ done }] = await runner.query<{ done: boolean }>(this.history.tickDoneQuery(view, context.tick));
       if (done) return skipped('locked');
     }
     if (context.stillDue && !(await context.stillDue(runner))) return skipped('locked');
 
-    if (unchanged) return skipped('unchanged');
+    if (unchanged) {
+      // In the scheduled refresh's transaction, with its tick: the tick is served, for every instance.
+      if (this.history && record?.recordsSkips)
+        await runner.query(this.history.skipRecord(view, { source: context.source, tick: context.tick }));
+      return skipped('unchanged');
+    }
 
     const concurrently = this.chooseConcurrently(view, state, options);
-    return this.runRefresh(runner, view, { concurrently, record: hasHistory, tracked }, options, context);
+    return this.runRefresh(runner, view, { concurrently, record, tracked }, options, context);
   }
 
   /**
@@ -171,7 +176,7 @@ export class ViewRefresher {
   private async runRefresh(
     runner: SqlRunner,
     view: RefreshTarget,
-    { concurrently, record, tracked }: { concurrently: boolean; record: boolean; tracked: boolean },
+    { concurrently, record, tracked }: { concurrently: boolean; record: HistoryShape | undefined; tracked: boolean },
     options: RefreshOptions & { lockTimeout: number },
     context: RefreshContext,
   ): Promise<RefreshResult> {
@@ -180,7 +185,7 @@ export class ViewRefresher {
     if (tracked) await this.database.query(registerStatement(this.tracking!, view));
     const recorded =
       this.history && record
-        ? this.history.refreshAndRecord(statement, view, { concurrently, source: context.source, tick: context.tick })
+        ? this.history.refreshAndRecord(statement, view, { concurrently, source: context.source, tick: context.tick }, record)
         : statement;
     // lock_timeout bounds the wait for the view's lock; the previous value comes back after it, for the
     // rest of a transaction the refresh joined (em.transactional()).

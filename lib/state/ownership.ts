@@ -33,6 +33,8 @@ export interface TableGuard {
   readonly comment?: string;
   /** Roles other than its owner and the current role's own that may INSERT, UPDATE, DELETE or TRUNCATE (the table or a column). */
   readonly writers?: readonly string[];
+  /** Its columns, in order: how the library tells the shape an earlier release made (see RefreshHistory.upgradeStatements). */
+  readonly columns?: readonly string[];
 }
 
 /** A JSON array (see GuardRow) describing the relation `qualified` (`"schema"."name"`), or null when there is none. */
@@ -44,7 +46,9 @@ export function tableGuardSql(qualified: string): string {
             (SELECT json_agg(DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee)::text END)
              FROM (SELECT (aclexplode(c.relacl)).* UNION ALL SELECT (aclexplode(t.attacl)).* FROM pg_attribute t WHERE t.attrelid = c.oid) a
              WHERE a.privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE') AND a.grantee <> c.relowner
-               AND a.grantee NOT IN (SELECT oid FROM own_roles)))
+               AND a.grantee NOT IN (SELECT oid FROM own_roles)),
+            (SELECT json_agg(t.attname::text ORDER BY t.attnum) FROM pg_attribute t
+             WHERE t.attrelid = c.oid AND t.attnum > 0 AND NOT t.attisdropped))
    FROM pg_class c WHERE c.oid = to_regclass(${quoteLiteral(qualified)}))`;
 }
 
@@ -58,11 +62,12 @@ export type GuardRow = [
   oid: number,
   comment: string | null,
   writers: string[] | null,
+  columns?: string[] | null,
 ];
 
 export function parseTableGuard(row: GuardRow | null): TableGuard {
   if (!row) return { relkind: null, owner: null, ownedByUs: false, triggers: false, rules: false, rowSecurity: false };
-  const [relkind, owner, ownedByUs, triggers, rules, rowSecurity, oid, comment, writers] = row;
+  const [relkind, owner, ownedByUs, triggers, rules, rowSecurity, oid, comment, writers, columns] = row;
   return {
     relkind,
     owner,
@@ -73,6 +78,7 @@ export function parseTableGuard(row: GuardRow | null): TableGuard {
     oid: Number(oid),
     comment: comment ?? undefined,
     writers: writers ?? [],
+    columns: columns ?? [],
   };
 }
 

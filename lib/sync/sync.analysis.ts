@@ -112,6 +112,8 @@ export interface SyncAnalysis {
   readonly missingSchemas: readonly string[];
   /** The refresh history table, when it must be created. */
   readonly createHistory?: RefreshHistory;
+  /** What brings the refresh history table an earlier release made to this release's shape (empty when nothing). */
+  readonly upgradeHistory?: readonly string[];
   /** The refresh history table, when there is one. */
   readonly history?: RefreshHistory;
   /** What the sync does about change tracking (when it manages it, and this release is not older than the newest). */
@@ -154,6 +156,7 @@ export function analyzeTargets(
   const declared = new Set(targets.map((target) => target.id));
   const orphans = snapshot.managed().filter((object) => !declared.has(object.id) && ownsOrphan(object));
   const createHistory = history && !snapshot.get(history.id) && !standing.older ? history : undefined;
+  const upgradeHistory = history && !createHistory && !standing.older ? history.upgradeStatements(snapshot.historyColumns) : [];
   const schemas = [...targets.map((target) => target.schema), ...(createHistory ? [createHistory.schema] : [])];
   const missingSchemas = standing.older ? [] : [...new Set(schemas)].filter((schema) => !snapshot.schemas.has(schema));
   const viewChanges = views.some(needsStatements);
@@ -165,11 +168,12 @@ export function analyzeTargets(
     missingSchemas.length > 0 ||
     (tracking !== undefined && (tracking.create.length > 0 || tracking.ensure !== undefined)) ||
     createHistory !== undefined ||
+    upgradeHistory.length > 0 ||
     (options.dropOrphans && !standing.older && orphans.some((orphan) => orphan.ownedByUs)) ||
     viewChanges;
   // The state table comes with the first sync that changes anything (nothing to record before).
   const createState = hasChanges && snapshot.recorded === undefined;
-  return { views, orphans, missingSchemas, createHistory, history, tracking, hasChanges, release, standing, createState };
+  return { views, orphans, missingSchemas, createHistory, upgradeHistory, history, tracking, hasChanges, release, standing, createState };
 }
 
 function analyzeView(

@@ -105,8 +105,9 @@ JOIN pg_class c ON c.oid = to_regclass(v.id) AND c.relkind = 'm'`);
   );
   const refreshed = new Map<string, RefreshHistoryEntry>();
   if (history) {
-    if (await history.checkUsable(tx)) {
-      for (const row of await tx.query<HistoryRow>(history.latestQuery())) {
+    const shape = await history.checkUsable(tx);
+    if (shape) {
+      for (const row of await tx.query<HistoryRow>(history.latestQuery(shape))) {
         const entry = historyEntry(row);
         refreshed.set(entry.view, entry);
       }

@@ -31,9 +31,19 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(apps.map((app) => app.close()));
+  // Bounded, and saying what the server was doing: a close that did not finish once (under a full, loaded test run) must
+  // fail with something to go on rather than a hook timeout.
+  const closing = Promise.all(apps.map((app) => app.close()));
+  const late = await Promise.race([closing.then(() => false), sleep(30_000).then(() => true)]);
+  if (late) {
+    const activity = await db.query(
+      `SELECT pid, state, wait_event_type, wait_event, left(query, 200) AS query FROM pg_stat_activity WHERE datname = current_database()`,
+    );
+    await bouncer?.stop();
+    throw new Error(`the apps did not close within 30 s; sessions on the database: ${JSON.stringify(activity)}`);
+  }
   await bouncer?.stop();
-});
+}, 60_000);
 
 const freshnessRefreshes = async () =>
   (

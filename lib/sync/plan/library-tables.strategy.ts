@@ -33,6 +33,11 @@ export function planLibraryTables(input: PlanInput): { steps: PhasedSteps; notes
     history.createStatements().forEach((statement, n) => build.push(sql(history.id, statement, n === 0 ? names : undefined)));
     notes.push(`refresh history table ${history.id} created`);
   }
+  if (analysis.history && analysis.upgradeHistory?.length) {
+    const id = analysis.history.id;
+    for (const statement of analysis.upgradeHistory) build.push(sql(id, statement));
+    notes.push(`refresh history table ${id} upgraded (a column marks skipped refreshes)`);
+  }
   const tracking = analysis.tracking;
   if (tracking && input.snapshot.tracking) {
     const { tracker, found } = input.snapshot.tracking;
