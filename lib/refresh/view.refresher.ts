@@ -5,12 +5,13 @@ import type { OrmDatabase } from '../database/orm-database.js';
 import type { SqlRunner } from '../database/sql-runner.js';
 import type { ViewDefinition } from '../definitions/view-definition.js';
 import type { PgViewsEvents } from '../events/pgviews.events.js';
-import { describeHolders, lockHolders } from '../database/advisory-lock.js';
+import { describeHolders } from '../database/advisory-lock.js';
 import { REFRESH_LOCK_PREFIX } from '../pgviews.constants.js';
 import { DEFAULT_OPTIONS } from '../pgviews.options.js';
 import { databaseErrorDetails, PgViewsConfigurationError, PgViewsError } from '../pgviews.errors.js';
 import { PLAIN_VIEW_NOT_REFRESHABLE } from '../pgviews.messages.js';
 import { qualifiedName, quoteLiteral } from '../sql/identifiers.js';
+import { FOREIGN_HOLDER_RECHECK_MS, foreignHolders, SCHEDULED_REFRESH_TAG, tryTickLock } from './tick-lock.js';
 import { advisoryLockKey, refreshMaterializedView as refreshStatement } from '../sql/statements.js';
 import type { GuardRow } from '../state/ownership.js';
 import type { TrackingGuards } from '../tracking/change-tracker.js';
@@ -47,14 +48,6 @@ interface ViewState {
 }
 
 export type RefreshTarget = Pick<ViewDefinition, 'id' | 'schema' | 'name' | 'kind' | 'uniqueKey'>;
-
-/**
- * Starts every statement of a scheduled refresh's transaction, so that pg_stat_activity tells another
- * instance's scheduled refresh (which holds the view's lock for its tick) from any other session.
- */
-const SCHEDULED_REFRESH_TAG = '/* nestjs-pgviews scheduled refresh */';
-/** The application_name prefix of a session that holds a view's refresh lock for a scheduled refresh. */
-const SCHEDULED_REFRESH_APPLICATION = 'nestjs-pgviews scheduled refresh: ';
 
 /**
  * Refreshes one materialized view: decides CONCURRENTLY, runs REFRESH, and records it in the
@@ -211,10 +204,16 @@ export class ViewRefresher {
    * refreshed on schedule at all, which the log says, naming the session.
    */
   private async reportForeignHolders(runner: SqlRunner, view: RefreshTarget): Promise<void> {
-    const holders = await lockHolders(runner, REFRESH_LOCK_PREFIX + view.id);
-    const foreign = holders.filter(
-      (holder) => !holder.query?.startsWith(SCHEDULED_REFRESH_TAG) && !holder.application?.startsWith(SCHEDULED_REFRESH_APPLICATION),
-    );
+    let foreign = await foreignHolders(runner, view);
+    if (foreign.some((holder) => !holder.inTransaction)) {
+      // pg_locks and pg_stat_activity are not read at one instant: a peer committing its tick can show its lock
+      // and, already, its session idle with application_name reset. A session-level lock held outside a
+      // transaction is still there a moment later; a committed tick's is not. Look again, with fresh activity.
+      await new Promise((resolve) => setTimeout(resolve, FOREIGN_HOLDER_RECHECK_MS));
+      await runner.query('SELECT pg_catalog.pg_stat_clear_snapshot()');
+      const still = new Set((await foreignHolders(runner, view)).map((holder) => holder.pid));
+      foreign = foreign.filter((holder) => still.has(holder.pid));
+    }
     if (foreign.length === 0) return;
     this.logger.log(
       `${view.id}: scheduled refresh skipped: its lock (advisory lock ${advisoryLockKey(REFRESH_LOCK_PREFIX + view.id)}) is held ` +
@@ -271,18 +270,4 @@ FROM (SELECT to_regclass(${quoteLiteral(qualifiedName(view.schema, view.name))})
 
 function plainViewError(id: string): PgViewsConfigurationError {
   return new PgViewsConfigurationError(PLAIN_VIEW_NOT_REFRESHABLE(id));
-}
-
-/**
- * Takes the view's refresh lock for a scheduled tick without waiting; false when another session holds
- * it. Holding the lock, the session says so in application_name (until the transaction ends): another
- * instance that finds the lock taken can tell it from a foreign session even while this one commits.
- */
-async function tryTickLock(runner: SqlRunner, view: RefreshTarget): Promise<boolean> {
-  const marker = `${quoteLiteral(SCHEDULED_REFRESH_APPLICATION)} || pg_catalog.current_setting('application_name')`;
-  const [{ locked }] = await runner.query<{ locked: boolean }>(
-    `SELECT t.locked, CASE WHEN t.locked THEN pg_catalog.set_config('application_name', ${marker}, true) END AS marked ` +
-      `FROM (SELECT pg_catalog.pg_try_advisory_xact_lock(${advisoryLockKey(REFRESH_LOCK_PREFIX + view.id)}) AS locked) t`,
-  );
-  return locked;
 }
