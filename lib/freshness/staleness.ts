@@ -15,7 +15,10 @@ export interface ViewStaleness {
   readonly ms: number | null;
 }
 
-/** A view's staleness at `now` (the server's clock): from the first unreflected change where tracking knows it, else bounded by the last refresh's start. */
+/**
+ * A view's staleness at `now` (the server's clock): from the first unreflected change where tracking
+ * knows it, else bounded by the last refresh's start.
+ */
 export function stalenessOf(
   now: Date,
   lastRefresh: Pick<RefreshHistoryEntry, 'startedAt'> | undefined,

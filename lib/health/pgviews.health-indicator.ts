@@ -99,7 +99,8 @@ export class PgViewsHealthIndicator {
     if (stale.length > 0 || outOfSync.length > 0 || freshness.some((check) => check.status === 'down')) return indicator.down(details);
     if (freshness.some((check) => check.status === 'degraded')) {
       // @nestjs/terminus 12 has a degraded state (HTTP 200); 11 has none, and `freshness` tells it there.
-      const session = indicator as Partial<Pick<typeof indicator, 'degraded'>>;
+      // Typed by its shape, not by terminus' types, so that this compiles against both majors.
+      const session = indicator as unknown as { degraded?: (data: typeof details) => ReturnType<typeof indicator.up> };
       if (typeof session.degraded === 'function') return session.degraded(details);
     }
     return indicator.up(details);

@@ -188,7 +188,8 @@ export class ViewDetacher {
         object.id,
         statement,
         databaseErrorDetails(error),
-        `${this.label} failed and was rolled back: ${object.id} reads what the statement ${JSON.stringify(cause.trim())} changes, and could not be detached`,
+        `${this.label} failed and was rolled back: ${object.id} reads what the statement ${JSON.stringify(cause.trim())} changes, ` +
+          'and could not be detached',
         error,
       );
     });
@@ -224,7 +225,8 @@ export class ViewDetacher {
     const advice = view.declared
       ? [
           `${view.object.id} is declared by ${view.declared.className}, and the declaration still reads what ${this.label} changes ` +
-            `(it ${reads}). Change the declaration so that it no longer does (ship the new declaration with the migration), then run it again.`,
+            `(it ${reads}). Change the declaration so that it no longer does (ship the new declaration with the migration), ` +
+            'then run it again.',
         ]
       : [
           `${view.object.id} was not declared with nestjs-pgviews: it was brought back from its own definition, and it ${reads}. ` +

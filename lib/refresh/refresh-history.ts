@@ -199,7 +199,8 @@ VALUES (${quoteLiteral(view.schema)}, ${quoteLiteral(view.name)}, ${started}, cl
   skipRecord(view: RelationName, entry: { source: RefreshSource; tick?: Date }): string {
     return [
       PIN_CATALOG_SEARCH_PATH,
-      `INSERT INTO ${this.qualified} (view_schema, view_name, started_at, finished_at, duration_ms, concurrent, source, tick, ${SKIP_COLUMN})
+      `INSERT INTO ${this.qualified}
+  (view_schema, view_name, started_at, finished_at, duration_ms, concurrent, source, tick, ${SKIP_COLUMN})
 VALUES (${quoteLiteral(view.schema)}, ${quoteLiteral(view.name)}, clock_timestamp(), clock_timestamp(), 0, false,
         ${quoteLiteral(entry.source)}, ${entry.tick ? quoteLiteral(entry.tick.toISOString()) : 'NULL'}, 'unchanged')`,
       this.trimStatement(`${this.rowsOf(view)} AND ${SKIP_COLUMN} IS NOT NULL`),
@@ -224,7 +225,8 @@ VALUES (${quoteLiteral(view.schema)}, ${quoteLiteral(view.name)}, clock_timestam
   /** The last refresh of every view (rows for historyEntry()); skipped ones are not refreshes. */
   latestQuery(shape: HistoryShape): string {
     const refreshes = shape.recordsSkips ? ` WHERE ${SKIP_COLUMN} IS NULL` : '';
-    return `SELECT DISTINCT ON (view_schema, view_name) ${COLUMNS} FROM ${this.qualified}${refreshes} ORDER BY view_schema, view_name, id DESC`;
+    return `SELECT DISTINCT ON (view_schema, view_name) ${COLUMNS}
+FROM ${this.qualified}${refreshes} ORDER BY view_schema, view_name, id DESC`;
   }
 
   /** The last refresh of one view (a row for historyEntry()); skipped ones are not refreshes. */
@@ -242,7 +244,8 @@ VALUES (${quoteLiteral(view.schema)}, ${quoteLiteral(view.name)}, clock_timestam
     const refreshes = shape.recordsSkips ? ` AND ${SKIP_COLUMN} IS NULL` : '';
     return `SELECT clock_timestamp() AS now, 1000 * extract(epoch FROM clock_timestamp() - max(started_at)) AS since_last_start_ms,
   coalesce(max(duration_ms), 0) AS recent_duration_ms
-FROM (SELECT started_at, duration_ms FROM ${this.qualified} WHERE ${this.rowsOf(view)}${refreshes} ORDER BY id DESC LIMIT ${Math.max(1, Math.floor(count))}) r`;
+FROM (SELECT started_at, duration_ms FROM ${this.qualified} WHERE ${this.rowsOf(view)}${refreshes}
+      ORDER BY id DESC LIMIT ${Math.max(1, Math.floor(count))}) r`;
   }
 
   /** The condition that selects a view's rows. */

@@ -138,7 +138,8 @@ SET search_path = pg_catalog, pg_temp AS $pgviews$${this.functionBody}$pgviews$`
   installStatements(table: string): string[] {
     const trigger = quoteIdent(this.triggerName);
     return [
-      `CREATE TRIGGER ${trigger} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION ${this.function}()`,
+      `CREATE TRIGGER ${trigger} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${table} ` +
+        `FOR EACH STATEMENT EXECUTE FUNCTION ${this.function}()`,
       `ALTER TABLE ${table} ENABLE ALWAYS TRIGGER ${trigger}`,
     ];
   }

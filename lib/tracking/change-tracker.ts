@@ -69,7 +69,8 @@ export class ChangeTracker {
       throw new PgViewsConfigurationError(
         `${this.log.functionId} exists, but it is not the function nestjs-pgviews made: ` +
           `${fn[0] ? 'it was changed' : 'it is owned by a role the current role is not a member of'}. ` +
-          'nestjs-pgviews never runs or drops a function it did not create. Check who changed it; drop it, and the next sync creates it again.',
+          'nestjs-pgviews never runs or drops a function it did not create. ' +
+          'Check who changed it; drop it, and the next sync creates it again.',
       );
     }
     return changesGuard.relkind !== null && marksGuard.relkind !== null && fn !== null;
@@ -98,7 +99,8 @@ export class ChangeTracker {
   stateQuery(views: readonly TrackedView[]): string {
     const log = this.log;
     return `WITH RECURSIVE ${OWN_ROLES_CTE}, input(n, id, name) AS (
-  SELECT * FROM unnest(${textArray(views.map((_, n) => String(n)))}::int[], ${textArray(views.map((view) => view.id))}, ${textArray(views.map((view) => qualifiedName(view.schema, view.name)))})
+  SELECT * FROM unnest(${textArray(views.map((_, n) => String(n)))}::int[], ${textArray(views.map((view) => view.id))},
+                       ${textArray(views.map((view) => qualifiedName(view.schema, view.name)))})
 ), targets(view_oid) AS (
   SELECT c.oid FROM input i JOIN pg_class c ON c.oid = to_regclass(i.name) AND c.relkind = 'm'
 ), ${reachCtes(log)}, ${SUMMARY_CTE}, ${problemsCtes(log)}
@@ -151,7 +153,8 @@ FROM summary s WHERE m.view_oid = s.view_oid`,
    */
   refreshStatements(view: RelationName, refresh: string): string[] {
     // pg_stat_activity shows the first 1 kB of a query: the REFRESH the batch runs is named up front.
-    const label = `/* nestjs-pgviews: tracked REFRESH MATERIALIZED VIEW ${qualifiedName(view.schema, view.name).replaceAll('*/', '* /')} */ `;
+    const name = qualifiedName(view.schema, view.name).replaceAll('*/', '* /');
+    const label = `/* nestjs-pgviews: tracked REFRESH MATERIALIZED VIEW ${name} */ `;
     return [
       label + PIN_CATALOG_SEARCH_PATH,
       ...this.markStatements(view),
@@ -171,7 +174,9 @@ FROM summary s WHERE m.view_oid = s.view_oid`,
   pruneStatements(view: RelationName): string[] {
     const log = this.log;
     return [
-      `WITH RECURSIVE targets(view_oid) AS (SELECT m.view_oid FROM ${log.marks} m JOIN pg_class c ON c.oid = m.view_oid AND c.relkind = 'm'),
+      `WITH RECURSIVE targets(view_oid) AS (
+  SELECT m.view_oid FROM ${log.marks} m JOIN pg_class c ON c.oid = m.view_oid AND c.relkind = 'm'
+),
 ${reachCtes(log)}, ${SUMMARY_CTE}
 DELETE FROM ${log.changes} x
 WHERE x.relid = ANY ((SELECT s.sources FROM summary s WHERE s.view_oid = ${regclass(view)})::oid[])

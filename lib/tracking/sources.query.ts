@@ -26,7 +26,8 @@ export function reachCtes(log: ChangeLog, { marks = true } = {}): string {
   SELECT r.view_oid, e.rel FROM reach r CROSS JOIN LATERAL (
     SELECT d.refobjid AS rel
     FROM pg_rewrite w
-    JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = w.oid AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> w.ev_class
+    JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = w.oid
+                    AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> w.ev_class
     WHERE w.ev_class = r.rel AND w.rulename = '_RETURN'
     UNION ALL
     SELECT i.inhrelid FROM pg_inherits i WHERE i.inhparent = r.rel
@@ -72,7 +73,16 @@ export const SUMMARY_CTE = `summary AS (
  * `fixable` when a sync puts that right (the trigger is missing on a table the app's role owns, and
  * no trigger of another function holds its name). Needs `own_roles` (see state/ownership.ts) and `rels`.
  */
+/** Whether the table `rels.oid` has a trigger of the library's trigger name that does not call its function: not ours, never replaced. */
+export function foreignTriggerSql(log: ChangeLog): string {
+  return (
+    `EXISTS (SELECT FROM pg_trigger g WHERE g.tgrelid = rels.oid AND g.tgname = ${quoteLiteral(log.triggerName)} ` +
+    `AND g.tgfoid IS DISTINCT FROM ${log.functionOid})`
+  );
+}
+
 export function problemsCtes(log: ChangeLog): string {
+  const foreignTrigger = foreignTriggerSql(log);
   return `called AS (
   SELECT DISTINCT q.view_oid, f.fn FROM rels q CROSS JOIN LATERAL (
     SELECT m[1]::oid AS fn FROM regexp_matches(q.tree, ':(?:funcid|aggfnoid|winfnoid|opfuncid|hashfuncid) (\\d+)', 'g') m
@@ -94,23 +104,28 @@ export function problemsCtes(log: ChangeLog): string {
   UNION ALL
   -- Built-in relations have no pg_depend rows (they are pinned): their OIDs are read from the parse trees.
   SELECT DISTINCT q.view_oid, format('reads the system catalog %s', m[1]::oid::regclass), false
-  FROM rels q CROSS JOIN LATERAL regexp_matches(q.tree, ':relid (\\d+)', 'g') m WHERE q.tree IS NOT NULL AND m[1]::bigint < ${FIRST_USER_OID}
+  FROM rels q CROSS JOIN LATERAL regexp_matches(q.tree, ':relid (\\d+)', 'g') m
+  WHERE q.tree IS NOT NULL AND m[1]::bigint < ${FIRST_USER_OID}
   UNION ALL
-  SELECT view_oid, CASE WHEN EXISTS (SELECT FROM pg_trigger g WHERE g.tgrelid = rels.oid AND g.tgname = ${quoteLiteral(log.triggerName)} AND g.tgfoid IS DISTINCT FROM ${log.functionOid})
-                        THEN format('a trigger that nestjs-pgviews did not make holds the name of its trigger on %s (%s)', display, ${quoteLiteral(log.triggerName)})
+  SELECT view_oid, CASE WHEN ${foreignTrigger}
+                        THEN format('a trigger that nestjs-pgviews did not make holds the name of its trigger on %s (%s)',
+                                    display, ${quoteLiteral(log.triggerName)})
                         WHEN relowner IN (SELECT oid FROM own_roles)
                         THEN format('changes to %s are not tracked (a sync installs its trigger)', display)
-                        ELSE format('%s is owned by role %s: only tables the app''s role owns can be tracked', display, pg_get_userbyid(relowner)) END,
-         relowner IN (SELECT oid FROM own_roles) AND NOT EXISTS (SELECT FROM pg_trigger g WHERE g.tgrelid = rels.oid AND g.tgname = ${quoteLiteral(log.triggerName)} AND g.tgfoid IS DISTINCT FROM ${log.functionOid})
+                        ELSE format('%s is owned by role %s: only tables the app''s role owns can be tracked',
+                                    display, pg_get_userbyid(relowner)) END,
+         relowner IN (SELECT oid FROM own_roles) AND NOT ${foreignTrigger}
   FROM rels WHERE source AND NOT tracked
   UNION ALL
   SELECT c.view_oid, CASE WHEN p.provolatile <> 'i'
-                          THEN format('calls %s, which is %s', p.oid::regprocedure, CASE p.provolatile WHEN 'v' THEN 'volatile' ELSE 'stable' END)
+                          THEN format('calls %s, which is %s', p.oid::regprocedure,
+                                      CASE p.provolatile WHEN 'v' THEN 'volatile' ELSE 'stable' END)
                           ELSE format('calls %s, whose %s body may read tables', p.oid::regprocedure, l.lanname) END, false
   FROM called c JOIN pg_proc p ON p.oid = c.fn JOIN pg_language l ON l.oid = p.prolang
   WHERE p.provolatile <> 'i' OR (p.oid >= ${FIRST_USER_OID} AND l.lanname NOT IN ('c', 'internal'))
   UNION ALL
-  SELECT view_oid, 'reads CURRENT_DATE, CURRENT_USER or another value of the session', false FROM rels WHERE strpos(tree, '{SQLVALUEFUNCTION') > 0
+  SELECT view_oid, 'reads CURRENT_DATE, CURRENT_USER or another value of the session', false
+  FROM rels WHERE strpos(tree, '{SQLVALUEFUNCTION') > 0
   UNION ALL
   -- An upstream materialized view refreshed CONCURRENTLY keeps its file: only its mark says it was refreshed.
   -- (Unknown, NULL, where the marks are not read: the sync's catalog query.)

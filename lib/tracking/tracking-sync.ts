@@ -8,7 +8,7 @@ import { qualifiedName, quoteLiteral, textArray } from '../sql/identifiers.js';
 import { OWN_ROLES_CTE, parseTableGuard } from '../state/ownership.js';
 import type { ChangeLog } from './change-log.js';
 import type { ChangeTracker, TrackingGuards } from './change-tracker.js';
-import { problemsCtes, reachCtes } from './sources.query.js';
+import { foreignTriggerSql, problemsCtes, reachCtes } from './sources.query.js';
 
 /** What the sync's catalog snapshot says of change tracking. */
 export interface TrackingSnapshot {
@@ -44,7 +44,7 @@ function wantedCtes(log: ChangeLog): string {
   return `wanted AS (
   SELECT DISTINCT oid, display, tracked, EXISTS (SELECT FROM pg_trigger g WHERE g.tgrelid = rels.oid AND ${ours}) AS ours
   FROM rels WHERE source AND relowner IN (SELECT oid FROM own_roles)
-    AND NOT EXISTS (SELECT FROM pg_trigger g WHERE g.tgrelid = rels.oid AND g.tgname = ${quoteLiteral(log.triggerName)} AND g.tgfoid IS DISTINCT FROM ${log.functionOid})
+    AND NOT ${foreignTriggerSql(log)}
 ), unwanted AS (
   SELECT format('%I.%I', n.nspname, c.relname) AS display
   FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -62,10 +62,12 @@ export function trackingSnapshotSql(tracker: ChangeTracker, views: readonly (Rel
 SELECT json_build_array(${log.guardsSql()}, NULL,
   (SELECT json_agg(format('%I.%I', n.nspname, c.relname) ORDER BY n.nspname, c.relname)
    FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-   WHERE g.tgname = ${quoteLiteral(log.triggerName)} AND g.tgfoid = ${log.functionOid} AND c.relowner IN (SELECT oid FROM own_roles)),
+   WHERE g.tgname = ${quoteLiteral(log.triggerName)} AND g.tgfoid = ${log.functionOid}
+     AND c.relowner IN (SELECT oid FROM own_roles)),
   NULL))`;
   }
-  return `(WITH RECURSIVE ${OWN_ROLES_CTE}, ${targetsCtes(views)}, ${reachCtes(log, { marks: false })}, ${problemsCtes(log)}, ${wantedCtes(log)}
+  const ctes = [OWN_ROLES_CTE, targetsCtes(views), reachCtes(log, { marks: false }), problemsCtes(log), wantedCtes(log)];
+  return `(WITH RECURSIVE ${ctes.join(', ')}
 SELECT json_build_array(${log.guardsSql()},
   (SELECT json_agg(display ORDER BY display) FROM wanted WHERE NOT tracked),
   (SELECT json_agg(display ORDER BY display) FROM unwanted),
@@ -114,7 +116,8 @@ BEGIN
       EXECUTE format('DROP TRIGGER %I ON %s', ${trigger}, t.display);
     END IF;
     IF t.kind = 'wanted' THEN
-      EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION ${log.function}()', ${trigger}, t.display);
+      EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s '
+                     'FOR EACH STATEMENT EXECUTE FUNCTION ${log.function}()', ${trigger}, t.display);
       EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', t.display, ${trigger});
     END IF;
   END LOOP;
@@ -164,7 +167,8 @@ export function trackingChanges(
   ];
   const warnings = [...snapshot.unwatchable].map(
     ([view, reasons]) =>
-      `${view}: its scheduled refreshes never skip (whenChanged) because it ${reasons.join('; it ')}. Set \`whenChanged: false\` on its @RefreshSchedule to say that is intended`,
+      `${view}: its scheduled refreshes never skip (whenChanged) because it ${reasons.join('; it ')}. ` +
+      'Set `whenChanged: false` on its @RefreshSchedule to say that is intended',
   );
   return { create, ensure, notes, warnings };
 }

@@ -66,11 +66,8 @@ async function printMigrations(services: CommandContext['services'], out: Output
     return;
   }
   for (const { migration, detaches } of previews) {
-    out.line(
-      out.bold(
-        `${migration}: ${detaches.length === 0 ? 'detaches no view' : `detaches ${detaches.length} views, brought back in its transaction`}`,
-      ),
-    );
+    const summary = detaches.length === 0 ? 'detaches no view' : `detaches ${detaches.length} views, brought back in its transaction`;
+    out.line(out.bold(`${migration}: ${summary}`));
     if (detaches.length === 0) continue;
     out.table(
       ['VIEW', 'KIND', 'COMES BACK FROM', 'READS'],

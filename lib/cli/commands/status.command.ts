@@ -27,7 +27,8 @@ const timestamp = (date: Date) => date.toISOString().replace('T', ' ').slice(0, 
 export const statusCommand: Command = {
   usage: `status [--json] ${TENANT_USAGE}`,
   summary:
-    'every declared view: in sync or not, populated, size, rows, last refresh, staleness, freshness target, which release applied it and when, ' +
+    'every declared view: in sync or not, populated, size, rows, last refresh, staleness, freshness target, ' +
+    'which release applied it and when, ' +
     "whether an unchanged scheduled refresh is skipped (--tenant, --all-tenants: the tenants' views)",
   async run({ args, services, out }) {
     const tenants = await chosenTenants(args, services);
