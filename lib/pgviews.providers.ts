@@ -159,7 +159,11 @@ export function createRefresher(
   registry: ViewRegistry,
 ): ViewRefresher {
   const tracked = new Set(trackedViews(registry.definitions).map((definition) => definition.id));
-  return new ViewRefresher(database, history, events, options.lockTimeout, { tracker, tracks: (view) => tracked.has(view.id) });
+  const trackedTenantViews = new Set(trackedViews(registry.tenantTemplates).map((definition) => definition.name));
+  return new ViewRefresher(database, history, events, options.lockTimeout, {
+    tracker,
+    tracks: (view, tenant) => tracked.has(view.id) || (view.schema === tenant && trackedTenantViews.has(view.name)),
+  });
 }
 
 export function createRefreshScheduler(

@@ -131,7 +131,9 @@ export class ViewRefresher {
     // Read in a transaction (the scheduled refresh's, or one of its own), with only pg_catalog on the search_path.
     // (Its own: a rolled-back catalog transaction, whose search_path comes with its BEGIN, so a skip costs four round trips.)
     const read = (tx: SqlRunner) =>
-      withCatalogSearchPath(tx, () => this.state({ query: (sql) => tx.query(sql), catalogSearchPath: true }, view, options));
+      withCatalogSearchPath(tx, () =>
+        this.state({ query: (sql) => tx.query(sql), catalogSearchPath: true }, view, options, context.tenant),
+      );
     const { state, tracked, unchanged } = context.tick ? await read(runner) : await this.database.catalogTransaction(read);
     if (state.standby) {
       if (context.source === 'schedule') return skipped('standby');
@@ -220,8 +222,9 @@ export class ViewRefresher {
     runner: SqlRunner,
     view: RefreshTarget,
     options: RefreshOptions,
+    tenant: string | undefined,
   ): Promise<{ state: ViewState; tracked: boolean; unchanged: boolean }> {
-    const tracking = this.tracking?.tracks(view) ? this.tracking.tracker : undefined;
+    const tracking = this.tracking?.tracks(view, tenant) ? this.tracking.tracker : undefined;
     const [state] = await runner.query<ViewState>(`
 SELECT c.relkind::text AS relkind, coalesce(c.relispopulated, false) AS populated, pg_is_in_recovery() AS standby,
   EXISTS (SELECT 1 FROM pg_index x WHERE x.indrelid = c.oid AND ${concurrentKeyCondition('x')}) AS has_key,
