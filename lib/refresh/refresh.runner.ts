@@ -74,6 +74,22 @@ export class RefreshRunner {
   }
 
   /**
+   * A tenant view's scheduled tick with `whenChanged`: the tenants whose copy needs no refresh, found
+   * (and their skips recorded) together, with what happened to each. Only a refresh of the view alone:
+   * one that takes its upstream or downstream views along goes tenant by tenant.
+   */
+  async skipIdleTenants(
+    template: ViewDefinition,
+    tenants: readonly string[],
+    options: RefreshOptions,
+    tick: Date,
+  ): Promise<Map<string, 'unchanged' | 'locked'>> {
+    if (!options.whenChanged || options.withDependencies || options.withDependents || tenants.length === 0) return new Map();
+    const copies = tenants.map((tenant) => ({ tenant, view: this.registry.forTenant(tenant).get(template.entity) }));
+    return this.refresher.skipIdle(copies, tick);
+  }
+
+  /**
    * Refreshes `definition` (and its chain, as asked) on behalf of `source`. A scheduled refresh
    * passes its tick; when another instance has it, the chain stops there (that instance does the rest).
    * A tenant's view is refreshed with `registry` the tenant's (ViewRegistry.forTenant): its chain is the tenant's.

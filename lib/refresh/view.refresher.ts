@@ -24,6 +24,7 @@ import type { TrackingGuards } from '../tracking/change-tracker.js';
 import { registerStatement, type RefreshTracking } from './refresh-tracking.js';
 import { changeVerdict } from '../tracking/change-state.js';
 import type { HistoryShape, RefreshHistory } from './refresh-history.js';
+import { skipIdleCopies, type IdleOutcome, type TenantCopy } from './idle-copies.js';
 import type { RefreshOptions, RefreshResult, RefreshSource } from './refresh-options.js';
 
 /** Who asked for a refresh, and for a scheduled one, which tick it serves. */
@@ -71,6 +72,18 @@ export class ViewRefresher {
     private readonly lockTimeout: number = DEFAULT_OPTIONS.lockTimeout,
     private readonly tracking?: RefreshTracking,
   ) {}
+
+  /** A tenant view's tick: the copies nothing changed under, skipped together (see skipIdleCopies). */
+  skipIdle(copies: readonly TenantCopy[], tick: Date): Promise<Map<string, IdleOutcome>> {
+    const deps = {
+      database: this.database,
+      history: this.history,
+      tracking: this.tracking,
+      events: this.events,
+      lockTimeout: this.lockTimeout,
+    };
+    return skipIdleCopies(deps, copies, tick);
+  }
 
   async refresh(view: RefreshTarget, options: RefreshOptions, context: RefreshContext): Promise<RefreshResult> {
     if (view.kind !== 'materialized') throw plainViewError(view.id);

@@ -1,9 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { ViewRefreshService, ViewSyncService } from 'nestjs-pgviews';
+import { ScheduleModule } from '@nestjs/schedule';
+import { PgViewsEvents, ViewRefreshService, ViewSyncService, type PgViewsEvent } from 'nestjs-pgviews';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
 import { CustomerTotals, ScheduledTotals, TenantOrder, tenantTables } from '../fixtures/tenant-views.js';
 import { useTestDatabase } from '../support/test-database.js';
-import { useApps } from '../support/views-app.js';
+import { fireTick, takeOverJobs } from '../support/schedule-ticks.js';
+import { waitFor } from '../support/system.js';
+import { RecordingLogger, useApps } from '../support/views-app.js';
 
 const TENANTS = ['acme', 'globex'];
 const db = useTestDatabase({ sql: [LIBRARY_TABLES, ...TENANTS.map((tenant) => tenantTables(tenant)), tenantTables('newco')].join('\n') });
@@ -64,5 +67,35 @@ describe('change tracking of tenant views', () => {
     expect(await marks()).toContain('acme.customer_totals_scheduled');
     expect((await refresh.refresh(ScheduledTotals, { tenant: 'acme', whenChanged: true })).skipped).toBe('unchanged');
     expect((await sync.plan()).changes).toBe(0);
+  });
+
+  it('tells idle tenants apart at a tick in a few queries for all of them; only written ones go through a refresh of their own', async () => {
+    const logger = new RecordingLogger();
+    const app = await apps.boot({ entities, tenants: () => TENANTS, imports: [ScheduleModule.forRoot()], logger });
+    const refresh = app.get(ViewRefreshService);
+    for (const tenant of TENANTS) await refresh.refresh(ScheduledTotals, { tenant });
+    await db.query(`INSERT INTO globex.orders (customer, amount) VALUES ('cy', 3)`);
+    const events: PgViewsEvent[] = [];
+    app.get(PgViewsEvents).events$.subscribe((event) => events.push(event));
+    const [job] = await takeOverJobs([app], 'pgviews:refresh:*.customer_totals_scheduled');
+    fireTick(job, '2032-01-01T00:00:00.100Z');
+    await waitFor(async () => events.length >= TENANTS.length, 'every tenant handled', 10_000, 20);
+    expect(events).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ type: 'refresh-skipped', reason: 'unchanged', tenant: 'acme', view: 'acme.customer_totals_scheduled' }),
+        expect.objectContaining({ type: 'view-refreshed', tenant: 'globex' }),
+      ]),
+    );
+    expect(events).toHaveLength(TENANTS.length);
+    // acme was told apart with the others, before any tenant's own refresh (which logs under the view's name).
+    expect(logger.lines).toContain('debug: customer_totals_scheduled of tenant "acme": scheduled refresh skipped (unchanged)');
+    expect(logger.lines.filter((line) => line.startsWith('debug: acme.customer_totals_scheduled'))).toEqual([]);
+    const rows = await db.query(
+      `SELECT view_schema, skipped FROM pgviews_refresh_history WHERE tick = '2032-01-01T00:00:00Z' ORDER BY view_schema`,
+    );
+    expect(rows).toEqual([
+      { view_schema: 'acme', skipped: 'unchanged' },
+      { view_schema: 'globex', skipped: null },
+    ]);
   });
 });
