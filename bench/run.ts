@@ -10,6 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { bootUnchanged } from './cases/boot-unchanged.js';
 import { firstSync } from './cases/first-sync.js';
+import { freshnessTarget } from './cases/freshness-target.js';
 import { readerStall } from './cases/reader-stall.js';
 import { refreshOverhead } from './cases/refresh-overhead.js';
 import { scheduledReplicas } from './cases/scheduled-replicas.js';
@@ -35,6 +36,7 @@ const CASES: Record<string, (server: BenchServer, scale: Scale) => Promise<CaseR
   tenants: tenantsBoot,
   onboard: tenantsOnboard,
   tenanttick: tenantsSchedule,
+  freshness: freshnessTarget,
 };
 
 async function main(args: string[]): Promise<void> {

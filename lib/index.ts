@@ -12,6 +12,8 @@ export type {
   ViewSql,
 } from './decorators/view-options.js';
 export type { ViewKind } from './definitions/view-definition.js';
+export type { Duration } from './freshness/duration.js';
+export type { FreshnessOptions, FreshnessTarget } from './freshness/freshness-target.js';
 export type { TenantList } from './definitions/tenant-views.js';
 export { withPgViews } from './orm/schema-generator-guard.js';
 export { PgViewsModule } from './pgviews.module.js';
@@ -56,5 +58,5 @@ export type { MaterializedViewChange } from './sync/sync-options.js';
 export type { PlannedView, SyncAction, SyncPlan, TemporaryName, ViewChange } from './sync/sync-plan.js';
 export { ViewSyncService, type SyncOptions, type SyncReport, type TenantScopeOptions } from './sync/view-sync.service.js';
 export type { TenantSyncErrorMode } from './sync/tenant-sync.js';
-export type { ViewState, ViewStatus, ViewTrackingStatus } from './sync/view-status.js';
+export type { ViewStaleness, ViewState, ViewStatus, ViewTrackingStatus } from './sync/view-status.js';
 export type { MigrationSql } from './sync/migration.planner.js';

@@ -4,7 +4,8 @@ export const PGVIEWS_VIEW_METADATA = 'pgviews:view';
 /*
  * Injection tokens of what the services are built from, private to each PgViewsModule.forRoot()
  * (see pgviews.providers.ts): the MikroORM instance, the database through it, the resolved views,
- * MikroORM's schema-generator guard, the history and state tables, and the refresh machinery.
+ * MikroORM's schema-generator guard, the history and state tables, change tracking,
+ * and telemetry (the refresh machinery's are in refresh/refresh.tokens.ts).
  */
 export const PGVIEWS_ORM = Symbol('PGVIEWS_ORM');
 export const PGVIEWS_DATABASE = Symbol('PGVIEWS_DATABASE');
@@ -14,9 +15,7 @@ export const PGVIEWS_HISTORY = Symbol('PGVIEWS_HISTORY');
 export const PGVIEWS_STATE = Symbol('PGVIEWS_STATE');
 export const PGVIEWS_TRACKER = Symbol('PGVIEWS_TRACKER');
 export const PGVIEWS_SYNC_CONTEXT = Symbol('PGVIEWS_SYNC_CONTEXT');
-export const PGVIEWS_REFRESHER = Symbol('PGVIEWS_REFRESHER');
-export const PGVIEWS_REFRESH_RUNNER = Symbol('PGVIEWS_REFRESH_RUNNER');
-export const PGVIEWS_SCHEDULER = Symbol('PGVIEWS_SCHEDULER');
+export const PGVIEWS_TELEMETRY = Symbol('PGVIEWS_TELEMETRY');
 
 /** Seed of the advisory-lock key that serialises syncs of one database. */
 export const SYNC_LOCK_NAME = 'nestjs-pgviews:sync';
@@ -41,6 +40,9 @@ export const PGVIEWS_SCHEDULE_METADATA = 'pgviews:refresh-schedules';
 
 /** Seed of the advisory-lock keys that make a scheduled refresh run once per tick across instances. */
 export const REFRESH_LOCK_PREFIX = 'nestjs-pgviews:refresh:';
+
+/** Seed of the advisory-lock keys that make a freshness refresh (a view with what it reads) run on one instance at a time. */
+export const FRESHNESS_LOCK_PREFIX = 'nestjs-pgviews:freshness:';
 
 /** Prefix of the names of the cron jobs in SchedulerRegistry. */
 export const SCHEDULE_JOB_PREFIX = 'pgviews:refresh:';

@@ -1,4 +1,5 @@
 import type { ViewRegistry } from './definitions/view.registry.js';
+import type { StalenessMonitor } from './freshness/staleness.monitor.js';
 import type { MigrationPreview } from './migrations/migration-preview.js';
 import type { RefreshRunner } from './refresh/refresh.runner.js';
 
@@ -14,6 +15,12 @@ export interface PgViewsInternals {
   readonly lockTimeout: number;
   /** Refreshes of chains and of several views, as the CLI runs them. */
   readonly refreshes: RefreshRunner;
+  /**
+   * How stale each registered materialized view is: `await staleness.read()` gives, per view that
+   * exists, `{ view, basis, ms, target?, watchable? }` (ms on the server's clock; see ViewStaleness).
+   * Cheap enough to sample for a gauge.
+   */
+  readonly staleness: StalenessMonitor;
   /** What each pending MikroORM migration would detach (see previewMigrations), without running it. */
   readonly previewMigrations: () => Promise<MigrationPreview[]>;
 }

@@ -67,6 +67,11 @@ export interface PgViewsModuleOptions {
    */
   adoptMikroOrmViews?: boolean;
   /**
+   * Spans and metrics through OpenTelemetry (`@opentelemetry/api`, an optional peer dependency), when the
+   * app has it (default true). Without an OpenTelemetry SDK registered they cost nothing; false turns them off.
+   */
+  telemetry?: boolean;
+  /**
    * The tenants, for tenant views (`@Entity({ schema: '*' })`): the names of their schemas. Asked at
    * every sync (at bootstrap, and whenever the app calls sync() again) and by refreshes and schedules
    * that cover every tenant. Each name is checked and always quoted.
@@ -78,7 +83,12 @@ export interface PgViewsModuleOptions {
    * fails); 'report' logs them and goes on (the app starts; the sync report lists them).
    */
   tenantSyncErrors?: TenantSyncErrorMode;
-  /** At most this many refreshes at once when a schedule refreshes a tenant view in every tenant (default 2). */
+  /**
+   * How many refreshes go on at the same time, at most (default 2): in one refresh run (a view with
+   * its dependencies or dependents, refreshAll(), `pgviews refresh`), on views that do not read each
+   * other; and when a schedule refreshes a tenant view in every tenant. Each takes a connection of
+   * the ORM's pool while it runs. 1 refreshes one at a time.
+   */
   refreshConcurrency?: number;
 }
 
@@ -117,6 +127,7 @@ export const DEFAULT_OPTIONS = {
   schedules: true,
   adoptMikroOrmViews: true,
   rollback: false,
+  telemetry: true,
   tenantSyncErrors: 'fail',
   refreshConcurrency: 2,
 } as const satisfies Omit<ResolvedPgViewsOptions, 'views' | 'contextName' | 'history' | 'state' | 'tenants'>;

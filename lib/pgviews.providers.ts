@@ -8,6 +8,9 @@ import { readTenants } from './definitions/tenant-views.js';
 import { ViewRegistry } from './definitions/view.registry.js';
 import { previewMigrations } from './migrations/migration-preview.js';
 import { PgViewsEvents } from './events/pgviews.events.js';
+import { FreshnessReader } from './freshness/freshness.reader.js';
+import { FreshnessScheduler } from './freshness/freshness.scheduler.js';
+import { StalenessMonitor } from './freshness/staleness.monitor.js';
 import { integrateWithOrm } from './orm/orm-integration.js';
 import { hideTriggerFromSchemaGenerator, type ManagedNamesPattern } from './orm/schema-generator-guard.js';
 import {
@@ -15,13 +18,11 @@ import {
   PGVIEWS_HISTORY,
   PGVIEWS_ORM,
   PGVIEWS_ORM_GUARD,
-  PGVIEWS_REFRESHER,
-  PGVIEWS_REFRESH_RUNNER,
   PGVIEWS_REGISTRY,
-  PGVIEWS_SCHEDULER,
   PGVIEWS_STATE,
   PGVIEWS_TRACKER,
   PGVIEWS_SYNC_CONTEXT,
+  PGVIEWS_TELEMETRY,
 } from './pgviews.constants.js';
 import { PgViewsConfigurationError } from './pgviews.errors.js';
 import { getPgViewsInternalsToken, type PgViewsInternals } from './pgviews.internals.js';
@@ -38,6 +39,7 @@ import {
 } from './pgviews.options.js';
 import { getPgViewsEventsToken, getViewRefreshServiceToken, getViewSyncServiceToken } from './pgviews.tokens.js';
 import { RefreshHistory } from './refresh/refresh-history.js';
+import { PGVIEWS_FRESHNESS, PGVIEWS_REFRESHER, PGVIEWS_REFRESH_RUNNER, PGVIEWS_SCHEDULER } from './refresh/refresh.tokens.js';
 import { RefreshRunner } from './refresh/refresh.runner.js';
 import { RefreshScheduler } from './refresh/refresh.scheduler.js';
 import { ViewRefreshService } from './refresh/view-refresh.service.js';
@@ -46,6 +48,7 @@ import { StateTable } from './state/state-table.js';
 import { ChangeTracker } from './tracking/change-tracker.js';
 import { trackedViews } from './tracking/tracked-views.js';
 import { ViewSyncService, type ViewSyncContext } from './sync/view-sync.service.js';
+import { createTelemetry as createOpenTelemetry, type PgViewsTelemetry } from './telemetry/pgviews.telemetry.js';
 
 /** What forFeature() registers: found by the root module through Nest's DiscoveryService. */
 export class PgViewsFeature {
@@ -129,6 +132,11 @@ export function createStateTable(registry: ViewRegistry, options: ResolvedPgView
   return state;
 }
 
+/** Spans and metrics through OpenTelemetry when the app has it (an optional peer, loaded here, once). */
+export function createTelemetry(options: ResolvedPgViewsOptions, database: OrmDatabase, events: PgViewsEvents): Promise<PgViewsTelemetry> {
+  return createOpenTelemetry(options.telemetry, database, events);
+}
+
 /** Change tracking, beside the state table. */
 export function createChangeTracker(state: StateTable, guard: ManagedNamesPattern, orm: MikroORM): ChangeTracker {
   const tracker = new ChangeTracker(state);
@@ -145,9 +153,11 @@ export function createSyncContext(
   events: PgViewsEvents,
   guard: ManagedNamesPattern,
   tracker: ChangeTracker,
+  telemetry: PgViewsTelemetry,
 ): ViewSyncContext {
   // Views this library built, declared or orphaned, are kept out of reach of MikroORM's schema generator.
-  return { options, history, state, events, tracker, onManagedObject: (object) => guard.add(object.schema, object.name) };
+  const onManagedObject = (object: { schema: string; name: string }) => guard.add(object.schema, object.name);
+  return { options, history, state, events, tracker, telemetry: telemetry.sync, onManagedObject };
 }
 
 export function createRefresher(
@@ -157,13 +167,20 @@ export function createRefresher(
   options: ResolvedPgViewsOptions,
   tracker: ChangeTracker,
   registry: ViewRegistry,
+  telemetry: PgViewsTelemetry,
 ): ViewRefresher {
   const tracked = new Set(trackedViews(registry.definitions).map((definition) => definition.id));
   const trackedTenantViews = new Set(trackedViews(registry.tenantTemplates).map((definition) => definition.name));
-  return new ViewRefresher(database, history, events, options.lockTimeout, {
+  const tracking = {
     tracker,
-    tracks: (view, tenant) => tracked.has(view.id) || (view.schema === tenant && trackedTenantViews.has(view.name)),
-  });
+    tracks: (view: { id: string; schema: string; name: string }, tenant?: string) =>
+      tracked.has(view.id) || (view.schema === tenant && trackedTenantViews.has(view.name)),
+  };
+  return new ViewRefresher(database, history, events, options.lockTimeout, tracking, telemetry.refresh);
+}
+
+export function createRefreshRunner(registry: ViewRegistry, refresher: ViewRefresher, options: ResolvedPgViewsOptions): RefreshRunner {
+  return new RefreshRunner(registry, refresher, options.refreshConcurrency);
 }
 
 export function createRefreshScheduler(
@@ -177,17 +194,46 @@ export function createRefreshScheduler(
   return new RefreshScheduler(registry, runner, moduleRef, events, options.schedules, tenants, options.refreshConcurrency);
 }
 
-export function createLifecycle(options: ResolvedPgViewsOptions, sync: ViewSyncService, scheduler: RefreshScheduler): PgViewsLifecycle {
-  return new PgViewsLifecycle(options, sync, scheduler);
+export function createFreshnessScheduler(
+  registry: ViewRegistry,
+  runner: RefreshRunner,
+  database: OrmDatabase,
+  history: RefreshHistory | undefined,
+  tracker: ChangeTracker,
+  options: ResolvedPgViewsOptions,
+): FreshnessScheduler {
+  const reader = history && new FreshnessReader(database, history, tracker);
+  return new FreshnessScheduler(registry, runner, database, reader, options.schedules);
+}
+
+export function createLifecycle(
+  options: ResolvedPgViewsOptions,
+  sync: ViewSyncService,
+  scheduler: RefreshScheduler,
+  freshness: FreshnessScheduler,
+): PgViewsLifecycle {
+  return new PgViewsLifecycle(options, sync, scheduler, freshness);
 }
 
 export function createInternals(
   registry: ViewRegistry,
   options: ResolvedPgViewsOptions,
   refreshes: RefreshRunner,
+  database: OrmDatabase,
+  history: RefreshHistory | undefined,
+  tracker: ChangeTracker,
   orm: MikroORM,
+  telemetry: PgViewsTelemetry,
 ): PgViewsInternals {
-  return { registry, lockTimeout: options.lockTimeout, refreshes, previewMigrations: () => previewMigrations(orm, registry) };
+  const staleness = new StalenessMonitor(registry, database, history, tracker);
+  telemetry.observeStaleness(staleness); // the staleness gauge samples what status() and the health indicator read
+  return {
+    registry,
+    lockTimeout: options.lockTimeout,
+    refreshes,
+    staleness,
+    previewMigrations: () => previewMigrations(orm, registry),
+  };
 }
 
 /**
@@ -209,29 +255,48 @@ export function createPgViewsProviders(contextName: string | undefined): Provide
     { provide: PGVIEWS_STATE, useFactory: createStateTable, inject: [PGVIEWS_REGISTRY, PGVIEWS_OPTIONS, PGVIEWS_ORM_GUARD] },
     { provide: PGVIEWS_TRACKER, useFactory: createChangeTracker, inject: [PGVIEWS_STATE, PGVIEWS_ORM_GUARD, PGVIEWS_ORM] },
     { provide: eventsToken, useClass: PgViewsEvents },
+    { provide: PGVIEWS_TELEMETRY, useFactory: createTelemetry, inject: [PGVIEWS_OPTIONS, PGVIEWS_DATABASE, eventsToken] },
     {
       provide: PGVIEWS_SYNC_CONTEXT,
       useFactory: createSyncContext,
-      inject: [PGVIEWS_OPTIONS, PGVIEWS_HISTORY, PGVIEWS_STATE, eventsToken, PGVIEWS_ORM_GUARD, PGVIEWS_TRACKER],
+      inject: [PGVIEWS_OPTIONS, PGVIEWS_HISTORY, PGVIEWS_STATE, eventsToken, PGVIEWS_ORM_GUARD, PGVIEWS_TRACKER, PGVIEWS_TELEMETRY],
     },
     { provide: syncToken, useClass: ViewSyncService },
     {
       provide: PGVIEWS_REFRESHER,
       useFactory: createRefresher,
-      inject: [PGVIEWS_DATABASE, PGVIEWS_HISTORY, eventsToken, PGVIEWS_OPTIONS, PGVIEWS_TRACKER, PGVIEWS_REGISTRY],
+      inject: [PGVIEWS_DATABASE, PGVIEWS_HISTORY, eventsToken, PGVIEWS_OPTIONS, PGVIEWS_TRACKER, PGVIEWS_REGISTRY, PGVIEWS_TELEMETRY],
     },
-    { provide: PGVIEWS_REFRESH_RUNNER, useClass: RefreshRunner },
+    { provide: PGVIEWS_REFRESH_RUNNER, useFactory: createRefreshRunner, inject: [PGVIEWS_REGISTRY, PGVIEWS_REFRESHER, PGVIEWS_OPTIONS] },
     { provide: getViewRefreshServiceToken(contextName), useClass: ViewRefreshService },
     {
       provide: PGVIEWS_SCHEDULER,
       useFactory: createRefreshScheduler,
       inject: [PGVIEWS_REGISTRY, PGVIEWS_REFRESH_RUNNER, ModuleRef, eventsToken, PGVIEWS_OPTIONS],
     },
-    { provide: PgViewsLifecycle, useFactory: createLifecycle, inject: [PGVIEWS_OPTIONS, syncToken, PGVIEWS_SCHEDULER] },
+    {
+      provide: PGVIEWS_FRESHNESS,
+      useFactory: createFreshnessScheduler,
+      inject: [PGVIEWS_REGISTRY, PGVIEWS_REFRESH_RUNNER, PGVIEWS_DATABASE, PGVIEWS_HISTORY, PGVIEWS_TRACKER, PGVIEWS_OPTIONS],
+    },
+    {
+      provide: PgViewsLifecycle,
+      useFactory: createLifecycle,
+      inject: [PGVIEWS_OPTIONS, syncToken, PGVIEWS_SCHEDULER, PGVIEWS_FRESHNESS],
+    },
     {
       provide: getPgViewsInternalsToken(contextName),
       useFactory: createInternals,
-      inject: [PGVIEWS_REGISTRY, PGVIEWS_OPTIONS, PGVIEWS_REFRESH_RUNNER, PGVIEWS_ORM],
+      inject: [
+        PGVIEWS_REGISTRY,
+        PGVIEWS_OPTIONS,
+        PGVIEWS_REFRESH_RUNNER,
+        PGVIEWS_DATABASE,
+        PGVIEWS_HISTORY,
+        PGVIEWS_TRACKER,
+        PGVIEWS_ORM,
+        PGVIEWS_TELEMETRY,
+      ],
     },
   ];
 }

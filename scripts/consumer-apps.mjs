@@ -4,7 +4,9 @@
 // - for each app of test/consumers/ (an ES-module NestJS 12 app, a CommonJS NestJS 12 app, a CommonJS NestJS 11
 //   app), in a temporary folder: writes the README's Quick start files into src/ next to check.ts, installs the
 //   tarball and the app's dependencies, compiles it with its own tsc and tsconfig, runs check.js on a database of
-//   its own (boot, sync, em.find, refresh, health, schedule), then `pgviews status --json --app dist/main.js`.
+//   its own (boot, sync, em.find, refresh, health, schedule), then `pgviews status --json --app dist/main.js`;
+//   an app that installs @opentelemetry/api and the SDK also runs telemetry-check.js (spans and metrics recorded),
+//   and one that does not must have no @opentelemetry/api at all (its check then proves the package works without it).
 // DATABASE_URL set: that server (a superuser: a database is created per app, and dropped). Unset: an embedded
 // PostgreSQL for this run. Prints `consumers: N passed, N failed`; exits 1 if any failed.
 //
@@ -12,6 +14,7 @@
 // version of @mikro-orm/core, so they must be installed together at one version.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -73,10 +76,31 @@ async function runApp(name, tarball, work, serverUrl) {
   await mkdir(join(app, 'src'));
   for (const file of readmeFiles()) await writeFile(join(app, file.path), file.code);
   await cp(join(consumers, 'check.ts'), join(app, 'src', 'check.ts'));
+  const manifest = JSON.parse(await readFile(join(app, 'package.json'), 'utf8'));
+  const withTelemetry = manifest.dependencies?.['@opentelemetry/api'] !== undefined;
+  if (withTelemetry) await cp(join(consumers, 'telemetry-check.ts'), join(app, 'src', 'telemetry-check.ts'));
 
   expectExit(await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball], app));
-  expectExit(await run(process.execPath, [join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], app));
-  const commonJs = JSON.parse(await readFile(join(app, 'package.json'), 'utf8')).type !== 'module';
+  const tsc = join(app, 'node_modules', 'typescript', 'bin', 'tsc');
+  expectExit(await run(process.execPath, [tsc, '-p', 'tsconfig.json'], app));
+  if (!withTelemetry) {
+    // The declarations the app's compilation reads must not name @opentelemetry/api: without it, they would not compile.
+    const listed = expectExit(await run(process.execPath, [tsc, '-p', 'tsconfig.json', '--listFilesOnly'], app)).stdout.split('\n');
+    const declarations = listed.filter((file) => file.includes('/node_modules/nestjs-pgviews/'));
+    check(declarations.length > 0, `tsc --listFilesOnly read no declaration of nestjs-pgviews:\n${listed.join('\n')}`);
+    for (const file of declarations) {
+      check(
+        !/['"]@opentelemetry\//.test(await readFile(file, 'utf8')),
+        `${file} imports @opentelemetry: an app without it cannot compile it`,
+      );
+    }
+  }
+  const commonJs = manifest.type !== 'module';
+  // @opentelemetry/api is an optional peer dependency: installing the package must not bring it.
+  check(
+    withTelemetry || !existsSync(join(app, 'node_modules', '@opentelemetry', 'api')),
+    '@opentelemetry/api was installed into an app that does not depend on it',
+  );
   const compiled = await readFile(join(app, 'dist', 'app.module.js'), 'utf8');
   check(
     compiled.includes(commonJs ? 'require("nestjs-pgviews")' : "from 'nestjs-pgviews'"),
@@ -96,6 +120,16 @@ async function runApp(name, tarball, work, serverUrl) {
 
     const checked = expectExit(await run(process.execPath, ['dist/check.js'], app, { DATABASE_URL: url.href }));
     process.stdout.write(`  ${checked.stdout}`);
+    check(
+      !/@opentelemetry/.test(checked.stdout + checked.stderr),
+      `check.js said something about OpenTelemetry:\n${checked.stdout}${checked.stderr}`,
+    );
+    if (withTelemetry) {
+      const telemetry = expectExit(await run(process.execPath, ['dist/telemetry-check.js'], app, { DATABASE_URL: url.href }));
+      process.stdout.write(`  ${telemetry.stdout}`);
+    } else {
+      console.log('  without @opentelemetry/api: booted, synced, refreshed');
+    }
 
     // `--app dist/main.js` must not run main.js: were it run, its listen() on this taken port would fail.
     const taken = await holdPort();

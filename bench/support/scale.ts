@@ -11,12 +11,15 @@ export interface Scale {
   readonly coldRuns: number;
   /** How long the replicas case lets the schedule tick, in ms. */
   readonly scheduleMs: number;
+  /** How long the freshness case writes, in ms. */
+  readonly freshnessMs: number;
   /** Tenant schemas in the tenant cases (5 tenant views each). */
   readonly tenants: number;
 }
 
 export function scaleFromEnv(value = process.env.BENCH_SCALE): Scale {
-  if (value === 'small') return { name: 'small', views: 100, rows: 50_000, runs: 3, coldRuns: 3, scheduleMs: 3_500, tenants: 50 };
+  if (value === 'small')
+    return { name: 'small', views: 100, rows: 50_000, runs: 3, coldRuns: 3, scheduleMs: 3_500, freshnessMs: 8_000, tenants: 50 };
   if (value && value !== 'full') throw new Error(`BENCH_SCALE must be "full" or "small", not ${JSON.stringify(value)}`);
-  return { name: 'full', views: 1_000, rows: 1_000_000, runs: 5, coldRuns: 15, scheduleMs: 10_500, tenants: 1_000 };
+  return { name: 'full', views: 1_000, rows: 1_000_000, runs: 5, coldRuns: 15, scheduleMs: 10_500, freshnessMs: 30_000, tenants: 1_000 };
 }

@@ -1,4 +1,5 @@
 import type { EntitySchema } from '@mikro-orm/core';
+import type { FreshnessOptions } from '../freshness/freshness-target.js';
 
 /** A class mapped by MikroORM (decorators or `EntitySchema` with a class), or an `EntitySchema`/`defineEntity` result. */
 export type ViewEntity = (abstract new (...args: any[]) => any) | EntitySchema<any, any>;
@@ -58,6 +59,12 @@ export interface MaterializedViewOptions extends CommonViewOptions {
    */
   uniqueKey?: string[];
   indexes?: MaterializedViewIndex[];
+  /**
+   * A freshness target: the library refreshes the view itself (once per cluster) so that it never
+   * lags the tables it reads by more than `maxStaleness`, and never more often than `minInterval`.
+   * Durations are text (`'500ms'`, `'10s'`, `'2m'`, `'1h'`) or ms; a bad one is refused here.
+   */
+  freshness?: FreshnessOptions;
 }
 
 export type ViewDeclaration =

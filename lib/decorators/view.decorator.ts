@@ -1,4 +1,5 @@
 import { EntitySchema } from '@mikro-orm/core';
+import { resolveFreshness } from '../freshness/freshness-target.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
 import { PgViewsMetadataAccessor } from './pgviews-metadata.accessor.js';
 import type { MaterializedViewOptions, ViewDeclaration, ViewOptions } from './view-options.js';
@@ -16,6 +17,10 @@ function declare(declaration: ViewDeclaration): ViewDecorator {
         `@${declaration.kind === 'view' ? 'View' : 'MaterializedView'}() decorates an entity class or an EntitySchema`,
       );
     }
+    if (declaration.kind === 'materialized' && declaration.options.freshness !== undefined) {
+      // Checked where it is written: a bad duration fails when the class is declared, not at the first refresh.
+      resolveFreshness(declaration.options.freshness, `@MaterializedView on ${targetLabel(target)}`);
+    }
     PgViewsMetadataAccessor.defineView(target, declaration);
   };
 }
@@ -28,4 +33,9 @@ export function View(options: ViewOptions): ViewDecorator {
 /** Declares that the entity is a PostgreSQL materialized view defined by `options.sql`. */
 export function MaterializedView(options: MaterializedViewOptions): ViewDecorator {
   return declare({ kind: 'materialized', options });
+}
+
+function targetLabel(target: unknown): string {
+  if (EntitySchema.is(target)) return target.meta.className ?? target.meta.tableName ?? 'an EntitySchema';
+  return (target as { name?: string }).name || 'an anonymous class';
 }

@@ -4,6 +4,7 @@ import { PgViewsConfigurationError } from '../pgviews.errors.js';
 import { byteLength, displayName, fitIdentifier, hasLoneSurrogate, MAX_IDENTIFIER_BYTES, quoteIdent } from '../sql/identifiers.js';
 import { indexElements } from '../sql/index-elements.js';
 import { hasSemicolon, hasSeveralStatements, normalizeSql, SqlSyntaxError, trimStatement } from '../sql/sql-text.js';
+import { resolveFreshness } from '../freshness/freshness-target.js';
 import { contentHash } from './content-hash.js';
 import { TENANT_PLACEHOLDER, WILDCARD_SCHEMA } from './tenant-views.js';
 import type { IndexDefinition, PlainViewOptions, ViewDefinition } from './view-definition.js';
@@ -53,6 +54,8 @@ export function buildViewDefinition(
     uniqueKey,
     indexes,
     columns: entityColumns(meta),
+    // Not part of the hash: a target shapes when the view is refreshed, not the object.
+    freshness: materialized?.freshness && resolveFreshness(materialized.freshness, `@MaterializedView on ${meta.className} (${id})`),
     hash: contentHash({ v: HASH_FORMAT, kind: declaration.kind, sql: normalizeSql(sql), options: viewOptions }),
   };
 }

@@ -1,4 +1,5 @@
 import type { ViewEntity } from '../decorators/view-options.js';
+import type { FreshnessTarget } from '../freshness/freshness-target.js';
 
 export type ViewKind = 'view' | 'materialized';
 
@@ -53,6 +54,8 @@ export interface ViewDefinition extends RelationName {
   readonly indexes: readonly IndexDefinition[];
   /** Column names the entity maps. */
   readonly columns: readonly string[];
+  /** Materialized views: the declared freshness target, which the library refreshes the view to meet. */
+  readonly freshness?: FreshnessTarget;
   /** Content hash of what shapes the object (kind, normalised SQL, options), stored in its comment. */
   readonly hash: string;
 }

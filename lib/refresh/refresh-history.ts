@@ -54,6 +54,14 @@ export interface HistoryRow {
   source: RefreshSource;
 }
 
+/** The row of recentQuery() (numbers may come as text). */
+export interface RecentRefreshRow {
+  /** The server's clock when it was read. */
+  now: string | Date;
+  since_last_start_ms: number | string | null;
+  recent_duration_ms: number | string;
+}
+
 /** A history row as the API shows it (MikroORM's connection returns timestamps as text). */
 export function historyEntry(row: HistoryRow): RefreshHistoryEntry {
   return {
@@ -255,6 +263,18 @@ VALUES (${quoteLiteral(view.schema)}, ${quoteLiteral(view.name)}, clock_timestam
   lastQuery(view: RelationName, shape: HistoryShape): string {
     const refreshes = shape.recordsSkips ? ` AND ${SKIP_COLUMN} IS NULL` : '';
     return `SELECT ${COLUMNS} FROM ${this.qualified} WHERE ${this.rowsOf(view)}${refreshes} ORDER BY id DESC LIMIT 1`;
+  }
+
+  /**
+   * One row (RecentRefreshRow) about the view's latest refreshes, timed on the server's clock: how
+   * long ago the last one started, and the longest of the last `count`.
+   */
+  recentQuery(view: RelationName, shape: HistoryShape, count = 5): string {
+    // Refreshes only: a skipped one reflected nothing new and took no time.
+    const refreshes = shape.recordsSkips ? ` AND ${SKIP_COLUMN} IS NULL` : '';
+    return `SELECT clock_timestamp() AS now, 1000 * extract(epoch FROM clock_timestamp() - max(started_at)) AS since_last_start_ms,
+  coalesce(max(duration_ms), 0) AS recent_duration_ms
+FROM (SELECT started_at, duration_ms FROM ${this.qualified} WHERE ${this.rowsOf(view)}${refreshes} ORDER BY id DESC LIMIT ${Math.max(1, Math.floor(count))}) r`;
   }
 
   /** The condition that selects a view's rows. */

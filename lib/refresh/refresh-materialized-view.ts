@@ -2,6 +2,8 @@ import type { EntityManager, MetadataStorage } from '@mikro-orm/core';
 import { OrmDatabase } from '../database/orm-database.js';
 import type { ViewEntity } from '../decorators/view-options.js';
 import { ViewRegistry } from '../definitions/view.registry.js';
+import { PgViewsEvents } from '../events/pgviews.events.js';
+import { createTelemetry } from '../telemetry/pgviews.telemetry.js';
 import { RefreshHistory, type RefreshHistoryOptions } from './refresh-history.js';
 import type { RefreshOptions, RefreshResult } from './refresh-options.js';
 import { RefreshRunner } from './refresh.runner.js';
@@ -19,7 +21,7 @@ export interface StandaloneRefreshOptions extends RefreshOptions {
  * Refreshes a materialized view entity without Nest's DI, from an EntityManager (a script, a
  * MikroORM seeder, a migration): the same rules as ViewRefreshService.refresh(). Inside
  * `em.transactional()`, it runs in that transaction. The refresh is recorded in the history table
- * when it exists.
+ * when it exists, and in OpenTelemetry's spans and metrics when the app has an OpenTelemetry SDK.
  */
 export function refreshMaterializedView(
   em: EntityManager,
@@ -41,6 +43,16 @@ export async function refreshMaterializedView(
   if (!registry) registries.set(metadata, (registry = ViewRegistry.fromOrm(em)));
   const database = new OrmDatabase(em);
   const history = options.history === false ? undefined : new RefreshHistory(registry.defaultSchema, options.history);
-  const service = new ViewRefreshService(registry, new RefreshRunner(registry, new ViewRefresher(database, history)), database, history);
-  return service.refresh(view, options);
+  // Events of its own, for the telemetry's skip and failure counters only.
+  const events = new PgViewsEvents();
+  const telemetry = await createTelemetry(true, database, events);
+  // Inside em.transactional() every statement goes to that transaction's one connection: one refresh at a time.
+  const concurrency = em.getTransactionContext() ? 1 : undefined;
+  const refresher = new ViewRefresher(database, history, events, undefined, undefined, telemetry.refresh);
+  const service = new ViewRefreshService(registry, new RefreshRunner(registry, refresher, concurrency), database, history);
+  try {
+    return await service.refresh(view, options);
+  } finally {
+    telemetry.onModuleDestroy();
+  }
 }

@@ -1,5 +1,5 @@
-/** Where a refresh was asked for; kept in the refresh history. */
-export type RefreshSource = 'code' | 'schedule' | 'cli';
+/** Where a refresh was asked for; kept in the refresh history. `freshness`: the library, to meet a view's freshness target. */
+export type RefreshSource = 'code' | 'schedule' | 'cli' | 'freshness';
 
 export interface RefreshOptions {
   /**
@@ -56,7 +56,7 @@ export interface RefreshResult {
   readonly durationMs: number;
   /**
    * Set when nothing was refreshed: `'locked'`, another instance refreshes it for this tick (or
-   * did already); `'standby'`, the database is a read-only hot standby (scheduled refreshes only);
+   * did already); `'standby'`, the database is a read-only hot standby (scheduled and freshness refreshes only);
    * `'unchanged'`, with `whenChanged`: nothing it reads changed since its last refresh.
    */
   readonly skipped?: 'locked' | 'standby' | 'unchanged';

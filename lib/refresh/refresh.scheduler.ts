@@ -122,7 +122,7 @@ export class RefreshScheduler {
 
   private async refreshOne(definition: ViewDefinition, schedule: RefreshScheduleDeclaration, tick: Date, registry = this.registry) {
     const options = { ...schedule.options, whenChanged: schedule.options.whenChanged ?? true };
-    const results = await this.runner.refreshAs('schedule', definition, options, tick, registry);
+    const results = await this.runner.refreshAs('schedule', definition, options, { tick, registry });
     for (const result of results) {
       if (result.skipped) this.logger.debug?.(`${result.view}: scheduled refresh skipped (${result.skipped})`);
       else this.logger.log(`${result.view}: refreshed${result.concurrently ? ' concurrently' : ''} in ${result.durationMs} ms (schedule)`);

@@ -4,7 +4,8 @@ import type { OrmDatabase } from '../database/orm-database.js';
 import type { ViewEntity } from '../decorators/view-options.js';
 import { checkTenantName } from '../definitions/tenant-views.js';
 import type { ViewRegistry } from '../definitions/view.registry.js';
-import { PGVIEWS_DATABASE, PGVIEWS_HISTORY, PGVIEWS_REFRESH_RUNNER, PGVIEWS_REGISTRY } from '../pgviews.constants.js';
+import { PGVIEWS_DATABASE, PGVIEWS_HISTORY, PGVIEWS_REGISTRY } from '../pgviews.constants.js';
+import { PGVIEWS_REFRESH_RUNNER } from './refresh.tokens.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
 import { historyEntry, type HistoryRow, type RefreshHistory } from './refresh-history.js';
 import type { RefreshHistoryEntry, RefreshOptions, RefreshResult } from './refresh-options.js';
@@ -38,7 +39,7 @@ export class ViewRefreshService {
   refresh(view: ViewEntity | string, options?: RefreshOptions): Promise<RefreshResult | RefreshResult[]>;
   async refresh(view: ViewEntity | string, options: RefreshOptions = {}): Promise<RefreshResult | RefreshResult[]> {
     const registry = this.registryOf(options);
-    const results = await this.runner.refreshAs('code', registry.get(view), options, undefined, registry);
+    const results = await this.runner.refreshAs('code', registry.get(view), options, { registry });
     return options.withDependencies || options.withDependents ? results : results[0];
   }
 

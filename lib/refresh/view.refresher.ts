@@ -8,14 +8,7 @@ import type { PgViewsEvents } from '../events/pgviews.events.js';
 import { describeHolders, lockHolders } from '../database/advisory-lock.js';
 import { REFRESH_LOCK_PREFIX } from '../pgviews.constants.js';
 import { DEFAULT_OPTIONS } from '../pgviews.options.js';
-import {
-  databaseErrorDetails,
-  PgViewsConfigurationError,
-  PgViewsError,
-  PgViewsRefreshError,
-  SqlState,
-  type DatabaseErrorDetails,
-} from '../pgviews.errors.js';
+import { databaseErrorDetails, PgViewsConfigurationError, PgViewsError } from '../pgviews.errors.js';
 import { PLAIN_VIEW_NOT_REFRESHABLE } from '../pgviews.messages.js';
 import { qualifiedName, quoteLiteral } from '../sql/identifiers.js';
 import { advisoryLockKey, refreshMaterializedView as refreshStatement } from '../sql/statements.js';
@@ -23,6 +16,8 @@ import type { GuardRow } from '../state/ownership.js';
 import type { TrackingGuards } from '../tracking/change-tracker.js';
 import { registerStatement, type RefreshTracking } from './refresh-tracking.js';
 import { changeVerdict } from '../tracking/change-state.js';
+import { refreshError } from './refresh-error.js';
+import { NO_REFRESH_TELEMETRY, type RefreshTelemetry } from '../telemetry/telemetry.js';
 import type { HistoryShape, RefreshHistory } from './refresh-history.js';
 import { skipIdleCopies, type IdleOutcome, type TenantCopy } from './idle-copies.js';
 import type { RefreshOptions, RefreshResult, RefreshSource } from './refresh-options.js';
@@ -32,6 +27,12 @@ export interface RefreshContext {
   readonly source: RefreshSource;
   /** Scheduled refreshes: the tick (its scheduled time). With it, the refresh runs once per tick across instances. */
   readonly tick?: Date;
+  /**
+   * Refreshes that must run once across instances without a tick (freshness targets): asked, in the
+   * refresh's transaction once it holds the view's lock, whether the refresh is still due; false
+   * skips it (`'locked'`: another instance has just done it).
+   */
+  readonly stillDue?: (tx: SqlRunner) => Promise<boolean>;
   /** The tenant whose copy of a tenant view this is (its schema): results and events carry it. */
   readonly tenant?: string;
 }
@@ -71,6 +72,8 @@ export class ViewRefresher {
     /** How long a refresh waits for its lock, in ms, when its options do not say (0: as long as it takes). */
     private readonly lockTimeout: number = DEFAULT_OPTIONS.lockTimeout,
     private readonly tracking?: RefreshTracking,
+    /** A span and metrics around each refresh (none without OpenTelemetry). */
+    private readonly telemetry: RefreshTelemetry = NO_REFRESH_TELEMETRY,
   ) {}
 
   /** A tenant view's tick: the copies nothing changed under, skipped together (see skipIdleCopies). */
@@ -87,14 +90,20 @@ export class ViewRefresher {
 
   async refresh(view: RefreshTarget, options: RefreshOptions, context: RefreshContext): Promise<RefreshResult> {
     if (view.kind !== 'materialized') throw plainViewError(view.id);
+    return this.telemetry.refresh(view, context.source, () => this.refreshAndReport(view, options, context));
+  }
+
+  /** Refreshes, and emits what happened as an event. */
+  private async refreshAndReport(view: RefreshTarget, options: RefreshOptions, context: RefreshContext): Promise<RefreshResult> {
     try {
       // A scheduled refresh takes its lock and checks its tick in a transaction. Any other needs none:
       // REFRESH and its record go in one multi-statement query, which PostgreSQL runs as one transaction.
-      const result = context.tick
-        ? await this.database.transaction((tx) =>
-            this.refreshIn({ query: (sql) => tx.query(`${SCHEDULED_REFRESH_TAG}\n${sql}`) }, view, options, context),
-          )
-        : await this.refreshIn(this.database, view, options, context);
+      const result =
+        context.tick || context.stillDue
+          ? await this.database.transaction((tx) =>
+              this.refreshIn({ query: (sql) => tx.query(`${SCHEDULED_REFRESH_TAG}\n${sql}`) }, view, options, context),
+            )
+          : await this.refreshIn(this.database, view, options, context);
       const tenant = context.tenant === undefined ? {} : { tenant: context.tenant };
       if (result.skipped)
         this.events?.emit({ type: 'refresh-skipped', view: view.id, reason: result.skipped, source: context.source, ...tenant });
@@ -137,7 +146,9 @@ export class ViewRefresher {
       durationMs: 0,
       skipped: reason,
     });
-    if (context.tick && !(await tryTickLock(runner, view))) {
+    // A scheduled or freshness refresh runs once across instances: it holds the view's refresh lock.
+    const exclusive = context.tick !== undefined || context.stillDue !== undefined;
+    if (exclusive && !(await tryTickLock(runner, view))) {
       await this.reportForeignHolders(runner, view);
       return skipped('locked');
     }
@@ -147,9 +158,9 @@ export class ViewRefresher {
       withCatalogSearchPath(tx, () =>
         this.state({ query: (sql) => tx.query(sql), catalogSearchPath: true }, view, options, context.tenant),
       );
-    const { state, tracked, unchanged } = context.tick ? await read(runner) : await this.database.catalogTransaction(read);
+    const { state, tracked, unchanged } = exclusive ? await read(runner) : await this.database.catalogTransaction(read);
     if (state.standby) {
-      if (context.source === 'schedule') return skipped('standby');
+      if (context.source === 'schedule' || context.source === 'freshness') return skipped('standby');
       throw new PgViewsError(`Cannot refresh ${view.id}: the database is a hot standby (read-only); refresh it on the primary`);
     }
     if (state.relkind === null) throw new PgViewsError(`Cannot refresh ${view.id}: it does not exist in the database; run a sync first`);
@@ -160,6 +171,7 @@ export class ViewRefresher {
       const [{ done }] = await runner.query<{ done: boolean }>(this.history.tickDoneQuery(view, context.tick));
       if (done) return skipped('locked');
     }
+    if (context.stillDue && !(await context.stillDue(runner))) return skipped('locked');
 
     if (unchanged) {
       // In the scheduled refresh's transaction, with its tick: the tick is served, for every instance.
@@ -275,40 +287,6 @@ FROM (SELECT to_regclass(${quoteLiteral(qualifiedName(view.schema, view.name))})
 
 function plainViewError(id: string): PgViewsConfigurationError {
   return new PgViewsConfigurationError(PLAIN_VIEW_NOT_REFRESHABLE(id));
-}
-
-function refreshError(
-  view: RefreshTarget,
-  statement: string,
-  details: DatabaseErrorDetails,
-  cause: unknown,
-  options: RefreshOptions,
-): PgViewsRefreshError {
-  switch (details.code) {
-    case SqlState.lockNotAvailable:
-      return new PgViewsRefreshError(
-        view.id,
-        statement,
-        details,
-        cause,
-        `${view.id} cannot be refreshed while it has open queries: the refresh waited ${options.lockTimeout} ms (lockTimeout) for its ` +
-          `lock. ` +
-          'Refresh it with { concurrently: true } (it needs `uniqueKey`), so that reads go on during the refresh',
-      );
-    case SqlState.uniqueViolation:
-    case SqlState.cardinalityViolation:
-      return new PgViewsRefreshError(
-        view.id,
-        statement,
-        details,
-        cause,
-        `Refresh of ${view.id} failed: its new data has duplicate rows under its unique ` +
-          `key${view.uniqueKey ? ` (${view.uniqueKey.join(', ')})` : ''}; ` +
-          'the query must return one row per key. It keeps its previous data',
-      );
-    default:
-      return new PgViewsRefreshError(view.id, statement, details, cause);
-  }
 }
 
 /**

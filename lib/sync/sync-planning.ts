@@ -15,6 +15,7 @@ import { analyzeSync, objectsNeedingDetails, replacesExisting, type SyncAnalysis
 import { planSync } from './sync.planner.js';
 import type { PlanOptions } from './sync-options.js';
 import type { SyncPlan } from './sync-plan.js';
+import type { SyncTelemetry } from '../telemetry/telemetry.js';
 import { appRelease, type SyncScope } from './sync-scope.js';
 
 export interface SyncOptions {
@@ -34,6 +35,8 @@ export interface ViewSyncContext {
   /** Change tracking of the materialized views that use it, installed and removed by the sync. */
   readonly tracker?: ChangeTracker;
   readonly events?: PgViewsEvents;
+  /** A span around each sync (none without OpenTelemetry). */
+  readonly telemetry?: SyncTelemetry;
   /** Told about every object that carries a nestjs-pgviews marker, each time the catalog is read. */
   readonly onManagedObject?: (object: CatalogObject) => void;
 }

@@ -5,6 +5,8 @@ import type { ViewKind } from '../definitions/view-definition.js';
 import { historyEntry, type HistoryRow, type RefreshHistory } from '../refresh/refresh-history.js';
 import type { RefreshHistoryEntry } from '../refresh/refresh-options.js';
 import { textArray } from '../sql/identifiers.js';
+import type { FreshnessTarget } from '../freshness/freshness-target.js';
+import { stalenessOf, type ViewStaleness } from '../freshness/staleness.js';
 import type { ChangeState } from '../tracking/change-state.js';
 import type { SyncPlan } from './sync-plan.js';
 
@@ -32,10 +34,18 @@ export interface ViewStatus {
   /** PostgreSQL's estimate of its rows, from the last ANALYZE or VACUUM (materialized views). */
   readonly rowEstimate?: number;
   readonly lastRefresh?: RefreshHistoryEntry;
+  /**
+   * Materialized views: how far behind the tables it reads the view may be, in ms on the server's
+   * clock (see ViewStaleness); absent when it does not exist.
+   */
+  readonly staleness?: ViewStaleness;
+  /** Materialized views: the declared freshness target, in ms. */
+  readonly freshness?: FreshnessTarget;
   /** The definition in the database: the release that applied it, and since when (objects the library built). */
   readonly live?: { readonly release: string; readonly since: Date };
   /**
-   * Materialized views whose sources are tracked (a @RefreshSchedule that keeps `whenChanged`): whether
+   * Materialized views whose sources are tracked (a @RefreshSchedule that keeps `whenChanged`, a freshness
+   * target, or read by a view with one): whether
    * an unchanged refresh can be skipped (`watchable`; `reasons` say why not), the tables it reads, and
    * since when it lags them (the first write its last refresh does not reflect).
    */
@@ -58,6 +68,12 @@ function trackingStatus({ watchable, reasons, sources, unreflectedSince }: Chang
   return { watchable, reasons, sources, ...(unreflectedSince && { unreflectedSince }) };
 }
 
+/** What status() reads besides the plan: the history and the declared freshness targets. */
+export interface StatusSources {
+  readonly history?: RefreshHistory;
+  readonly targets?: ReadonlyMap<string, FreshnessTarget>;
+}
+
 function stateOf(action: string, declared: boolean): ViewState {
   if (action === 'unchanged') return 'in-sync';
   if (action === 'created') return 'missing';
@@ -66,25 +82,20 @@ function stateOf(action: string, declared: boolean): ViewState {
 }
 
 /** The status of every declared view and every orphan: the plan's verdict, plus size, rows and last refresh. */
-export function readViewStatus(
-  tx: SqlRunner,
-  plan: SyncPlan,
-  snapshot: CatalogSnapshot,
-  history: RefreshHistory | undefined,
-): Promise<ViewStatus[]> {
-  return withCatalogSearchPath(tx, () => readStatus(tx, plan, snapshot, history));
+export function readViewStatus(tx: SqlRunner, plan: SyncPlan, snapshot: CatalogSnapshot, sources: StatusSources): Promise<ViewStatus[]> {
+  return withCatalogSearchPath(tx, () => readStatus(tx, plan, snapshot, sources));
 }
 
 async function readStatus(
   tx: SqlRunner,
   plan: SyncPlan,
   snapshot: CatalogSnapshot,
-  history: RefreshHistory | undefined,
+  { history, targets = new Map() }: StatusSources,
 ): Promise<ViewStatus[]> {
   const views = plan.views.filter((view) => view.declared || view.action === 'kept' || view.action === 'dropped');
   const names = views.map((view) => view.view);
-  const stats = await tx.query<{ id: string; populated: boolean; size: string; rows: string }>(`
-SELECT v.id, c.relispopulated AS populated, pg_total_relation_size(c.oid) AS size, c.reltuples::bigint AS rows
+  const stats = await tx.query<{ id: string; populated: boolean; size: string; rows: string; now: string | Date }>(`
+SELECT v.id, c.relispopulated AS populated, pg_total_relation_size(c.oid) AS size, c.reltuples::bigint AS rows, clock_timestamp() AS now
 FROM unnest(${textArray(names)}) AS v(id)
 JOIN pg_class c ON c.oid = to_regclass(v.id) AND c.relkind = 'm'`);
   const byId = new Map(stats.map((row) => [row.id, row]));
@@ -106,6 +117,8 @@ JOIN pg_class c ON c.oid = to_regclass(v.id) AND c.relkind = 'm'`);
     const row = byId.get(view.view);
     const rows = row ? Number(row.rows) : undefined;
     const recorded = snapshot.get(view.view)?.recorded;
+    const lastRefresh = refreshed.get(view.view);
+    const target = view.declared ? targets.get(view.view) : undefined;
     return {
       view: view.view,
       kind: view.kind,
@@ -115,10 +128,14 @@ JOIN pg_class c ON c.oid = to_regclass(v.id) AND c.relkind = 'm'`);
         populated: row.populated,
         sizeBytes: Number(row.size),
         rowEstimate: rows !== undefined && rows >= 0 ? rows : undefined,
+        staleness: stalenessOf(new Date(row.now), lastRefresh, changes.get(view.view)),
       }),
-      ...(refreshed.has(view.view) && { lastRefresh: refreshed.get(view.view) }),
+      ...(lastRefresh && { lastRefresh }),
+      ...(target && { freshness: target }),
       ...(recorded && { live: { release: recorded.release, since: recorded.appliedAt } }),
       ...(changes.get(view.view)?.exists && { tracking: trackingStatus(changes.get(view.view)!) }),
     };
   });
 }
+
+export type { ViewStaleness };

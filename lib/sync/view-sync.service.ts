@@ -5,6 +5,7 @@ import type { ViewRegistry } from '../definitions/view.registry.js';
 import type { ResolvedPgViewsOptions } from '../pgviews.options.js';
 import { PGVIEWS_DATABASE, PGVIEWS_REGISTRY, PGVIEWS_SYNC_CONTEXT } from '../pgviews.constants.js';
 import { columnWarnings } from './sync.analysis.js';
+import { NO_SYNC_TELEMETRY } from '../telemetry/telemetry.js';
 import { planMigration, type MigrationSql } from './migration.planner.js';
 import { boundLockWaits } from './sync-lock.js';
 import { readViewStatus, type ViewStatus } from './view-status.js';
@@ -72,7 +73,8 @@ export class ViewSyncService {
 
   /**
    * Every declared view (of fixed schemas, or of one tenant) and every orphan: in sync, changed,
-   * missing or orphaned, with size, row estimate and last refresh for materialized views. Changes nothing.
+   * missing or orphaned, with size, row estimate, last refresh, staleness and freshness target for
+   * materialized views. Changes nothing.
    */
   async status(options: TenantScopeOptions = {}): Promise<ViewStatus[]> {
     const scope = this.scopeOf(options);
@@ -80,7 +82,10 @@ export class ViewSyncService {
       async (tx) => {
         const snapshot = await this.engine.planning.snapshot(tx, scope);
         const { plan } = await this.engine.planning.plan(tx, scope, snapshot, {});
-        return readViewStatus(tx, plan, snapshot, this.context.history);
+        const targets = new Map(
+          this.registry.definitions.flatMap((definition) => (definition.freshness ? [[definition.id, definition.freshness]] : [])),
+        );
+        return readViewStatus(tx, plan, snapshot, { history: this.context.history, targets });
       },
       { rollback: true },
     );
@@ -92,7 +97,9 @@ export class ViewSyncService {
    * query and no DDL, however many tenants there are.
    */
   async sync(options: SyncOptions = {}): Promise<SyncReport> {
-    return syncScopes(this.engine, new SyncScopes(this.registry, await this.tenants()), options, this.options.tenantSyncErrors);
+    return this.telemetry.sync(options, async () =>
+      syncScopes(this.engine, new SyncScopes(this.registry, await this.tenants()), options, this.options.tenantSyncErrors),
+    );
   }
 
   /**
@@ -100,7 +107,12 @@ export class ViewSyncService {
    * tenant's schema and tables exist. The tenant need not be in the `tenants` list yet.
    */
   async syncTenant(tenant: string, options: SyncOptions = {}): Promise<SyncReport> {
-    return syncOneScope(this.engine, this.tenantScope(tenant), options);
+    return this.telemetry.sync(options, () => syncOneScope(this.engine, this.tenantScope(tenant), options));
+  }
+
+  /** A span around each sync (none without OpenTelemetry). */
+  private get telemetry() {
+    return this.context.telemetry ?? NO_SYNC_TELEMETRY;
   }
 
   /** Drops every declared view of fixed schemas (readers first). Refuses, changing nothing, when views nobody declared read them. */

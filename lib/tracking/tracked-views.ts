@@ -1,22 +1,33 @@
 import { PgViewsMetadataAccessor } from '../decorators/pgviews-metadata.accessor.js';
+import { reachable } from '../definitions/dependency-graph.js';
 import type { ViewDefinition } from '../definitions/view-definition.js';
 import type { ViewRegistry } from '../definitions/view.registry.js';
 import type { TrackingTargets } from './tracking-sync.js';
 
 /**
  * The materialized views whose sources are tracked: those with a @RefreshSchedule that is not
- * disabled and keeps `whenChanged` (the default). Their refreshes prune the change log, so it
- * stays small; a view nobody refreshes through nestjs-pgviews is not tracked. The same on every
- * instance (it depends on declarations only, never on the `schedules` option), so that no sync
- * takes off a trigger that another instance's views need.
+ * disabled and keeps `whenChanged` (the default), those with a freshness target (whose staleness is
+ * measured from the first change they do not reflect), and the materialized views a view with a
+ * freshness target reads (its refreshes refresh them first, skipping those that did not change).
+ * Their refreshes prune the change log, so it stays small; a view nobody refreshes through
+ * nestjs-pgviews is not tracked. The same on every instance (it depends on declarations only, never
+ * on the `schedules` option), so that no sync takes off a trigger that another instance's views need.
  */
 export function trackedViews(definitions: readonly ViewDefinition[]): ViewDefinition[] {
+  const byId = new Map(definitions.map((definition) => [definition.id, definition]));
+  const withTarget = definitions.filter((definition) => definition.kind === 'materialized' && definition.freshness !== undefined);
+  const upstreamOfTargets = reachable(
+    withTarget.map((definition) => definition.id),
+    (id) => byId.get(id)?.dependencies ?? [],
+  );
   return definitions.filter(
     (definition) =>
       definition.kind === 'materialized' &&
-      PgViewsMetadataAccessor.refreshSchedules(definition.entity).some(
-        (schedule) => !schedule.options.disabled && schedule.options.whenChanged !== false,
-      ),
+      (definition.freshness !== undefined ||
+        upstreamOfTargets.has(definition.id) ||
+        PgViewsMetadataAccessor.refreshSchedules(definition.entity).some(
+          (schedule) => !schedule.options.disabled && schedule.options.whenChanged !== false,
+        )),
   );
 }
 

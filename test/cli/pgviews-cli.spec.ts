@@ -125,11 +125,12 @@ describe('pgviews refresh and status', () => {
     const table = await pgviews(['status', ...APP]);
     expect(table.code).toBe(0);
     expect(table.stdout.split('\n')[0]).toMatch(
-      /^VIEW\s+KIND\s+STATE\s+POPULATED\s+SIZE\s+ROWS \(EST\.\)\s+LAST REFRESH\s+TOOK\s+LIVE SINCE\s+WHEN UNCHANGED$/,
+      /^VIEW\s+KIND\s+STATE\s+POPULATED\s+SIZE\s+ROWS \(EST\.\)\s+LAST REFRESH\s+TOOK\s+STALENESS\s+FRESHNESS TARGET\s+LIVE SINCE\s+WHEN UNCHANGED$/,
     );
     expect(table.stdout).toMatch(
-      /public\.cli_book_counts\s+materialized\s+in-sync\s+yes\s+\d+ kB\s+\d+\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+[\d.]+ ms/,
+      /public\.cli_book_counts\s+materialized\s+in-sync\s+yes\s+\d+ kB\s+\d+\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+[\d.]+ ms\s+(current|[\d.]+ m?s)\s+-\s.*\s+skipped$/m,
     );
+    expect(table.stdout).toMatch(/public\.cli_book_totals\s+materialized\s.*\s+(current|[\d.]+ m?s)\s+max 1 h, at most every 1 m\s/);
     const json = JSON.parse((await pgviews(['status', '--json', ...APP])).stdout);
     expect(json).toContainEqual(
       expect.objectContaining({
@@ -138,7 +139,11 @@ describe('pgviews refresh and status', () => {
         state: 'in-sync',
         populated: true,
         lastRefresh: expect.objectContaining({ source: 'cli' }),
+        staleness: { basis: 'changes', ms: expect.any(Number) },
       }),
+    );
+    expect(json).toContainEqual(
+      expect.objectContaining({ view: 'public.cli_book_totals', freshness: { maxStalenessMs: 3_600_000, minIntervalMs: 60_000 } }),
     );
     expect(json).toContainEqual(expect.objectContaining({ view: 'public.cli_author_names', kind: 'view', state: 'in-sync' }));
   });

@@ -29,6 +29,13 @@ class HealthNamesChanged {
   @PrimaryKey() id!: number;
 }
 
+/** Reads the clock, so its staleness is the time since its last refresh started; no instance refreshes it here (schedules: false). */
+@MaterializedView({ sql: 'SELECT 1 AS id, clock_timestamp() AS at', uniqueKey: ['id'], freshness: { maxStaleness: '1m' } })
+@Entity({ tableName: 'health_clock' })
+class HealthClock {
+  @PrimaryKey() id!: number;
+}
+
 @Module({ imports: [TerminusModule], providers: [PgViewsHealthIndicator] })
 class HealthModule {}
 
@@ -36,7 +43,7 @@ const db = useTestDatabase({ sql: LIBRARY_TABLES });
 const apps = useApps(db);
 let app: INestApplicationContext | undefined;
 
-const check = (maxAge: number) => {
+const check = (maxAge?: number) => {
   const indicator = app!.get(PgViewsHealthIndicator);
   return app!.get(HealthCheckService).check([() => indicator.isHealthy('views', { maxAge })]);
 };
@@ -74,5 +81,36 @@ describe('PgViewsHealthIndicator', () => {
         views: { status: 'down', stale: [], outOfSync: [{ view: 'public.health_names', state: 'changed', reason: 'definition changed' }] },
       },
     });
+  });
+
+  it('is degraded past a freshness target, and down past twice it', async () => {
+    app = await apps.boot({ entities: [HealthClock], schedules: false, imports: [HealthModule as any] });
+    await app.get(ViewRefreshService).refresh(HealthClock);
+    const target = { view: 'public.health_clock', maxStalenessMs: 60_000 };
+    expect(await check()).toMatchObject({
+      status: 'ok',
+      info: { views: { status: 'up', freshness: [{ ...target, status: 'ok', stalenessMs: expect.any(Number) }] } },
+    });
+    // Its last refresh started 90 s ago, then 150 s ago (the history is what every instance reads).
+    const startedAgo = (seconds: number) =>
+      db.query(
+        `UPDATE pgviews_refresh_history SET started_at = clock_timestamp() - interval '${seconds} s' WHERE view_name = 'health_clock'`,
+      );
+    await startedAgo(90);
+    const degraded = await check();
+    expect(degraded).toMatchObject({
+      status: 'degraded',
+      info: { views: { status: 'degraded', freshness: [{ ...target, status: 'degraded' }] } },
+    });
+    expect((degraded.info!.views as unknown as { freshness: { stalenessMs: number }[] }).freshness[0].stalenessMs).toBeGreaterThanOrEqual(
+      90_000,
+    );
+    await startedAgo(150);
+    expect(await check().catch((error) => error.getResponse())).toMatchObject({
+      status: 'error',
+      error: { views: { status: 'down', freshness: [{ ...target, status: 'down' }], stale: [], outOfSync: [] } },
+    });
+    await app.get(ViewRefreshService).refresh(HealthClock);
+    expect(await check()).toMatchObject({ status: 'ok' });
   });
 });

@@ -43,4 +43,10 @@ describe('resolveOptions', () => {
     expect(() => resolveOptions({}, { PGVIEWS_SYNC: 'maybe' })).toThrow(PgViewsConfigurationError);
     expect(() => resolveOptions({}, { PGVIEWS_ROLLBACK: 'ture' })).toThrow('PGVIEWS_ROLLBACK must be true or false, not "ture"');
   });
+
+  it('refuses a refreshConcurrency that is not a whole number of at least 1', () => {
+    expect(resolveOptions({ refreshConcurrency: 4 }, {}).refreshConcurrency).toBe(4);
+    expect(() => resolveOptions({ refreshConcurrency: 0 }, {})).toThrow('refreshConcurrency must be a whole number of at least 1, not 0');
+    expect(() => resolveOptions({ refreshConcurrency: 1.5 }, {})).toThrow(PgViewsConfigurationError);
+  });
 });
