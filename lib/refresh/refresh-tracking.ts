@@ -5,8 +5,7 @@ import type { RefreshTarget } from './view.refresher.js';
 /** Change tracking as the refresher uses it: the tracker, and which views it tracks. */
 export interface RefreshTracking {
   readonly tracker: ChangeTracker;
-  /** Whether the view's refreshes are tracked; `tenant`: the tenant whose copy it may be. */
-  tracks(view: RefreshTarget, tenant?: string): boolean;
+  tracks(view: RefreshTarget): boolean;
 }
 
 /**
