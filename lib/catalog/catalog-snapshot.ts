@@ -140,28 +140,39 @@ export function parseCatalogObject(
   recorded?: ReadonlyMap<number, RecordedObject>,
   legacyMarkers = false,
 ): CatalogObject {
-  const { relkind, indexes, comment, ...rest } = raw;
-  const kind = KINDS[relkind] ?? 'other';
-  const parsed = parseComment(comment);
+  const kind = KINDS[raw.relkind] ?? 'other';
+  const parsed = parseComment(raw.comment);
   const found = recorded?.get(raw.oid);
   const own = found?.kind === kind ? found : undefined;
-  const legacy = legacyMarkers && raw.ownedByUs ? parsed.hash : undefined;
+  const legacy = legacyMarkers && raw.ownedByUs;
+  // Each field by name rather than a rest and a spread of the row: copying the properties of an
+  // object of unknown shape is the slow path of V8, a millisecond per thousand objects at every boot.
   return {
-    ...rest,
-    comment: comment ?? undefined,
+    oid: raw.oid,
+    id: raw.id,
+    schema: raw.schema,
+    name: raw.name,
+    owner: raw.owner,
+    ownedByUs: raw.ownedByUs,
+    populated: raw.populated,
+    reads: raw.reads,
+    columns: raw.columns,
+    comment: raw.comment ?? undefined,
     kind,
-    marker: own ? own.hash : legacy,
+    marker: own ? own.hash : legacy ? parsed.hash : undefined,
     userComment: parsed.userComment,
     legacyMarker: parsed.hash !== undefined,
     drifted: own !== undefined && !own.asBuilt,
     recorded: own && { release: own.release, appliedAt: own.appliedAt },
-    indexes: indexes.map(({ comment: indexComment, ...index }) => {
+    indexes: raw.indexes.map((index) => {
       const recordedIndex = recorded?.get(index.oid);
-      const { hash: legacyHash, userComment: indexUserComment } = parseComment(indexComment);
-      const legacyIndex = legacyMarkers && raw.ownedByUs ? legacyHash : undefined;
+      const { hash: legacyHash, userComment: indexUserComment } = parseComment(index.comment);
       return {
-        ...index,
-        marker: recordedIndex?.kind === 'index' ? recordedIndex.hash : legacyIndex,
+        name: index.name,
+        oid: index.oid,
+        unique: index.unique,
+        concurrentKey: index.concurrentKey,
+        marker: recordedIndex?.kind === 'index' ? recordedIndex.hash : legacy ? legacyHash : undefined,
         legacyMarker: legacyHash !== undefined,
         userComment: indexUserComment,
       };

@@ -118,9 +118,12 @@ export class StateTable implements RelationName {
     return `
 SELECT json_build_object(
   'objects', (SELECT coalesce(json_agg(json_build_array(g.release, g.applied_at, g.objects)), '[]') FROM (
-                SELECT s.release, s.applied_at, json_agg(json_build_array(
-                         s.oid::bigint, s.kind, s.hash, s.schema_name, s.object_name, s.fingerprint, s.server_major
-                       )) AS objects
+                -- One array per field (see StateColumns): PostgreSQL works out how to write a value as
+                -- JSON once per array, rather than for every field of every row (a third of the read).
+                SELECT s.release, s.applied_at, json_build_array(
+                         array_agg(s.oid::bigint), array_agg(s.kind), array_agg(s.hash), array_agg(s.schema_name),
+                         array_agg(s.object_name), array_agg(s.fingerprint), array_agg(s.server_major)
+                       ) AS objects
                 FROM ${table} s WHERE (s.oid IS NOT NULL OR s.fingerprint IS NOT NULL)${where}
                 GROUP BY s.release, s.applied_at) g),
   'ours', (SELECT seq FROM ${table} WHERE kind = 'release' AND hash = ${quoteLiteral(release)}),
@@ -198,8 +201,16 @@ export type StateRow = [
   serverMajor: number | null,
 ];
 
-/** The rows applied by one release at one time. */
-export type StateGroup = [release: string, appliedAt: string, rows: StateRow[]];
+/** The rows applied by one release at one time, one array per field of StateRow (see stateRows). */
+export type StateGroup = [release: string, appliedAt: string, columns: StateColumns];
+
+export type StateColumns = { [Field in keyof StateRow]: Array<StateRow[Field]> };
+
+/** The rows of `columns`, one StateRow each. */
+export function stateRows(columns: StateColumns): StateRow[] {
+  const fields = columns as unknown as unknown[][];
+  return fields[0].map((_, i) => fields.map((field) => field[i]) as StateRow);
+}
 
 export interface RawState {
   objects: StateGroup[];
@@ -220,13 +231,18 @@ export interface OidHolder {
  * snapshot saw) and the server's major version (`server_version_num / 10000`).
  */
 export function parseState(raw: RawState, holders: ReadonlyMap<number, OidHolder>, serverMajor: number): RecordedState {
+  const groups = raw.objects.map(([release, appliedAt, columns]) => ({
+    release,
+    appliedAt: new Date(appliedAt),
+    rows: stateRows(columns),
+  }));
   return {
-    objects: raw.objects.flatMap(([release, appliedAt, rows]) => recordedObjects(rows, holders, serverMajor, release, new Date(appliedAt))),
+    objects: groups.flatMap(({ release, appliedAt, rows }) => recordedObjects(rows, holders, serverMajor, release, appliedAt)),
     releases: {
       ours: raw.ours === null ? undefined : Number(raw.ours),
       latest: raw.latest ? { seq: Number(raw.latest[0]), release: raw.latest[1], since: new Date(raw.latest[2]) } : undefined,
     },
-    stale: raw.objects.some(([, , rows]) => rows.some(([, , , , , fingerprint, major]) => fingerprint !== null && major !== serverMajor)),
+    stale: groups.some(({ rows }) => rows.some(([, , , , , fingerprint, major]) => fingerprint !== null && major !== serverMajor)),
   };
 }
 

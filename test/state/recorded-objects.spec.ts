@@ -1,6 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import { oidHolders, type ObjectRow } from '../../lib/catalog/snapshot.query.js';
-import { parseState, recordedObjects, type OidHolder, type StateRow } from '../../lib/state/state-table.js';
+import {
+  parseState,
+  recordedObjects,
+  stateRows,
+  type OidHolder,
+  type StateColumns,
+  type StateGroup,
+  type StateRow,
+} from '../../lib/state/state-table.js';
 
 const MAJOR = 18;
 const APPLIED = new Date('2026-01-02T03:04:05Z');
@@ -50,10 +58,20 @@ describe('recordedObjects (which state rows still stand for the object holding t
   });
 });
 
+/** `rows` as the state query sends them: one array per field. */
+const columns = (rows: StateRow[]) => row(null, null, null).map((_, field) => rows.map((r) => r[field])) as unknown as StateColumns;
+
+describe('stateRows', () => {
+  it('gives back the rows of their fields, in order', () => {
+    const rows = [row(100, 'sales', '900'), row(200, 'sales_key', null, null, 'index')];
+    expect(stateRows(columns(rows))).toEqual(rows);
+  });
+});
+
 describe('parseState', () => {
   it('is stale when a fingerprint was taken by another server major, even on a row nothing holds', () => {
     const raw = (major: number) => ({
-      objects: [['r1', APPLIED.toISOString(), [row(300, 'gone', '5', major)]] as [string, string, StateRow[]]],
+      objects: [['r1', APPLIED.toISOString(), columns([row(300, 'gone', '5', major)])] as StateGroup],
       ours: null,
       latest: null,
     });
