@@ -39,45 +39,66 @@ export async function tenantsSchedule(server: BenchServer, scale: Scale): Promis
     app.get(PgViewsEvents).events$.subscribe((event) => {
       if (event.type === 'view-refreshed' || event.type === 'refresh-skipped' || event.type === 'refresh-failed') done.push(event);
     });
+    // A tick of its own each time (the job fires every second), timed from its firing to its last tenant.
     const tick = async () => {
       await nextSecond();
-      done.length = 0;
-      void job.fireOnTick();
-      while (done.length < tenants.length) await new Promise((resolve) => setTimeout(resolve, 1));
+      const watching = watchSessions(watcher);
+      const took = await time(async () => {
+        done.length = 0;
+        void job.fireOnTick();
+        const deadline = Date.now() + 120_000;
+        while (done.length < tenants.length) {
+          if (Date.now() > deadline)
+            throw new Error(`the tick handled ${done.length} of ${tenants.length} tenants in 2 minutes: ${describeOutcomes(done)}`);
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+      });
+      return { took, peak: await watching.stop(), outcomes: describeOutcomes(done) };
     };
     await tick(); // warm-up, and the first refresh of every tenant's copy
     const tickTimes: number[] = [];
+    const writtenTimes: number[] = [];
     const refreshTimes: number[] = [];
-    let peak = 0;
-    let outcomes = '';
+    let [peak, writtenPeak] = [0, 0];
+    let [outcomes, writtenOutcomes] = ['', ''];
     for (let run = 0; run < scale.runs; run++) {
-      const watching = watchSessions(watcher);
-      tickTimes.push(await time(tick));
-      peak = Math.max(peak, await watching.stop());
-      outcomes = describeOutcomes(done);
       refreshTimes.push(
         await time(async () => {
           for (const tenant of tenants) await db.query(`REFRESH MATERIALIZED VIEW ${tenant}.tenant_mv_d`);
         }),
       );
+      // A tick after a write in every tenant: each one refreshes, at most CONCURRENCY at once. (A REFRESH
+      // made outside the library leaves no record of what it read: that tick would refresh them anyway.)
+      await db.query(tenants.map((tenant) => `UPDATE ${tenant}.tenant_source SET amount = amount + 1 WHERE id = 1;`).join('\n'));
+      const written = await tick();
+      writtenTimes.push(written.took);
+      writtenPeak = Math.max(writtenPeak, written.peak);
+      writtenOutcomes = written.outcomes;
+      // Then a tick with nothing written since.
+      const idle = await tick();
+      tickTimes.push(idle.took);
+      peak = Math.max(peak, idle.peak);
+      outcomes = idle.outcomes;
     }
     await app.close();
-    const [tickMs, refreshMs] = [median(tickTimes), median(refreshTimes)];
+    const [tickMs, writtenMs, refreshMs] = [median(tickTimes), median(writtenTimes), median(refreshTimes)];
     return {
       title: `11. A tenant view's scheduled tick over ${tenants.length} tenants, nothing changed`,
       description:
         `Median of ${scale.runs} ticks (after a warm-up tick) of \`@RefreshSchedule\` on a materialized tenant view (50 rows per tenant) with ` +
-        `\`refreshConcurrency: ${CONCURRENCY}\`, the history on, no write between ticks; outcomes of the last tick: ${outcomes}. ` +
+        `\`refreshConcurrency: ${CONCURRENCY}\`, the history on, no write between ticks (outcomes of the last: ${outcomes}), and of ` +
+        `the same tick after a write in every tenant (${writtenOutcomes}). ` +
         'Against a plain REFRESH of every tenant\u2019s copy, one after the other on one connection. Concurrency: the most sessions ' +
         'seen holding a tenant\u2019s scheduled refresh at once, sampled every millisecond or so from another connection.',
       columns: ['approach', 'median ms', 'ratio to refreshing every tenant', 'most at once'],
       rows: [
         ['REFRESH of every tenant\u2019s copy, in turn', ms(refreshMs), '1.00x', '1'],
-        [`one scheduled tick (refreshConcurrency: ${CONCURRENCY})`, ms(tickMs), ratio(tickMs, refreshMs), String(peak)],
+        [`one scheduled tick, nothing changed (refreshConcurrency: ${CONCURRENCY})`, ms(tickMs), ratio(tickMs, refreshMs), String(peak)],
+        [`one scheduled tick, every tenant written`, ms(writtenMs), ratio(writtenMs, refreshMs), String(writtenPeak)],
       ],
       target: {
         text: `the tick at most 1/20 of refreshing every tenant\u2019s view, never more than ${CONCURRENCY} at once`,
-        met: tickMs <= refreshMs / 20 && peak <= CONCURRENCY,
+        met: tickMs <= refreshMs / 20 && Math.max(peak, writtenPeak) <= CONCURRENCY,
       },
     };
   } finally {
@@ -95,6 +116,7 @@ async function nextSecond(): Promise<void> {
 function watchSessions(client: pg.Client): { stop(): Promise<number> } {
   let peak = 0;
   let running = true;
+  // A failure here (the database dropped after a failed case) ends the sampling, not the process.
   const loop = (async () => {
     while (running) {
       const { rows } = await client.query(
@@ -102,7 +124,7 @@ function watchSessions(client: pg.Client): { stop(): Promise<number> } {
       );
       peak = Math.max(peak, rows[0].n);
     }
-  })();
+  })().catch(() => undefined);
   return {
     async stop() {
       running = false;
