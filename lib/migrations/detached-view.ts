@@ -66,7 +66,9 @@ export function restoreOrder(views: readonly DetachedView[]): DetachedView[] {
     const view = byId.get(id)!;
     return [...view.object.reads.flatMap((oid) => idOfOid.get(oid) ?? []), ...(view.declared?.dependencies ?? [])];
   };
-  return orderByDependencies([...byId.keys()], dependencies).map((id) => byId.get(id)!);
+  // Views that do not depend on each other come back in name order, whatever order the catalog listed them in:
+  // the same migration fails, if it does, on the same view every time.
+  return orderByDependencies([...byId.keys()].sort(), dependencies).map((id) => byId.get(id)!);
 }
 
 /** What the state table records for the declared views brought back (see stateEntries in a sync). */
