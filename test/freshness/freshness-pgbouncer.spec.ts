@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import { Entity, PrimaryKey } from '@mikro-orm/decorators/legacy';
-import type { INestApplicationContext } from '@nestjs/common';
 import pg from 'pg';
 import { MaterializedView } from 'nestjs-pgviews';
-import { pgbouncerBinary, startPgBouncer, type PgBouncer } from '../support/pgbouncer.js';
+import { usePgBouncer } from '../support/pgbouncer.js';
 import { sleep, waitFor } from '../support/system.js';
 import { useTestDatabase } from '../support/test-database.js';
 import { createViewsApp } from '../support/views-app.js';
@@ -18,32 +17,8 @@ class PooledLastWrite {
   @PrimaryKey() id!: number;
 }
 
-const binary = await pgbouncerBinary();
 const db = useTestDatabase({ sql: 'CREATE TABLE pooled_writes (seq int PRIMARY KEY)' });
-let bouncer: PgBouncer;
-const apps: INestApplicationContext[] = [];
-const suite = binary ? describe : describe.skip;
-const reason = binary ? '' : ' (skipped: pgbouncer is not installed; apt-get install pgbouncer)';
-
-beforeAll(async () => {
-  if (!binary) return;
-  bouncer = await startPgBouncer(binary, db.url);
-});
-
-afterAll(async () => {
-  // Bounded, and saying what the server was doing: a close that did not finish once (under a full, loaded test run) must
-  // fail with something to go on rather than a hook timeout.
-  const closing = Promise.all(apps.map((app) => app.close()));
-  const late = await Promise.race([closing.then(() => false), sleep(30_000).then(() => true)]);
-  if (late) {
-    const activity = await db.query(
-      `SELECT pid, state, wait_event_type, wait_event, left(query, 200) AS query FROM pg_stat_activity WHERE datname = current_database()`,
-    );
-    await bouncer?.stop();
-    throw new Error(`the apps did not close within 30 s; sessions on the database: ${JSON.stringify(activity)}`);
-  }
-  await bouncer?.stop();
-}, 60_000);
+const { suite, reason, apps, through } = await usePgBouncer(db);
 
 const freshnessRefreshes = async () =>
   (
@@ -52,7 +27,7 @@ const freshnessRefreshes = async () =>
 
 suite(`freshness targets behind PgBouncer in transaction pooling mode${reason}`, () => {
   it('keep a view refreshed with two instances and the writer all going through the pooler, and refresh nothing while nothing changes', async () => {
-    const url = bouncer.through(db.url);
+    const url = through(db.url);
     for (const _ of [0, 1]) apps.push(await createViewsApp({ url }, { entities: [PooledLastWrite] }));
     await waitFor(async () => (await freshnessRefreshes()) >= 1, 'the first refresh', 8000, 50);
     await sleep(1500); // a tracked refresh recorded, then quiet

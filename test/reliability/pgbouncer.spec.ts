@@ -1,12 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import { Entity, PrimaryKey } from '@mikro-orm/decorators/legacy';
-import type { INestApplicationContext } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { MaterializedView, PgViewsEvents, RefreshSchedule, ViewRefreshService, type PgViewsEvent } from 'nestjs-pgviews';
 import { AuthorBookCount } from '../fixtures/author-views.js';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
 import { useDdlCounter } from '../support/ddl-counter.js';
-import { pgbouncerBinary, startPgBouncer, type PgBouncer } from '../support/pgbouncer.js';
+import { usePgBouncer } from '../support/pgbouncer.js';
 import { sleep } from '../support/system.js';
 import { useTestDatabase } from '../support/test-database.js';
 import { createViewsApp } from '../support/views-app.js';
@@ -19,29 +18,14 @@ class PooledCounts {
   @PrimaryKey() id!: number;
 }
 
-const binary = await pgbouncerBinary();
 const db = useTestDatabase({ sql: LIBRARY_TABLES });
 const ddl = useDdlCounter(db);
-let bouncer: PgBouncer;
-const apps: INestApplicationContext[] = [];
-
 /** Behind PgBouncer in transaction pooling mode, each transaction may run on another server connection. */
-const suite = binary ? describe : describe.skip;
-const reason = binary ? '' : ' (skipped: pgbouncer is not installed; apt-get install pgbouncer)';
-
-beforeAll(async () => {
-  if (!binary) return;
-  bouncer = await startPgBouncer(binary, db.url);
-});
-
-afterAll(async () => {
-  await Promise.all(apps.map((app) => app.close()));
-  await bouncer?.stop();
-});
+const { suite, reason, apps, through } = await usePgBouncer(db);
 
 suite(`behind PgBouncer in transaction pooling mode${reason}`, () => {
   it('syncs, and two instances booting at once still serialise: the views are created once', async () => {
-    const url = bouncer.through(db.url);
+    const url = through(db.url);
     const events: PgViewsEvent[] = [];
     apps.push(
       ...(await Promise.all(

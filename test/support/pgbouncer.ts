@@ -1,3 +1,5 @@
+import { afterAll, beforeAll, describe } from '@jest/globals';
+import type { INestApplicationContext } from '@nestjs/common';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
@@ -5,7 +7,8 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../scripts/embedded-postgres.mjs';
-import { serverUser, waitFor, which } from './system.js';
+import { serverUser, sleep, waitFor, which } from './system.js';
+import type { TestDatabase } from './test-database.js';
 
 export interface PgBouncer {
   /** `url` with host and port swapped for the pooler's. */
@@ -73,5 +76,49 @@ export async function startPgBouncer(binary: string, serverUrl: string): Promise
       await exited;
       await rm(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * A PgBouncer in front of `db` for one spec file: started before its tests when this machine has the binary (else
+ * `suite` skips them and `reason` says why); after them, the apps pushed to `apps` are closed, then the pooler. The close
+ * is bounded and says what the server's sessions were doing: a close that does not finish fails with something to go on
+ * rather than a hook timeout.
+ */
+export interface PgBouncerSuite {
+  /** `describe`, or `describe.skip` when this machine has no pgbouncer. */
+  readonly suite: (name: string, tests: () => void) => void;
+  /** Appended to the suite's name: why it is skipped, if it is. */
+  readonly reason: string;
+  /** Apps to close once the tests are done, before the pooler stops. */
+  readonly apps: INestApplicationContext[];
+  /** `url` through the pooler. */
+  through(url: string): string;
+}
+
+export async function usePgBouncer(db: TestDatabase): Promise<PgBouncerSuite> {
+  const binary = await pgbouncerBinary();
+  let bouncer: PgBouncer | undefined;
+  const apps: INestApplicationContext[] = [];
+  beforeAll(async () => {
+    if (binary) bouncer = await startPgBouncer(binary, db.url);
+  });
+  afterAll(async () => {
+    const closing = Promise.all(apps.map((app) => app.close()));
+    const late = await Promise.race([closing.then(() => false), sleep(30_000).then(() => true)]);
+    if (late) {
+      const activity = await db.query(
+        `SELECT pid, state, wait_event_type, wait_event, left(query, 200) AS query FROM pg_stat_activity WHERE datname = current_database()`,
+      );
+      await bouncer?.stop();
+      throw new Error(`the apps did not close within 30 s; sessions on the database: ${JSON.stringify(activity)}`);
+    }
+    await bouncer?.stop();
+  }, 60_000);
+  return {
+    suite: binary ? describe : describe.skip,
+    reason: binary ? '' : ' (skipped: pgbouncer is not installed; apt-get install pgbouncer)',
+    apps,
+    through: (url) => bouncer!.through(url),
   };
 }

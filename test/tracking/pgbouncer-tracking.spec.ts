@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import { Entity, PrimaryKey } from '@mikro-orm/decorators/legacy';
-import type { INestApplicationContext } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import pg from 'pg';
 import { MaterializedView, PgViewsEvents, RefreshSchedule, type PgViewsEvent } from 'nestjs-pgviews';
 import { LIBRARY_TABLES } from '../fixtures/library.entities.js';
-import { pgbouncerBinary, startPgBouncer, type PgBouncer } from '../support/pgbouncer.js';
+import { usePgBouncer } from '../support/pgbouncer.js';
 import { waitFor } from '../support/system.js';
 import { useTestDatabase } from '../support/test-database.js';
 import { createViewsApp } from '../support/views-app.js';
@@ -17,26 +16,12 @@ class PooledTrackedCounts {
   @PrimaryKey() id!: number;
 }
 
-const binary = await pgbouncerBinary();
 const db = useTestDatabase({ sql: LIBRARY_TABLES });
-let bouncer: PgBouncer;
-const apps: INestApplicationContext[] = [];
-const suite = binary ? describe : describe.skip;
-const reason = binary ? '' : ' (skipped: pgbouncer is not installed; apt-get install pgbouncer)';
-
-beforeAll(async () => {
-  if (!binary) return;
-  bouncer = await startPgBouncer(binary, db.url);
-});
-
-afterAll(async () => {
-  await Promise.all(apps.map((app) => app.close()));
-  await bouncer?.stop();
-});
+const { suite, reason, apps, through } = await usePgBouncer(db);
 
 suite(`change-aware schedules behind PgBouncer in transaction pooling mode${reason}`, () => {
   it('skip unchanged ticks and refresh after a write, with writers and instances all going through the pooler', async () => {
-    const url = bouncer.through(db.url);
+    const url = through(db.url);
     const events: PgViewsEvent[] = [];
     for (const _ of [0, 1]) {
       const app = await createViewsApp({ url }, { entities: [PooledTrackedCounts], imports: [ScheduleModule.forRoot()] });
