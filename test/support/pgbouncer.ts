@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe } from '@jest/globals';
+import { beforeAll, describe } from '@jest/globals';
 import type { INestApplicationContext } from '@nestjs/common';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -7,7 +7,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../scripts/embedded-postgres.mjs';
-import { serverUser, sleep, waitFor, which } from './system.js';
+import { serverUser, settlesWithin, waitFor, which } from './system.js';
 import type { TestDatabase } from './test-database.js';
 
 export interface PgBouncer {
@@ -73,6 +73,8 @@ export async function startPgBouncer(binary: string, serverUrl: string): Promise
     },
     async stop() {
       child.kill('SIGTERM');
+      // Bounded: a pooler that ignores SIGTERM (clients still connected) is killed, so it cannot keep Jest alive.
+      if (!(await settlesWithin(exited, 5000))) child.kill('SIGKILL');
       await exited;
       await rm(dir, { recursive: true, force: true });
     },
@@ -103,22 +105,27 @@ export async function usePgBouncer(db: TestDatabase): Promise<PgBouncerSuite> {
   beforeAll(async () => {
     if (binary) bouncer = await startPgBouncer(binary, db.url);
   });
-  afterAll(async () => {
-    const closing = Promise.all(apps.map((app) => app.close()));
-    const late = await Promise.race([closing.then(() => false), sleep(30_000).then(() => true)]);
-    if (late) {
-      const activity = await db.query(
-        `SELECT pid, state, wait_event_type, wait_event, left(query, 200) AS query FROM pg_stat_activity WHERE datname = current_database()`,
-      );
+  // Before the database is dropped: apps still polling through the pooler would otherwise wait on a database gone.
+  db.beforeDrop(async () => {
+    try {
+      await closeWithin(apps, 30_000, db);
+    } finally {
       await bouncer?.stop();
-      throw new Error(`the apps did not close within 30 s; sessions on the database: ${JSON.stringify(activity)}`);
     }
-    await bouncer?.stop();
-  }, 60_000);
+  });
   return {
     suite: binary ? describe : describe.skip,
     reason: binary ? '' : ' (skipped: pgbouncer is not installed; apt-get install pgbouncer)',
     apps,
     through: (url) => bouncer!.through(url),
   };
+}
+
+/** Closes `apps`; if they take longer than `ms`, fails with what the database's sessions were doing. */
+async function closeWithin(apps: INestApplicationContext[], ms: number, db: TestDatabase): Promise<void> {
+  if (await settlesWithin(Promise.all(apps.splice(0).map((app) => app.close())), ms)) return;
+  const activity = await db.query(
+    `SELECT pid, state, wait_event_type, wait_event, left(query, 200) AS query FROM pg_stat_activity WHERE datname = current_database()`,
+  );
+  throw new Error(`the apps did not close within ${ms / 1000} s; sessions on the database: ${JSON.stringify(activity)}`);
 }

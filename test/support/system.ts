@@ -32,6 +32,17 @@ export async function which(name: string): Promise<string | undefined> {
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Whether `promise` settles within `ms`; the timer is cleared either way, so it cannot keep Jest alive. */
+export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(resolve, ms, false)));
+  try {
+    return await Promise.race([promise.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Polls `check` until it returns true, or fails after `timeoutMs`. */
 export async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 20_000, intervalMs = 100): Promise<void> {
   const deadline = Date.now() + timeoutMs;

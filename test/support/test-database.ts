@@ -13,6 +13,12 @@ export interface TestDatabase {
   connect(): Promise<pg.Client>;
   /** Creates a role for this file only (roles are server-wide); dropped after the database. */
   createRole(suffix: string, options?: string): Promise<string>;
+  /**
+   * Runs `teardown` after the file's tests, before the database is dropped (latest registered first). Jest runs
+   * `afterAll` hooks in the order they are declared, so a hook declared after `useTestDatabase` would otherwise see
+   * its database already gone: apps going through a pooler would then wait on a database that no longer exists.
+   */
+  beforeDrop(teardown: () => Promise<void>): void;
 }
 
 function serverUrl(): string {
@@ -49,6 +55,7 @@ export function useTestDatabase({ sql }: { sql?: string } = {}): TestDatabase {
   let pool: pg.Pool | undefined;
   const clients = new Set<pg.Client>();
   const roles: string[] = [];
+  const teardowns: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
     await onServer(server, (client) => client.query(`CREATE DATABASE "${name}"`));
@@ -58,13 +65,16 @@ export function useTestDatabase({ sql }: { sql?: string } = {}): TestDatabase {
   });
 
   afterAll(async () => {
+    const failures: unknown[] = [];
+    for (const teardown of teardowns.reverse()) await teardown().catch((error) => failures.push(error));
     await Promise.all([...clients].map((client) => client.end().catch(() => undefined)));
     await pool?.end();
     await onServer(server, async (client) => {
       await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       for (const role of roles) await client.query(`DROP ROLE IF EXISTS "${role}"`);
     });
-  });
+    if (failures.length) throw failures[0];
+  }, 120_000);
 
   return {
     url,
@@ -85,6 +95,9 @@ export function useTestDatabase({ sql }: { sql?: string } = {}): TestDatabase {
       await onServer(server, (client) => client.query(`CREATE ROLE "${role}" ${options}`));
       roles.push(role);
       return role;
+    },
+    beforeDrop(teardown) {
+      teardowns.push(teardown);
     },
   };
 }
