@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { EntityManager } from '@mikro-orm/postgresql';
 import type { INestApplicationContext } from '@nestjs/common';
 import {
@@ -29,7 +29,7 @@ beforeAll(async () => {
   app.get(PgViewsEvents).events$.subscribe((event) => events.push(event));
 });
 
-afterAll(() => app?.close());
+db.beforeDrop(() => app?.close());
 
 const addBook = () => db.query(`INSERT INTO book (title, published_year, author_id) VALUES ('Small Gods', 1992, 3)`);
 const books = async (id: number) => (await db.query('SELECT books FROM chain_a WHERE id = $1', [id]))[0].books;

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey } from '@mikro-orm/decorators/legacy';
 import type { INestApplicationContext } from '@nestjs/common';
 import { MaterializedView, PgViewsEvents, View, ViewSyncService, type PgViewsEvent } from 'nestjs-pgviews';
@@ -37,9 +37,7 @@ beforeAll(async () => {
   await ddl.reset(); // count only what the replicas do
 });
 
-afterAll(async () => {
-  await Promise.all(apps.map((app) => app.close()));
-});
+db.beforeDrop(() => Promise.all(apps.map((app) => app.close())));
 
 describe('five replicas booting at once right after a definition change', () => {
   it('all boot; exactly one applies the change; the catalog ends as declared', async () => {

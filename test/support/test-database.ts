@@ -18,7 +18,7 @@ export interface TestDatabase {
    * `afterAll` hooks in the order they are declared, so a hook declared after `useTestDatabase` would otherwise see
    * its database already gone: apps going through a pooler would then wait on a database that no longer exists.
    */
-  beforeDrop(teardown: () => Promise<void>): void;
+  beforeDrop(teardown: () => unknown): void;
 }
 
 function serverUrl(): string {
@@ -55,7 +55,7 @@ export function useTestDatabase({ sql }: { sql?: string } = {}): TestDatabase {
   let pool: pg.Pool | undefined;
   const clients = new Set<pg.Client>();
   const roles: string[] = [];
-  const teardowns: (() => Promise<void>)[] = [];
+  const teardowns: (() => unknown)[] = [];
 
   beforeAll(async () => {
     await onServer(server, (client) => client.query(`CREATE DATABASE "${name}"`));
@@ -66,7 +66,10 @@ export function useTestDatabase({ sql }: { sql?: string } = {}): TestDatabase {
 
   afterAll(async () => {
     const failures: unknown[] = [];
-    for (const teardown of teardowns.reverse()) await teardown().catch((error) => failures.push(error));
+    for (const teardown of teardowns.reverse())
+      await Promise.resolve()
+        .then(teardown)
+        .catch((error) => failures.push(error));
     await Promise.all([...clients].map((client) => client.end().catch(() => undefined)));
     await pool?.end();
     await onServer(server, async (client) => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import type { INestApplicationContext } from '@nestjs/common';
 import { MaterializedView, View, ViewSyncService } from 'nestjs-pgviews';
@@ -38,7 +38,7 @@ beforeAll(async () => {
   app = await createViewsApp(db, { entities: [OrderLine, PositiveLines, ReservedWords] });
 });
 
-afterAll(() => app?.close());
+db.beforeDrop(() => app?.close());
 
 describe('identifiers', () => {
   it('quotes schemas and names with capitals, spaces, quotes, semicolons and reserved words, and creates missing schemas', async () => {

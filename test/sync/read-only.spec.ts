@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { EntityManager } from '@mikro-orm/postgresql';
 import type { INestApplicationContext } from '@nestjs/common';
@@ -23,7 +23,7 @@ beforeAll(async () => {
   app = await createViewsApp(db, { entities: [AuthorBookCount, AuthorBookCountSnapshot, AuthorName] });
 });
 
-afterAll(() => app?.close());
+db.beforeDrop(() => app?.close());
 
 describe('view entities', () => {
   it('are read through the EntityManager like any entity', async () => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import type { INestApplicationContext } from '@nestjs/common';
 import { MaterializedView, RefreshSchedule, ViewRefreshService } from 'nestjs-pgviews';
@@ -39,7 +39,7 @@ beforeAll(async () => {
   views = app.get(ViewRefreshService);
 });
 
-afterAll(() => app?.close());
+db.beforeDrop(() => app?.close());
 
 /** The gauge's value (seconds) and basis for a view, as collected now; undefined when it reports none. */
 async function staleness(view: string): Promise<{ seconds: number; basis: unknown } | undefined> {

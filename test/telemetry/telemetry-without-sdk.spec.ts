@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { INestApplicationContext } from '@nestjs/common';
 import { trace } from '@opentelemetry/api';
 import { PgViewsEvents, ViewRefreshService, ViewSyncService } from 'nestjs-pgviews';
@@ -18,7 +18,7 @@ beforeAll(async () => {
   app = await createViewsApp(db, { entities: [ChainA, Keyed] });
 });
 
-afterAll(() => app?.close());
+db.beforeDrop(() => app?.close());
 
 describe('telemetry with the API but no SDK', () => {
   it('loads the API, and syncs, refreshes and fails as without it', async () => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Entity, PrimaryKey } from '@mikro-orm/decorators/legacy';
 import { EntityManager } from '@mikro-orm/postgresql';
 import type { INestApplicationContext } from '@nestjs/common';
@@ -47,7 +47,7 @@ beforeAll(async () => {
   await db.query(LIBRARY_TABLES + REFRESH_TABLES);
 });
 
-afterAll(() => app?.close());
+db.beforeDrop(() => app?.close());
 
 const attributesOf = (name: string) => otel.spans(name).map((span) => span.attributes);
 
