@@ -170,7 +170,12 @@ export function createRefresher(
   telemetry: PgViewsTelemetry,
 ): ViewRefresher {
   const tracked = new Set(trackedViews(registry.definitions).map((definition) => definition.id));
-  const tracking = { tracker, tracks: (view: { id: string }) => tracked.has(view.id) };
+  const trackedTenantViews = new Set(trackedViews(registry.tenantTemplates).map((definition) => definition.name));
+  const tracking = {
+    tracker,
+    tracks: (view: { id: string; schema: string; name: string }, tenant?: string) =>
+      tracked.has(view.id) || (view.schema === tenant && trackedTenantViews.has(view.name)),
+  };
   return new ViewRefresher(database, history, events, options.lockTimeout, tracking, telemetry.refresh);
 }
 

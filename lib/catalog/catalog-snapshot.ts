@@ -3,7 +3,7 @@ import type { ViewKind } from '../definitions/view-definition.js';
 import { parseComment } from '../sql/marker.js';
 import type { RecordedObject, RecordedState } from '../state/state-table.js';
 import type { ChangeTracker, TrackedView } from '../tracking/change-tracker.js';
-import type { TrackingSnapshot } from '../tracking/tracking-sync.js';
+import type { TrackingSnapshot, TrackingTargets } from '../tracking/tracking-sync.js';
 
 /** What a relation is, from `pg_class.relkind`. */
 export type RelationKind = ViewKind | 'table' | 'other';
@@ -60,7 +60,11 @@ export class CatalogSnapshot {
   /** What the state table holds; undefined when there is no state table yet. */
   recorded?: RecordedState;
   /** Change tracking as found, for the views it tracks (read when the sync manages tracking). */
-  tracking?: { readonly tracker: ChangeTracker; readonly views: readonly TrackedView[]; readonly found: TrackingSnapshot };
+  tracking?: TrackingTargets & {
+    readonly tracker: ChangeTracker;
+    readonly views: readonly TrackedView[];
+    readonly found: TrackingSnapshot;
+  };
   /** The refresh history table's columns, when it exists and is the library's (an earlier release's shape is upgraded). */
   historyColumns?: readonly string[];
 

@@ -5,7 +5,7 @@ import { assertOwnTable, parseTableGuard } from '../state/ownership.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
 import { parseState, StateTable, type RawState, type RecordedState } from '../state/state-table.js';
 import type { ChangeTracker, TrackedView } from '../tracking/change-tracker.js';
-import { parseTrackingSnapshot, trackingSnapshotSql } from '../tracking/tracking-sync.js';
+import { parseTrackingSnapshot, trackingSnapshotSql, type TrackingTargets } from '../tracking/tracking-sync.js';
 import { CatalogSnapshot, parseCatalogObject, type RawCatalogObject } from './catalog-snapshot.js';
 import {
   expandCopies,
@@ -23,7 +23,7 @@ export { concurrentKeyCondition, snapshotQuery, type DeclaredName, type Snapshot
 export interface LibraryTables {
   readonly state: StateTable;
   /** Change tracking, and the views it tracks. */
-  readonly tracking?: { readonly tracker: ChangeTracker; readonly views: readonly TrackedView[] };
+  readonly tracking?: TrackingTargets & { readonly tracker: ChangeTracker; readonly views: readonly TrackedView[] };
   readonly history?: { readonly id: string; readonly qualified: string; readonly comment: string };
   readonly release: string;
 }
@@ -64,7 +64,7 @@ async function readSnapshot(
       fingerprints: library !== undefined,
       schemas,
       copies,
-      tracking: library?.tracking && trackingSnapshotSql(library.tracking.tracker, library.tracking.views),
+      tracking: library?.tracking && trackingSnapshotSql(library.tracking.tracker, library.tracking),
     }),
   );
   const [stateGuard, historyGuard] = snapshot.guards.map(parseTableGuard);

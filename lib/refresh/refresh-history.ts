@@ -10,6 +10,7 @@ import {
   qualifiedName,
   quoteIdent,
   quoteLiteral,
+  textArray,
 } from '../sql/identifiers.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
 import { assertOwnTable, parseTableGuard, tableGuardSql, type GuardRow } from '../state/ownership.js';
@@ -206,6 +207,37 @@ VALUES (${quoteLiteral(view.schema)}, ${quoteLiteral(view.name)}, clock_timestam
       this.trimStatement(`${this.rowsOf(view)} AND ${SKIP_COLUMN} IS NOT NULL`),
       UNPIN_CATALOG_SEARCH_PATH,
     ].join(';\n');
+  }
+
+  /** The schemas (of `schemas`) where the view named `name` has a row for the tick: a tenant view's copies, in one query. */
+  tickRowsQuery(name: string, schemas: readonly string[], tick: Date): string {
+    return (
+      `SELECT DISTINCT view_schema FROM ${this.qualified} WHERE view_name = ${quoteLiteral(name)} ` +
+      `AND view_schema = ANY (${textArray(schemas)}) AND tick = ${quoteLiteral(tick.toISOString())}`
+    );
+  }
+
+  /**
+   * skipRecord() for the copies of a tenant view (named `name`) in `schemas`, at a scheduled tick:
+   * the first statement records each copy that has no row for the tick yet (another instance may be
+   * recording them too) and returns their schemas (`recorded`); the second trims each copy's skip rows.
+   */
+  skipRecordStatements(name: string, schemas: readonly string[], tick: Date): [record: string, trim: string] {
+    const at = quoteLiteral(tick.toISOString());
+    const view = quoteLiteral(name);
+    const list = `unnest(${textArray(schemas)}) AS s(schema)`;
+    return [
+      `WITH inserted AS (
+  INSERT INTO ${this.qualified} (view_schema, view_name, started_at, finished_at, duration_ms, concurrent, source, tick, ${SKIP_COLUMN})
+  SELECT s.schema, ${view}, clock_timestamp(), clock_timestamp(), 0, false, 'schedule', ${at}, 'unchanged' FROM ${list}
+  WHERE NOT EXISTS (SELECT FROM ${this.qualified} h WHERE h.view_schema = s.schema AND h.view_name = ${view} AND h.tick = ${at})
+  RETURNING view_schema
+) SELECT array_agg(view_schema) AS recorded FROM inserted`,
+      `DELETE FROM ${this.qualified} h USING (
+  SELECT s.schema, (SELECT x.id FROM ${this.qualified} x WHERE x.view_schema = s.schema AND x.view_name = ${view} AND x.${SKIP_COLUMN} IS NOT NULL
+                    ORDER BY x.id DESC OFFSET ${this.keep - 1} LIMIT 1) AS cutoff FROM ${list}
+) c WHERE h.view_schema = c.schema AND h.view_name = ${view} AND h.${SKIP_COLUMN} IS NOT NULL AND h.id < c.cutoff`,
+    ];
   }
 
   /** Keeps the newest `keep` rows of those `match` selects. */

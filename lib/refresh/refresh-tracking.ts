@@ -5,7 +5,8 @@ import type { RefreshTarget } from './view.refresher.js';
 /** Change tracking as the refresher uses it: the tracker, and which views it tracks. */
 export interface RefreshTracking {
   readonly tracker: ChangeTracker;
-  tracks(view: RefreshTarget): boolean;
+  /** Whether the view's refreshes are tracked; `tenant`: the tenant whose copy it may be. */
+  tracks(view: RefreshTarget, tenant?: string): boolean;
 }
 
 /**

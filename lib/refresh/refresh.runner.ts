@@ -67,6 +67,22 @@ export class RefreshRunner {
   }
 
   /**
+   * A tenant view's scheduled tick with `whenChanged`: the tenants whose copy needs no refresh, found
+   * (and their skips recorded) together, with what happened to each. Only a refresh of the view alone:
+   * one that takes its upstream or downstream views along goes tenant by tenant.
+   */
+  async skipIdleTenants(
+    template: ViewDefinition,
+    tenants: readonly string[],
+    options: RefreshOptions,
+    tick: Date,
+  ): Promise<Map<string, 'unchanged' | 'locked'>> {
+    if (!options.whenChanged || options.withDependencies || options.withDependents || tenants.length === 0) return new Map();
+    const copies = tenants.map((tenant) => ({ tenant, view: this.registry.forTenant(tenant).get(template.entity) }));
+    return this.refresher.skipIdle(copies, tick);
+  }
+
+  /**
    * Refreshes `definition` (and its chain, as asked) on behalf of `source`, as a graph. A scheduled
    * refresh passes its tick, a freshness refresh its stillDue check; when another instance has it
    * (or the database is a standby), the views that read it are left alone (that instance does the

@@ -135,7 +135,16 @@ export class RefreshScheduler {
    * tenant's failure is logged and does not stop the others.
    */
   private async refreshTenants(template: ViewDefinition, schedule: RefreshScheduleDeclaration, tick: Date): Promise<void> {
-    const tenants = await this.tenants();
+    const all = await this.tenants();
+    const options = { ...schedule.options, whenChanged: schedule.options.whenChanged ?? true };
+    // Idle tenants first, all at once: a few queries for the tick instead of a transaction per tenant.
+    const idle = await this.runner.skipIdleTenants(template, all, options, tick).catch((error: Error) => {
+      this.logger.warn(`${labelOf(template)}: could not tell idle tenants apart (${error.message}); each tenant is checked on its own`);
+      return new Map<string, string>();
+    });
+    for (const [tenant, reason] of idle)
+      this.logger.debug?.(`${template.name} of tenant ${JSON.stringify(tenant)}: scheduled refresh skipped (${reason})`);
+    const tenants = all.filter((tenant) => !idle.has(tenant));
     await eachLimited(tenants, this.concurrency, async (tenant) => {
       const registry = this.registry.forTenant(tenant);
       const definition = registry.get(template.entity);

@@ -20,6 +20,7 @@ import { changeVerdict } from '../tracking/change-state.js';
 import { refreshError } from './refresh-error.js';
 import { NO_REFRESH_TELEMETRY, type RefreshTelemetry } from '../telemetry/telemetry.js';
 import type { HistoryShape, RefreshHistory } from './refresh-history.js';
+import { skipIdleCopies, type IdleOutcome, type TenantCopy } from './idle-copies.js';
 import type { RefreshOptions, RefreshResult, RefreshSource } from './refresh-options.js';
 
 /** Who asked for a refresh, and for a scheduled one, which tick it serves. */
@@ -67,6 +68,18 @@ export class ViewRefresher {
     /** A span and metrics around each refresh (none without OpenTelemetry). */
     private readonly telemetry: RefreshTelemetry = NO_REFRESH_TELEMETRY,
   ) {}
+
+  /** A tenant view's tick: the copies nothing changed under, skipped together (see skipIdleCopies). */
+  skipIdle(copies: readonly TenantCopy[], tick: Date): Promise<Map<string, IdleOutcome>> {
+    const deps = {
+      database: this.database,
+      history: this.history,
+      tracking: this.tracking,
+      events: this.events,
+      lockTimeout: this.lockTimeout,
+    };
+    return skipIdleCopies(deps, copies, tick);
+  }
 
   async refresh(view: RefreshTarget, options: RefreshOptions, context: RefreshContext): Promise<RefreshResult> {
     if (view.kind !== 'materialized') throw plainViewError(view.id);
@@ -135,7 +148,9 @@ export class ViewRefresher {
     // Read in a transaction (the scheduled refresh's, or one of its own), with only pg_catalog on the search_path.
     // (Its own: a rolled-back catalog transaction, whose search_path comes with its BEGIN, so a skip costs four round trips.)
     const read = (tx: SqlRunner) =>
-      withCatalogSearchPath(tx, () => this.state({ query: (sql) => tx.query(sql), catalogSearchPath: true }, view, options));
+      withCatalogSearchPath(tx, () =>
+        this.state({ query: (sql) => tx.query(sql), catalogSearchPath: true }, view, options, context.tenant),
+      );
     const { state, tracked, unchanged } = exclusive ? await read(runner) : await this.database.catalogTransaction(read);
     if (state.standby) {
       if (context.source === 'schedule' || context.source === 'freshness') return skipped('standby');
@@ -231,8 +246,9 @@ export class ViewRefresher {
     runner: SqlRunner,
     view: RefreshTarget,
     options: RefreshOptions,
+    tenant: string | undefined,
   ): Promise<{ state: ViewState; tracked: boolean; unchanged: boolean }> {
-    const tracking = this.tracking?.tracks(view) ? this.tracking.tracker : undefined;
+    const tracking = this.tracking?.tracks(view, tenant) ? this.tracking.tracker : undefined;
     const [state] = await runner.query<ViewState>(`
 SELECT c.relkind::text AS relkind, coalesce(c.relispopulated, false) AS populated, pg_is_in_recovery() AS standby,
   EXISTS (SELECT 1 FROM pg_index x WHERE x.indrelid = c.oid AND ${concurrentKeyCondition('x')}) AS has_key,

@@ -7,7 +7,8 @@ import type { ViewRegistry } from '../definitions/view.registry.js';
 import { PgViewsError } from '../pgviews.errors.js';
 import type { ResolvedPgViewsOptions } from '../pgviews.options.js';
 import { releaseStanding } from '../state/release.js';
-import { clearTracking } from '../tracking/tracking-clear.js';
+import { fixedTrackingTargets } from '../tracking/tracked-views.js';
+import { clearTracking, untrackTenant } from '../tracking/tracking-clear.js';
 import { clearViews } from './clear-views.js';
 import { acquireSyncLock } from './sync-lock.js';
 import type { PlanOptions } from './sync-options.js';
@@ -28,7 +29,7 @@ export class SyncEngine {
   readonly planning: SyncPlanning;
 
   constructor(
-    registry: ViewRegistry,
+    private readonly registry: ViewRegistry,
     readonly database: OrmDatabase,
     readonly context: ViewSyncContext,
   ) {
@@ -73,8 +74,12 @@ export class SyncEngine {
       await acquireSyncLock(tx, this.options, this.logger, caller);
       const snapshot = await this.planning.snapshot(tx, scope);
       await clearViews(tx, scope.definitions, snapshot, this.logger, caller);
-      // Change tracking belongs to the views outside tenants (see SyncPlanning.snapshot).
-      if (this.context.tracker && snapshot.tracking) await clearTracking(tx, this.context.tracker, snapshot.tracking.found, this.logger);
+      const tracker = this.context.tracker;
+      // clear() takes tracking away; clearTenant() its trigger off the tables only the tenant's views read.
+      if (tracker && snapshot.tracking && scope.tenant === undefined)
+        await clearTracking(tx, tracker, snapshot.tracking.found, this.logger);
+      else if (tracker && snapshot.tracking?.found.exists.fn)
+        await untrackTenant(tx, tracker, fixedTrackingTargets(this.registry), scope.tenant!);
     });
   }
 

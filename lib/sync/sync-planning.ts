@@ -1,6 +1,6 @@
 import type { CatalogObject, CatalogSnapshot } from '../catalog/catalog-snapshot.js';
 import type { ChangeTracker } from '../tracking/change-tracker.js';
-import { trackedViews } from '../tracking/tracked-views.js';
+import { fixedTrackingTargets, tenantTrackingTargets } from '../tracking/tracked-views.js';
 import { readCatalogSnapshot, readObjectDetails, type ObjectDetails } from '../catalog/catalog.reader.js';
 import { probeColumns, type ColumnVerdict } from '../catalog/column-probe.js';
 import type { SqlRunner } from '../database/sql-runner.js';
@@ -73,11 +73,11 @@ export class SyncPlanning {
     const names = history ? [...declared, history] : declared;
     // A tenant's sync reads its own schema (and what reads it), whatever the number of other tenants.
     const schemas = scope.tenant === undefined ? undefined : [scope.tenant];
-    // Change tracking is the business of the views outside tenants: read (and installed) with theirs only.
-    const tracking =
-      this.context.tracker && scope.tenant === undefined
-        ? { tracker: this.context.tracker, views: trackedViews(this.registry.definitions) }
-        : undefined;
+    // The views of fixed schemas track theirs and every tenant's copies (taking triggers off what none
+    // reads); a tenant's sync puts the trigger on its own copies' sources only.
+    const tracker = this.context.tracker;
+    const targets = scope.tenant === undefined ? fixedTrackingTargets(this.registry) : tenantTrackingTargets(this.registry, scope.tenant);
+    const tracking = tracker && targets ? { tracker, ...targets } : undefined;
     const library = { state, history, release: this.release, tracking };
     const snapshot = await readCatalogSnapshot(tx, names, { dependencies, library, schemas, copies: scope.lookup?.copies });
     for (const object of snapshot.managed()) this.context.onManagedObject?.(object);

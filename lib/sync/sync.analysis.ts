@@ -162,7 +162,7 @@ export function analyzeTargets(
   const viewChanges = views.some(needsStatements);
   const tracking =
     snapshot.tracking && !standing.older
-      ? trackingChanges(snapshot.tracking.tracker, snapshot.tracking.views, snapshot.tracking.found, { viewChanges })
+      ? trackingChanges(snapshot.tracking.tracker, snapshot.tracking, snapshot.tracking.found, { viewChanges })
       : undefined;
   const hasChanges =
     missingSchemas.length > 0 ||

@@ -1,6 +1,8 @@
 import { PgViewsMetadataAccessor } from '../decorators/pgviews-metadata.accessor.js';
 import { reachable } from '../definitions/dependency-graph.js';
 import type { ViewDefinition } from '../definitions/view-definition.js';
+import type { ViewRegistry } from '../definitions/view.registry.js';
+import type { TrackingTargets } from './tracking-sync.js';
 
 /**
  * The materialized views whose sources are tracked: those with a @RefreshSchedule that is not
@@ -27,4 +29,20 @@ export function trackedViews(definitions: readonly ViewDefinition[]): ViewDefini
           (schedule) => !schedule.options.disabled && schedule.options.whenChanged !== false,
         )),
   );
+}
+
+/**
+ * What the sync of the views of fixed schemas tracks: its tracked views, and every copy of a tracked
+ * tenant view (by name: see TrackingTargets), so that no sync takes the trigger off a tenant's tables.
+ */
+export function fixedTrackingTargets(registry: ViewRegistry): TrackingTargets {
+  return { views: trackedViews(registry.definitions), tenantViewNames: trackedViews(registry.tenantTemplates).map((view) => view.name) };
+}
+
+/** What one tenant's sync tracks: its copies of the tracked tenant views (undefined when there are none). */
+export function tenantTrackingTargets(registry: ViewRegistry, tenant: string): TrackingTargets | undefined {
+  const names = new Set(trackedViews(registry.tenantTemplates).map((view) => view.name));
+  if (names.size === 0) return undefined;
+  const views = registry.forTenant(tenant).tenantViews.filter((view) => names.has(view.name));
+  return { views, scoped: true };
 }

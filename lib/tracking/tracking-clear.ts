@@ -3,7 +3,7 @@ import type { SqlRunner } from '../database/sql-runner.js';
 import { databaseErrorDetails, PgViewsStatementError } from '../pgviews.errors.js';
 import { quoteLiteral } from '../sql/identifiers.js';
 import type { ChangeTracker } from './change-tracker.js';
-import type { TrackingSnapshot } from './tracking-sync.js';
+import { ensureTrackingStatement, type TrackingSnapshot, type TrackingTargets } from './tracking-sync.js';
 
 /**
  * The statements that take change tracking away: its trigger off every table that carries it (only
@@ -54,4 +54,22 @@ export async function clearTracking(tx: SqlRunner, tracker: ChangeTracker, found
   }
   if (statements.length > 0)
     logger.log(`change tracking removed (${tracker.log.changesId}, ${tracker.log.marksId}, ${tracker.log.functionId})`);
+}
+
+/**
+ * After clearTenant() dropped a tenant's views: the trigger taken off the tables that no tracked view
+ * reads any more (its own tables, not a shared one that another tenant's or a fixed view reads), and
+ * the marks of its views forgotten. `targets`: what the sync of fixed schemas tracks.
+ */
+export async function untrackTenant(tx: SqlRunner, tracker: ChangeTracker, targets: TrackingTargets, tenant: string): Promise<void> {
+  const statement = ensureTrackingStatement(tracker, targets);
+  await tx.query(statement).catch((error) => {
+    throw new PgViewsStatementError(
+      tracker.log.changesId,
+      statement,
+      databaseErrorDetails(error),
+      `clearTenant(${JSON.stringify(tenant)}) failed and was rolled back`,
+      error,
+    );
+  });
 }

@@ -22,6 +22,23 @@ export interface TrackingSnapshot {
   readonly unwatchable: ReadonlyMap<string, readonly string[]>;
 }
 
+/**
+ * The views a sync's tracking covers: `views` by name, and with `tenantViewNames`, every materialized
+ * view of the app's role under one of those names (the copies of tracked tenant views, in every
+ * tenant's schema, whatever the tenant list says now). `scoped`: one tenant's sync, which puts the
+ * trigger on its copies' sources and takes nothing off (what else reads a table is not its business).
+ */
+export interface TrackingTargets {
+  readonly views: readonly (RelationName & { id: string })[];
+  readonly tenantViewNames?: readonly string[];
+  readonly scoped?: boolean;
+}
+
+/** Whether the targets track anything at all. */
+export function tracksAny(targets: TrackingTargets): boolean {
+  return targets.views.length > 0 || (targets.tenantViewNames?.length ?? 0) > 0;
+}
+
 export type RawTracking = [
   guards: TrackingGuards,
   installs: string[] | null,
@@ -29,35 +46,46 @@ export type RawTracking = [
   unwatchable: [string, string[]][] | null,
 ];
 
-/** The tracked views as the CTE `targets(view_oid)`, with `input(id, name)`. */
-function targetsCtes(views: readonly (RelationName & { id: string })[]): string {
+/** The tracked views as the CTE `targets(view_oid)`, with `input(id, name)` (needs `own_roles`). */
+function targetsCtes({ views, tenantViewNames = [] }: TrackingTargets): string {
+  const copies =
+    tenantViewNames.length === 0
+      ? ''
+      : `
+  UNION SELECT c.oid FROM pg_class c
+  WHERE c.relkind = 'm' AND c.relname = ANY (${textArray(tenantViewNames)}::name[]) AND c.relowner IN (SELECT oid FROM own_roles)`;
   return `input(id, name) AS (
   SELECT * FROM unnest(${textArray(views.map((view) => view.id))}, ${textArray(views.map((view) => qualifiedName(view.schema, view.name)))})
 ), targets(view_oid) AS (
-  SELECT c.oid FROM input i JOIN pg_class c ON c.oid = pg_catalog.to_regclass(i.name) AND c.relkind = 'm'
+  SELECT c.oid FROM input i JOIN pg_class c ON c.oid = pg_catalog.to_regclass(i.name) AND c.relkind = 'm'${copies}
 )`;
 }
 
 /** The tables the tracked views read (`wanted`), and those carrying the library's trigger that none reads (`unwanted`). */
-function wantedCtes(log: ChangeLog): string {
+function wantedCtes(log: ChangeLog, scoped = false): string {
   const ours = `g.tgname = ${quoteLiteral(log.triggerName)} AND g.tgfoid = ${log.functionOid}`;
-  return `wanted AS (
-  SELECT DISTINCT oid, display, tracked, EXISTS (SELECT FROM pg_trigger g WHERE g.tgrelid = rels.oid AND ${ours}) AS ours
-  FROM rels WHERE source AND relowner IN (SELECT oid FROM own_roles)
-    AND NOT ${foreignTriggerSql(log)}
-), unwanted AS (
+  if (scoped) return `${wantedCte(log, ours)}, unwanted AS (SELECT NULL::text AS display WHERE false)`;
+  return `${wantedCte(log, ours)}, unwanted AS (
   SELECT format('%I.%I', n.nspname, c.relname) AS display
   FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE ${ours} AND g.tgrelid NOT IN (SELECT oid FROM wanted) AND c.relowner IN (SELECT oid FROM own_roles)
 )`;
 }
 
+function wantedCte(log: ChangeLog, ours: string): string {
+  return `wanted AS (
+  SELECT DISTINCT oid, display, tracked, EXISTS (SELECT FROM pg_trigger g WHERE g.tgrelid = rels.oid AND ${ours}) AS ours
+  FROM rels WHERE source AND relowner IN (SELECT oid FROM own_roles)
+    AND NOT ${foreignTriggerSql(log)}
+)`;
+}
+
 /** A scalar subquery for the sync's catalog snapshot: a JSON RawTracking. Reads no table of the library's. */
-export function trackingSnapshotSql(tracker: ChangeTracker, views: readonly (RelationName & { id: string })[]): string {
+export function trackingSnapshotSql(tracker: ChangeTracker, targets: TrackingTargets): string {
   const log = tracker.log;
   // Nothing tracked (most apps): only whether the library's trigger is left anywhere, without the
   // sources query, which would cost every boot a millisecond or two of planning.
-  if (views.length === 0) {
+  if (!tracksAny(targets)) {
     return `(WITH RECURSIVE ${OWN_ROLES_CTE}
 SELECT json_build_array(${log.guardsSql()}, NULL,
   (SELECT json_agg(format('%I.%I', n.nspname, c.relname) ORDER BY n.nspname, c.relname)
@@ -66,7 +94,7 @@ SELECT json_build_array(${log.guardsSql()}, NULL,
      AND c.relowner IN (SELECT oid FROM own_roles)),
   NULL))`;
   }
-  const ctes = [OWN_ROLES_CTE, targetsCtes(views), reachCtes(log, { marks: false }), problemsCtes(log), wantedCtes(log)];
+  const ctes = [OWN_ROLES_CTE, targetsCtes(targets), reachCtes(log, { marks: false }), problemsCtes(log), wantedCtes(log, targets.scoped)];
   return `(WITH RECURSIVE ${ctes.join(', ')}
 SELECT json_build_array(${log.guardsSql()},
   (SELECT json_agg(display ORDER BY display) FROM wanted WHERE NOT tracked),
@@ -99,17 +127,21 @@ export function parseTrackingSnapshot(tracker: ChangeTracker, raw: RawTracking):
  * table none reads; and the marks of views no longer tracked forgotten, so that they hold back no
  * pruning. A DO block, so that a migration holds it too.
  */
-export function ensureTrackingStatement(tracker: ChangeTracker, views: readonly (RelationName & { id: string })[]): string {
+export function ensureTrackingStatement(tracker: ChangeTracker, targets: TrackingTargets): string {
   const log = tracker.log;
   const trigger = quoteLiteral(log.triggerName);
   const tag = '$pgviews_tracking$';
+  // One tenant's sync knows its own views only: the marks of every other view stay.
+  const forgetMarks = targets.scoped
+    ? ''
+    : `WITH RECURSIVE ${OWN_ROLES_CTE}, ${targetsCtes(targets)} DELETE FROM ${log.marks} m WHERE m.view_oid NOT IN (SELECT view_oid FROM targets);`;
   const body = `
 DECLARE
   t record;
   saved text := pg_catalog.current_setting('search_path');
 BEGIN
   PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-  FOR t IN WITH RECURSIVE ${OWN_ROLES_CTE}, ${targetsCtes(views)}, ${reachCtes(log, { marks: false })}, ${wantedCtes(log)}
+  FOR t IN WITH RECURSIVE ${OWN_ROLES_CTE}, ${targetsCtes(targets)}, ${reachCtes(log, { marks: false })}, ${wantedCtes(log, targets.scoped)}
            SELECT 'wanted' AS kind, display, ours FROM wanted WHERE NOT tracked
            UNION ALL SELECT 'unwanted', display, true FROM unwanted LOOP
     IF t.ours THEN
@@ -121,7 +153,7 @@ BEGIN
       EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', t.display, ${trigger});
     END IF;
   END LOOP;
-  WITH ${targetsCtes(views)} DELETE FROM ${log.marks} m WHERE m.view_oid NOT IN (SELECT view_oid FROM targets);
+  ${forgetMarks}
   PERFORM pg_catalog.set_config('search_path', saved, true);
 END
 `;
@@ -146,15 +178,17 @@ export interface TrackingChanges {
  */
 export function trackingChanges(
   tracker: ChangeTracker,
-  views: readonly (RelationName & { id: string })[],
+  targets: TrackingTargets,
   snapshot: TrackingSnapshot,
   { viewChanges }: { viewChanges: boolean },
 ): TrackingChanges {
   const { exists } = snapshot;
   const log = tracker.log;
-  const create = views.length === 0 ? [] : log.createStatements(exists);
-  const needed = create.length > 0 || snapshot.installs.length > 0 || snapshot.removes.length > 0 || (views.length > 0 && viewChanges);
-  const ensure = needed && (exists.fn || create.length > 0) ? ensureTrackingStatement(tracker, views) : undefined;
+  const views = targets.views;
+  const any = tracksAny(targets);
+  const create = any ? log.createStatements(exists) : [];
+  const needed = create.length > 0 || snapshot.installs.length > 0 || snapshot.removes.length > 0 || (any && viewChanges);
+  const ensure = needed && (exists.fn || create.length > 0) ? ensureTrackingStatement(tracker, targets) : undefined;
   const notes = [
     ...(create.length > 0
       ? [`change tracking tables ${log.changesId}, ${log.marksId} and trigger function ${log.functionId} created`]

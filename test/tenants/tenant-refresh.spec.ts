@@ -73,14 +73,17 @@ describe('refreshing tenant views', () => {
     await expect(refresh.refresh(CustomerTotalsSnapshot, { tenant: 'pg_toast' })).rejects.toThrow(PgViewsConfigurationError);
   });
 
-  it('schedules a tenant view in every tenant: two instances refresh each tenant exactly once per tick', async () => {
+  it('schedules a tenant view in every tenant: two instances refresh each written tenant exactly once per tick, and skip idle ones', async () => {
     const boot = () => apps.boot({ entities, tenants: () => TENANTS, refreshConcurrency: 2, imports: [ScheduleModule.forRoot()] });
     const instances = await Promise.all([boot(), boot()]);
     const events: PgViewsEvent[] = [];
     for (const app of instances) app.get(PgViewsEvents).events$.subscribe((event) => events.push(event));
     const jobs = await takeOverJobs(instances, 'pgviews:refresh:*.customer_totals_scheduled');
     const handled = () => events.filter((event) => event.type === 'view-refreshed' || event.type === 'refresh-skipped').length;
+    // Each tick refreshes the tenants written since the previous one (every tenant, the first time).
+    const written: Record<number, string[]> = { 2027: TENANTS, 2028: ['acme', 'Initech Co'], 2029: ['globex'] };
     for (const [index, year] of [2027, 2028, 2029].entries()) {
+      for (const tenant of written[year]) await db.query(`INSERT INTO "${tenant}".orders (customer, amount) VALUES ('ada', 1)`);
       // Both instances' timers fire for the tick, a little apart, as timers on two machines do.
       fireTick(jobs[0], `${year}-01-01T00:00:00.100Z`);
       fireTick(jobs[1], `${year}-01-01T00:00:00.700Z`);
@@ -89,15 +92,20 @@ describe('refreshing tenant views', () => {
     }
     await apps.closeAll();
     const rows = await db.query(
-      `SELECT tick, view_schema, count(*)::int AS refreshes FROM pgviews_refresh_history
-       WHERE view_name = 'customer_totals_scheduled' AND source = 'schedule' GROUP BY tick, view_schema ORDER BY tick, view_schema`,
+      `SELECT extract(year FROM tick)::int AS year, view_schema AS tenant, coalesce(skipped, 'refreshed') AS outcome, count(*)::int AS n
+       FROM pgviews_refresh_history WHERE view_name = 'customer_totals_scheduled' AND source = 'schedule'
+       GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
     );
-    expect(rows).toHaveLength(3 * TENANTS.length);
-    expect(rows.every((row) => row.refreshes === 1)).toBe(true);
+    const outcome = (year: number, tenant: string) => (written[year].includes(tenant) ? 'refreshed' : 'unchanged');
+    expect(rows).toEqual(
+      [2027, 2028, 2029].flatMap((year) => [...TENANTS].sort().map((tenant) => ({ year, tenant, outcome: outcome(year, tenant), n: 1 }))),
+    );
     const refreshed = events.filter((event) => event.type === 'view-refreshed');
-    const skipped = events.filter((event) => event.type === 'refresh-skipped' && event.reason === 'locked');
-    expect(refreshed).toHaveLength(3 * TENANTS.length);
-    expect(skipped).toHaveLength(3 * TENANTS.length); // the other instance's turn, for each tenant at each tick
+    const idle = events.filter((event) => event.type === 'refresh-skipped' && event.reason === 'unchanged');
+    const locked = events.filter((event) => event.type === 'refresh-skipped' && event.reason === 'locked');
+    expect(refreshed).toHaveLength(TENANTS.length + 2 + 1);
+    expect(idle).toHaveLength(2 + 1);
+    expect(locked).toHaveLength(3 * TENANTS.length); // the other instance's turn, for each tenant at each tick
     expect(new Set(refreshed.map((event) => (event as { tenant?: string }).tenant))).toEqual(new Set(TENANTS));
   });
 });
