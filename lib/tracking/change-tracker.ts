@@ -6,7 +6,7 @@ import { qualifiedName, quoteLiteral, textArray } from '../sql/identifiers.js';
 import { assertOwnTable, OWN_ROLES_CTE, parseTableGuard, type GuardRow } from '../state/ownership.js';
 import { CHANGES_COMMENT, ChangeLog, MARKS_COMMENT } from './change-log.js';
 import type { ChangeState } from './change-state.js';
-import { problemsCtes, reachCtes, SUMMARY_CTE } from './sources.query.js';
+import { problemsCtes, reachCtes, sharingCtes, SUMMARY_CTE } from './sources.query.js';
 
 /** A materialized view to ask about: its display name and where it lives. */
 export type TrackedView = RelationName & { readonly id: string };
@@ -168,21 +168,19 @@ FROM summary s WHERE m.view_oid = s.view_oid`,
 
   /**
    * After a tracked refresh of `view`: deletes the logged changes of its sources that every tracked
-   * view reading them reflects (each view with a mark row, its sources read from the catalog now),
-   * and the marks of views that no longer exist.
+   * view reading them reflects (each view with a mark row that reads one of those tables, found from
+   * the tables up, its sources read from the catalog now). Marks of views that no longer exist are
+   * left to the sync (see tracking-sync.ts): joined to pg_class here, they count for nothing.
    */
   pruneStatements(view: RelationName): string[] {
     const log = this.log;
     return [
-      `WITH RECURSIVE targets(view_oid) AS (
-  SELECT m.view_oid FROM ${log.marks} m JOIN pg_class c ON c.oid = m.view_oid AND c.relkind = 'm'
-),
+      `WITH RECURSIVE ${sharingCtes(`${regclass(view)}::oid`, log.marks)}, targets(view_oid) AS (SELECT view_oid FROM sharing),
 ${reachCtes(log)}, ${SUMMARY_CTE}
 DELETE FROM ${log.changes} x
 WHERE x.relid = ANY ((SELECT s.sources FROM summary s WHERE s.view_oid = ${regclass(view)})::oid[])
   AND NOT EXISTS (SELECT FROM summary s LEFT JOIN ${log.marks} m ON m.view_oid = s.view_oid
                   WHERE x.relid = ANY (s.sources) AND (m.snapshot IS NULL OR NOT pg_visible_in_snapshot(x.xid, m.snapshot)))`,
-      `DELETE FROM ${log.marks} m WHERE NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = m.view_oid AND c.relkind = 'm')`,
     ];
   }
 }

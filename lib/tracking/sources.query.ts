@@ -14,24 +14,72 @@ import { TRACKING_TRIGGER_TYPE, type ChangeLog } from './change-log.js';
 /** OIDs below this are built into PostgreSQL (FirstNormalObjectId). */
 const FIRST_USER_OID = 16384;
 
+/** The relations `rel` reads itself (`rel`): its stored query's, and a table's partitions or inheritance children. */
+function readsOf(rel: string): string {
+  return `SELECT d.refobjid AS rel
+    FROM pg_rewrite w
+    JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = w.oid
+                    AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> w.ev_class
+    WHERE w.ev_class = ${rel} AND w.rulename = '_RETURN'
+    UNION ALL
+    SELECT i.inhrelid FROM pg_inherits i WHERE i.inhparent = ${rel}`;
+}
+
 /**
- * `reach(view_oid, rel)`: every relation each target reads, directly or not (the target included);
+ * The relations whose sources can include `rel` (`rel`) one step away: views whose stored query names
+ * it, and its inheritance parents and children (a view reading a partition counts writes made through
+ * its parent, and one reading a parent those made to its partitions; see reachCtes).
+ */
+function readersOf(rel: string): string {
+  return `SELECT w.ev_class AS rel
+    FROM pg_depend d
+    JOIN pg_rewrite w ON w.oid = d.objid AND w.rulename = '_RETURN' AND w.ev_class <> d.refobjid
+    WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = ${rel} AND d.classid = 'pg_rewrite'::regclass
+    UNION ALL
+    SELECT i.inhparent FROM pg_inherits i WHERE i.inhrelid = ${rel}
+    UNION ALL
+    SELECT i.inhrelid FROM pg_inherits i WHERE i.inhparent = ${rel}`;
+}
+
+/**
+ * `sharing(view_oid)`: the materialized views in `marks` whose sources (see reachCtes) can share a
+ * table with those of `view` (an expression giving its OID), `view` included: whose marks decide what
+ * a prune after its refresh may delete. Followed up from those tables by pg_depend's index on the
+ * referenced object, so it costs what those tables' readers number, not every tracked view. It may
+ * take in a view that shares none (a sibling partition's reader): a prune is only the more careful.
+ */
+export function sharingCtes(view: string, marks: string): string {
+  return `below(rel) AS (
+  SELECT ${view}
+  UNION
+  SELECT e.rel FROM below b CROSS JOIN LATERAL (${readsOf('b.rel')}) e
+), above(rel) AS (
+  SELECT b.rel FROM below b JOIN pg_class c ON c.oid = b.rel AND c.relkind IN ('r', 'p') AND c.oid >= ${FIRST_USER_OID}
+  UNION
+  SELECT e.rel FROM above a CROSS JOIN LATERAL (${readersOf('a.rel')}) e
+), sharing(view_oid) AS (
+  SELECT m.view_oid FROM ${marks} m JOIN pg_class c ON c.oid = m.view_oid AND c.relkind = 'm'
+  WHERE m.view_oid IN (SELECT rel FROM above)
+)`;
+}
+
+/**
+ * `reach(view_oid, rel)`: every relation each target reads, directly or not (the target included), and
+ * the inheritance parents of each (writes made through a parent are logged against it);
  * `rels`: those relations with what the checks need. Without `marks`, the marks table is not read
  * (the sync's catalog query, which runs before the table is known to be the library's own).
  */
 export function reachCtes(log: ChangeLog, { marks = true } = {}): string {
-  return `reach(view_oid, rel) AS (
+  return `down(view_oid, rel) AS (
   SELECT view_oid, view_oid FROM targets WHERE view_oid IS NOT NULL
   UNION
-  SELECT r.view_oid, e.rel FROM reach r CROSS JOIN LATERAL (
-    SELECT d.refobjid AS rel
-    FROM pg_rewrite w
-    JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = w.oid
-                    AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> w.ev_class
-    WHERE w.ev_class = r.rel AND w.rulename = '_RETURN'
-    UNION ALL
-    SELECT i.inhrelid FROM pg_inherits i WHERE i.inhparent = r.rel
-  ) e
+  SELECT r.view_oid, e.rel FROM down r CROSS JOIN LATERAL (${readsOf('r.rel')}) e
+), reach(view_oid, rel) AS (
+  -- With the inheritance parents of what it reads: a statement on a parent fires the parent's trigger
+  -- only, even when the rows it writes are in the partition the view reads.
+  SELECT view_oid, rel FROM down
+  UNION
+  SELECT r.view_oid, i.inhparent FROM reach r JOIN pg_inherits i ON i.inhrelid = r.rel
 ), rels AS (
   SELECT r.view_oid, c.oid, c.relkind, c.relfilenode, c.relowner, c.oid = r.view_oid AS self,
          format('%I.%I', n.nspname, c.relname) AS display, w.xmin::text AS rule_xmin, w.ev_action::text AS tree,

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type pg from 'pg';
 import { ChangeTracker } from '../../lib/tracking/change-tracker.js';
 import { changeVerdict, type ChangeState } from '../../lib/tracking/change-state.js';
+import { sharingCtes } from '../../lib/tracking/sources.query.js';
 import type { SqlRunner } from '../../lib/database/sql-runner.js';
 import { useTestDatabase } from '../support/test-database.js';
 
@@ -232,6 +233,46 @@ describe('change tracking', () => {
     await refresh(client, 'book_count_mv');
     const pruned = await db.query(`SELECT count(*)::int AS n FROM pgviews_state_changes WHERE relid = 'author'::regclass`);
     expect(pruned[0].n).toBe(0);
+  });
+
+  it('asks, after a refresh, only the tracked views that can share one of its tables: through views, materialized views and partitions', async () => {
+    const client = await db.connect();
+    await client.query(`
+      CREATE TABLE ledger (id int, year int) PARTITION BY LIST (year);
+      CREATE TABLE ledger_2025 PARTITION OF ledger FOR VALUES IN (2025);
+      CREATE TABLE ledger_2026 PARTITION OF ledger FOR VALUES IN (2026);
+      CREATE MATERIALIZED VIEW ledger_mv AS SELECT year, count(*) AS n FROM ledger GROUP BY year;
+      CREATE MATERIALIZED VIEW ledger_2025_mv AS SELECT count(*) AS n FROM ledger_2025;
+      CREATE MATERIALIZED VIEW ledger_2026_mv AS SELECT count(*) AS n FROM ledger_2026;
+      CREATE TABLE elsewhere (id int);
+      CREATE MATERIALIZED VIEW elsewhere_mv AS SELECT count(*) AS n FROM elsewhere;`);
+    await install(client, 'public.ledger', 'public.ledger_2025', 'public.ledger_2026', 'public.elsewhere');
+    for (const name of ['ledger_mv', 'ledger_2025_mv', 'ledger_2026_mv', 'elsewhere_mv']) await refresh(client, name);
+    expect(await state(client, 'ledger_2026_mv')).toMatchObject({ sources: ['public.ledger', 'public.ledger_2026'], watchable: true });
+    const sharing = async (name: string) =>
+      (
+        await db.query(
+          `WITH RECURSIVE ${sharingCtes(`'${name}'::regclass::oid`, tracker.log.marks)} SELECT view_oid::regclass::text AS name FROM sharing ORDER BY 1`,
+        )
+      ).map((row) => row.name);
+    const ledgerViews = ['ledger_2025_mv', 'ledger_2026_mv', 'ledger_mv'];
+    expect(await sharing('ledger_2026_mv')).toEqual(ledgerViews);
+    expect(await sharing('ledger_mv')).toEqual(ledgerViews);
+    expect(await sharing('books_mv')).toEqual(['book_count_mv', 'books_mv', 'untracked_upstream_mv']); // the last reads book too
+    expect(await sharing('elsewhere_mv')).toEqual(['elsewhere_mv']);
+
+    const logged = async (table: string) =>
+      (await db.query(`SELECT count(*)::int AS n FROM pgviews_state_changes WHERE relid = $1::regclass`, [table]))[0].n;
+    // Through the parent, only the parent's statement trigger fires: the view reading the partition sees it all the same.
+    await client.query(`INSERT INTO ledger VALUES (1, 2026)`);
+    expect(await verdict(client, 'ledger_2026_mv')).toBe('changed');
+    await client.query(`INSERT INTO ledger_2026 VALUES (2, 2026)`);
+    await refresh(client, 'ledger_mv'); // ledger_2026_mv, reading the partition itself, does not reflect them yet
+    expect([await logged('ledger'), await logged('ledger_2026')]).toEqual([1, 1]);
+    await refresh(client, 'ledger_2026_mv'); // the parent's row stays for ledger_2025_mv, which cannot tell it from its own
+    expect([await logged('ledger'), await logged('ledger_2026')]).toEqual([1, 0]);
+    await refresh(client, 'ledger_2025_mv');
+    expect(await logged('ledger')).toBe(0);
   });
 
   it('says why a view cannot be watched: functions, foreign tables, untracked tables', async () => {
