@@ -1,4 +1,4 @@
-import { withCatalogSearchPath } from '../database/catalog-search-path.js';
+import { withCatalogSettings } from '../database/catalog-settings.js';
 import type { SqlRunner } from '../database/sql-runner.js';
 import { displayName } from '../sql/identifiers.js';
 import { assertOwnTable, parseTableGuard } from '../state/ownership.js';
@@ -48,7 +48,7 @@ export function readCatalogSnapshot(
   declared: readonly DeclaredName[],
   options: SnapshotOptions = {},
 ): Promise<CatalogSnapshot> {
-  return withCatalogSearchPath(tx, () => readSnapshot(tx, declared, options));
+  return withCatalogSettings(tx, () => readSnapshot(tx, declared, options));
 }
 
 async function readSnapshot(
@@ -215,9 +215,9 @@ FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.oid = ANY (ARRAY[${oids.map((oid) => Number(oid)).join(', ')}]::oid[])`;
 }
 
-/** `tx` is a transaction (see withCatalogSearchPath). */
+/** `tx` is a transaction (see withCatalogSettings). */
 export async function readObjectDetails(tx: SqlRunner, oids: readonly number[]): Promise<Map<number, ObjectDetails>> {
   if (oids.length === 0) return new Map();
-  const rows = await withCatalogSearchPath(tx, () => tx.query<ObjectDetails & { oid: string | number }>(detailsQuery(oids)));
+  const rows = await withCatalogSettings(tx, () => tx.query<ObjectDetails & { oid: string | number }>(detailsQuery(oids)));
   return new Map(rows.map((row) => [Number(row.oid), { ...row, oid: Number(row.oid) }]));
 }

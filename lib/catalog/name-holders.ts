@@ -1,4 +1,4 @@
-import { withCatalogSearchPath } from '../database/catalog-search-path.js';
+import { withCatalogSettings } from '../database/catalog-settings.js';
 import type { SqlRunner } from '../database/sql-runner.js';
 import { displayName, textArray } from '../sql/identifiers.js';
 
@@ -74,10 +74,10 @@ interface HolderRow {
   table_kind: string | null;
 }
 
-/** `tx` is a transaction (see withCatalogSearchPath). */
+/** `tx` is a transaction (see withCatalogSettings). */
 export async function readNameHolders(tx: SqlRunner, names: ReadonlyArray<{ schema: string; name: string }>): Promise<NameHolder[]> {
   if (names.length === 0) return [];
-  const rows = await withCatalogSearchPath(tx, () => tx.query<HolderRow>(nameHoldersQuery(names)));
+  const rows = await withCatalogSettings(tx, () => tx.query<HolderRow>(nameHoldersQuery(names)));
   return rows.map((row) => ({
     schema: row.schema,
     name: row.name,

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { isSqlState, PgViewsLockTimeoutError, SqlState } from '../pgviews.errors.js';
 import { advisoryLockKey } from '../sql/statements.js';
-import { withCatalogSearchPath } from './catalog-search-path.js';
+import { withCatalogSettings } from './catalog-settings.js';
 import type { SqlRunner } from './sql-runner.js';
 
 /** A session that holds an advisory lock, as pg_locks and pg_stat_activity show it. */
@@ -38,7 +38,7 @@ ORDER BY l.pid`;
 
 /** Run inside a transaction (both callers wait for a lock in one), with only pg_catalog on the path. */
 export function lockHolders(tx: SqlRunner, name: string): Promise<LockHolder[]> {
-  return withCatalogSearchPath(tx, () => tx.query<LockHolder>(lockHoldersQuery(name)));
+  return withCatalogSettings(tx, () => tx.query<LockHolder>(lockHoldersQuery(name)));
 }
 
 /** `pid 4242 (application "psql", client 10.0.0.7:51234, idle in transaction, in a transaction since 2026-01-01T10:00:00.000Z)`. */

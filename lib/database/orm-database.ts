@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { AbstractSqlConnection } from '@mikro-orm/postgresql';
-import { SET_CATALOG_SEARCH_PATH } from './catalog-search-path.js';
+import { SET_CATALOG_SETTINGS } from './catalog-settings.js';
 import type { SqlRunner } from './sql-runner.js';
 
 /**
@@ -27,12 +27,12 @@ export class OrmDatabase implements SqlRunner {
     const connection = this.connection;
     const outer = this.em.getTransactionContext();
     if (outer) return this.savepoint(connection, outer, work, rollback);
-    return this.ownTransaction(connection, work, { rollback, catalogSearchPath: false });
+    return this.ownTransaction(connection, work, { rollback, catalogSettings: false });
   }
 
   /**
    * Runs `work` (the library's own reads) in a transaction that is rolled back, with only pg_catalog
-   * on the search_path from its BEGIN to its end (see withCatalogSearchPath): the setting travels
+   * on the search_path from its BEGIN to its end (see withCatalogSettings): the setting travels
    * with the BEGIN and goes with the ROLLBACK, so it costs no round trip of its own.
    */
   async catalogTransaction<T>(work: (tx: SqlRunner) => Promise<T>): Promise<T> {
@@ -40,13 +40,13 @@ export class OrmDatabase implements SqlRunner {
     const outer = this.em.getTransactionContext();
     // A savepoint keeps the outer search_path: it is set and restored around each read.
     if (outer) return this.savepoint(connection, outer, work, true);
-    return this.ownTransaction(connection, work, { rollback: true, catalogSearchPath: true });
+    return this.ownTransaction(connection, work, { rollback: true, catalogSettings: true });
   }
 
   private async ownTransaction<T>(
     connection: AbstractSqlConnection,
     work: (tx: SqlRunner) => Promise<T>,
-    { rollback, catalogSearchPath }: { rollback: boolean; catalogSearchPath: boolean },
+    { rollback, catalogSettings }: { rollback: boolean; catalogSettings: boolean },
   ): Promise<T> {
     await connection.ensureConnection();
     // A connection of its own, released whatever happens: Kysely's own transaction object does not
@@ -56,9 +56,9 @@ export class OrmDatabase implements SqlRunner {
       .connection()
       .execute(async (single) => {
         const run = (sql: string) => connection.execute(sql, [], 'all', single) as Promise<any[]>;
-        await run(catalogSearchPath ? `BEGIN;\n${SET_CATALOG_SEARCH_PATH}` : 'BEGIN');
+        await run(catalogSettings ? `BEGIN;\n${SET_CATALOG_SETTINGS}` : 'BEGIN');
         try {
-          const result = await work({ query: run, catalogSearchPath });
+          const result = await work({ query: run, catalogSettings });
           await run(rollback ? 'ROLLBACK' : 'COMMIT');
           return result;
         } catch (error) {

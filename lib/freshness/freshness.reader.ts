@@ -1,4 +1,4 @@
-import { withCatalogSearchPath } from '../database/catalog-search-path.js';
+import { withCatalogSettings } from '../database/catalog-settings.js';
 import type { OrmDatabase } from '../database/orm-database.js';
 import type { SqlRunner } from '../database/sql-runner.js';
 import type { RecentRefreshRow, RefreshHistory } from '../refresh/refresh-history.js';
@@ -39,7 +39,7 @@ export class FreshnessReader {
 
   /** In `tx`, a transaction (the refresh's, holding the view's lock). */
   readIn(tx: SqlRunner, view: TrackedView): Promise<ViewFreshnessReading> {
-    return withCatalogSearchPath(tx, async () => {
+    return withCatalogSettings(tx, async () => {
       // The table is checked before it is read (see RefreshHistory.checkUsable); a missing one means no refresh recorded yet.
       const shape = await this.history.checkUsable(tx);
       const [recent] = shape ? await tx.query<RecentRefreshRow>(this.history.recentQuery(view, shape)) : [];

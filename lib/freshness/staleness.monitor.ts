@@ -1,4 +1,4 @@
-import { withCatalogSearchPath } from '../database/catalog-search-path.js';
+import { withCatalogSettings } from '../database/catalog-settings.js';
 import type { OrmDatabase } from '../database/orm-database.js';
 import type { ViewRegistry } from '../definitions/view.registry.js';
 import { historyEntry, type HistoryRow, type RefreshHistory } from '../refresh/refresh-history.js';
@@ -38,7 +38,7 @@ export class StalenessMonitor {
     const views = this.registry.definitions.filter((definition) => definition.kind === 'materialized');
     if (views.length === 0) return Promise.resolve([]);
     return this.database.catalogTransaction((tx) =>
-      withCatalogSearchPath(tx, async () => {
+      withCatalogSettings(tx, async () => {
         const [{ now }] = await tx.query<{ now: string | Date }>('SELECT clock_timestamp() AS now');
         const refreshed = new Map<string, RefreshHistoryEntry>();
         const shape = await this.history?.checkUsable(tx);

@@ -1,4 +1,4 @@
-import { withCatalogSearchPath } from '../database/catalog-search-path.js';
+import { withCatalogSettings } from '../database/catalog-settings.js';
 import type { SqlRunner } from '../database/sql-runner.js';
 import { qualifiedName, quoteIdent, quoteLiteral } from '../sql/identifiers.js';
 import type { StatementTarget } from './statement-targets.js';
@@ -67,6 +67,6 @@ WHERE k.relkind IN ('v', 'm')`;
 export async function findDependents(tx: SqlRunner, targets: readonly StatementTarget[]): Promise<Dependent[]> {
   const resolved = await resolveTargets(tx, targets);
   if (resolved.length === 0) return [];
-  const rows = await withCatalogSearchPath(tx, () => tx.query<{ oid: string | number; reads: string[] }>(dependentsQuery(resolved)));
+  const rows = await withCatalogSettings(tx, () => tx.query<{ oid: string | number; reads: string[] }>(dependentsQuery(resolved)));
   return rows.map((row) => ({ oid: Number(row.oid), reads: row.reads }));
 }

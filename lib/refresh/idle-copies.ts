@@ -1,4 +1,4 @@
-import { withCatalogSearchPath } from '../database/catalog-search-path.js';
+import { withCatalogSettings } from '../database/catalog-settings.js';
 import type { OrmDatabase } from '../database/orm-database.js';
 import { REFRESH_LOCK_PREFIX } from '../pgviews.constants.js';
 import { advisoryLockKey } from '../sql/statements.js';
@@ -94,7 +94,7 @@ async function record(
   // Instances recording the same view's skips take turns: each then sees the rows of the one before.
   const lock = advisoryLockKey(`${REFRESH_LOCK_PREFIX}idle-tenants:${copies[0].view.name}`);
   const recorded = await deps.database.transaction((tx) =>
-    withCatalogSearchPath(tx, async () => {
+    withCatalogSettings(tx, async () => {
       await tx.query(`SET LOCAL lock_timeout = ${Math.max(0, Math.round(deps.lockTimeout))}`);
       await tx.query(`SELECT pg_advisory_xact_lock(${lock})`);
       const [{ recorded }] = await tx.query<{ recorded: string[] | null }>(insert);

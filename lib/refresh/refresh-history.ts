@@ -1,4 +1,4 @@
-import { PIN_CATALOG_SEARCH_PATH, UNPIN_CATALOG_SEARCH_PATH } from '../database/catalog-search-path.js';
+import { PIN_CATALOG_SETTINGS, UNPIN_CATALOG_SETTINGS } from '../database/catalog-settings.js';
 import type { SqlRunner } from '../database/sql-runner.js';
 import type { RelationName } from '../definitions/view-definition.js';
 import {
@@ -183,13 +183,13 @@ export class RefreshHistory implements RelationName {
       `SELECT set_config('pgviews.refresh_started', clock_timestamp()::text, true)`,
       refreshStatement,
       // After REFRESH (whose query may call the user's functions): the record is the library's own SQL.
-      PIN_CATALOG_SEARCH_PATH,
+      PIN_CATALOG_SETTINGS,
       `INSERT INTO ${this.qualified} (view_schema, view_name, started_at, finished_at, duration_ms, concurrent, source, tick)
 VALUES (${quoteLiteral(view.schema)}, ${quoteLiteral(view.name)}, ${started}, clock_timestamp(),
         1000 * extract(epoch FROM clock_timestamp() - ${started}), ${entry.concurrently}, ${quoteLiteral(entry.source)},
         ${entry.tick ? quoteLiteral(entry.tick.toISOString()) : 'NULL'})`,
       this.trimStatement(match),
-      UNPIN_CATALOG_SEARCH_PATH,
+      UNPIN_CATALOG_SETTINGS,
     ].join(';\n');
   }
 
@@ -199,13 +199,13 @@ VALUES (${quoteLiteral(view.schema)}, ${quoteLiteral(view.name)}, ${started}, cl
    */
   skipRecord(view: RelationName, entry: { source: RefreshSource; tick?: Date }): string {
     return [
-      PIN_CATALOG_SEARCH_PATH,
+      PIN_CATALOG_SETTINGS,
       `INSERT INTO ${this.qualified}
   (view_schema, view_name, started_at, finished_at, duration_ms, concurrent, source, tick, ${SKIP_COLUMN})
 VALUES (${quoteLiteral(view.schema)}, ${quoteLiteral(view.name)}, clock_timestamp(), clock_timestamp(), 0, false,
         ${quoteLiteral(entry.source)}, ${entry.tick ? quoteLiteral(entry.tick.toISOString()) : 'NULL'}, 'unchanged')`,
       this.trimStatement(`${this.rowsOf(view)} AND ${SKIP_COLUMN} IS NOT NULL`),
-      UNPIN_CATALOG_SEARCH_PATH,
+      UNPIN_CATALOG_SETTINGS,
     ].join(';\n');
   }
 

@@ -1,4 +1,4 @@
-import { PIN_CATALOG_SEARCH_PATH, UNPIN_CATALOG_SEARCH_PATH } from '../database/catalog-search-path.js';
+import { PIN_CATALOG_SETTINGS, UNPIN_CATALOG_SETTINGS } from '../database/catalog-settings.js';
 import type { ChangeTracker } from '../tracking/change-tracker.js';
 import type { RefreshTarget } from './view.refresher.js';
 
@@ -15,5 +15,5 @@ export interface RefreshTracking {
  * refresh: see ChangeTracker.registerStatement).
  */
 export function registerStatement(tracking: RefreshTracking, view: RefreshTarget): string {
-  return [PIN_CATALOG_SEARCH_PATH, tracking.tracker.registerStatement(view), UNPIN_CATALOG_SEARCH_PATH].join(';\n');
+  return [PIN_CATALOG_SETTINGS, tracking.tracker.registerStatement(view), UNPIN_CATALOG_SETTINGS].join(';\n');
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { withCatalogSearchPath } from '../database/catalog-search-path.js';
+import { withCatalogSettings } from '../database/catalog-settings.js';
 import type { OrmDatabase } from '../database/orm-database.js';
 import type { ViewEntity } from '../decorators/view-options.js';
 import { checkTenantName } from '../definitions/tenant-views.js';
@@ -61,7 +61,7 @@ export class ViewRefreshService {
     const history = this.history;
     const [row] = await this.database.transaction(
       (tx) =>
-        withCatalogSearchPath(tx, async () => {
+        withCatalogSettings(tx, async () => {
           const shape = await history.checkUsable(tx);
           return shape ? tx.query<HistoryRow>(history.lastQuery(definition, shape)) : [];
         }),

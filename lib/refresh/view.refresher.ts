@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { withCatalogSearchPath } from '../database/catalog-search-path.js';
+import { withCatalogSettings } from '../database/catalog-settings.js';
 import { concurrentKeyCondition } from '../catalog/catalog.reader.js';
 import type { OrmDatabase } from '../database/orm-database.js';
 import type { SqlRunner } from '../database/sql-runner.js';
@@ -148,9 +148,7 @@ export class ViewRefresher {
     // Read in a transaction (the scheduled refresh's, or one of its own), with only pg_catalog on the search_path.
     // (Its own: a rolled-back catalog transaction, whose search_path comes with its BEGIN, so a skip costs four round trips.)
     const read = (tx: SqlRunner) =>
-      withCatalogSearchPath(tx, () =>
-        this.state({ query: (sql) => tx.query(sql), catalogSearchPath: true }, view, options, context.tenant),
-      );
+      withCatalogSettings(tx, () => this.state({ query: (sql) => tx.query(sql), catalogSettings: true }, view, options, context.tenant));
     const { state, tracked, unchanged } = exclusive ? await read(runner) : await this.database.catalogTransaction(read);
     if (state.standby) {
       if (context.source === 'schedule' || context.source === 'freshness') return skipped('standby');

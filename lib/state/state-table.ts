@@ -1,4 +1,4 @@
-import { PIN_CATALOG_SEARCH_PATH, UNPIN_CATALOG_SEARCH_PATH } from '../database/catalog-search-path.js';
+import { PIN_CATALOG_SETTINGS, UNPIN_CATALOG_SETTINGS } from '../database/catalog-settings.js';
 import type { RelationName } from '../definitions/view-definition.js';
 import { displayName, fitIdentifier, qualifiedName, quoteIdent, quoteLiteral, textArray } from '../sql/identifiers.js';
 
@@ -157,7 +157,7 @@ WHERE c.oid = s.oid AND n.nspname = s.schema_name AND c.relname = s.object_name
    */
   recordStatements(entries: readonly StateEntry[], release: string, { rollback = false, logRelease = true } = {}): string[] {
     const table = this.qualified;
-    const statements: string[] = [PIN_CATALOG_SEARCH_PATH];
+    const statements: string[] = [PIN_CATALOG_SETTINGS];
     if (entries.length > 0) {
       statements.push(`INSERT INTO ${table} AS s (kind, oid, schema_name, object_name, hash, fingerprint, server_major, release, applied_at)
 SELECT e.kind, c.oid, n.nspname, c.relname, e.hash, ${QUERY_FINGERPRINT}, ${SERVER_MAJOR}, ${quoteLiteral(release)},
@@ -176,7 +176,7 @@ ON CONFLICT (oid) WHERE oid IS NOT NULL DO UPDATE SET
     statements.push(`DELETE FROM ${table} s WHERE s.oid IS NOT NULL AND NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = s.oid)`);
     statements.push(this.adoptFingerprintsStatement());
     if (logRelease) statements.push(this.releaseStatement(release, { rollback }));
-    statements.push(UNPIN_CATALOG_SEARCH_PATH);
+    statements.push(UNPIN_CATALOG_SETTINGS);
     return statements;
   }
 

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { CatalogSnapshot } from '../catalog/catalog-snapshot.js';
-import { PIN_CATALOG_SEARCH_PATH, UNPIN_CATALOG_SEARCH_PATH } from '../database/catalog-search-path.js';
+import { PIN_CATALOG_SETTINGS, UNPIN_CATALOG_SETTINGS } from '../database/catalog-settings.js';
 import type { OrmDatabase } from '../database/orm-database.js';
 import type { SqlRunner } from '../database/sql-runner.js';
 import type { ViewRegistry } from '../definitions/view.registry.js';
@@ -99,7 +99,7 @@ export class SyncEngine {
       ...(recorded.stale ? [this.context.state.adoptFingerprintsStatement()] : []),
     ];
     if (statements.length === 0) return;
-    await this.database.query([PIN_CATALOG_SEARCH_PATH, ...statements, UNPIN_CATALOG_SEARCH_PATH].join(';\n'));
+    await this.database.query([PIN_CATALOG_SETTINGS, ...statements, UNPIN_CATALOG_SETTINGS].join(';\n'));
   }
 
   private execute(tx: SqlRunner, plan: SyncPlan, catalog: CatalogSnapshot): Promise<ExecutionResult> {

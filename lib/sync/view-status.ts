@@ -1,4 +1,4 @@
-import { withCatalogSearchPath } from '../database/catalog-search-path.js';
+import { withCatalogSettings } from '../database/catalog-settings.js';
 import type { CatalogSnapshot } from '../catalog/catalog-snapshot.js';
 import type { SqlRunner } from '../database/sql-runner.js';
 import type { ViewKind } from '../definitions/view-definition.js';
@@ -83,7 +83,7 @@ function stateOf(action: string, declared: boolean): ViewState {
 
 /** The status of every declared view and every orphan: the plan's verdict, plus size, rows and last refresh. */
 export function readViewStatus(tx: SqlRunner, plan: SyncPlan, snapshot: CatalogSnapshot, sources: StatusSources): Promise<ViewStatus[]> {
-  return withCatalogSearchPath(tx, () => readStatus(tx, plan, snapshot, sources));
+  return withCatalogSettings(tx, () => readStatus(tx, plan, snapshot, sources));
 }
 
 async function readStatus(

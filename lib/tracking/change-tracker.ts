@@ -1,4 +1,4 @@
-import { PIN_CATALOG_SEARCH_PATH, UNPIN_CATALOG_SEARCH_PATH, withCatalogSearchPath } from '../database/catalog-search-path.js';
+import { PIN_CATALOG_SETTINGS, UNPIN_CATALOG_SETTINGS, withCatalogSettings } from '../database/catalog-settings.js';
 import type { SqlRunner } from '../database/sql-runner.js';
 import type { RelationName } from '../definitions/view-definition.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
@@ -88,7 +88,7 @@ export class ChangeTracker {
    * Undefined when tracking is not installed.
    */
   async read(tx: SqlRunner, views: readonly TrackedView[], { checked = false } = {}): Promise<ChangeState[] | undefined> {
-    return withCatalogSearchPath(tx, async () => {
+    return withCatalogSettings(tx, async () => {
       if (!checked && !(await this.checkUsable(tx))) return undefined;
       const [{ states }] = await tx.query<{ states: StateRow[] | null }>(this.stateQuery(views));
       return (states ?? []).map(parseState);
@@ -156,13 +156,13 @@ FROM summary s WHERE m.view_oid = s.view_oid`,
     const name = qualifiedName(view.schema, view.name).replaceAll('*/', '* /');
     const label = `/* nestjs-pgviews: tracked REFRESH MATERIALIZED VIEW ${name} */ `;
     return [
-      label + PIN_CATALOG_SEARCH_PATH,
+      label + PIN_CATALOG_SETTINGS,
       ...this.markStatements(view),
-      UNPIN_CATALOG_SEARCH_PATH,
+      UNPIN_CATALOG_SETTINGS,
       refresh,
-      PIN_CATALOG_SEARCH_PATH,
+      PIN_CATALOG_SETTINGS,
       ...this.pruneStatements(view),
-      UNPIN_CATALOG_SEARCH_PATH,
+      UNPIN_CATALOG_SETTINGS,
     ];
   }
 

@@ -6,7 +6,7 @@
  * pg_depend leaves out built-in objects such as now()).
  *
  * These are CTE bodies, to be put after `WITH RECURSIVE` with a `targets(view_oid)` CTE before them.
- * The library's queries run with only pg_catalog on the search_path (see database/catalog-search-path.ts).
+ * The library's queries run with only pg_catalog on the search_path (see database/catalog-settings.ts).
  */
 import { quoteLiteral } from '../sql/identifiers.js';
 import { TRACKING_TRIGGER_TYPE, type ChangeLog } from './change-log.js';
