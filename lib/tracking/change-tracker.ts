@@ -103,14 +103,17 @@ export class ChangeTracker {
                        ${textArray(views.map((view) => qualifiedName(view.schema, view.name)))})
 ), targets(view_oid) AS (
   SELECT c.oid FROM input i JOIN pg_class c ON c.oid = to_regclass(i.name) AND c.relkind = 'm'
-), ${reachCtes(log)}, ${SUMMARY_CTE}, ${problemsCtes(log)}
-SELECT json_agg(json_build_array(i.id, c.relkind::text, c.relispopulated,
-         (SELECT array_agg(DISTINCT p.reason ORDER BY p.reason) FROM problems p WHERE p.view_oid = c.oid),
-         (SELECT array_agg(r.display ORDER BY r.display) FROM rels r WHERE r.view_oid = c.oid AND r.source),
+), ${reachCtes(log)}, ${SUMMARY_CTE}, ${problemsCtes(log)},
+-- Grouped once and joined, rather than a subquery per view that would scan them whole for each (N views, N² rows).
+reasons AS (SELECT view_oid, array_agg(DISTINCT reason ORDER BY reason) AS reasons FROM problems GROUP BY view_oid),
+named AS (SELECT view_oid, array_agg(display ORDER BY display) AS sources FROM rels WHERE source GROUP BY view_oid)
+SELECT json_agg(json_build_array(i.id, c.relkind::text, c.relispopulated, p.reasons, r.sources,
          s.fingerprint IS DISTINCT FROM m.fingerprint, m.refreshed_at, u.since) ORDER BY i.n) AS states
 FROM input i
 LEFT JOIN pg_class c ON c.oid = to_regclass(i.name) AND c.relkind = 'm'
 LEFT JOIN summary s ON s.view_oid = c.oid
+LEFT JOIN reasons p ON p.view_oid = c.oid
+LEFT JOIN named r ON r.view_oid = c.oid
 LEFT JOIN ${log.marks} m ON m.view_oid = c.oid AND m.snapshot IS NOT NULL
 LEFT JOIN LATERAL (
   -- Every unreflected row (an index range per table, none when nothing changed): the earliest write, exactly.

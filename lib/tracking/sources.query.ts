@@ -81,19 +81,26 @@ export function reachCtes(log: ChangeLog, { marks = true } = {}): string {
   UNION
   SELECT r.view_oid, i.inhparent FROM reach r JOIN pg_inherits i ON i.inhrelid = r.rel
 ), rels AS (
-  SELECT r.view_oid, c.oid, c.relkind, c.relfilenode, c.relowner, c.oid = r.view_oid AS self,
-         format('%I.%I', n.nspname, c.relname) AS display, w.xmin::text AS rule_xmin, w.ev_action::text AS tree,
-         ${marks ? 'mk.refreshed_xid::text' : 'NULL::text'} AS marked_xid, ${marks ? 'mk.view_oid IS NOT NULL' : 'NULL::boolean'} AS marked,
-         c.relkind IN ('r', 'p') AND c.oid >= ${FIRST_USER_OID} AS source,
-         g.oid IS NOT NULL AND g.tgenabled = 'A' AND g.tgtype = ${TRACKING_TRIGGER_TYPE} AND g.tgqual IS NULL
-           AND cardinality(g.tgattr::int2[]) = 0 AS tracked,
-         g.xmin::text AS trigger_xmin
-  FROM reach r
-  JOIN pg_class c ON c.oid = r.rel
-  JOIN pg_namespace n ON n.oid = c.relnamespace
-  LEFT JOIN pg_rewrite w ON w.ev_class = c.oid AND w.rulename = '_RETURN'
-  LEFT JOIN pg_trigger g ON g.tgrelid = c.oid AND g.tgname = ${quoteLiteral(log.triggerName)} AND g.tgfoid = ${log.functionOid}
-  ${marks ? `LEFT JOIN ${log.marks} mk ON mk.view_oid = c.oid AND c.relkind = 'm'` : ''}
+  SELECT r.view_oid, x.*, x.oid = r.view_oid AS self
+  FROM reach r CROSS JOIN LATERAL (
+    -- Looked up by index, relation by relation (OFFSET 0 keeps the planner from making this a join): its guess for
+    -- the walk above is hundreds of rows where there are a few, for which it would read pg_class, pg_rewrite and
+    -- pg_trigger whole, at a cost that grows with the database (every tenant's tables and views) at each refresh.
+    SELECT c.oid, c.relkind, c.relfilenode, c.relowner,
+           format('%I.%I', n.nspname, c.relname) AS display, w.xmin::text AS rule_xmin, w.ev_action::text AS tree,
+           ${marks ? 'mk.refreshed_xid::text' : 'NULL::text'} AS marked_xid, ${marks ? 'mk.view_oid IS NOT NULL' : 'NULL::boolean'} AS marked,
+           c.relkind IN ('r', 'p') AND c.oid >= ${FIRST_USER_OID} AS source,
+           g.oid IS NOT NULL AND g.tgenabled = 'A' AND g.tgtype = ${TRACKING_TRIGGER_TYPE} AND g.tgqual IS NULL
+             AND cardinality(g.tgattr::int2[]) = 0 AS tracked,
+           g.xmin::text AS trigger_xmin
+    FROM pg_class c
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    LEFT JOIN pg_rewrite w ON w.ev_class = c.oid AND w.rulename = '_RETURN'
+    LEFT JOIN pg_trigger g ON g.tgrelid = c.oid AND g.tgname = ${quoteLiteral(log.triggerName)} AND g.tgfoid = ${log.functionOid}
+    ${marks ? `LEFT JOIN ${log.marks} mk ON mk.view_oid = c.oid AND c.relkind = 'm'` : ''}
+    WHERE c.oid = r.rel
+    OFFSET 0
+  ) x
 )`;
 }
 
