@@ -68,16 +68,18 @@ export class RefreshRunner {
 
   /**
    * A tenant view's scheduled tick with `whenChanged`: the tenants whose copy needs no refresh, found
-   * (and their skips recorded) together, with what happened to each. Only a refresh of the view alone:
-   * one that takes its upstream or downstream views along goes tenant by tenant.
+   * (and their skips recorded) together, with what happened to each; every other tenant's copy needs
+   * its refresh. Only a refresh of the view alone: one that takes its upstream or downstream views
+   * along goes tenant by tenant (undefined: not decided here).
    */
   async skipIdleTenants(
     template: ViewDefinition,
     tenants: readonly string[],
     options: RefreshOptions,
     tick: Date,
-  ): Promise<Map<string, 'unchanged' | 'locked'>> {
-    if (!options.whenChanged || options.withDependencies || options.withDependents || tenants.length === 0) return new Map();
+  ): Promise<Map<string, 'unchanged' | 'locked'> | undefined> {
+    if (!options.whenChanged || options.withDependencies || options.withDependents) return undefined;
+    if (tenants.length === 0) return new Map();
     const copies = tenants.map((tenant) => ({ tenant, view: this.registry.forTenant(tenant).get(template.entity) }));
     return this.refresher.skipIdle(copies, tick);
   }

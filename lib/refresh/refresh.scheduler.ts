@@ -13,6 +13,7 @@ import { eachLimited } from './each-limited.js';
 import { NO_SCHEDULER, SCHEDULE_ON_PLAIN_VIEW } from '../pgviews.messages.js';
 import { PgViewsConfigurationError } from '../pgviews.errors.js';
 import type { RefreshRunner } from './refresh.runner.js';
+import type { RefreshOptions } from './refresh-options.js';
 
 interface ScheduledRefresh {
   readonly name: string;
@@ -120,8 +121,14 @@ export class RefreshScheduler {
     }
   }
 
-  private async refreshOne(definition: ViewDefinition, schedule: RefreshScheduleDeclaration, tick: Date, registry = this.registry) {
-    const options = { ...schedule.options, whenChanged: schedule.options.whenChanged ?? true };
+  private async refreshOne(
+    definition: ViewDefinition,
+    schedule: RefreshScheduleDeclaration,
+    tick: Date,
+    registry = this.registry,
+    overrides: Partial<RefreshOptions> = {},
+  ) {
+    const options = { ...schedule.options, whenChanged: schedule.options.whenChanged ?? true, ...overrides };
     const results = await this.runner.refreshAs('schedule', definition, options, { tick, registry });
     for (const result of results) {
       if (result.skipped) this.logger.debug?.(`${result.view}: scheduled refresh skipped (${result.skipped})`);
@@ -138,17 +145,19 @@ export class RefreshScheduler {
     const all = await this.tenants();
     const options = { ...schedule.options, whenChanged: schedule.options.whenChanged ?? true };
     // Idle tenants first, all at once: a few queries for the tick instead of a transaction per tenant.
-    const idle = await this.runner.skipIdleTenants(template, all, options, tick).catch((error: Error) => {
+    const decided = await this.runner.skipIdleTenants(template, all, options, tick).catch((error: Error) => {
       this.logger.warn(`${labelOf(template)}: could not tell idle tenants apart (${error.message}); each tenant is checked on its own`);
-      return new Map<string, string>();
+      return undefined;
     });
-    for (const [tenant, reason] of idle)
+    for (const [tenant, reason] of decided ?? [])
       this.logger.debug?.(`${template.name} of tenant ${JSON.stringify(tenant)}: scheduled refresh skipped (${reason})`);
-    const tenants = all.filter((tenant) => !idle.has(tenant));
+    const tenants = all.filter((tenant) => !decided?.has(tenant));
+    // What was not idle then needs its refresh: its change state is not read a second time.
+    const overrides = decided ? { whenChanged: false } : {};
     await eachLimited(tenants, this.concurrency, async (tenant) => {
       const registry = this.registry.forTenant(tenant);
       const definition = registry.get(template.entity);
-      await this.refreshOne(definition, schedule, tick, registry).catch((error: Error) =>
+      await this.refreshOne(definition, schedule, tick, registry, overrides).catch((error: Error) =>
         this.logger.error(`Scheduled refresh of ${definition.id} (tenant ${JSON.stringify(tenant)}) failed: ${error.message}`),
       );
     });
