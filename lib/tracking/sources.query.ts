@@ -175,9 +175,12 @@ export function problemsCtes(log: ChangeLog): string {
   SELECT c.view_oid, CASE WHEN p.provolatile <> 'i'
                           THEN format('calls %s, which is %s', p.oid::regprocedure,
                                       CASE p.provolatile WHEN 'v' THEN 'volatile' ELSE 'stable' END)
-                          ELSE format('calls %s, whose %s body may read tables', p.oid::regprocedure, l.lanname) END, false
-  FROM called c JOIN pg_proc p ON p.oid = c.fn JOIN pg_language l ON l.oid = p.prolang
-  WHERE p.provolatile <> 'i' OR (p.oid >= ${FIRST_USER_OID} AND l.lanname NOT IN ('c', 'internal'))
+                          ELSE format('calls %s, whose %s body may read tables', p.oid::regprocedure, p.lanname) END, false
+  FROM called c CROSS JOIN LATERAL (
+    -- By index, function by function (as rels does its relations): not a read of pg_proc whole.
+    SELECT p.oid, p.provolatile, l.lanname FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang WHERE p.oid = c.fn OFFSET 0
+  ) p
+  WHERE p.provolatile <> 'i' OR (p.oid >= ${FIRST_USER_OID} AND p.lanname NOT IN ('c', 'internal'))
   UNION ALL
   SELECT view_oid, 'reads CURRENT_DATE, CURRENT_USER or another value of the session', false
   FROM rels WHERE strpos(tree, '{SQLVALUEFUNCTION') > 0
