@@ -46,7 +46,7 @@ import { ViewRefreshService } from './refresh/view-refresh.service.js';
 import { ViewRefresher } from './refresh/view.refresher.js';
 import { StateTable } from './state/state-table.js';
 import { ChangeTracker } from './tracking/change-tracker.js';
-import { trackedViews } from './tracking/tracked-views.js';
+import { refreshTracking } from './refresh/refresh-tracking.js';
 import { ViewSyncService, type ViewSyncContext } from './sync/view-sync.service.js';
 import { createTelemetry as createOpenTelemetry, type PgViewsTelemetry } from './telemetry/pgviews.telemetry.js';
 
@@ -169,14 +169,7 @@ export function createRefresher(
   registry: ViewRegistry,
   telemetry: PgViewsTelemetry,
 ): ViewRefresher {
-  const tracked = new Set(trackedViews(registry.definitions).map((definition) => definition.id));
-  const trackedTenantViews = new Set(trackedViews(registry.tenantTemplates).map((definition) => definition.name));
-  const tracking = {
-    tracker,
-    tracks: (view: { id: string; schema: string; name: string }, tenant?: string) =>
-      tracked.has(view.id) || (view.schema === tenant && trackedTenantViews.has(view.name)),
-  };
-  return new ViewRefresher(database, history, events, options.lockTimeout, tracking, telemetry.refresh);
+  return new ViewRefresher(database, history, events, options.lockTimeout, refreshTracking(tracker, registry), telemetry.refresh);
 }
 
 export function createRefreshRunner(registry: ViewRegistry, refresher: ViewRefresher, options: ResolvedPgViewsOptions): RefreshRunner {

@@ -53,7 +53,10 @@ export async function withCatalogSettings<T>(tx: SqlRunner, work: () => Promise<
   if (tx.catalogSettings) return work();
   // Kept here rather than in the pgviews.* settings: `work` may pin and unpin them in a batch of its own.
   const [previous] = await tx.query<Record<string, string>>(
-    `SELECT ${[...CATALOG_SETTINGS.map(([name]) => `pg_catalog.current_setting(${quoteLiteral(name)}) AS ${name}`), ...setEach((_, ours) => quoteLiteral(ours))].join(', ')}`,
+    `SELECT ${[
+      ...CATALOG_SETTINGS.map(([name]) => `pg_catalog.current_setting(${quoteLiteral(name)}) AS ${name}`),
+      ...setEach((_, ours) => quoteLiteral(ours)),
+    ].join(', ')}`,
   );
   const restore = () => tx.query(`SELECT ${setEach((name) => quoteLiteral(previous[name])).join(', ')}`);
   let result: T;

@@ -42,7 +42,8 @@ export async function skipIdleCopies(deps: IdleCopiesDeps, copies: readonly Tena
   if (!tracker || tracked.length === 0) return new Map();
   const found = await deps.database.catalogTransaction(async (tx) => {
     const [state] = await tx.query<{ standby: boolean; history_guard: GuardRow | null; tracking_guards: TrackingGuards | null }>(
-      `SELECT pg_is_in_recovery() AS standby, ${deps.history?.guardSql() ?? 'NULL'} AS history_guard, ${tracker.guardSql()} AS tracking_guards`,
+      `SELECT pg_is_in_recovery() AS standby, ${deps.history?.guardSql() ?? 'NULL'} AS history_guard, ` +
+        `${tracker.guardSql()} AS tracking_guards`,
     );
     if (state.standby || !tracker.usable(state.tracking_guards)) return undefined;
     const shape = deps.history?.usable(state.history_guard);

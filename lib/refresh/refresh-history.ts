@@ -234,7 +234,8 @@ VALUES (${quoteLiteral(view.schema)}, ${quoteLiteral(view.name)}, clock_timestam
   RETURNING view_schema
 ) SELECT array_agg(view_schema) AS recorded FROM inserted`,
       `DELETE FROM ${this.qualified} h USING (
-  SELECT s.schema, (SELECT x.id FROM ${this.qualified} x WHERE x.view_schema = s.schema AND x.view_name = ${view} AND x.${SKIP_COLUMN} IS NOT NULL
+  SELECT s.schema, (SELECT x.id FROM ${this.qualified} x
+                    WHERE x.view_schema = s.schema AND x.view_name = ${view} AND x.${SKIP_COLUMN} IS NOT NULL
                     ORDER BY x.id DESC OFFSET ${this.keep - 1} LIMIT 1) AS cutoff FROM ${list}
 ) c WHERE h.view_schema = c.schema AND h.view_name = ${view} AND h.${SKIP_COLUMN} IS NOT NULL AND h.id < c.cutoff`,
     ];

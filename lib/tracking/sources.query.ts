@@ -88,7 +88,8 @@ export function reachCtes(log: ChangeLog, { marks = true } = {}): string {
     -- pg_trigger whole, at a cost that grows with the database (every tenant's tables and views) at each refresh.
     SELECT c.oid, c.relkind, c.relfilenode, c.relowner,
            format('%I.%I', n.nspname, c.relname) AS display, w.xmin::text AS rule_xmin, w.ev_action::text AS tree,
-           ${marks ? 'mk.refreshed_xid::text' : 'NULL::text'} AS marked_xid, ${marks ? 'mk.view_oid IS NOT NULL' : 'NULL::boolean'} AS marked,
+           ${marks ? 'mk.refreshed_xid::text' : 'NULL::text'} AS marked_xid,
+           ${marks ? 'mk.view_oid IS NOT NULL' : 'NULL::boolean'} AS marked,
            c.relkind IN ('r', 'p') AND c.oid >= ${FIRST_USER_OID} AS source,
            g.oid IS NOT NULL AND g.tgenabled = 'A' AND g.tgtype = ${TRACKING_TRIGGER_TYPE} AND g.tgqual IS NULL
              AND cardinality(g.tgattr::int2[]) = 0 AS tracked,

@@ -134,7 +134,8 @@ export function ensureTrackingStatement(tracker: ChangeTracker, targets: Trackin
   // One tenant's sync knows its own views only: the marks of every other view stay.
   const forgetMarks = targets.scoped
     ? ''
-    : `WITH RECURSIVE ${OWN_ROLES_CTE}, ${targetsCtes(targets)} DELETE FROM ${log.marks} m WHERE m.view_oid NOT IN (SELECT view_oid FROM targets);`;
+    : `WITH RECURSIVE ${OWN_ROLES_CTE}, ${targetsCtes(targets)}
+DELETE FROM ${log.marks} m WHERE m.view_oid NOT IN (SELECT view_oid FROM targets);`;
   const body = `
 DECLARE
   t record;
