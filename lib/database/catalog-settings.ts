@@ -43,6 +43,12 @@ export const UNPIN_CATALOG_SETTINGS = `SELECT ${setEach((name) => `pg_catalog.cu
 /** Sets the catalog settings until the end of the transaction (sent with its BEGIN: see OrmDatabase.catalogTransaction). */
 export const SET_CATALOG_SETTINGS = `SELECT ${setEach((_, ours) => quoteLiteral(ours)).join(', ')}`;
 
+/** The transaction's own settings (a column each, named after it), read as the catalog settings are set. */
+const READ_AND_SET_CATALOG_SETTINGS = `SELECT ${[
+  ...CATALOG_SETTINGS.map(([name]) => `pg_catalog.current_setting(${quoteLiteral(name)}) AS ${name}`),
+  ...setEach((_, ours) => quoteLiteral(ours)),
+].join(', ')}`;
+
 /**
  * Runs `work` (the library's own reads) in transaction `tx` with the catalog settings, then gives
  * the transaction its own back (later statements compile the user's SQL). `tx` must be a
@@ -52,12 +58,7 @@ export const SET_CATALOG_SETTINGS = `SELECT ${setEach((_, ours) => quoteLiteral(
 export async function withCatalogSettings<T>(tx: SqlRunner, work: () => Promise<T>): Promise<T> {
   if (tx.catalogSettings) return work();
   // Kept here rather than in the pgviews.* settings: `work` may pin and unpin them in a batch of its own.
-  const [previous] = await tx.query<Record<string, string>>(
-    `SELECT ${[
-      ...CATALOG_SETTINGS.map(([name]) => `pg_catalog.current_setting(${quoteLiteral(name)}) AS ${name}`),
-      ...setEach((_, ours) => quoteLiteral(ours)),
-    ].join(', ')}`,
-  );
+  const [previous] = await tx.query<Record<string, string>>(READ_AND_SET_CATALOG_SETTINGS);
   const restore = () => tx.query(`SELECT ${setEach((name) => quoteLiteral(previous[name])).join(', ')}`);
   let result: T;
   try {

@@ -74,8 +74,10 @@ function asTrackedView(copy: TenantCopy) {
 /** The tenants whose copy already has a history row for the tick (another instance refreshed or skipped it). */
 async function servedTenants(tx: SqlRunner, history: RefreshHistory, copies: readonly TenantCopy[], tick: Date): Promise<Set<string>> {
   const rows = await tx.query<{ view_schema: string }>(history.tickRowsQuery(copies[0].view.name, schemasOf(copies), tick));
-  const bySchema = new Map(copies.map((copy) => [copy.view.schema, copy.tenant]));
-  return new Set(rows.map((row) => bySchema.get(row.view_schema)!));
+  return tenantsAt(
+    copies,
+    rows.map((row) => row.view_schema),
+  );
 }
 
 /**
@@ -103,8 +105,13 @@ async function record(
       return recorded;
     }),
   );
+  return tenantsAt(copies, recorded ?? []);
+}
+
+/** The tenants of `copies` whose copy lives in one of `schemas`. */
+function tenantsAt(copies: readonly TenantCopy[], schemas: readonly string[]): Set<string> {
   const bySchema = new Map(copies.map((copy) => [copy.view.schema, copy.tenant]));
-  return new Set((recorded ?? []).map((schema) => bySchema.get(schema)!));
+  return new Set(schemas.map((schema) => bySchema.get(schema)!));
 }
 
 function schemasOf(copies: readonly TenantCopy[]): string[] {

@@ -128,7 +128,7 @@ export class RefreshScheduler {
     registry = this.registry,
     overrides: Partial<RefreshOptions> = {},
   ) {
-    const options = { ...schedule.options, whenChanged: schedule.options.whenChanged ?? true, ...overrides };
+    const options = { ...scheduleOptions(schedule), ...overrides };
     const results = await this.runner.refreshAs('schedule', definition, options, { tick, registry });
     for (const result of results) {
       if (result.skipped) this.logger.debug?.(`${result.view}: scheduled refresh skipped (${result.skipped})`);
@@ -143,7 +143,7 @@ export class RefreshScheduler {
    */
   private async refreshTenants(template: ViewDefinition, schedule: RefreshScheduleDeclaration, tick: Date): Promise<void> {
     const all = await this.tenants();
-    const options = { ...schedule.options, whenChanged: schedule.options.whenChanged ?? true };
+    const options = scheduleOptions(schedule);
     // Idle tenants first, all at once: a few queries for the tick instead of a transaction per tenant.
     const decided = await this.runner.skipIdleTenants(template, all, options, tick).catch((error: Error) => {
       this.logger.warn(`${labelOf(template)}: could not tell idle tenants apart (${error.message}); each tenant is checked on its own`);
@@ -180,6 +180,11 @@ export class RefreshScheduler {
       .finally(() => this.running.delete(name));
     this.running.set(name, run);
   }
+}
+
+/** What a schedule's refreshes run with: its options, `whenChanged` on unless it says otherwise. */
+function scheduleOptions(schedule: RefreshScheduleDeclaration): RefreshOptions {
+  return { ...schedule.options, whenChanged: schedule.options.whenChanged ?? true };
 }
 
 /** A view's name in logs and job names: a tenant view's as `*.name`. */
